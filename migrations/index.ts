@@ -1,0 +1,14 @@
+// Every migration in order. Kysely's FileMigrationProvider cannot import .ts under node or
+// vitest, so they are registered here; a test checks this list matches the folder.
+import type { Migration } from 'kysely';
+import * as tenancy from './001_tenancy.ts';
+import * as session from './002_session.ts';
+import * as directory from './003_directory.ts';
+import * as graph from './004_graph.ts';
+
+export const migrations: Record<string, Migration> = {
+  '001_tenancy': tenancy,
+  '002_session': session,
+  '003_directory': directory,
+  '004_graph': graph,
+};

@@ -1,0 +1,136 @@
+// The operator command line: `npm run --silent admin -- <command> [flags]`. Prints exactly one
+// JSON object on stdout; an error is one line on stderr and exit code 1.
+import { parseArgs } from 'node:util';
+import { createServices } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { migrateToLatest } from '../src/db/migrator.ts';
+import { loadDemo } from '../src/demo.ts';
+import type { Services } from '../src/graphql/context.ts';
+import { ConnectionRepository } from '../src/modules/connection/connection.repository.ts';
+import { OrgRepository } from '../src/modules/org/org.repository.ts';
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
+
+const USAGE = `usage: npm run --silent admin -- <command>
+  org create --name N
+  site create --org O --name N
+  site add-member --site C --account A
+  account create --org O --email E --name N [--password P] [--admin] [--site C]...
+  account deactivate --account A
+  account make-admin --account A
+  connection create --site C --provider P
+  token --account A [--client twg-cli|teamgraph-admin] [--scope S]... [--ttl SECONDS]
+  token --connection X
+  demo`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  name: { type: 'string' },
+  org: { type: 'string' },
+  site: { type: 'string', multiple: true },
+  account: { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
+  admin: { type: 'boolean' },
+  provider: { type: 'string' },
+  client: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  ttl: { type: 'string' },
+  connection: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function required(flags: Flags, name: keyof Flags): string {
+  const value = flags[name];
+  const single = Array.isArray(value) ? value[0] : value;
+  if (typeof single !== 'string' || single === '') throw new UsageError(`--${name} is required`);
+  return single;
+}
+
+async function run(services: Services, command: string, flags: Flags): Promise<object> {
+  const { orgs } = services;
+  switch (command) {
+    case 'org create':
+      return orgs.createOrganization(required(flags, 'name'));
+    case 'site create':
+      return orgs.createSite(required(flags, 'org'), required(flags, 'name'));
+    case 'site add-member':
+      return orgs.addSiteMember(required(flags, 'site'), required(flags, 'account'));
+    case 'account create':
+      return orgs.createAccount({
+        orgId: required(flags, 'org'),
+        email: required(flags, 'email'),
+        displayName: required(flags, 'name'),
+        password: flags.password,
+        admin: flags.admin ?? false,
+        cloudIds: flags.site ?? [],
+      });
+    case 'account deactivate':
+      return orgs.setAccountActive(required(flags, 'account'), false);
+    case 'account make-admin':
+      return orgs.setOrgAdmin(required(flags, 'account'), true);
+    case 'connection create':
+      return orgs.createConnection(required(flags, 'site'), required(flags, 'provider'));
+    case 'token':
+      return issueToken(services, flags);
+    case 'demo': {
+      const demo = await loadDemo(services);
+      return { orgId: demo.orgId, cloudId: demo.cloudId, accounts: demo.accounts, tokens: demo.tokens };
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function issueToken(services: Services, flags: Flags) {
+  const ttl = flags.ttl === undefined ? undefined : Number(flags.ttl);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new UsageError('--ttl must be a positive number of seconds');
+  const format = (t: { accessToken: string; sessionId: string; expiresAt: Date; scopes: string[] }) => ({ ...t, expiresAt: t.expiresAt.toISOString() });
+  if (flags.connection) {
+    const connection = await new ConnectionRepository(services.db).findAnywhere(flags.connection);
+    if (!connection) throw new Error(`No connection ${flags.connection}.`);
+    return format(await services.sessions.issue({ orgId: connection.org_id, connectionId: connection.id }, connection.client_id, [], ttl));
+  }
+  const accountId = required(flags, 'account');
+  const account = await new OrgRepository(services.db).findAccountAnywhere(accountId);
+  if (!account) throw new Error(`No account ${accountId}.`);
+  const client = flags.client ?? CLI_CLIENT_ID;
+  if (client !== CLI_CLIENT_ID && client !== ADMIN_CLIENT_ID) throw new UsageError(`--client must be ${CLI_CLIENT_ID} or ${ADMIN_CLIENT_ID}`);
+  const scopes = flags.scope ?? services.catalog.permissions.map((p) => p.key);
+  const unknown = scopes.filter((s) => !services.catalog.permission(s));
+  if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.join(', ')}`);
+  return format(await services.sessions.issue({ orgId: account.org_id, accountId }, client, [...new Set(scopes)], ttl));
+}
+
+async function main() {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: process.argv.slice(2), options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values: flags, positionals } = parsed;
+  if (flags.help || positionals.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const command = positionals[0] === 'token' || positionals[0] === 'demo' ? positionals[0] : positionals.slice(0, 2).join(' ');
+  const config = loadConfig();
+  const database = await openDatabase(config);
+  try {
+    await migrateToLatest(database.db);
+    const result = await run(createServices({ db: database.db, accessTokenTtlSeconds: config.accessTokenTtlSeconds }), command, flags);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+main().catch((error) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${error instanceof UsageError ? `${message} (npm run --silent admin -- --help)` : message}\n`.replace(/\n(?!$)/g, ' '));
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+import { createYoga, createSchema } from 'graphql-yoga';
+import { PGlite } from '@electric-sql/pglite';
+const yoga = createYoga({ schema: createSchema({ typeDefs: 'type Query { hello: String }', resolvers: { Query: { hello: () => 'hi' } } }) });
+const r = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{hello}' }) });
+console.log(await r.text());
+let t = Date.now();
+const pg = new PGlite();
+await pg.waitReady;
+console.log('pglite ready ms', Date.now() - t);
+console.log((await pg.query('select version()')).rows);
+t = Date.now();
+const dump = await pg.dumpDataDir('none');
+console.log('dump ms', Date.now() - t, dump.size);
+t = Date.now();
+const pg2 = new PGlite({ loadDataDir: dump });
+await pg2.waitReady;
+console.log('load ms', Date.now() - t);

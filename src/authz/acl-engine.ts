@@ -1,0 +1,120 @@
+// Pure ACL evaluation (PRODUCT §3) over facts loaded elsewhere: it knows neither SQL nor GraphQL.
+//   VIEW: every VIEW control has a matching principal.
+//   EDIT: VIEW, and every EDIT control.  DELETE: EDIT, and every DELETE control.
+//   CONTAINER matches when the viewer may do the same action on the container, following at
+//   most MAX_CONTAINER_HOPS links; a missing container matches nobody. Anything unknown denies.
+import { type AclAction, type CompiledAcl, CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
+
+export interface ViewerPrincipals {
+  /** False for a deactivated account or one outside the organisation: it matches nothing. */
+  active: boolean;
+  keys: ReadonlySet<string>;
+}
+
+export interface AclNode {
+  acl: CompiledAcl;
+  containerId: string | null;
+}
+
+/** Looks up a live object's ACL; undefined for a missing or deleted object. */
+export type AclFacts = (objectId: string) => AclNode | undefined;
+
+const PREVIOUS: Record<AclAction, AclAction | null> = { VIEW: null, EDIT: 'VIEW', DELETE: 'EDIT' };
+
+export function isAllowed(
+  viewer: ViewerPrincipals,
+  facts: AclFacts,
+  objectId: string,
+  action: AclAction,
+  hopsLeft = MAX_CONTAINER_HOPS,
+): boolean {
+  if (!viewer.active) return false;
+  const node = facts(objectId);
+  if (!node) return false;
+  const previous = PREVIOUS[action];
+  if (previous && !isAllowed(viewer, facts, objectId, previous, hopsLeft)) return false;
+  const controls = node.acl[action];
+  if (action === 'VIEW' && controls.length === 0) return false;
+  return controls.every((control) =>
+    control.some((key) =>
+      key === CONTAINER_KEY ? containerAllows(viewer, facts, node, action, hopsLeft) : viewer.keys.has(key),
+    ),
+  );
+}
+
+function containerAllows(viewer: ViewerPrincipals, facts: AclFacts, node: AclNode, action: AclAction, hopsLeft: number) {
+  return hopsLeft > 0 && node.containerId !== null && isAllowed(viewer, facts, node.containerId, action, hopsLeft - 1);
+}
+
+export interface ControlExplanation {
+  action: AclAction;
+  permissionIndex: number;
+  controlIndex: number;
+  satisfied: boolean;
+  matchedPrincipal: { type: string; id: string | null } | null;
+  via: string | null;
+}
+
+export interface RawPermission {
+  action: AclAction;
+  accessControls: { principals: { type: string; id: string | null }[] }[];
+}
+
+/**
+ * Explains a decision control by control, over the object's permissions as ingested. The
+ * controls of the action and of the actions it implies (EDIT implies VIEW) are listed.
+ */
+export function explainAccess(
+  viewer: ViewerPrincipals,
+  facts: AclFacts,
+  object: { id: string; permissions: RawPermission[]; keyOf: (p: { type: string; id: string | null }) => string },
+  action: AclAction,
+): { allowed: boolean; controls: ControlExplanation[]; summary: string } {
+  const allowed = isAllowed(viewer, facts, object.id, action);
+  const node = facts(object.id);
+  const relevant = new Set<AclAction>(action === 'VIEW' ? ['VIEW'] : action === 'EDIT' ? ['VIEW', 'EDIT'] : ['VIEW', 'EDIT', 'DELETE']);
+  const controls: ControlExplanation[] = [];
+  object.permissions.forEach((permission, permissionIndex) => {
+    if (!relevant.has(permission.action)) return;
+    permission.accessControls.forEach((control, controlIndex) => {
+      let matched: ControlExplanation['matchedPrincipal'] = null;
+      let via: string | null = null;
+      for (const principal of control.principals) {
+        const key = object.keyOf(principal);
+        if (!viewer.active) break;
+        if (key === CONTAINER_KEY) {
+          if (node && containerAllows(viewer, facts, node, permission.action, MAX_CONTAINER_HOPS)) {
+            matched = principal;
+            via = `may ${permission.action} the container ${node.containerId}`;
+            break;
+          }
+        } else if (viewer.keys.has(key)) {
+          matched = principal;
+          via = describeMatch(principal);
+          break;
+        }
+      }
+      controls.push({ action: permission.action, permissionIndex, controlIndex, satisfied: matched !== null, matchedPrincipal: matched, via });
+    });
+  });
+  const failed = controls.filter((c) => !c.satisfied).length;
+  const summary = !viewer.active
+    ? 'The account is deactivated or outside the organisation, so it matches no principal.'
+    : !node
+      ? 'The object does not exist.'
+      : allowed
+        ? `Allowed: all ${controls.length} access controls for ${action} are satisfied.`
+        : `Denied: ${failed} of ${controls.length} access controls for ${action} have no matching principal.`;
+  return { allowed, controls, summary };
+}
+
+function describeMatch(principal: { type: string; id: string | null }): string {
+  switch (principal.type) {
+    case 'USER':
+      return `the account is linked to third-party user ${principal.id}`;
+    case 'GROUP':
+      return `a third-party user linked to the account is in group ${principal.id}, directly or through nested groups`;
+    default:
+      return "the account is an active member of the object's site";
+  }
+}

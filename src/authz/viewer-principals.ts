@@ -1,0 +1,42 @@
+// The viewer's principal set, computed once per request: the third-party users linked to the
+// account, the closure of their groups (nested, cycle-safe through UNION), and the sites the
+// account is a member of. A deactivated account gets an inactive, empty set.
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { ViewerPrincipals } from './acl-engine.ts';
+
+export const NO_PRINCIPALS: ViewerPrincipals = { active: false, keys: new Set() };
+
+export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, accountId: string): Promise<ViewerPrincipals> {
+  const result = await sql<{ key: string | null; active: boolean | null }>`
+    with recursive
+    me as (
+      select id from account where org_id = ${orgId} and id = ${accountId} and active
+    ),
+    linked as (
+      select l.connection_id, l.external_id
+      from user_link l join me on l.account_id = me.id
+      where l.org_id = ${orgId}
+    ),
+    closure (connection_id, group_id) as (
+      select m.connection_id, m.group_external_id
+      from group_member m join linked l
+        on m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
+      where m.org_id = ${orgId}
+      union
+      select m.connection_id, m.group_external_id
+      from group_member m join closure c
+        on m.connection_id = c.connection_id and m.member_type = 'GROUP' and m.member_external_id = c.group_id
+      where m.org_id = ${orgId}
+    )
+    select 'u:' || connection_id || ':' || external_id as key, true as active from linked
+    union all
+    select 'g:' || connection_id || ':' || group_id, true from closure
+    union all
+    select 'w:' || s.cloud_id, true from site_member s join me on s.account_id = me.id where s.org_id = ${orgId}
+    union all
+    select null, true from me
+  `.execute(db);
+  if (result.rows.length === 0) return NO_PRINCIPALS;
+  return { active: true, keys: new Set(result.rows.flatMap((r) => (r.key === null ? [] : [r.key]))) };
+}

@@ -1,0 +1,36 @@
+// The only reader of process.env: every variable is validated at once so a bad setting fails fast.
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  demo: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  accessTokenTtlSeconds: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const port = Number(env.PORT ?? 4000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got "${env.PORT}"`);
+  const demo = (env.TEAMGRAPH_DEMO ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(demo)) problems.push(`TEAMGRAPH_DEMO must be "on" or "off", got "${env.TEAMGRAPH_DEMO}"`);
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`LOG_LEVEL must be debug, info, warn or error, got "${env.LOG_LEVEL}"`);
+  const ttl = Number(env.TEAMGRAPH_ACCESS_TOKEN_TTL ?? 600);
+  if (!Number.isInteger(ttl) || ttl <= 0) problems.push(`TEAMGRAPH_ACCESS_TOKEN_TTL must be a positive number of seconds, got "${env.TEAMGRAPH_ACCESS_TOKEN_TTL}"`);
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    databaseUrl,
+    dataDir: path.resolve(env.TEAMGRAPH_DATA_DIR ?? '.data'),
+    demo: demo === 'on',
+    logLevel,
+    accessTokenTtlSeconds: ttl,
+  };
+}

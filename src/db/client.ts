@@ -1,0 +1,95 @@
+// Opens the database: PGlite in a data folder (embedded default) or a PostgreSQL server via pg.
+// Both return the same Kysely<Database>, with int8 parsed to a JS number on both back ends.
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.ts';
+import { PgliteDialect } from './pglite-dialect.ts';
+
+const INT8_OID = 20;
+const parseInt8 = (value: string) => Number(value);
+
+export interface DbHandle {
+  db: Kysely<Database>;
+  backend: 'pglite' | 'postgres';
+  close(): Promise<void>;
+  /** Embedded only: the data folder as a tarball, to start other databases from. */
+  dump?(): Promise<Blob>;
+}
+
+export function openPostgres(databaseUrl: string, maxConnections = 10): DbHandle {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: maxConnections,
+    types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) } as any,
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, backend: 'postgres', close: () => db.destroy() };
+}
+
+/** An embedded database; `dataDir` undefined keeps it in memory, `template` starts from a dump. */
+export async function openPglite(options: { dataDir?: string; template?: Blob } = {}): Promise<DbHandle> {
+  const releaseLock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
+  try {
+    const pglite = new PGlite({
+      dataDir: options.dataDir,
+      loadDataDir: options.template,
+      parsers: { [INT8_OID]: parseInt8 },
+    });
+    await pglite.waitReady;
+    const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite) });
+    return {
+      db,
+      backend: 'pglite',
+      close: async () => {
+        await db.destroy();
+        releaseLock();
+      },
+      dump: () => pglite.dumpDataDir('none'),
+    };
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder would corrupt it.
+ * A lock file beside the folder names the holder; a lock left by a dead process is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  const lockFile = `${dataDir}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lockFile, { force: true });
+    } catch (error: any) {
+      if (error.code !== 'EEXIST') throw error;
+      const holder = Number(fs.readFileSync(lockFile, 'utf8'));
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw new Error(
+          `The embedded database in ${dataDir} is in use by process ${holder}. ` +
+            'Stop that process, or set TEAMGRAPH_DATA_DIR to another folder, or DATABASE_URL to a PostgreSQL server.',
+        );
+      }
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`Could not lock ${lockFile}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: any) {
+    return error.code === 'EPERM';
+  }
+}
+
+export function openDatabase(config: { databaseUrl?: string; dataDir: string }): Promise<DbHandle> {
+  return config.databaseUrl ? Promise.resolve(openPostgres(config.databaseUrl)) : openPglite({ dataDir: config.dataDir });
+}

@@ -1,0 +1,155 @@
+// The tables Kysely knows, one interface per table, named as in the migrations.
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date, Date>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface OrganizationTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+}
+export interface SiteTable {
+  org_id: string;
+  cloud_id: string;
+  name: string;
+  created_at: Timestamp;
+}
+export interface AccountTable {
+  org_id: string;
+  id: string;
+  email: string;
+  display_name: string;
+  password_hash: string | null;
+  active: Generated<boolean>;
+  is_org_admin: Generated<boolean>;
+  created_at: Timestamp;
+}
+export interface SiteMemberTable {
+  org_id: string;
+  account_id: string;
+  cloud_id: string;
+}
+export interface ConnectionTable {
+  org_id: string;
+  id: string;
+  cloud_id: string;
+  provider: string;
+  client_id: string;
+  client_secret_hash: string;
+  created_at: Timestamp;
+}
+export interface SessionTable {
+  org_id: string;
+  id: string;
+  account_id: string | null;
+  connection_id: string | null;
+  client_id: string;
+  scopes: string[];
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+export interface AccessTokenTable {
+  token_hash: string;
+  org_id: string;
+  session_id: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+export interface ExternalUserTable {
+  org_id: string;
+  connection_id: string;
+  external_id: string;
+  display_name: string | null;
+  email: string | null;
+  update_sequence_number: number;
+  deleted: Generated<boolean>;
+  updated_at: Timestamp;
+}
+export interface ExternalGroupTable {
+  org_id: string;
+  connection_id: string;
+  external_id: string;
+  display_name: string | null;
+  update_sequence_number: number;
+  deleted: Generated<boolean>;
+  updated_at: Timestamp;
+}
+export interface GroupMemberTable {
+  org_id: string;
+  connection_id: string;
+  group_external_id: string;
+  member_type: 'USER' | 'GROUP';
+  member_external_id: string;
+}
+export interface UserLinkTable {
+  org_id: string;
+  connection_id: string;
+  external_id: string;
+  account_id: string | null;
+  pending_email: string | null;
+  source: string;
+  update_sequence_number: number;
+  created_at: Timestamp;
+}
+export interface GraphObjectTable {
+  org_id: string;
+  id: string;
+  cloud_id: string;
+  connection_id: string;
+  type: string;
+  product: string;
+  external_id: string;
+  display_name: string;
+  description: string | null;
+  url: string | null;
+  container_type: string | null;
+  container_external_id: string | null;
+  container_id: string | null;
+  properties: Json | null;
+  permissions: Json;
+  acl: Json;
+  view_keys: string[];
+  view_controls: number;
+  created_at: Timestamp;
+  last_updated_at: Timestamp;
+  update_sequence_number: number;
+  deleted: Generated<boolean>;
+}
+export interface AclEntryTable {
+  org_id: string;
+  principal_key: string;
+  action: number;
+  object_id: string;
+  control_no: number;
+}
+export interface RelationshipTable {
+  org_id: string;
+  connection_id: string;
+  type: string;
+  from_object_id: string;
+  to_object_id: string;
+  properties: Json | null;
+  update_sequence_number: number;
+  deleted: Generated<boolean>;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  organization: OrganizationTable;
+  site: SiteTable;
+  account: AccountTable;
+  site_member: SiteMemberTable;
+  connection: ConnectionTable;
+  session: SessionTable;
+  access_token: AccessTokenTable;
+  external_user: ExternalUserTable;
+  external_group: ExternalGroupTable;
+  group_member: GroupMemberTable;
+  user_link: UserLinkTable;
+  graph_object: GraphObjectTable;
+  acl_entry: AclEntryTable;
+  relationship: RelationshipTable;
+}

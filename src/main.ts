@@ -1,0 +1,47 @@
+// Process entry: loadConfig -> open the database -> migrate -> demo data -> listen -> shut down
+// gracefully on SIGINT/SIGTERM.
+import { createServer } from 'node:http';
+import { createServerAdapter } from '@whatwg-node/server';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import { migrateToLatest } from './db/migrator.ts';
+import { loadDemoIfEmpty } from './demo.ts';
+import { createLogger } from './shared/logger.ts';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase(config);
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info('migrated', { applied });
+  const app = createApp({ db: database.db, logger, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
+  const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
+
+  const server = createServer(createServerAdapter((request: Request) => app.fetch(request)));
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const where = database.backend === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
+  process.stdout.write(`teamgraph is listening on ${base} (${where})\nGraphiQL: ${base}/graphql\n`);
+  if (demo) process.stdout.write(demo.instructions);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close();
+    server.closeAllConnections();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`teamgraph could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+// The audit log (PRODUCT §9): types of the public contract; events are written and read from the
+// audit issue on.
+import { builder } from '../../graphql/builder.ts';
+import { AuditOutcomeEnum } from '../../graphql/enums.ts';
+import { NodeRef } from '../../graphql/node.ts';
+import { connectionRefs } from '../../graphql/pagination.ts';
+
+export interface AuditEventShape {
+  id: string;
+  time: Date;
+  action: string;
+  actor: { accountId: string | null; email: string | null };
+  command: string | null;
+  family: string | null;
+  commandType: string | null;
+  invocationSource: string | null;
+  agentRuntime: string | null;
+  cliVersion: string | null;
+  traceId: string | null;
+  statusCode: number | null;
+  operationName: string | null;
+  operationType: string | null;
+  objectTypes: string[];
+  objectIds: string[];
+  outcome: 'SUCCESS' | 'RESTRICTED' | 'DENIED' | 'IP_BLOCKED' | 'UNAUTHENTICATED' | 'ERROR';
+  permissions: string[];
+  ip: string | null;
+  userAgent: string | null;
+  durationMs: number | null;
+  sessionId: string | null;
+  clientId: string | null;
+  event: unknown;
+}
+
+const AuditActorRef = builder.objectRef<AuditEventShape['actor']>('AuditActor').implement({
+  fields: (t) => ({ accountId: t.exposeID('accountId', { nullable: true }), email: t.exposeString('email', { nullable: true }) }),
+});
+
+const AuditEventRef = builder.objectRef<AuditEventShape>('AuditEvent').implement({
+  interfaces: [NodeRef],
+  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('audit_'),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    time: t.field({ type: 'DateTime', resolve: (e) => e.time }),
+    action: t.exposeString('action', { description: 'What happened, e.g. cli.command.invoked or cli.settings.updated.' }),
+    actor: t.field({ type: AuditActorRef, resolve: (e) => e.actor }),
+    command: t.exposeString('command', { nullable: true }),
+    family: t.exposeString('family', { nullable: true, description: 'The command family, e.g. jira.workitem.' }),
+    commandType: t.exposeString('commandType', { nullable: true, description: 'read, write or delete.' }),
+    invocationSource: t.exposeString('invocationSource', { nullable: true, description: 'user or agent.' }),
+    agentRuntime: t.exposeString('agentRuntime', { nullable: true }),
+    cliVersion: t.exposeString('cliVersion', { nullable: true }),
+    traceId: t.exposeString('traceId', { nullable: true }),
+    statusCode: t.exposeInt('statusCode', { nullable: true }),
+    operationName: t.exposeString('operationName', { nullable: true }),
+    operationType: t.exposeString('operationType', { nullable: true }),
+    objectTypes: t.exposeStringList('objectTypes'),
+    objectIds: t.exposeIDList('objectIds'),
+    outcome: t.field({ type: AuditOutcomeEnum, resolve: (e) => e.outcome }),
+    permissions: t.exposeStringList('permissions'),
+    ip: t.exposeString('ip', { nullable: true }),
+    userAgent: t.exposeString('userAgent', { nullable: true }),
+    durationMs: t.exposeInt('durationMs', { nullable: true }),
+    sessionId: t.exposeID('sessionId', { nullable: true }),
+    clientId: t.exposeString('clientId', { nullable: true }),
+    event: t.field({ type: 'JSON', description: 'The whole event as recorded.', resolve: (e) => e.event }),
+  }),
+});
+
+export const AuditEventConnectionRef = connectionRefs<AuditEventShape>('AuditEvent', AuditEventRef);
+
+export const AuditEventFilterInput = builder.inputType('AuditEventFilter', {
+  fields: (t) => ({
+    action: t.string(),
+    actorAccountId: t.id(),
+    command: t.string(),
+    objectType: t.string(),
+    outcome: t.field({ type: AuditOutcomeEnum }),
+    ip: t.string(),
+    from: t.field({ type: 'DateTime' }),
+    to: t.field({ type: 'DateTime' }),
+  }),
+});
+
+export const AuditChainVerificationRef = builder
+  .objectRef<{ valid: boolean; eventsChecked: number; firstBrokenEventId: string | null }>('AuditChainVerification')
+  .implement({
+    fields: (t) => ({
+      valid: t.exposeBoolean('valid'),
+      eventsChecked: t.exposeInt('eventsChecked'),
+      firstBrokenEventId: t.exposeID('firstBrokenEventId', { nullable: true, description: 'The first event whose hash does not follow from its predecessor.' }),
+    }),
+  });

@@ -1,0 +1,42 @@
+// IP and location allowlists (PRODUCT §7): types of the public contract; the capability arrives
+// with the allowlist issue.
+import { builder } from '../../graphql/builder.ts';
+import { notAvailableYet } from '../../graphql/not-available.ts';
+
+const IpRuleRef = builder.objectRef<{ cidr: string; description: string | null }>('IpRule').implement({
+  fields: (t) => ({ cidr: t.exposeString('cidr'), description: t.exposeString('description', { nullable: true }) }),
+});
+
+export const IpAllowlistRef = builder
+  .objectRef<{ enabled: boolean; rules: { cidr: string; description: string | null }[]; locations: string[]; version: number; updatedAt: Date | null }>('IpAllowlist')
+  .implement({
+    fields: (t) => ({
+      enabled: t.exposeBoolean('enabled'),
+      rules: t.field({ type: [IpRuleRef], resolve: (a) => a.rules }),
+      locations: t.exposeStringList('locations'),
+      version: t.exposeInt('version'),
+      updatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.updatedAt }),
+    }),
+  });
+
+const IpRuleInput = builder.inputType('IpRuleInput', {
+  fields: (t) => ({ cidr: t.string({ required: true }), description: t.string() }),
+});
+const UpdateIpAllowlistInput = builder.inputType('UpdateIpAllowlistInput', {
+  fields: (t) => ({
+    orgId: t.id({ required: true }),
+    enabled: t.boolean({ required: true }),
+    rules: t.field({ type: [IpRuleInput], required: true }),
+    locations: t.stringList(),
+    expectedVersion: t.int(),
+  }),
+});
+
+builder.mutationField('updateIpAllowlist', (t) =>
+  t.field({
+    type: IpAllowlistRef,
+    authScopes: { orgAdmin: true },
+    args: { input: t.arg({ type: UpdateIpAllowlistInput, required: true }) },
+    resolve: () => notAvailableYet('IP allowlists'),
+  }),
+);

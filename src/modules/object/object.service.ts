@@ -1,0 +1,304 @@
+// Graph objects: ingestion by connections (PRODUCT §2) and reads and changes by accounts,
+// always through the ACL (PRODUCT §3).
+import type { Kysely } from 'kysely';
+import { type AclAction, CONTAINER_ONLY_PERMISSIONS, compileAcl, normalizePermissions, type PermissionSpec, validatePermissions } from '../../authz/acl.ts';
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Catalog } from '../cli-permission/catalog.ts';
+import { ConnectionRepository } from '../connection/connection.repository.ts';
+import {
+  checkExternalId,
+  checkSequenceNumber,
+  type IngestionPayload,
+  ingestEach,
+  ItemRejection,
+  requireBatchSize,
+  requireOwnConnection,
+  type StoreOutcome,
+} from '../ingestion/ingestion.ts';
+import type { ConnectionCaller } from '../session/caller.ts';
+import { type ObjectKey, ObjectRepository, type ObjectWrite, objectKeyString } from './object.repository.ts';
+
+export const LIMITS = {
+  displayName: 255,
+  description: 10_000,
+  url: 2_048,
+  propertiesBytes: 32 * 1024,
+};
+
+export interface ObjectInput {
+  type: string;
+  externalId: string;
+  displayName: string;
+  description?: string | null;
+  url?: string | null;
+  container?: ObjectKey | null;
+  properties?: unknown;
+  createdAt?: Date | null;
+  lastUpdatedAt?: Date | null;
+  updateSequenceNumber: number;
+  permissions: PermissionSpec[];
+}
+
+export interface DeleteObjectRef {
+  type: string;
+  externalId: string;
+  updateSequenceNumber: number;
+}
+
+/** The subset of the request context the service needs to decide access. */
+export interface AccessDecider {
+  can(objectId: string, action: AclAction): Promise<boolean>;
+}
+
+export class ObjectService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly catalog: Catalog,
+  ) {}
+
+  async setObjects(caller: ConnectionCaller, connectionId: string, objects: ObjectInput[]): Promise<IngestionPayload> {
+    requireOwnConnection(caller, connectionId);
+    requireBatchSize(objects, 'objects');
+    return ingestEach(
+      objects,
+      (o) => o.externalId,
+      (o) => this.validateObject(o),
+      (valid) => this.storeObjects(caller, valid),
+    );
+  }
+
+  async deleteObjects(caller: ConnectionCaller, connectionId: string, refs: DeleteObjectRef[]): Promise<IngestionPayload> {
+    requireOwnConnection(caller, connectionId);
+    requireBatchSize(refs, 'objects');
+    return ingestEach(
+      refs,
+      (r) => r.externalId,
+      (r) => {
+        const type = this.knownType(r.type);
+        checkExternalId(r.externalId);
+        checkSequenceNumber(r.updateSequenceNumber);
+        return type.product;
+      },
+      (valid) =>
+        this.db.transaction().execute(async (trx) => {
+          const objects = new ObjectRepository(trx);
+          const outcomes = new Map<number, StoreOutcome>();
+          const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
+          const now = this.clock.now();
+          for (const { index, item, value: product } of valid) {
+            const key = objectKeyString(item.type, item.externalId);
+            const existing = stored.get(key);
+            let written: Set<string>;
+            if (existing) {
+              written = await objects.tombstone(caller.orgId, [{ id: existing.id, usn: item.updateSequenceNumber }]);
+            } else {
+              const id = newId('object');
+              written = await objects.insertTombstones([
+                { orgId: caller.orgId, id, cloudId: caller.cloudId, connectionId: caller.connectionId, type: item.type, product, externalId: item.externalId, usn: item.updateSequenceNumber, now },
+              ]);
+              if (written.size > 0) stored.set(key, { id, type: item.type, external_id: item.externalId, update_sequence_number: item.updateSequenceNumber, deleted: true, container_type: null, container_external_id: null, created_at: now });
+            }
+            if (written.size > 0 && existing) existing.update_sequence_number = item.updateSequenceNumber;
+            outcomes.set(index, written.size > 0 ? 'ACCEPTED' : 'STALE');
+          }
+          return outcomes;
+        }),
+    );
+  }
+
+  private knownType(name: string) {
+    const type = this.catalog.objectType(name);
+    if (!type) throw new ItemRejection('UNKNOWN_OBJECT_TYPE', `"${name}" is not an object type of the catalogue.`);
+    return type;
+  }
+
+  private validateObject(o: ObjectInput) {
+    const type = this.knownType(o.type);
+    checkExternalId(o.externalId);
+    checkSequenceNumber(o.updateSequenceNumber);
+    checkDisplayName(o.displayName, ItemRejection);
+    checkDescription(o.description, ItemRejection);
+    if (o.url !== null && o.url !== undefined) checkUrl(o.url);
+    checkProperties(o.properties, ItemRejection);
+    if (o.container) {
+      this.knownType(o.container.type);
+      checkExternalId(o.container.externalId, 'The container externalId');
+      if (o.container.type === o.type && o.container.externalId === o.externalId) {
+        throw new ItemRejection('CONTAINER_CYCLE', 'An object cannot be its own container.');
+      }
+    }
+    const problem = validatePermissions(o.permissions);
+    if (problem) throw new ItemRejection(problem.code, problem.message);
+    return { product: type.product };
+  }
+
+  private storeObjects(caller: ConnectionCaller, valid: { index: number; item: ObjectInput; value: { product: string } }[]) {
+    return this.db.transaction().execute(async (trx) => {
+      const objects = new ObjectRepository(trx);
+      const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
+      const containerOf = await objects.findContainerRefs(
+        caller.orgId,
+        caller.connectionId,
+        valid.flatMap((v) => (v.item.container ? [v.item.container] : [])),
+      );
+      const outcomes = new Map<number, StoreOutcome>();
+      const writes = new Map<string, { write: ObjectWrite; indexes: number[] }>();
+      const now = this.clock.now();
+      for (const { index, item, value } of valid) {
+        const key = objectKeyString(item.type, item.externalId);
+        const existing = stored.get(key);
+        if (existing && existing.update_sequence_number >= item.updateSequenceNumber) {
+          outcomes.set(index, 'STALE');
+          continue;
+        }
+        // PRODUCT §2: a write that would make an object its own ancestor is rejected.
+        if (item.container && reachesKey(item.container, key, containerOf)) {
+          outcomes.set(index, new ItemRejection('CONTAINER_CYCLE', `Putting ${item.type} ${item.externalId} into ${item.container.type} ${item.container.externalId} would make it its own ancestor.`));
+          continue;
+        }
+        const id = existing?.id ?? newId('object');
+        const write: ObjectWrite = {
+          id,
+          orgId: caller.orgId,
+          cloudId: caller.cloudId,
+          connectionId: caller.connectionId,
+          type: item.type,
+          product: value.product,
+          externalId: item.externalId,
+          displayName: item.displayName,
+          description: item.description ?? null,
+          url: item.url ?? null,
+          container: item.container ?? null,
+          properties: item.properties ?? null,
+          permissions: normalizePermissions(item.permissions),
+          acl: compileAcl(item.permissions, caller.connectionId, caller.cloudId),
+          createdAt: item.createdAt ?? (existing && !existing.deleted ? existing.created_at : now),
+          lastUpdatedAt: item.lastUpdatedAt ?? now,
+          usn: item.updateSequenceNumber,
+        };
+        const previous = writes.get(key);
+        writes.set(key, { write, indexes: [...(previous?.indexes ?? []), index] });
+        stored.set(key, { id, type: item.type, external_id: item.externalId, update_sequence_number: item.updateSequenceNumber, deleted: false, container_type: item.container?.type ?? null, container_external_id: item.container?.externalId ?? null, created_at: write.createdAt });
+        containerOf.set(key, item.container ?? null);
+      }
+      const written = await objects.upsert([...writes.values()].map((w) => w.write));
+      for (const { write, indexes } of writes.values()) {
+        // A concurrent writer with a newer sequence number won: then this item was stale.
+        for (const index of indexes) outcomes.set(index, written.has(write.id) ? 'ACCEPTED' : 'STALE');
+      }
+      return outcomes;
+    });
+  }
+
+  /** PRODUCT §3: a new object goes into a container the caller may edit and inherits its ACL. */
+  async createObject(
+    access: AccessDecider,
+    orgId: string,
+    input: { containerId: string; type: string; displayName: string; description?: string | null; properties?: unknown },
+  ): Promise<string> {
+    const type = this.catalog.objectType(input.type);
+    if (!type) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${input.type}" is not an object type of the catalogue.`);
+    checkDisplayName(input.displayName, inputError);
+    checkDescription(input.description, inputError);
+    checkProperties(input.properties, inputError);
+    const container = await this.requireAccess(access, orgId, input.containerId, 'EDIT');
+    const connection = await new ConnectionRepository(this.db).find(orgId, container.connection_id);
+    if (!connection) throw new NotFoundError(`No object ${input.containerId}.`);
+    const id = newId('object');
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      await new ObjectRepository(trx).upsert([
+        {
+          id,
+          orgId,
+          cloudId: container.cloud_id,
+          connectionId: container.connection_id,
+          type: type.name,
+          product: type.product,
+          externalId: id,
+          displayName: input.displayName,
+          description: input.description ?? null,
+          url: null,
+          container: { type: container.type, externalId: container.external_id },
+          properties: input.properties ?? null,
+          permissions: normalizePermissions(CONTAINER_ONLY_PERMISSIONS),
+          acl: compileAcl(CONTAINER_ONLY_PERMISSIONS, container.connection_id, container.cloud_id),
+          createdAt: now,
+          lastUpdatedAt: now,
+          usn: 0,
+        },
+      ]);
+    });
+    return id;
+  }
+
+  async updateObject(access: AccessDecider, orgId: string, input: { id: string; displayName?: string | null; description?: string | null; properties?: unknown }) {
+    if (input.displayName !== undefined) checkDisplayName(input.displayName ?? '', inputError);
+    checkDescription(input.description, inputError);
+    checkProperties(input.properties, inputError);
+    await this.requireAccess(access, orgId, input.id, 'EDIT');
+    await new ObjectRepository(this.db).updateFields(orgId, input.id, {
+      ...(input.displayName !== undefined && input.displayName !== null ? { display_name: input.displayName } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.properties !== undefined ? { properties: input.properties === null ? null : JSON.stringify(input.properties) } : {}),
+      last_updated_at: this.clock.now(),
+    });
+  }
+
+  async deleteObject(access: AccessDecider, orgId: string, id: string) {
+    const object = await this.requireAccess(access, orgId, id, 'DELETE');
+    await this.db.transaction().execute((trx) => new ObjectRepository(trx).tombstone(orgId, [{ id, usn: object.update_sequence_number + 1 }]));
+  }
+
+  /** Loads an object the caller may act on; an invisible one is reported as missing. */
+  async requireAccess(access: AccessDecider, orgId: string, id: string, action: AclAction) {
+    const [object] = await new ObjectRepository(this.db).findByIds(orgId, [id]);
+    if (!object || !(await access.can(id, 'VIEW'))) throw new NotFoundError(`No object ${id}.`);
+    if (!(await access.can(id, action))) throw new ForbiddenError(`You may view object ${id} but not ${action.toLowerCase()} it.`);
+    return object;
+  }
+}
+
+function reachesKey(start: ObjectKey, target: string, containerOf: Map<string, ObjectKey | null>): boolean {
+  let current: ObjectKey | null | undefined = start;
+  for (let steps = 0; current && steps <= 10_000; steps++) {
+    const key = objectKeyString(current.type, current.externalId);
+    if (key === target) return true;
+    current = containerOf.get(key);
+  }
+  return false;
+}
+
+type Problem = new (code: string, message: string) => Error;
+const inputError: Problem = BadUserInputError as unknown as Problem;
+
+function checkDisplayName(name: string, Err: Problem) {
+  if (name.length < 1 || name.length > LIMITS.displayName) throw new Err('INVALID_DISPLAY_NAME', `displayName must be 1 to ${LIMITS.displayName} characters, got ${name.length}.`);
+}
+
+function checkDescription(description: string | null | undefined, Err: Problem) {
+  if (description && description.length > LIMITS.description) throw new Err('DESCRIPTION_TOO_LONG', `description is at most ${LIMITS.description} characters, got ${description.length}.`);
+}
+
+function checkUrl(url: string) {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || url.length > LIMITS.url) {
+    throw new ItemRejection('INVALID_URL', `url must be an http or https address of at most ${LIMITS.url} characters.`);
+  }
+}
+
+function checkProperties(properties: unknown, Err: Problem) {
+  if (properties === undefined || properties === null) return;
+  if (typeof properties !== 'object' || Array.isArray(properties)) throw new Err('INVALID_PROPERTIES', 'properties must be a JSON object.');
+  const size = Buffer.byteLength(JSON.stringify(properties));
+  if (size > LIMITS.propertiesBytes) throw new Err('PROPERTIES_TOO_LARGE', `properties are at most ${LIMITS.propertiesBytes} bytes encoded, got ${size}.`);
+}

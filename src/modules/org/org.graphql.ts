@@ -1,0 +1,169 @@
+// Accounts, sites, the organisation (its admin fields need an org admin on an admin session)
+// and the viewer.
+import type { Selectable } from 'kysely';
+import { AccessChecker } from '../../authz/access-checker.ts';
+import { type AclAction, principalKey } from '../../authz/acl.ts';
+import { explainAccess, type RawPermission } from '../../authz/acl-engine.ts';
+import { loadViewerPrincipals } from '../../authz/viewer-principals.ts';
+import type { AccountTable, OrganizationTable } from '../../db/database.ts';
+import { builder } from '../../graphql/builder.ts';
+import type { RequestContext } from '../../graphql/context.ts';
+import { AclActionEnum } from '../../graphql/enums.ts';
+import { NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import { notAvailableYet } from '../../graphql/not-available.ts';
+import { NotFoundError } from '../../shared/errors.ts';
+import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput } from '../audit/audit.graphql.ts';
+import { BitbucketTokenRef } from '../bitbucket-token/bitbucket-token.graphql.ts';
+import { CliSettingsRef } from '../cli-permission/cli-permission.graphql.ts';
+import { IpAllowlistRef } from '../ip-allowlist/ip-allowlist.graphql.ts';
+import { ObjectRepository } from '../object/object.repository.ts';
+import { PrincipalRef } from '../object/object.graphql.ts';
+import { SessionRef } from '../session/session.graphql.ts';
+import { OrgRepository } from './org.repository.ts';
+
+export const AccountRef = builder.objectRef<Selectable<AccountTable>>('Account').implement({
+  interfaces: [NodeRef],
+  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('acc_'),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    email: t.exposeString('email'),
+    displayName: t.exposeString('display_name'),
+    active: t.exposeBoolean('active'),
+    isOrgAdmin: t.exposeBoolean('is_org_admin'),
+  }),
+});
+
+const SiteRef = builder.objectRef<{ id: string; cloudId: string; name: string }>('Site').implement({
+  interfaces: [NodeRef],
+  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('site_'),
+  fields: (t) => ({ id: t.exposeID('id'), cloudId: t.exposeID('cloudId'), name: t.exposeString('name') }),
+});
+
+const AccessControlExplanationRef = builder
+  .objectRef<{ action: AclAction; permissionIndex: number; controlIndex: number; satisfied: boolean; matchedPrincipal: any; via: string | null }>('AccessControlExplanation')
+  .implement({
+    fields: (t) => ({
+      action: t.field({ type: AclActionEnum, resolve: (c) => c.action }),
+      permissionIndex: t.exposeInt('permissionIndex'),
+      controlIndex: t.exposeInt('controlIndex'),
+      satisfied: t.exposeBoolean('satisfied'),
+      matchedPrincipal: t.field({ type: PrincipalRef, nullable: true, resolve: (c) => c.matchedPrincipal }),
+      via: t.exposeString('via', { nullable: true, description: 'How the match came about, e.g. the link, the group path or the container.' }),
+    }),
+  });
+
+const AccessExplanationRef = builder
+  .objectRef<{ allowed: boolean; action: AclAction; controls: any[]; summary: string }>('AccessExplanation')
+  .implement({
+    fields: (t) => ({
+      allowed: t.exposeBoolean('allowed'),
+      action: t.field({ type: AclActionEnum, resolve: (e) => e.action }),
+      controls: t.field({ type: [AccessControlExplanationRef], resolve: (e) => e.controls }),
+      summary: t.exposeString('summary'),
+    }),
+  });
+
+/** PRODUCT §3: why an account can or cannot act on an object, control by control. */
+async function explain(ctx: RequestContext, objectId: string, accountId: string, action: AclAction) {
+  const [object] = await new ObjectRepository(ctx.services.db).findByIds(ctx.caller.orgId, [objectId]);
+  if (!object) throw new NotFoundError(`No object ${objectId}.`);
+  const principals = await loadViewerPrincipals(ctx.services.db, ctx.caller.orgId, accountId);
+  const facts = await new AccessChecker(ctx.services.db, ctx.caller.orgId, async () => principals).facts(objectId);
+  const result = explainAccess(
+    principals,
+    facts,
+    {
+      id: objectId,
+      permissions: object.permissions as RawPermission[],
+      keyOf: (p) => principalKey({ type: p.type as any, id: p.id }, object.connection_id, object.cloud_id),
+    },
+    action,
+  );
+  return { ...result, action };
+}
+
+const adminOnly = { authScopes: { orgAdmin: true } } as const;
+
+export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>('Organization').implement({
+  interfaces: [NodeRef],
+  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('org_'),
+  description: 'Admin-only fields are inside; null when the organisation is not the caller’s.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    sites: t.field({
+      type: [SiteRef],
+      resolve: async (org, _args, ctx) =>
+        (await new OrgRepository(ctx.services.db).listSites(org.id)).map((s) => ({ id: s.cloud_id, cloudId: s.cloud_id, name: s.name })),
+    }),
+    cliSettings: t.field({ ...adminOnly, type: CliSettingsRef, resolve: () => notAvailableYet('CLI permission settings') }),
+    ipAllowlist: t.field({ ...adminOnly, type: IpAllowlistRef, resolve: () => notAvailableYet('IP allowlists') }),
+    auditEvents: t.field({
+      ...adminOnly,
+      type: AuditEventConnectionRef,
+      args: { filter: t.arg({ type: AuditEventFilterInput }), first: t.arg.int(), after: t.arg.string() },
+      resolve: () => notAvailableYet('The audit log'),
+    }),
+    verifyAuditChain: t.field({ ...adminOnly, type: AuditChainVerificationRef, resolve: () => notAvailableYet('The audit log') }),
+    accessExplanation: t.field({
+      ...adminOnly,
+      type: AccessExplanationRef,
+      args: { objectId: t.arg.id({ required: true }), accountId: t.arg.id({ required: true }), action: t.arg({ type: AclActionEnum }) },
+      resolve: (_org, args, ctx) => explain(ctx, args.objectId, args.accountId, args.action ?? 'VIEW'),
+    }),
+  }),
+});
+
+async function ownOrganization(ctx: RequestContext, id: string) {
+  return id === ctx.caller.orgId ? ((await new OrgRepository(ctx.services.db).findOrganization(id)) ?? null) : null;
+}
+
+async function visibleAccount(ctx: RequestContext, id: string) {
+  const caller = ctx.caller;
+  const mayRead = caller.kind === 'account' && (caller.accountId === id || caller.isOrgAdmin);
+  return mayRead ? ((await new OrgRepository(ctx.services.db).findAccount(caller.orgId, id)) ?? null) : null;
+}
+
+registerNodeLoader('organization', (id, ctx) => ownOrganization(ctx, id));
+registerNodeLoader('account', (id, ctx) => visibleAccount(ctx, id));
+registerNodeLoader('site', async (id, ctx) => {
+  const site = await new OrgRepository(ctx.services.db).findSiteAnywhere(id);
+  return site && site.org_id === ctx.caller.orgId ? { id: site.cloud_id, cloudId: site.cloud_id, name: site.name } : null;
+});
+
+const ViewerRef = builder.objectRef<RequestContext['caller']>('Viewer').implement({
+  fields: (t) => ({
+    account: t.field({
+      type: AccountRef,
+      nullable: true,
+      resolve: (caller, _args, ctx) => (caller.kind === 'account' ? visibleAccount(ctx, caller.accountId) : null),
+    }),
+    organization: t.field({ type: OrganizationRef, nullable: true, resolve: (caller, _args, ctx) => ownOrganization(ctx, caller.orgId) }),
+    session: t.field({
+      type: SessionRef,
+      nullable: true,
+      resolve: async (caller, _args, ctx) => (await ctx.services.sessions.findSession(caller.orgId, caller.sessionId)) ?? null,
+    }),
+    grantedPermissions: t.stringList({
+      description: 'Scopes granted to this session at login (or refresh).',
+      resolve: (caller) => [...caller.scopes],
+    }),
+    effectivePermissions: t.stringList({
+      description: 'Granted scopes that the organisation still allows right now.',
+      resolve: (_caller, _args, ctx) => ctx.gate.effectivePermissions(),
+    }),
+    // No account can hold a Bitbucket token until Bitbucket tokens can be created.
+    bitbucketTokens: t.field({ type: [BitbucketTokenRef], resolve: () => [] }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  viewer: t.field({ type: ViewerRef, resolve: (_root, _args, ctx) => ctx.caller }),
+  organization: t.field({
+    type: OrganizationRef,
+    nullable: true,
+    description: 'Admin-only fields are inside; null when the organisation is not the caller’s.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ownOrganization(ctx, id),
+  }),
+}));

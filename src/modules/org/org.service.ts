@@ -1,0 +1,122 @@
+// Bootstrap of tenants (PRODUCT §1): organisations, sites, accounts, membership, admins,
+// deactivation and connections. Used by the operator command line and the demo data set.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { hashPassword, newSecret, sha256 } from '../../shared/secrets.ts';
+import { ConnectionRepository } from '../connection/connection.repository.ts';
+import { UserLinkRepository } from '../directory/user-link.repository.ts';
+import { OrgRepository } from './org.repository.ts';
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const PROVIDER = /^[a-z][a-z0-9-]{0,62}$/;
+
+export class OrgService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {}
+
+  async createOrganization(name: string): Promise<{ orgId: string }> {
+    requireName(name, 'organisation');
+    const orgId = newId('organization');
+    await new OrgRepository(this.db).insertOrganization({ id: orgId, name, created_at: this.clock.now() });
+    return { orgId };
+  }
+
+  async createSite(orgId: string, name: string): Promise<{ cloudId: string }> {
+    requireName(name, 'site');
+    const orgs = new OrgRepository(this.db);
+    if (!(await orgs.findOrganization(orgId))) throw new NotFoundError(`No organisation ${orgId}.`);
+    const cloudId = newId('site');
+    await orgs.insertSite({ org_id: orgId, cloud_id: cloudId, name, created_at: this.clock.now() });
+    return { cloudId };
+  }
+
+  async createAccount(input: {
+    orgId: string;
+    email: string;
+    displayName: string;
+    password?: string;
+    admin?: boolean;
+    cloudIds?: string[];
+  }): Promise<{ accountId: string }> {
+    if (!EMAIL.test(input.email) || input.email.length > 320) throw new BadUserInputError('INVALID_EMAIL', `"${input.email}" is not an e-mail address.`);
+    requireName(input.displayName, 'account');
+    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    const accountId = newId('account');
+    await this.db.transaction().execute(async (trx) => {
+      const orgs = new OrgRepository(trx);
+      if (!(await orgs.findOrganization(input.orgId))) throw new NotFoundError(`No organisation ${input.orgId}.`);
+      if (await orgs.findAccountByEmail(input.email)) throw new BadUserInputError('EMAIL_TAKEN', `An account with e-mail ${input.email} exists already.`);
+      await orgs.insertAccount({
+        org_id: input.orgId,
+        id: accountId,
+        email: input.email,
+        display_name: input.displayName,
+        password_hash: passwordHash,
+        is_org_admin: input.admin ?? false,
+        created_at: this.clock.now(),
+      });
+      for (const cloudId of input.cloudIds ?? []) {
+        const site = await orgs.findSiteAnywhere(cloudId);
+        if (!site || site.org_id !== input.orgId) throw new NotFoundError(`No site ${cloudId} in organisation ${input.orgId}.`);
+        await orgs.addSiteMember(input.orgId, cloudId, accountId);
+      }
+      // PRODUCT §4: an e-mail mapping made before the account existed links now.
+      await new UserLinkRepository(trx).resolvePendingEmail(input.orgId, input.email, accountId);
+    });
+    return { accountId };
+  }
+
+  async addSiteMember(cloudId: string, accountId: string): Promise<{ cloudId: string; accountId: string }> {
+    const orgs = new OrgRepository(this.db);
+    const site = await orgs.findSiteAnywhere(cloudId);
+    if (!site) throw new NotFoundError(`No site ${cloudId}.`);
+    const account = await orgs.findAccount(site.org_id, accountId);
+    if (!account) throw new NotFoundError(`No account ${accountId} in the organisation of site ${cloudId}.`);
+    await orgs.addSiteMember(site.org_id, cloudId, accountId);
+    return { cloudId, accountId };
+  }
+
+  async setAccountActive(accountId: string, active: boolean): Promise<{ accountId: string; active: boolean }> {
+    const orgs = new OrgRepository(this.db);
+    const account = await orgs.findAccountAnywhere(accountId);
+    if (!account) throw new NotFoundError(`No account ${accountId}.`);
+    await orgs.setAccountActive(account.org_id, accountId, active);
+    return { accountId, active };
+  }
+
+  async setOrgAdmin(accountId: string, isOrgAdmin: boolean): Promise<{ accountId: string; isOrgAdmin: boolean }> {
+    const orgs = new OrgRepository(this.db);
+    const account = await orgs.findAccountAnywhere(accountId);
+    if (!account) throw new NotFoundError(`No account ${accountId}.`);
+    await orgs.setOrgAdmin(account.org_id, accountId, isOrgAdmin);
+    return { accountId, isOrgAdmin };
+  }
+
+  async createConnection(cloudId: string, provider: string): Promise<{ connectionId: string; clientId: string; clientSecret: string }> {
+    if (!PROVIDER.test(provider)) throw new BadUserInputError('INVALID_PROVIDER', `The provider "${provider}" must be a lowercase slug such as jira or google-drive.`);
+    const site = await new OrgRepository(this.db).findSiteAnywhere(cloudId);
+    if (!site) throw new NotFoundError(`No site ${cloudId}.`);
+    const connectionId = newId('connection');
+    const clientId = `${provider}-${connectionId}`;
+    const clientSecret = newSecret('twgcs_');
+    await new ConnectionRepository(this.db).insert({
+      org_id: site.org_id,
+      id: connectionId,
+      cloud_id: cloudId,
+      provider,
+      client_id: clientId,
+      client_secret_hash: sha256(clientSecret),
+      created_at: this.clock.now(),
+    });
+    return { connectionId, clientId, clientSecret };
+  }
+}
+
+function requireName(name: string, what: string) {
+  if (name.trim().length === 0 || name.length > 255) throw new BadUserInputError('INVALID_NAME', `A ${what} name must be 1 to 255 characters.`);
+}

@@ -1,0 +1,64 @@
+// Relationships: typed directed edges between two objects, with sequence numbers and tombstones.
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/database.ts';
+
+export interface RelationshipRow {
+  type: string;
+  from_object_id: string;
+  to_object_id: string;
+  properties: unknown;
+  /** The object on the other side of `anchor_id`. */
+  anchor_id: string;
+  other_id: string;
+}
+
+/** Edges read per object and page; an object with more edges is paged within this many. */
+export const MAX_EDGES_PER_OBJECT = 1000;
+
+export class RelationshipRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Writes (or tombstones) an edge unless a newer version is stored; true if written. */
+  async upsert(row: { orgId: string; connectionId: string; type: string; fromId: string; toId: string; properties: unknown; usn: number; deleted: boolean; now: Date }): Promise<boolean> {
+    const values = {
+      org_id: row.orgId,
+      connection_id: row.connectionId,
+      type: row.type,
+      from_object_id: row.fromId,
+      to_object_id: row.toId,
+      properties: row.properties === null || row.properties === undefined ? null : JSON.stringify(row.properties),
+      update_sequence_number: row.usn,
+      deleted: row.deleted,
+      updated_at: row.now,
+    };
+    const result = await this.db
+      .insertInto('relationship')
+      .values(values)
+      .onConflict((c) => c.columns(['org_id', 'from_object_id', 'type', 'to_object_id']).doUpdateSet(values).where('relationship.update_sequence_number', '<', row.usn))
+      .returning('type')
+      .executeTakeFirst();
+    return result !== undefined;
+  }
+
+  /**
+   * Live edges touching the given objects, in the given direction, ordered by (type, other id)
+   * per object. One statement for any number of objects.
+   */
+  async listForObjects(orgId: string, objectIds: readonly string[], direction: 'OUTGOING' | 'INCOMING' | 'BOTH', type: string | null): Promise<RelationshipRow[]> {
+    const typeCondition = type === null ? sql`` : sql`and r.type = ${type}`;
+    const outgoing = sql`
+      select r.type, r.from_object_id, r.to_object_id, r.properties, r.from_object_id as anchor_id, r.to_object_id as other_id
+      from relationship r where r.org_id = ${orgId} and r.from_object_id = a.id and not r.deleted ${typeCondition}`;
+    const incoming = sql`
+      select r.type, r.from_object_id, r.to_object_id, r.properties, r.to_object_id as anchor_id, r.from_object_id as other_id
+      from relationship r where r.org_id = ${orgId} and r.to_object_id = a.id and not r.deleted ${typeCondition}`;
+    const edges = direction === 'OUTGOING' ? outgoing : direction === 'INCOMING' ? incoming : sql`${outgoing} union all ${incoming}`;
+    const result = await sql<RelationshipRow>`
+      select e.* from unnest(${[...objectIds]}::text[]) as a(id)
+      cross join lateral (
+        select * from (${edges}) edge order by edge.type, edge.other_id, edge.from_object_id limit ${MAX_EDGES_PER_OBJECT}
+      ) e
+    `.execute(this.db);
+    return result.rows;
+  }
+}

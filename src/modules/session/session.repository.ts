@@ -1,0 +1,64 @@
+// Sessions and access tokens. A token row is found by the SHA-256 of the presented token.
+import type { Insertable, Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+
+export interface TokenLookup {
+  org_id: string;
+  session_id: string;
+  token_expires_at: Date;
+  session_expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  client_id: string;
+  scopes: string[];
+  account_id: string | null;
+  connection_id: string | null;
+  account_active: boolean | null;
+  is_org_admin: boolean | null;
+  connection_cloud_id: string | null;
+}
+
+export class SessionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertSession(row: Insertable<Database['session']>) {
+    await this.db.insertInto('session').values(row).execute();
+  }
+
+  async insertAccessToken(row: Insertable<Database['access_token']>) {
+    await this.db.insertInto('access_token').values(row).execute();
+  }
+
+  findByTokenHash(tokenHash: string): Promise<TokenLookup | undefined> {
+    return this.db
+      .selectFrom('access_token as t')
+      .innerJoin('session as s', (j) => j.onRef('s.org_id', '=', 't.org_id').onRef('s.id', '=', 't.session_id'))
+      .leftJoin('account as a', (j) => j.onRef('a.org_id', '=', 's.org_id').onRef('a.id', '=', 's.account_id'))
+      .leftJoin('connection as c', (j) => j.onRef('c.org_id', '=', 's.org_id').onRef('c.id', '=', 's.connection_id'))
+      .select([
+        's.org_id',
+        's.id as session_id',
+        't.expires_at as token_expires_at',
+        's.expires_at as session_expires_at',
+        's.revoked_at',
+        's.last_used_at',
+        's.client_id',
+        's.scopes',
+        's.account_id',
+        's.connection_id',
+        'a.active as account_active',
+        'a.is_org_admin',
+        'c.cloud_id as connection_cloud_id',
+      ])
+      .where('t.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+  }
+
+  async touch(orgId: string, sessionId: string, now: Date): Promise<void> {
+    await this.db.updateTable('session').set({ last_used_at: now }).where('org_id', '=', orgId).where('id', '=', sessionId).execute();
+  }
+
+  findSession(orgId: string, sessionId: string) {
+    return this.db.selectFrom('session').selectAll().where('org_id', '=', orgId).where('id', '=', sessionId).executeTakeFirst();
+  }
+}

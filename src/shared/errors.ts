@@ -1,0 +1,65 @@
+// The closed set of public error codes (PRODUCT §10). Anything that is not an AppError is
+// masked to INTERNAL with a request id by the error policy and logged in full on the server.
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'RESTRICTED'
+  | 'FORBIDDEN'
+  | 'IP_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
+
+export type RestrictionReason = 'NOT_ALLOWED_BY_ORGANIZATION' | 'NOT_GRANTED_TO_SESSION';
+
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extensions } });
+  }
+  get code(): ErrorCode {
+    return this.extensions.code as ErrorCode;
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(subCode: string, message: string) {
+    super('BAD_USER_INPUT', message, { subCode });
+  }
+}
+
+export class RestrictedError extends AppError {
+  constructor(permission: string, reason: RestrictionReason) {
+    const advice =
+      reason === 'NOT_GRANTED_TO_SESSION'
+        ? 'This session was not granted it; sign in again with `twg login` to request it.'
+        : 'Your organisation does not allow the CLI to use it; signing in again will not help.';
+    super('RESTRICTED', `This needs the permission ${permission}. ${advice}`, { permission, reason });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message: string) {
+    super('UNAUTHENTICATED', message);
+  }
+}

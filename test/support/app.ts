@@ -1,0 +1,123 @@
+// A real app over a fresh database, driven through app.fetch with real tokens, and a tenant
+// factory that creates organisations, sites, connections and accounts the way the operator does.
+import { createApp, type App } from '../../src/app.ts';
+import type { DbHandle } from '../../src/db/client.ts';
+import type { Catalog } from '../../src/modules/cli-permission/catalog.ts';
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import { TestClock } from './clock.ts';
+import { openTestDatabase } from './database.ts';
+
+export interface GraphqlResult {
+  status: number;
+  body: { data?: any; errors?: { message: string; path?: string[]; extensions: Record<string, any> }[] };
+  headers: Headers;
+}
+
+export interface TestApp {
+  app: App;
+  db: DbHandle['db'];
+  clock: TestClock;
+  logs: string[];
+  graphql(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlResult>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { catalog?: Catalog } = {}): Promise<TestApp> {
+  const handle = await openTestDatabase();
+  const clock = new TestClock();
+  const logs: string[] = [];
+  const app = createApp({ db: handle.db, clock, catalog: options.catalog, logger: createLogger('error', (line) => logs.push(line)) });
+  return {
+    app,
+    db: handle.db,
+    clock,
+    logs,
+    async graphql(token, query, variables, headers = {}) {
+      const response = await app.fetch(
+        new Request('http://teamgraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+          body: JSON.stringify({ query, variables }),
+        }),
+      );
+      return { status: response.status, body: await response.json(), headers: response.headers };
+    },
+    close: () => handle.close(),
+  };
+}
+
+export interface Tenant {
+  orgId: string;
+  cloudId: string;
+  connectionId: string;
+  connectionToken: string;
+  /** Creates an account and a session token for it (all catalogue scopes unless given). */
+  account(options?: { email?: string; admin?: boolean; member?: boolean; scopes?: string[]; client?: string }): Promise<{ accountId: string; token: string }>;
+  /** Runs an ingestion mutation as the connection and returns its payload. */
+  ingest(mutation: string, input: Record<string, unknown>): Promise<any>;
+}
+
+let counter = 0;
+
+export async function createTenant(t: TestApp, name = 'Acme'): Promise<Tenant> {
+  const { orgs, sessions, catalog } = t.app.services;
+  const { orgId } = await orgs.createOrganization(name);
+  const { cloudId } = await orgs.createSite(orgId, `${name} site`);
+  const connection = await orgs.createConnection(cloudId, 'jira');
+  const connectionToken = (await sessions.issue({ orgId, connectionId: connection.connectionId }, connection.clientId, [])).accessToken;
+  return {
+    orgId,
+    cloudId,
+    connectionId: connection.connectionId,
+    connectionToken,
+    async account(options = {}) {
+      const email = options.email ?? `person${++counter}-${Math.random().toString(36).slice(2, 8)}@${name.toLowerCase()}.test`;
+      const { accountId } = await orgs.createAccount({ orgId, email, displayName: email.split('@')[0], admin: options.admin, cloudIds: options.member === false ? [] : [cloudId] });
+      const scopes = options.scopes ?? catalog.permissions.map((p) => p.key);
+      const client = options.client ?? (options.admin ? ADMIN_CLIENT_ID : CLI_CLIENT_ID);
+      const { accessToken } = await sessions.issue({ orgId, accountId }, client, scopes);
+      return { accountId, token: accessToken };
+    },
+    async ingest(mutation, input) {
+      const result = await t.graphql(
+        connectionToken,
+        `mutation($input: ${inputTypeOf(mutation)}!) { ${mutation}(input: $input) { acceptedCount staleCount rejectedCount results { index externalId status code message } } }`,
+        { input: { connectionId: connection.connectionId, ...input } },
+      );
+      if (result.body.errors) throw new Error(`${mutation} failed: ${JSON.stringify(result.body.errors)}`);
+      return result.body.data[mutation];
+    },
+  };
+}
+
+function inputTypeOf(mutation: string): string {
+  const types: Record<string, string> = {
+    setObjects: 'SetObjectsInput',
+    deleteObjects: 'DeleteObjectsInput',
+    setUsers: 'SetUsersInput',
+    deleteUsers: 'DeleteExternalInput',
+    setGroups: 'SetGroupsInput',
+    deleteGroups: 'DeleteExternalInput',
+    mapUsers: 'MapUsersInput',
+    setRelationships: 'SetRelationshipsInput',
+    deleteRelationships: 'DeleteRelationshipsInput',
+  };
+  return types[mutation];
+}
+
+/** An object input with sensible defaults. */
+export function objectInput(externalId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    type: 'jira:work-item',
+    externalId,
+    displayName: `Item ${externalId}`,
+    updateSequenceNumber: 1,
+    permissions: [{ accessControls: [{ principals: [{ type: 'ATLASSIAN_WORKSPACE' }] }] }],
+    ...overrides,
+  };
+}
+
+export const userPrincipal = (id: string) => ({ type: 'USER', id });
+export const groupPrincipal = (id: string) => ({ type: 'GROUP', id });
+export const viewAcl = (...controls: object[][]) => [{ action: 'VIEW', accessControls: controls.map((principals) => ({ principals })) }];

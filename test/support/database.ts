@@ -1,0 +1,29 @@
+// A fresh database per test file, cloned from the migrated template of global-setup.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { type DbHandle, openPglite, openPostgres } from '../../src/db/client.ts';
+import { withDatabase } from './global-setup.ts';
+
+export async function openTestDatabase(): Promise<DbHandle> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const template = inject('templateDatabase');
+    const name = `${template.replace('tpl', 't')}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create database ${name} template ${template}`);
+    const handle = openPostgres(withDatabase(url, name), 4);
+    return {
+      ...handle,
+      close: async () => {
+        await handle.close();
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      },
+    };
+  }
+  const dump = fs.readFileSync(inject('templateDump'));
+  return openPglite({ template: new Blob([dump]) });
+}
