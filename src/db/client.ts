@@ -19,18 +19,23 @@ export interface DbHandle {
   dump?(): Promise<Blob>;
 }
 
-export function openPostgres(databaseUrl: string, maxConnections = 10): DbHandle {
+/** Called with every SQL statement run (tests count statements with it). */
+export type QueryListener = (sql: string) => void;
+
+const logTo = (listener?: QueryListener) => (listener ? { log: (event: { query: { sql: string } }) => listener(event.query.sql) } : {});
+
+export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?: QueryListener): DbHandle {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: maxConnections,
     types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) } as any,
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...logTo(onQuery) });
   return { db, backend: 'postgres', close: () => db.destroy() };
 }
 
 /** An embedded database; `dataDir` undefined keeps it in memory, `template` starts from a dump. */
-export async function openPglite(options: { dataDir?: string; template?: Blob } = {}): Promise<DbHandle> {
+export async function openPglite(options: { dataDir?: string; template?: Blob; onQuery?: QueryListener } = {}): Promise<DbHandle> {
   const releaseLock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
   try {
     const pglite = new PGlite({
@@ -39,7 +44,7 @@ export async function openPglite(options: { dataDir?: string; template?: Blob } 
       parsers: { [INT8_OID]: parseInt8 },
     });
     await pglite.waitReady;
-    const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite) });
+    const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite), ...logTo(options.onQuery) });
     return {
       db,
       backend: 'pglite',

@@ -19,12 +19,15 @@ export interface TestApp {
   db: DbHandle['db'];
   clock: TestClock;
   logs: string[];
+  /** Every SQL statement run, in order; tests may clear it. */
+  statements: string[];
   graphql(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlResult>;
   close(): Promise<void>;
 }
 
 export async function startTestApp(options: { catalog?: Catalog } = {}): Promise<TestApp> {
-  const handle = await openTestDatabase();
+  const statements: string[] = [];
+  const handle = await openTestDatabase((sql) => statements.push(sql));
   const clock = new TestClock();
   const logs: string[] = [];
   const app = createApp({ db: handle.db, clock, catalog: options.catalog, logger: createLogger('error', (line) => logs.push(line)) });
@@ -33,6 +36,7 @@ export async function startTestApp(options: { catalog?: Catalog } = {}): Promise
     db: handle.db,
     clock,
     logs,
+    statements,
     async graphql(token, query, variables, headers = {}) {
       const response = await app.fetch(
         new Request('http://teamgraph.test/graphql', {

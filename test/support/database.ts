@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type DbHandle, openPglite, openPostgres } from '../../src/db/client.ts';
+import { type DbHandle, openPglite, openPostgres, type QueryListener } from '../../src/db/client.ts';
 import { withDatabase } from './global-setup.ts';
 
-export async function openTestDatabase(): Promise<DbHandle> {
+export async function openTestDatabase(onQuery?: QueryListener): Promise<DbHandle> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const template = inject('templateDatabase');
@@ -14,7 +14,7 @@ export async function openTestDatabase(): Promise<DbHandle> {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query(`create database ${name} template ${template}`);
-    const handle = openPostgres(withDatabase(url, name), 4);
+    const handle = openPostgres(withDatabase(url, name), 4, onQuery);
     return {
       ...handle,
       close: async () => {
@@ -25,5 +25,5 @@ export async function openTestDatabase(): Promise<DbHandle> {
     };
   }
   const dump = fs.readFileSync(inject('templateDump'));
-  return openPglite({ template: new Blob([dump]) });
+  return openPglite({ template: new Blob([dump]), onQuery });
 }
