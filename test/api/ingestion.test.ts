@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+
+let t: TestApp;
+let tenant: Tenant;
+let reader: { accountId: string; token: string };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  tenant = await createTenant(t);
+  reader = await tenant.account();
+});
+afterAll(() => t.close());
+
+const OBJECT_FIELDS = 'id externalId displayName description url properties updateSequenceNumber createdAt lastUpdatedAt container { externalId }';
+
+async function lookup(externalId: string, type = 'jira:work-item') {
+  const result = await t.graphql(reader.token, `query($c: ID!, $t: String!, $e: String!) { objectByExternalId(connectionId: $c, type: $t, externalId: $e) { ${OBJECT_FIELDS} } }`, {
+    c: tenant.connectionId,
+    t: type,
+    e: externalId,
+  });
+  expect(result.body.errors).toBeUndefined();
+  return result.body.data.objectByExternalId;
+}
+
+describe('setObjects', () => {
+  it('stores every field of an accepted object', async () => {
+    const payload = await tenant.ingest('setObjects', {
+      objects: [
+        objectInput('F-1', {
+          displayName: 'Fields',
+          description: 'All of them',
+          url: 'https://jira.example/F-1',
+          properties: { status: 'Open', points: 3 },
+          createdAt: '2026-01-02T03:04:05Z',
+          lastUpdatedAt: '2026-02-03T04:05:06.789Z',
+          updateSequenceNumber: 7,
+        }),
+      ],
+    });
+    expect(payload).toMatchObject({ acceptedCount: 1, staleCount: 0, rejectedCount: 0, results: [{ index: 0, externalId: 'F-1', status: 'ACCEPTED', code: null }] });
+    expect(await lookup('F-1')).toMatchObject({
+      externalId: 'F-1',
+      displayName: 'Fields',
+      description: 'All of them',
+      url: 'https://jira.example/F-1',
+      properties: { status: 'Open', points: 3 },
+      updateSequenceNumber: 7,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      lastUpdatedAt: '2026-02-03T04:05:06.789Z',
+    });
+  });
+
+  it('reports a write with a sequence number not newer than the stored one as STALE and keeps the stored object', async () => {
+    await tenant.ingest('setObjects', { objects: [objectInput('S-1', { displayName: 'v5', updateSequenceNumber: 5 })] });
+    const payload = await tenant.ingest('setObjects', {
+      objects: [objectInput('S-1', { displayName: 'older', updateSequenceNumber: 4 }), objectInput('S-1', { displayName: 'same', updateSequenceNumber: 5 })],
+    });
+    expect(payload.results.map((r: any) => r.status)).toEqual(['STALE', 'STALE']);
+    expect(payload.staleCount).toBe(2);
+    expect((await lookup('S-1')).displayName).toBe('v5');
+    await tenant.ingest('setObjects', { objects: [objectInput('S-1', { displayName: 'v6', updateSequenceNumber: 6 })] });
+    expect((await lookup('S-1')).displayName).toBe('v6');
+  });
+
+  it('applies several versions of one object in one batch in order', async () => {
+    const payload = await tenant.ingest('setObjects', {
+      objects: [objectInput('B-1', { displayName: 'one', updateSequenceNumber: 1 }), objectInput('B-1', { displayName: 'three', updateSequenceNumber: 3 }), objectInput('B-1', { displayName: 'two', updateSequenceNumber: 2 })],
+    });
+    expect(payload.results.map((r: any) => r.status)).toEqual(['ACCEPTED', 'ACCEPTED', 'STALE']);
+    expect((await lookup('B-1')).displayName).toBe('three');
+  });
+
+  it('rejects each invalid item with its own code and stores the valid ones', async () => {
+    const tooMany = Array.from({ length: 501 }, (_, i) => userPrincipal(`u${i}`));
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: 'jira:nonsense' }, 'UNKNOWN_OBJECT_TYPE'],
+      [{ externalId: '' }, 'INVALID_EXTERNAL_ID'],
+      [{ externalId: 'x'.repeat(256) }, 'INVALID_EXTERNAL_ID'],
+      [{ displayName: '' }, 'INVALID_DISPLAY_NAME'],
+      [{ displayName: 'x'.repeat(256) }, 'INVALID_DISPLAY_NAME'],
+      [{ description: 'x'.repeat(10_001) }, 'DESCRIPTION_TOO_LONG'],
+      [{ url: 'javascript:alert(1)' }, 'INVALID_URL'],
+      [{ url: `https://x.example/${'a'.repeat(2_040)}` }, 'INVALID_URL'],
+      [{ properties: [1, 2] }, 'INVALID_PROPERTIES'],
+      [{ properties: { blob: 'x'.repeat(33 * 1024) } }, 'PROPERTIES_TOO_LARGE'],
+      [{ updateSequenceNumber: -1 }, 'INVALID_SEQUENCE_NUMBER'],
+      [{ permissions: [{ action: 'EDIT', accessControls: [{ principals: [{ type: 'ATLASSIAN_WORKSPACE' }] }] }] }, 'MISSING_VIEW_PERMISSION'],
+      [{ permissions: [] }, 'MISSING_VIEW_PERMISSION'],
+      [{ permissions: viewAcl([]) }, 'EMPTY_ACCESS_CONTROL'],
+      [{ permissions: viewAcl([{ type: 'USER' }]) }, 'PRINCIPAL_ID_REQUIRED'],
+      [{ permissions: viewAcl([{ type: 'ATLASSIAN_WORKSPACE', id: 'x' }]) }, 'PRINCIPAL_ID_NOT_ALLOWED'],
+      [{ permissions: viewAcl(tooMany) }, 'TOO_MANY_PRINCIPALS'],
+      [{ container: { type: 'jira:work-item', externalId: 'R-self' }, externalId: 'R-self' }, 'CONTAINER_CYCLE'],
+    ];
+    const objects = [objectInput('R-ok'), ...cases.map(([overrides], i) => objectInput(`R-${i}`, overrides))];
+    const payload = await tenant.ingest('setObjects', { objects });
+    expect(payload.results[0].status).toBe('ACCEPTED');
+    expect(payload.results.slice(1).map((r: any) => r.code)).toEqual(cases.map(([, code]) => code));
+    expect(payload.results.slice(1).every((r: any) => r.status === 'REJECTED' && r.message)).toBe(true);
+    expect(payload.rejectedCount).toBe(cases.length);
+    expect(await lookup('R-ok')).not.toBeNull();
+    expect(await lookup('R-1')).toBeNull();
+  });
+
+  it('accepts exactly 500 principals and harmless duplicates', async () => {
+    const principals = [...Array.from({ length: 499 }, (_, i) => userPrincipal(`u${i}`)), { type: 'ATLASSIAN_WORKSPACE' }];
+    const payload = await tenant.ingest('setObjects', { objects: [objectInput('P-500', { permissions: viewAcl(principals) })] });
+    expect(payload.results[0].status).toBe('ACCEPTED');
+    expect(await lookup('P-500')).not.toBeNull();
+    const ok = await tenant.ingest('setObjects', { objects: [objectInput('P-dup', { permissions: viewAcl([{ type: 'ATLASSIAN_WORKSPACE' }, { type: 'ATLASSIAN_WORKSPACE' }]) })] });
+    expect(ok.results[0].status).toBe('ACCEPTED');
+    expect(await lookup('P-dup')).not.toBeNull();
+  });
+
+  it('refuses a batch of more than 100 items as a whole', async () => {
+    const objects = Array.from({ length: 101 }, (_, i) => objectInput(`L-${i}`));
+    const result = await t.graphql(tenant.connectionToken, 'mutation($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount } }', { i: { connectionId: tenant.connectionId, objects } });
+    expect(result.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'BATCH_TOO_LARGE' });
+    expect(await lookup('L-0')).toBeNull();
+  });
+
+  it('refuses writes to another connection and ingestion by an account', async () => {
+    const other = await createTenant(t, 'Other');
+    const foreign = await t.graphql(tenant.connectionToken, 'mutation($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount } }', {
+      i: { connectionId: other.connectionId, objects: [objectInput('X-1')] },
+    });
+    expect(foreign.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    const byAccount = await t.graphql(reader.token, 'mutation($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount } }', {
+      i: { connectionId: tenant.connectionId, objects: [objectInput('X-2')] },
+    });
+    expect(byAccount.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('links a child to a container ingested after it', async () => {
+    const container = { type: 'jira:project', externalId: 'LATE' };
+    await tenant.ingest('setObjects', { objects: [objectInput('C-1', { container, permissions: viewAcl([{ type: 'CONTAINER' }]) })] });
+    expect(await lookup('C-1')).toBeNull();
+    await tenant.ingest('setObjects', { objects: [objectInput('LATE', { type: 'jira:project' })] });
+    expect(await lookup('C-1')).toMatchObject({ container: { externalId: 'LATE' } });
+  });
+
+  it('rejects a write that would make an object its own ancestor', async () => {
+    const ref = (id: string) => ({ type: 'jira:project', externalId: id });
+    await tenant.ingest('setObjects', {
+      objects: [objectInput('CY-A', { type: 'jira:project' }), objectInput('CY-B', { type: 'jira:project', container: ref('CY-A') }), objectInput('CY-C', { type: 'jira:project', container: ref('CY-B') })],
+    });
+    const payload = await tenant.ingest('setObjects', { objects: [objectInput('CY-A', { type: 'jira:project', container: ref('CY-C'), updateSequenceNumber: 2 })] });
+    expect(payload.results[0]).toMatchObject({ status: 'REJECTED', code: 'CONTAINER_CYCLE' });
+    const inBatch = await tenant.ingest('setObjects', {
+      objects: [objectInput('CY-X', { type: 'jira:project', container: ref('CY-Y') }), objectInput('CY-Y', { type: 'jira:project', container: ref('CY-X') })],
+    });
+    expect(inBatch.results.map((r: any) => r.status)).toEqual(['ACCEPTED', 'REJECTED']);
+  });
+});
+
+describe('deleteObjects', () => {
+  it('keeps a tombstone so an older write cannot bring the object back', async () => {
+    await tenant.ingest('setObjects', { objects: [objectInput('D-1', { updateSequenceNumber: 3 })] });
+    const stale = await tenant.ingest('deleteObjects', { objects: [{ type: 'jira:work-item', externalId: 'D-1', updateSequenceNumber: 3 }] });
+    expect(stale.results[0].status).toBe('STALE');
+    const deleted = await tenant.ingest('deleteObjects', { objects: [{ type: 'jira:work-item', externalId: 'D-1', updateSequenceNumber: 4 }] });
+    expect(deleted.results[0].status).toBe('ACCEPTED');
+    expect(await lookup('D-1')).toBeNull();
+    const late = await tenant.ingest('setObjects', { objects: [objectInput('D-1', { updateSequenceNumber: 4 })] });
+    expect(late.results[0].status).toBe('STALE');
+    expect(await lookup('D-1')).toBeNull();
+    const newer = await tenant.ingest('setObjects', { objects: [objectInput('D-1', { updateSequenceNumber: 5 })] });
+    expect(newer.results[0].status).toBe('ACCEPTED');
+    expect(await lookup('D-1')).not.toBeNull();
+  });
+
+  it('records a tombstone for an object never stored', async () => {
+    const deleted = await tenant.ingest('deleteObjects', { objects: [{ type: 'jira:work-item', externalId: 'D-never', updateSequenceNumber: 10 }] });
+    expect(deleted.results[0].status).toBe('ACCEPTED');
+    const late = await tenant.ingest('setObjects', { objects: [objectInput('D-never', { updateSequenceNumber: 9 })] });
+    expect(late.results[0].status).toBe('STALE');
+  });
+});
+
+describe('users, groups and mappings', () => {
+  it('validates and orders user writes by sequence number', async () => {
+    const payload = await tenant.ingest('setUsers', {
+      users: [
+        { externalId: 'uu-1', displayName: 'One', updateSequenceNumber: 2 },
+        { externalId: 'uu-1', displayName: 'Older', updateSequenceNumber: 1 },
+        { externalId: '', updateSequenceNumber: 1 },
+      ],
+    });
+    expect(payload.results.map((r: any) => r.status)).toEqual(['ACCEPTED', 'STALE', 'REJECTED']);
+    const deleted = await tenant.ingest('deleteUsers', { items: [{ externalId: 'uu-1', updateSequenceNumber: 2 }] });
+    expect(deleted.results[0].status).toBe('STALE');
+  });
+
+  it('rejects a group with more than 10,000 members', async () => {
+    const members = Array.from({ length: 10_001 }, (_, i) => ({ type: 'USER', externalId: `m${i}` }));
+    const payload = await tenant.ingest('setGroups', { groups: [{ externalId: 'big', members, updateSequenceNumber: 1 }] });
+    expect(payload.results[0]).toMatchObject({ status: 'REJECTED', code: 'TOO_MANY_MEMBERS' });
+  });
+
+  it('rejects a mapping naming both or neither of account and e-mail, or an unknown account', async () => {
+    const payload = await tenant.ingest('mapUsers', {
+      directMappings: [
+        { externalId: 'm-1', updateSequenceNumber: 1 },
+        { externalId: 'm-2', accountId: reader.accountId, externalEmailAddress: 'x@y.test', updateSequenceNumber: 1 },
+        { externalId: 'm-3', accountId: 'acc_nope', updateSequenceNumber: 1 },
+      ],
+    });
+    expect(payload.results.map((r: any) => r.code)).toEqual(['INVALID_MAPPING', 'INVALID_MAPPING', 'UNKNOWN_ACCOUNT']);
+  });
+
+  it('refuses a mapping to an account of another organisation', async () => {
+    const other = await createTenant(t, 'Elsewhere');
+    const stranger = await other.account();
+    const payload = await tenant.ingest('mapUsers', { directMappings: [{ externalId: 'm-4', accountId: stranger.accountId, updateSequenceNumber: 1 }] });
+    expect(payload.results[0]).toMatchObject({ status: 'REJECTED', code: 'UNKNOWN_ACCOUNT' });
+  });
+});
+
+describe('relationships', () => {
+  it('stores edges between objects of the connection, orders them by sequence number and rejects missing ends', async () => {
+    await tenant.ingest('setObjects', { objects: [objectInput('E-1'), objectInput('E-2')] });
+    const edge = { type: 'work-item-links-work-item', from: { type: 'jira:work-item', externalId: 'E-1' }, to: { type: 'jira:work-item', externalId: 'E-2' } };
+    const payload = await tenant.ingest('setRelationships', {
+      relationships: [
+        { ...edge, updateSequenceNumber: 2 },
+        { ...edge, updateSequenceNumber: 1 },
+        { ...edge, to: { type: 'jira:work-item', externalId: 'E-missing' }, updateSequenceNumber: 1 },
+        { ...edge, type: 'Not A Slug', updateSequenceNumber: 1 },
+      ],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['ACCEPTED', 'STALE', 'OBJECT_NOT_FOUND', 'INVALID_RELATIONSHIP_TYPE']);
+    const deleted = await tenant.ingest('deleteRelationships', { relationships: [{ ...edge, updateSequenceNumber: 3 }] });
+    expect(deleted.results[0].status).toBe('ACCEPTED');
+    const late = await tenant.ingest('setRelationships', { relationships: [{ ...edge, updateSequenceNumber: 3 }] });
+    expect(late.results[0].status).toBe('STALE');
+  });
+});
