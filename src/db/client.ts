@@ -74,7 +74,7 @@ function lockDataDir(dataDir: string): () => void {
     } catch (error: any) {
       if (error.code !== 'EEXIST') throw error;
       const holder = Number(fs.readFileSync(lockFile, 'utf8'));
-      if (holder && holder !== process.pid && isAlive(holder)) {
+      if (holder && isAlive(holder)) {
         throw new Error(
           `The embedded database in ${dataDir} is in use by process ${holder}. ` +
             'Stop that process, or set TEAMGRAPH_DATA_DIR to another folder, or DATABASE_URL to a PostgreSQL server.',

@@ -9,6 +9,9 @@ import type { Logger } from '../../shared/logger.ts';
 export function maskError(logger: Logger) {
   return (error: unknown, _message: string, isDev?: boolean): Error => {
     const graphqlError = error instanceof GraphQLError ? error : null;
+    // GraphQL's own parse and validation errors carry no original error: they describe the
+    // request, not the server, and useErrorPolicy gives them a public code.
+    if (graphqlError && !graphqlError.originalError) return graphqlError;
     const original = graphqlError?.originalError ?? error;
     if (original instanceof AppError) {
       if (graphqlError && graphqlError !== original) {

@@ -5,7 +5,9 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import type { GraphQLError, ValidationContext } from 'graphql';
 import { BadUserInputError } from '../../shared/errors.ts';
 
-export const QUERY_LIMITS = { depth: 12, aliases: 30, cost: 20_000 };
+// Cost units of graphql-armor: page sizes (first) multiply, each level weighs 1.5×; a page of 100
+// objects with container and 10 relationships each costs about 130,000, nested pages of 100 × 100 millions.
+export const QUERY_LIMITS = { depth: 12, aliases: 30, cost: 500_000 };
 
 const refuseWith = (subCode: string) => ({
   propagateOnRejection: false,

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_BODY_BYTES } from '../../src/app.ts';
+import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
+
+let t: TestApp;
+let tenant: Tenant;
+let alice: { accountId: string; token: string };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  tenant = await createTenant(t);
+  alice = await tenant.account();
+});
+afterAll(() => t.close());
+
+describe('authentication', () => {
+  it('answers 401 with a Bearer realm challenge when there is no token', async () => {
+    const r = await t.graphql(null, '{ viewer { grantedPermissions } }');
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe('Bearer realm="teamgraph"');
+    expect(r.body.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('answers 401 invalid_token naming twg login for an unknown, expired or deactivated token', async () => {
+    const short = await t.app.services.sessions.issue({ orgId: tenant.orgId, accountId: alice.accountId }, 'twg-cli', ['read:work-item:jira'], 60);
+    const doomed = await tenant.account();
+    await t.app.services.orgs.setAccountActive(doomed.accountId, false);
+    t.clock.advance(61_000);
+    for (const token of ['twg_unknown', 'not-even-ours', short.accessToken, doomed.token]) {
+      const r = await t.graphql(token, '{ viewer { grantedPermissions } }');
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(r.body.errors?.[0].message).toContain('twg login');
+    }
+  });
+
+  it('serves GraphiQL to a browser without a token', async () => {
+    const response = await t.app.fetch(new Request('http://teamgraph.test/graphql', { headers: { accept: 'text/html' } }));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('GraphiQL');
+  });
+
+  it('keeps connections out of account fields', async () => {
+    const r = await t.graphql(tenant.connectionToken, '{ objects { edges { node { id } } } }');
+    expect(r.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('limits and errors', () => {
+  it('refuses a query deeper than 12', async () => {
+    const deep = `{ objects { edges { node { ${'container { '.repeat(10)}id${' }'.repeat(10)} } } } }`;
+    const r = await t.graphql(alice.token, deep);
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'QUERY_TOO_DEEP' });
+    const ok = `{ objects { edges { node { ${'container { '.repeat(8)}id${' }'.repeat(8)} } } } }`;
+    expect((await t.graphql(alice.token, ok)).body.errors).toBeUndefined();
+  });
+
+  it('refuses more than 30 aliases', async () => {
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: viewer { grantedPermissions }`).join(' ');
+    const r = await t.graphql(alice.token, `{ ${aliases} }`);
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'TOO_MANY_ALIASES' });
+  });
+
+  it('refuses a query above the cost limit, counting page sizes', async () => {
+    const costly = '{ objects(first: 100) { edges { node { children(first: 100) { edges { node { id displayName children(first: 10) { edges { node { id } } } } } } } } } }';
+    const r = await t.graphql(alice.token, costly);
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'QUERY_TOO_COSTLY' });
+    const page = '{ objects(first: 100) { edges { node { id displayName container { id displayName } relationships(first: 10) { edges { node { type to { id } } } } } } } }';
+    expect((await t.graphql(alice.token, page)).body.errors).toBeUndefined();
+  });
+
+  it('refuses a body larger than 1 MiB with 413', async () => {
+    const response = await t.app.fetch(
+      new Request('http://teamgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+        body: JSON.stringify({ query: `{ viewer { grantedPermissions } } #${'x'.repeat(MAX_BODY_BYTES)}` }),
+      }),
+    );
+    expect(response.status).toBe(413);
+    expect((await response.json()).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'BODY_TOO_LARGE' });
+  });
+
+  it('gives syntax errors, unknown fields and bad scalars the code BAD_USER_INPUT', async () => {
+    const syntax = await t.graphql(alice.token, '{ viewer { ');
+    expect(syntax.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+    const unknown = await t.graphql(alice.token, '{ nope }');
+    expect(unknown.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+    const unsafe = await t.graphql(tenant.connectionToken, 'mutation($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount } }', {
+      i: { connectionId: tenant.connectionId, objects: [objectInput('X', { updateSequenceNumber: 2 ** 53 })] },
+    });
+    expect(unsafe.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+    const date = await t.graphql(alice.token, '{ objects(filter: { updatedAfter: "yesterday" }) { edges { cursor } } }');
+    expect(date.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('masks unexpected errors as INTERNAL with a request id and logs them', async () => {
+    const r = await t.graphql(alice.token, 'query($id: ID!) { object(id: $id) { id } }', { id: 'obj_\u0000' });
+    const error = r.body.errors?.[0];
+    expect(error?.extensions.code).toBe('INTERNAL');
+    expect(error?.extensions.requestId).toBe(r.headers.get('x-request-id'));
+    expect(error?.message).toBe('Internal error.');
+    expect(t.logs.some((line) => line.includes('unexpected error'))).toBe(true);
+  });
+
+  it('answers contract fields of later issues with NOT_AVAILABLE_YET, unmasked', async () => {
+    const admin = await tenant.account({ admin: true });
+    const r = await t.graphql(admin.token, 'query($id: ID!) { organization(id: $id) { cliSettings { version } } }', { id: tenant.orgId });
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'INTERNAL', subCode: 'NOT_AVAILABLE_YET' });
+  });
+});

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { openPglite } from '../../src/db/client.ts';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** Runs the operator command line as a newcomer would, on its own embedded database. */
+async function admin(dataDir: string, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: '', TEAMGRAPH_DATA_DIR: dataDir },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error: any) {
+    return { code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string };
+  }
+}
+
+describe('the operator command line', () => {
+  it('bootstraps an organisation whose ids and token work against the API', async () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-admin-')), 'data');
+    const org = await admin(dataDir, 'org', 'create', '--name', 'Acme');
+    expect(org.code).toBe(0);
+    const { orgId } = JSON.parse(org.stdout);
+    const { cloudId } = JSON.parse((await admin(dataDir, 'site', 'create', '--org', orgId, '--name', 'acme')).stdout);
+    const created = await admin(dataDir, 'account', 'create', '--org', orgId, '--email', 'Ada@Acme.test', '--name', 'Ada', '--admin', '--site', cloudId);
+    const { accountId } = JSON.parse(created.stdout);
+    const issued = await admin(dataDir, 'token', '--account', accountId, '--scope', 'read:work-item:jira');
+    const token = JSON.parse(issued.stdout);
+    expect(Object.keys(token).sort()).toEqual(['accessToken', 'expiresAt', 'scopes', 'sessionId']);
+    expect(token.scopes).toEqual(['read:work-item:jira']);
+    expect(issued.stdout.trim().split('\n')).toHaveLength(1);
+
+    const handle = await openPglite({ dataDir });
+    try {
+      const app = createApp({ db: handle.db });
+      const response = await app.fetch(
+        new Request('http://teamgraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token.accessToken}` },
+          body: JSON.stringify({ query: '{ viewer { account { id email isOrgAdmin } organization { id sites { cloudId } } grantedPermissions } }' }),
+        }),
+      );
+      expect((await response.json()).data.viewer).toEqual({
+        account: { id: accountId, email: 'Ada@Acme.test', isOrgAdmin: true },
+        organization: { id: orgId, sites: [{ cloudId }] },
+        grantedPermissions: ['read:work-item:jira'],
+      });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('prints one line on stderr and exits 1 on an error', async () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-admin-')), 'data');
+    const result = await admin(dataDir, 'org', 'create', '--bogus');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('--bogus');
+  });
+});
