@@ -30,6 +30,9 @@ export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?:
     max: maxConnections,
     types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) } as any,
   });
+  // An idle connection the server closes (restart, drop with force) must not crash the process;
+  // the pool discards it and the next query opens a new one.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...logTo(onQuery) });
   return { db, backend: 'postgres', close: () => db.destroy() };
 }
