@@ -34,6 +34,17 @@ describe('authentication', () => {
     }
   });
 
+  it('refuses a revoked session on the very next request', async () => {
+    const bob = await tenant.account();
+    const other = await tenant.account();
+    expect((await t.graphql(bob.token, '{ viewer { grantedPermissions } }')).status).toBe(200);
+    expect(await t.app.services.sessions.revoke(tenant.orgId, { accountId: bob.accountId })).toBe(1);
+    const r = await t.graphql(bob.token, '{ viewer { grantedPermissions } }');
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect((await t.graphql(other.token, '{ viewer { grantedPermissions } }')).status).toBe(200);
+  });
+
   it('serves GraphiQL to a browser without a token', async () => {
     const response = await t.app.fetch(new Request('http://teamgraph.test/graphql', { headers: { accept: 'text/html' } }));
     expect(response.status).toBe(200);

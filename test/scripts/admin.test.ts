@@ -38,24 +38,29 @@ describe('the operator command line', () => {
     expect(token.scopes).toEqual(['read:work-item:jira']);
     expect(issued.stdout.trim().split('\n')).toHaveLength(1);
 
-    const handle = await openPglite({ dataDir });
-    try {
-      const app = createApp({ db: handle.db });
-      const response = await app.fetch(
-        new Request('http://teamgraph.test/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token.accessToken}` },
-          body: JSON.stringify({ query: '{ viewer { account { id email isOrgAdmin } organization { id sites { cloudId } } grantedPermissions } }' }),
-        }),
-      );
-      expect((await response.json()).data.viewer).toEqual({
-        account: { id: accountId, email: 'Ada@Acme.test', isOrgAdmin: true },
-        organization: { id: orgId, sites: [{ cloudId }] },
-        grantedPermissions: ['read:work-item:jira'],
-      });
-    } finally {
-      await handle.close();
-    }
+    const viewer = async () => {
+      const handle = await openPglite({ dataDir });
+      try {
+        const response = await createApp({ db: handle.db }).fetch(
+          new Request('http://teamgraph.test/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token.accessToken}` },
+            body: JSON.stringify({ query: '{ viewer { account { id email isOrgAdmin } organization { id sites { cloudId } } grantedPermissions } }' }),
+          }),
+        );
+        return { status: response.status, body: await response.json() };
+      } finally {
+        await handle.close();
+      }
+    };
+    expect((await viewer()).body.data.viewer).toEqual({
+      account: { id: accountId, email: 'Ada@Acme.test', isOrgAdmin: true },
+      organization: { id: orgId, sites: [{ cloudId }] },
+      grantedPermissions: ['read:work-item:jira'],
+    });
+    const deactivated = await admin(dataDir, 'account', 'deactivate', '--account', accountId);
+    expect(JSON.parse(deactivated.stdout)).toEqual({ accountId, active: false });
+    expect((await viewer()).status).toBe(401);
   });
 
   it('prints one line on stderr and exits 1 on an error', async () => {

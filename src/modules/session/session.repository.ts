@@ -58,6 +58,15 @@ export class SessionRepository {
     await this.db.updateTable('session').set({ last_used_at: now }).where('org_id', '=', orgId).where('id', '=', sessionId).execute();
   }
 
+  /** Revokes live sessions of the organisation, optionally one account's or one session; returns how many. */
+  async revoke(orgId: string, now: Date, filter: { accountId?: string; sessionId?: string } = {}): Promise<number> {
+    let query = this.db.updateTable('session').set({ revoked_at: now }).where('org_id', '=', orgId).where('revoked_at', 'is', null);
+    if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+    if (filter.sessionId) query = query.where('id', '=', filter.sessionId);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   findSession(orgId: string, sessionId: string) {
     return this.db.selectFrom('session').selectAll().where('org_id', '=', orgId).where('id', '=', sessionId).executeTakeFirst();
   }

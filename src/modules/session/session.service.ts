@@ -81,6 +81,11 @@ export class SessionService {
     return { ok: true, caller };
   }
 
+  /** Ends sessions at once: the next request with any of their tokens is refused. */
+  revoke(orgId: string, filter: { accountId?: string; sessionId?: string } = {}): Promise<number> {
+    return this.sessions.revoke(orgId, this.clock.now(), filter);
+  }
+
   findSession(orgId: string, sessionId: string) {
     return this.sessions.findSession(orgId, sessionId);
   }
