@@ -1,20 +1,15 @@
 // The Node interface: every id carries its kind, so `node(id)` knows which type it names.
-import { idKind } from '../shared/ids.ts';
+import { type IdKind, idKind } from '../shared/ids.ts';
 import { builder } from './builder.ts';
 import type { RequestContext } from './context.ts';
 
-const TYPE_OF_KIND: Record<string, string> = {
-  object: 'GraphObject',
-  account: 'Account',
-  organization: 'Organization',
-  site: 'Site',
-  session: 'Session',
-};
-
 export const NodeRef = builder.interfaceRef<{ id: string }>('Node').implement({
-  resolveType: (value) => TYPE_OF_KIND[idKind(value.id) ?? ''] ?? null,
   fields: (t) => ({ id: t.exposeID('id') }),
 });
+
+/** isTypeOf for a Node type: its values are the ones whose id has the kind's prefix. */
+export const isNodeOfKind = (kind: IdKind) => (value: unknown) =>
+  typeof (value as { id?: unknown })?.id === 'string' && idKind((value as { id: string }).id) === kind;
 
 type NodeLoader = (id: string, ctx: RequestContext) => Promise<{ id: string } | null>;
 const loaders = new Map<string, NodeLoader>();

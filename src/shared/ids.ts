@@ -9,6 +9,8 @@ export const ID_PREFIX = {
   connection: 'conn',
   session: 'sess',
   object: 'obj',
+  auditEvent: 'audit',
+  bitbucketToken: 'bbt',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

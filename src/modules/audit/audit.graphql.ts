@@ -2,7 +2,7 @@
 // audit issue on.
 import { builder } from '../../graphql/builder.ts';
 import { AuditOutcomeEnum } from '../../graphql/enums.ts';
-import { NodeRef } from '../../graphql/node.ts';
+import { isNodeOfKind, NodeRef } from '../../graphql/node.ts';
 import { connectionRefs } from '../../graphql/pagination.ts';
 
 export interface AuditEventShape {
@@ -38,7 +38,7 @@ const AuditActorRef = builder.objectRef<AuditEventShape['actor']>('AuditActor').
 
 const AuditEventRef = builder.objectRef<AuditEventShape>('AuditEvent').implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('audit_'),
+  isTypeOf: isNodeOfKind('auditEvent'),
   fields: (t) => ({
     id: t.exposeID('id'),
     time: t.field({ type: 'DateTime', resolve: (e) => e.time }),

@@ -1,7 +1,7 @@
 // Bitbucket tokens (PRODUCT §8): types of the public contract; tokens are created from the
 // Bitbucket token issue on, so no account holds one yet.
 import { builder } from '../../graphql/builder.ts';
-import { NodeRef } from '../../graphql/node.ts';
+import { isNodeOfKind, NodeRef } from '../../graphql/node.ts';
 import { notAvailableYet } from '../../graphql/not-available.ts';
 
 export interface BitbucketTokenShape {
@@ -16,7 +16,7 @@ export interface BitbucketTokenShape {
 
 export const BitbucketTokenRef = builder.objectRef<BitbucketTokenShape>('BitbucketToken').implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('bbt_'),
+  isTypeOf: isNodeOfKind('bitbucketToken'),
   fields: (t) => ({
     id: t.exposeID('id'),
     label: t.exposeString('label'),

@@ -5,7 +5,7 @@ import { listVisibleObjects, type ObjectRow } from '../../authz/visibility-filte
 import { builder } from '../../graphql/builder.ts';
 import type { RequestContext } from '../../graphql/context.ts';
 import { AclActionEnum, PrincipalTypeEnum, ProductEnum } from '../../graphql/enums.ts';
-import { NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { connectionRefs, toConnection } from '../../graphql/pagination.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../../shared/cursor.ts';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
@@ -96,7 +96,7 @@ export const GraphObjectConnectionRef = connectionRefs<ObjectRow>('GraphObject',
 
 GraphObjectRef.implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('obj_'),
+  isTypeOf: isNodeOfKind('object'),
   fields: (t) => ({
     id: t.exposeID('id'),
     cloudId: t.exposeID('cloud_id'),

@@ -9,7 +9,7 @@ import type { AccountTable, OrganizationTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
 import type { RequestContext } from '../../graphql/context.ts';
 import { AclActionEnum } from '../../graphql/enums.ts';
-import { NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { notAvailableYet } from '../../graphql/not-available.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput } from '../audit/audit.graphql.ts';
@@ -23,7 +23,7 @@ import { OrgRepository } from './org.repository.ts';
 
 export const AccountRef = builder.objectRef<Selectable<AccountTable>>('Account').implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('acc_'),
+  isTypeOf: isNodeOfKind('account'),
   fields: (t) => ({
     id: t.exposeID('id'),
     email: t.exposeString('email'),
@@ -35,7 +35,7 @@ export const AccountRef = builder.objectRef<Selectable<AccountTable>>('Account')
 
 const SiteRef = builder.objectRef<{ id: string; cloudId: string; name: string }>('Site').implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('site_'),
+  isTypeOf: isNodeOfKind('site'),
   fields: (t) => ({ id: t.exposeID('id'), cloudId: t.exposeID('cloudId'), name: t.exposeString('name') }),
 });
 
@@ -86,7 +86,7 @@ const adminOnly = { authScopes: { orgAdmin: true } } as const;
 
 export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>('Organization').implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('org_'),
+  isTypeOf: isNodeOfKind('organization'),
   description: 'Admin-only fields are inside; null when the organisation is not the caller’s.',
   fields: (t) => ({
     id: t.exposeID('id'),

@@ -2,11 +2,11 @@
 import type { Selectable } from 'kysely';
 import type { SessionTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
-import { NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 
 export const SessionRef = builder.objectRef<Selectable<SessionTable>>('Session').implement({
   interfaces: [NodeRef],
-  isTypeOf: (value: any) => typeof value?.id === 'string' && value.id.startsWith('sess_'),
+  isTypeOf: isNodeOfKind('session'),
   fields: (t) => ({
     id: t.exposeID('id'),
     clientId: t.exposeString('client_id'),
