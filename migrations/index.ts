@@ -5,10 +5,12 @@ import * as tenancy from './001_tenancy.ts';
 import * as session from './002_session.ts';
 import * as directory from './003_directory.ts';
 import * as graph from './004_graph.ts';
+import * as cliSettings from './005_cli_settings.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
   '002_session': session,
   '003_directory': directory,
   '004_graph': graph,
+  '005_cli_settings': cliSettings,
 };

@@ -6,6 +6,7 @@ import type { Database } from './db/database.ts';
 import type { Services } from './graphql/context.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
+import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
 import { DirectoryService } from './modules/directory/directory.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
@@ -41,6 +42,7 @@ export function createServices(deps: AppDeps): Services {
     objects: new ObjectService(deps.db, clock, catalog),
     directory: new DirectoryService(deps.db, clock),
     relationships: new RelationshipService(deps.db, clock),
+    cliSettings: new CliSettingsService(deps.db, clock, catalog),
   };
 }
 

@@ -1,54 +1,75 @@
 // The one place that decides whether a request may use an OAuth permission (PRODUCT §5). Fields
 // declare the permission they need (statically through scope-auth, or per object type in the
-// resolver); both ask this gate. A permission must be granted to the session; the organisation's
-// CLI settings will be consulted here as well.
+// resolver); both ask this gate. For a CLI session a permission must be allowed by the
+// organisation right now AND granted to the session; the organisation's answer is read once per
+// request, so a settings change applies to the next request on every instance.
 import type { Catalog, ObjectTypeDef } from '../modules/cli-permission/catalog.ts';
-import type { Caller } from '../modules/session/caller.ts';
+import { type Caller, CLI_CLIENT_ID } from '../modules/session/caller.ts';
 import { RestrictedError, type RestrictionReason } from '../shared/errors.ts';
 
 export type TypeAction = 'read' | 'write' | 'delete';
 
 export class PermissionGate {
   private readonly granted: ReadonlySet<string>;
+  private readonly governedByOrganization: boolean;
+  private allowedByOrganization?: Promise<ReadonlySet<string>>;
+  private readonly reasons = new Map<string, RestrictionReason | null>();
 
   constructor(
-    private readonly caller: Caller,
+    caller: Caller,
     private readonly catalog: Catalog,
+    private readonly loadAllowedByOrganization: () => Promise<ReadonlySet<string>>,
   ) {
     this.granted = new Set(caller.kind === 'account' ? caller.scopes : []);
+    // The admin page's sessions are not governed by the CLI settings (PRODUCT §5).
+    this.governedByOrganization = caller.kind === 'account' && caller.clientId === CLI_CLIENT_ID;
   }
 
   /** Null when the permission may be used now, else why not. */
-  check(permission: string): RestrictionReason | null {
-    return this.granted.has(permission) && this.catalog.permission(permission) ? null : 'NOT_GRANTED_TO_SESSION';
+  async check(permission: string): Promise<RestrictionReason | null> {
+    let reason: RestrictionReason | null = null;
+    if (this.governedByOrganization) {
+      this.allowedByOrganization ??= this.loadAllowedByOrganization();
+      if (!(await this.allowedByOrganization).has(permission)) reason = 'NOT_ALLOWED_BY_ORGANIZATION';
+    }
+    if (!reason && (!this.granted.has(permission) || !this.catalog.permission(permission))) reason = 'NOT_GRANTED_TO_SESSION';
+    this.reasons.set(permission, reason);
+    return reason;
   }
 
-  require(permission: string): void {
-    const reason = this.check(permission);
+  /** The reason last found for a permission (for error messages after a scope check). */
+  reasonFor(permission: string): RestrictionReason {
+    return this.reasons.get(permission) ?? 'NOT_GRANTED_TO_SESSION';
+  }
+
+  async require(permission: string): Promise<void> {
+    const reason = await this.check(permission);
     if (reason) throw new RestrictedError(permission, reason);
   }
 
   /** Bitbucket objects are vouched for by a Bitbucket token, which no request carries yet. */
-  checkType(type: ObjectTypeDef, action: TypeAction): { permission: string; reason: RestrictionReason | null } {
+  async checkType(type: ObjectTypeDef, action: TypeAction): Promise<{ permission: string; reason: RestrictionReason | null }> {
     const permission = action === 'read' ? type.readPermission : action === 'write' ? type.writePermission : type.deletePermission;
     if (type.authority === 'bitbucket-token') return { permission, reason: 'NOT_GRANTED_TO_SESSION' };
-    return { permission, reason: this.check(permission) };
+    return { permission, reason: await this.check(permission) };
   }
 
-  requireType(typeName: string, action: TypeAction): void {
+  async requireType(typeName: string, action: TypeAction): Promise<void> {
     const type = this.catalog.objectType(typeName);
     if (!type) throw new Error(`Object type ${typeName} is not in the catalogue`);
-    const { permission, reason } = this.checkType(type, action);
+    const { permission, reason } = await this.checkType(type, action);
     if (reason) throw new RestrictedError(permission, reason);
   }
 
-  /** The object types whose read permission this request holds. */
-  readableTypes(): string[] {
-    return this.catalog.objectTypes.filter((t) => this.checkType(t, 'read').reason === null).map((t) => t.name);
+  /** The object types whose read permission this request may use. */
+  async readableTypes(): Promise<string[]> {
+    const checks = await Promise.all(this.catalog.objectTypes.map(async (t) => ((await this.checkType(t, 'read')).reason === null ? t.name : null)));
+    return checks.filter((name): name is string => name !== null);
   }
 
   /** Scopes granted to the session that the organisation still allows. */
-  effectivePermissions(): string[] {
-    return [...this.granted].filter((p) => this.check(p) === null);
+  async effectivePermissions(): Promise<string[]> {
+    const checks = await Promise.all([...this.granted].map(async (p) => ((await this.check(p)) === null ? p : null)));
+    return checks.filter((p): p is string => p !== null);
   }
 }

@@ -137,6 +137,15 @@ export interface RelationshipTable {
   updated_at: Timestamp;
 }
 
+export interface CliSettingsTable {
+  org_id: string;
+  allow_all_by_default: boolean;
+  selected_permissions: string[] | null;
+  version: number;
+  updated_at: Timestamp;
+  updated_by: string | null;
+}
+
 export interface Database {
   organization: OrganizationTable;
   site: SiteTable;
@@ -152,4 +161,5 @@ export interface Database {
   graph_object: GraphObjectTable;
   acl_entry: AclEntryTable;
   relationship: RelationshipTable;
+  cli_settings: CliSettingsTable;
 }

@@ -30,11 +30,11 @@ export const builder = new SchemaBuilder<{
       account: ctx.caller.kind === 'account',
       connection: ctx.caller.kind === 'connection',
       orgAdmin: ctx.caller.kind === 'account' && ctx.caller.isOrgAdmin && ctx.caller.clientId === ADMIN_CLIENT_ID,
-      permission: (permission) => ctx.gate.check(permission) === null,
+      permission: async (permission) => (await ctx.gate.check(permission)) === null,
     }),
     unauthorizedError: (_parent, ctx, _info, result) => {
       const permission = findPermissionFailure(result.failure);
-      if (permission) return new RestrictedError(permission, ctx.gate.check(permission) ?? 'NOT_GRANTED_TO_SESSION');
+      if (permission) return new RestrictedError(permission, ctx.gate.reasonFor(permission));
       return new ForbiddenError(forbiddenMessage(result.failure));
     },
   },

@@ -9,6 +9,7 @@ import { loadViewerPrincipals, NO_PRINCIPALS } from '../authz/viewer-principals.
 import type { ObjectRow } from '../authz/visibility-filter.ts';
 import type { Database } from '../db/database.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
+import type { CliSettingsService } from '../modules/cli-permission/cli-settings.service.ts';
 import type { DirectoryService } from '../modules/directory/directory.service.ts';
 import { ObjectRepository } from '../modules/object/object.repository.ts';
 import type { ObjectService } from '../modules/object/object.service.ts';
@@ -27,6 +28,7 @@ export interface Services {
   objects: ObjectService;
   directory: DirectoryService;
   relationships: RelationshipService;
+  cliSettings: CliSettingsService;
 }
 
 export interface RequestContext {
@@ -53,7 +55,7 @@ export function createRequestContext(services: Services, caller: Caller, request
     caller,
     services,
     catalog: services.catalog,
-    gate: new PermissionGate(caller, services.catalog),
+    gate: new PermissionGate(caller, services.catalog, () => services.cliSettings.allowedPermissions(caller.orgId)),
     viewer,
     access: new AccessChecker(services.db, caller.orgId, viewer),
     objectRows: new DataLoader(async (ids) => {

@@ -116,7 +116,7 @@ describe('limits and errors', () => {
 
   it('answers contract fields of later issues with NOT_AVAILABLE_YET, unmasked', async () => {
     const admin = await tenant.account({ admin: true });
-    const r = await t.graphql(admin.token, 'query($id: ID!) { organization(id: $id) { cliSettings { version } } }', { id: tenant.orgId });
+    const r = await t.graphql(admin.token, 'query($id: ID!) { organization(id: $id) { ipAllowlist { version } } }', { id: tenant.orgId });
     expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'INTERNAL', subCode: 'NOT_AVAILABLE_YET' });
   });
 });

@@ -1,9 +1,12 @@
-// The CLI permission catalogue, and the organisation's CLI settings (settings arrive with the
-// OAuth and CLI settings issue; their fields exist now to keep the public contract).
+// The CLI permission catalogue, and the organisation's CLI settings with the admin mutations
+// that save them and revoke CLI sessions (PRODUCT §5).
 import { builder } from '../../graphql/builder.ts';
+import type { RequestContext } from '../../graphql/context.ts';
 import { PermissionCategoryEnum, ProductEnum } from '../../graphql/enums.ts';
-import { notAvailableYet } from '../../graphql/not-available.ts';
-import type { CliPermissionDef } from './catalog.ts';
+import { ForbiddenError } from '../../shared/errors.ts';
+import { OrgRepository } from '../org/org.repository.ts';
+import type { CliPermissionDef, PermissionCategory } from './catalog.ts';
+import type { CliSettingsState } from './cli-settings.service.ts';
 
 export const CliPermissionRef = builder.objectRef<CliPermissionDef>('CliPermission').implement({
   fields: (t) => ({
@@ -31,14 +34,31 @@ const CliPermissionCategoryStateRef = builder
     }),
   });
 
-export interface CliSettingsShape {
-  allowAllByDefault: boolean;
-  selectedPermissions: string[];
-  effectivePermissions: string[];
-  categories: { category: 'READ' | 'WRITE_AND_MANAGE' | 'DELETE'; permissions: { permission: CliPermissionDef; allowed: boolean }[] }[];
-  version: number;
-  updatedAt: Date | null;
-  updatedBy: { id: string } | null;
+const CATEGORIES: PermissionCategory[] = ['READ', 'WRITE_AND_MANAGE', 'DELETE'];
+
+export interface CliSettingsShape extends CliSettingsState {
+  categories: { category: PermissionCategory; permissions: { permission: CliPermissionDef; allowed: boolean }[] }[];
+}
+
+function toShape(ctx: RequestContext, state: CliSettingsState): CliSettingsShape {
+  const allowed = new Set(state.effectivePermissions);
+  return {
+    ...state,
+    categories: CATEGORIES.map((category) => ({
+      category,
+      permissions: ctx.catalog.permissions.filter((p) => p.category === category).map((permission) => ({ permission, allowed: allowed.has(permission.key) })),
+    })),
+  };
+}
+
+/** The settings of the caller's organisation, for Organization.cliSettings. */
+export async function cliSettingsOf(ctx: RequestContext, orgId: string): Promise<CliSettingsShape> {
+  return toShape(ctx, await ctx.services.cliSettings.get(orgId));
+}
+
+/** Admin mutations name their organisation; it must be the caller's. */
+function requireOwnOrganization(ctx: RequestContext, orgId: string): void {
+  if (orgId !== ctx.caller.orgId) throw new ForbiddenError(`You are not an admin of organisation ${orgId}.`);
 }
 
 export const CliSettingsRef = builder.objectRef<CliSettingsShape>('CliSettings').implement({
@@ -49,7 +69,11 @@ export const CliSettingsRef = builder.objectRef<CliSettingsShape>('CliSettings')
     categories: t.field({ type: [CliPermissionCategoryStateRef], resolve: (s) => s.categories }),
     version: t.exposeInt('version'),
     updatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.updatedAt }),
-    updatedBy: t.field({ type: 'Account' as any, nullable: true, resolve: (s) => s.updatedBy as any }),
+    updatedBy: t.field({
+      type: 'Account' as any,
+      nullable: true,
+      resolve: async (s, _args, ctx) => (s.updatedBy ? ((await new OrgRepository(ctx.services.db).findAccount(ctx.caller.orgId, s.updatedBy)) ?? null) : null) as any,
+    }),
   }),
 });
 
@@ -82,12 +106,20 @@ builder.mutationFields((t) => ({
     type: UpdateCliPermissionsPayloadRef,
     authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: UpdateCliPermissionsInput, required: true }) },
-    resolve: () => notAvailableYet('CLI permission settings'),
+    resolve: async (_root, { input }, ctx) => {
+      requireOwnOrganization(ctx, input.orgId);
+      const accountId = ctx.caller.kind === 'account' ? ctx.caller.accountId : '';
+      const { settings, revokedSessionCount } = await ctx.services.cliSettings.update(input.orgId, accountId, input);
+      return { settings: toShape(ctx, settings), revokedSessionCount };
+    },
   }),
   revokeCliSessions: t.field({
     type: RevokeCliSessionsPayloadRef,
     authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: RevokeCliSessionsInput, required: true }) },
-    resolve: () => notAvailableYet('Revoking CLI sessions'),
+    resolve: async (_root, { input }, ctx) => {
+      requireOwnOrganization(ctx, input.orgId);
+      return { revokedSessionCount: await ctx.services.cliSettings.revokeCliSessions(input.orgId, input.accountId) };
+    },
   }),
 }));

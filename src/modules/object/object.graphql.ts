@@ -23,7 +23,7 @@ export async function visibleObject(ctx: RequestContext, id: string): Promise<Ob
 /** As visibleObject, and RESTRICTED when the request may not read objects of its type. */
 export async function readableObject(ctx: RequestContext, id: string): Promise<ObjectRow | null> {
   const row = await visibleObject(ctx, id);
-  if (row && ctx.caller.kind === 'account') ctx.gate.requireType(row.type, 'read');
+  if (row && ctx.caller.kind === 'account') await ctx.gate.requireType(row.type, 'read');
   return row;
 }
 
@@ -120,7 +120,7 @@ GraphObjectRef.implement({
     children: t.field({
       type: GraphObjectConnectionRef,
       args: { first: t.arg.int(), after: t.arg.string() },
-      resolve: (o, args, ctx) => listObjects(ctx, { types: ctx.gate.readableTypes(), containerId: o.id, first: args.first, after: args.after }),
+      resolve: async (o, args, ctx) => listObjects(ctx, { types: await ctx.gate.readableTypes(), containerId: o.id, first: args.first, after: args.after }),
     }),
     permissions: t.field({
       type: [PermissionRef],
@@ -153,7 +153,7 @@ const ObjectFilterInput = builder.inputType('ObjectFilter', {
 });
 
 /** The types a filter names, each checked for read permission; all readable types when unnamed. */
-function typesForFilter(ctx: RequestContext, filter: { types?: string[] | null; products?: string[] | null } | null | undefined): string[] {
+async function typesForFilter(ctx: RequestContext, filter: { types?: string[] | null; products?: string[] | null } | null | undefined): Promise<string[]> {
   const named = new Set<string>();
   for (const name of filter?.types ?? []) {
     if (!ctx.catalog.objectType(name)) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${name}" is not an object type of the catalogue.`);
@@ -164,7 +164,7 @@ function typesForFilter(ctx: RequestContext, filter: { types?: string[] | null; 
   }
   if (!filter?.types?.length && !filter?.products?.length) return ctx.gate.readableTypes();
   // PRODUCT §5: a filter naming something the request may not read is RESTRICTED.
-  for (const name of named) ctx.gate.requireType(name, 'read');
+  for (const name of named) await ctx.gate.requireType(name, 'read');
   return filter?.types?.length && filter?.products?.length
     ? [...named].filter((name) => filter.types!.includes(name) && filter.products!.includes(ctx.catalog.objectType(name)!.product))
     : [...named];
@@ -193,7 +193,7 @@ builder.queryFields((t) => ({
     authScopes: { account: true },
     args: { filter: t.arg({ type: ObjectFilterInput }), first: t.arg.int(), after: t.arg.string() },
     resolve: async (_root, { filter, first, after }, ctx) => {
-      const types = typesForFilter(ctx, filter);
+      const types = await typesForFilter(ctx, filter);
       if (filter?.containerId && !(await visibleObject(ctx, filter.containerId))) return toConnection([], pageSize(first), objectCursor);
       return listObjects(ctx, { ...filter, types, first, after });
     },
@@ -231,7 +231,7 @@ const DeleteObjectPayloadRef = builder.objectRef<{ deletedObjectId: string }>('D
 async function objectToChange(ctx: RequestContext, id: string, action: 'write' | 'delete'): Promise<ObjectRow> {
   const row = await visibleObject(ctx, id);
   if (!row) throw new NotFoundError(`No object ${id}.`);
-  ctx.gate.requireType(row.type, action);
+  await ctx.gate.requireType(row.type, action);
   return row;
 }
 
@@ -249,7 +249,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateObjectInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       if (!ctx.catalog.objectType(input.type)) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${input.type}" is not an object type of the catalogue.`);
-      ctx.gate.requireType(input.type, 'write');
+      await ctx.gate.requireType(input.type, 'write');
       const id = await ctx.services.objects.createObject(ctx.access, ctx.caller.orgId, input);
       return reload(ctx, id);
     },

@@ -14,7 +14,7 @@ import { notAvailableYet } from '../../graphql/not-available.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput } from '../audit/audit.graphql.ts';
 import { BitbucketTokenRef } from '../bitbucket-token/bitbucket-token.graphql.ts';
-import { CliSettingsRef } from '../cli-permission/cli-permission.graphql.ts';
+import { CliSettingsRef, cliSettingsOf } from '../cli-permission/cli-permission.graphql.ts';
 import { IpAllowlistRef } from '../ip-allowlist/ip-allowlist.graphql.ts';
 import { ObjectRepository } from '../object/object.repository.ts';
 import { PrincipalRef } from '../object/object.graphql.ts';
@@ -96,7 +96,7 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
       resolve: async (org, _args, ctx) =>
         (await new OrgRepository(ctx.services.db).listSites(org.id)).map((s) => ({ id: s.cloud_id, cloudId: s.cloud_id, name: s.name })),
     }),
-    cliSettings: t.field({ ...adminOnly, type: CliSettingsRef, resolve: () => notAvailableYet('CLI permission settings') }),
+    cliSettings: t.field({ ...adminOnly, type: CliSettingsRef, resolve: (org, _args, ctx) => cliSettingsOf(ctx, org.id) }),
     ipAllowlist: t.field({ ...adminOnly, type: IpAllowlistRef, resolve: () => notAvailableYet('IP allowlists') }),
     auditEvents: t.field({
       ...adminOnly,

@@ -35,7 +35,7 @@ function edgesLoader(ctx: RequestContext, direction: Direction, type: string | n
   return requestCached(ctx, `relationships:${direction}:${type ?? ''}`, () =>
     new DataLoader<string, RelationshipShape[]>(async (anchorIds) => {
       const rows = await new RelationshipRepository(ctx.services.db).listForObjects(ctx.caller.orgId, anchorIds, direction, type);
-      const readable = new Set(ctx.gate.readableTypes());
+      const readable = new Set(await ctx.gate.readableTypes());
       const others = await Promise.all(rows.map((row) => visibleObject(ctx, row.other_id)));
       const anchors = await Promise.all(rows.map((row) => ctx.objectRows.load(row.anchor_id)));
       const byAnchor = new Map<string, RelationshipShape[]>();

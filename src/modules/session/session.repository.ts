@@ -18,6 +18,12 @@ export interface TokenLookup {
   connection_cloud_id: string | null;
 }
 
+export interface SessionFilter {
+  accountId?: string;
+  sessionId?: string;
+  clientId?: string;
+}
+
 export class SessionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -59,9 +65,10 @@ export class SessionRepository {
   }
 
   /** Revokes live sessions of the organisation, optionally one account's or one session; returns how many. */
-  async revoke(orgId: string, now: Date, filter: { accountId?: string; sessionId?: string } = {}): Promise<number> {
+  async revoke(orgId: string, now: Date, filter: SessionFilter = {}): Promise<number> {
     let query = this.db.updateTable('session').set({ revoked_at: now }).where('org_id', '=', orgId).where('revoked_at', 'is', null);
     if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+    if (filter.clientId) query = query.where('client_id', '=', filter.clientId);
     if (filter.sessionId) query = query.where('id', '=', filter.sessionId);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows);

@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
 import type { Caller } from './caller.ts';
-import { SessionRepository } from './session.repository.ts';
+import { type SessionFilter, SessionRepository } from './session.repository.ts';
 
 export const TOKEN_PREFIX = 'twg_';
 const SESSION_LIFETIME_MS = 90 * 24 * 3600 * 1000;
@@ -82,7 +82,7 @@ export class SessionService {
   }
 
   /** Ends sessions at once: the next request with any of their tokens is refused. */
-  revoke(orgId: string, filter: { accountId?: string; sessionId?: string } = {}): Promise<number> {
+  revoke(orgId: string, filter: SessionFilter = {}): Promise<number> {
     return this.sessions.revoke(orgId, this.clock.now(), filter);
   }
 
