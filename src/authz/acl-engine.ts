@@ -28,18 +28,34 @@ export function isAllowed(
   action: AclAction,
   hopsLeft = MAX_CONTAINER_HOPS,
 ): boolean {
+  return decide(viewer, facts, objectId, action, hopsLeft, new Map());
+}
+
+// One decision remembers every (object, action, hops left) it settles: a chain whose objects have
+// several CONTAINER controls would otherwise be walked again for each control, exponentially.
+function decide(viewer: ViewerPrincipals, facts: AclFacts, objectId: string, action: AclAction, hopsLeft: number, memo: Map<string, boolean>): boolean {
   if (!viewer.active) return false;
+  const key = `${objectId}\u0000${action}\u0000${hopsLeft}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
   const node = facts(objectId);
-  if (!node) return false;
-  const previous = PREVIOUS[action];
-  if (previous && !isAllowed(viewer, facts, objectId, previous, hopsLeft)) return false;
-  const controls = node.acl[action];
-  if (action === 'VIEW' && controls.length === 0) return false;
-  return controls.every((control) =>
-    control.some((key) =>
-      key === CONTAINER_KEY ? containerAllows(viewer, facts, node, action, hopsLeft) : viewer.keys.has(key),
-    ),
-  );
+  let allowed = false;
+  if (node) {
+    const previous = PREVIOUS[action];
+    const controls = node.acl[action];
+    allowed =
+      (!previous || decide(viewer, facts, objectId, previous, hopsLeft, memo)) &&
+      !(action === 'VIEW' && controls.length === 0) &&
+      controls.every((control) =>
+        control.some((principal) =>
+          principal === CONTAINER_KEY
+            ? hopsLeft > 0 && node.containerId !== null && decide(viewer, facts, node.containerId, action, hopsLeft - 1, memo)
+            : viewer.keys.has(principal),
+        ),
+      );
+  }
+  memo.set(key, allowed);
+  return allowed;
 }
 
 function containerAllows(viewer: ViewerPrincipals, facts: AclFacts, node: AclNode, action: AclAction, hopsLeft: number) {

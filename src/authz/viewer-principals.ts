@@ -1,5 +1,5 @@
-// The viewer's principal set, computed once per request: the third-party users linked to the
-// account, the closure of their groups (nested, cycle-safe through UNION), and the sites the
+// The viewer's principal set, computed once per request: the live third-party users linked to
+// the account, the closure of their groups (nested, cycle-safe through UNION), and the sites the
 // account is a member of. A deactivated account gets an inactive, empty set.
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -13,10 +13,13 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
     me as (
       select id from account where org_id = ${orgId} and id = ${accountId} and active
     ),
+    -- A link to a third-party user the connection deleted matches nothing (anything unknown denies).
     linked as (
       select l.connection_id, l.external_id
       from user_link l join me on l.account_id = me.id
       where l.org_id = ${orgId}
+        and not exists (select 1 from external_user u
+          where u.org_id = l.org_id and u.connection_id = l.connection_id and u.external_id = l.external_id and u.deleted)
     ),
     closure (connection_id, group_id) as (
       select m.connection_id, m.group_external_id
