@@ -11,8 +11,9 @@
 //    status-1 rows up their container chain. Right when the viewer sees much.
 //  - inverted: start from acl_entry rows naming the viewer's principals, then descend into
 //    children that inherit (status 1). Right when the viewer sees little.
-// Forward runs first with a small and then a larger window; when the window fills without
-// filling the page, the viewer sees little and the inverted plan answers.
+// A small forward probe runs first and answers for viewers who see much. When it finds almost
+// nothing, the viewer sees little: the inverted plan answers, unless the visible set turns out
+// larger than INVERTED_CAP; then forward windows sized from the probe's density take over.
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, GraphObjectTable } from '../db/database.ts';
 import type { Selectable } from 'kysely';
@@ -39,10 +40,14 @@ export interface ListPosition {
   limit: number;
 }
 
-const FORWARD_WINDOWS = (limit: number) => [Math.max(64, limit * 4), 2048];
+/** Rows the first forward window examines. */
+const probeWindow = (limit: number) => Math.max(64, limit * 4);
+/** The inverted plan gives up when the viewer may see more objects than this. */
+export const INVERTED_CAP = 5000;
 
 export interface VisibilityPlanTrace {
   plan: 'forward' | 'inverted';
+  /** SQL statements the choice took. */
   windows: number;
 }
 
@@ -53,20 +58,33 @@ export async function listVisibleObjects(
   filter: ObjectListFilter,
   position: ListPosition,
   trace?: VisibilityPlanTrace,
+  tuning: { invertedCap?: number; probeWindow?: number } = {},
 ): Promise<ObjectRow[]> {
   if (!viewer.active || filter.types.length === 0 || position.limit === 0) return [];
   if (filter.ids && filter.ids.length === 0) return [];
   const principals = [...viewer.keys];
-  const windows = FORWARD_WINDOWS(position.limit);
-  for (const [index, window] of windows.entries()) {
-    const { rows, scanned } = await forwardPage(db, orgId, principals, filter, position, window);
-    if (rows.length >= position.limit || scanned < window) {
-      if (trace) Object.assign(trace, { plan: 'forward', windows: index + 1 });
-      return rows;
-    }
+  const done = (rows: ObjectRow[], plan: VisibilityPlanTrace['plan'], statements: number) => {
+    if (trace) Object.assign(trace, { plan, windows: statements });
+    return rows;
+  };
+  let window = tuning.probeWindow ?? probeWindow(position.limit);
+  const probe = await forwardPage(db, orgId, principals, filter, position, window);
+  if (probe.rows.length >= position.limit || probe.scanned < window) return done(probe.rows, 'forward', 1);
+  let statements = 1;
+  if (probe.rows.length <= 1) {
+    statements++;
+    const inverted = await invertedPage(db, orgId, principals, filter, position, tuning.invertedCap ?? INVERTED_CAP);
+    if (inverted) return done(inverted, 'inverted', statements);
   }
-  if (trace) Object.assign(trace, { plan: 'inverted', windows: windows.length });
-  return invertedPage(db, orgId, principals, filter, position);
+  // The viewer sees a fair share, just not among the newest: widen the window to where the page
+  // should be by the probe's density, and keep widening until the page fills or objects run out.
+  window = Math.ceil((window * position.limit * 2) / Math.max(1, probe.rows.length));
+  for (;;) {
+    statements++;
+    const { rows, scanned } = await forwardPage(db, orgId, principals, filter, position, window);
+    if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', statements);
+    window *= 4;
+  }
 }
 
 /** The status (0, 1, 2 as above) of the object row aliased `alias`. */
@@ -146,14 +164,17 @@ async function forwardPage(
   return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned };
 }
 
+/** The page from the viewer's whole visible set; null when that set is larger than `cap`. */
 async function invertedPage(
   db: Kysely<Database>,
   orgId: string,
   principals: string[],
   filter: ObjectListFilter,
   position: ListPosition,
-): Promise<ObjectRow[]> {
-  const result = await sql<ObjectRow>`
+  cap: number,
+): Promise<ObjectRow[] | null> {
+  // `capped` stops the recursion after cap + 1 rows, so giving up costs little.
+  const result = await sql<ObjectRow & { visible_count: number }>`
     with recursive
     candidate as (
       select distinct e.object_id from acl_entry e
@@ -166,16 +187,22 @@ async function invertedPage(
       select child.id, v.hops + 1
       from visible v join graph_object child on child.org_id = ${orgId} and child.container_id = v.id and not child.deleted
       where v.hops < ${MAX_CONTAINER_HOPS} and ${viewStatus('child', principals)} = 1
-    )
-    select o.* from visible v join graph_object o on o.org_id = ${orgId} and o.id = v.id
-    where ${filterConditions('o', filter, position)}
-    order by o.last_updated_at desc, o.id desc
-    limit ${position.limit}
+    ),
+    capped as (select id from visible limit ${cap + 1}),
+    total as (select count(*)::int as visible_count from capped)
+    select total.visible_count, page.* from total left join lateral (
+      select o.* from capped c join graph_object o on o.org_id = ${orgId} and o.id = c.id
+      where ${filterConditions('o', filter, position)}
+      order by o.last_updated_at desc, o.id desc
+      limit ${position.limit}
+    ) page on true
+    order by page.last_updated_at desc, page.id desc
   `.execute(db);
-  return result.rows;
+  if ((result.rows[0]?.visible_count ?? 0) > cap) return null;
+  return result.rows.filter((r) => r.id !== null).map(stripExtras);
 }
 
-function stripExtras(row: ObjectRow & { scanned?: number; status?: number }): ObjectRow {
-  const { scanned: _scanned, status: _status, ...rest } = row;
+function stripExtras(row: ObjectRow & { scanned?: number; status?: number; visible_count?: number }): ObjectRow {
+  const { scanned: _scanned, status: _status, visible_count: _count, ...rest } = row;
   return rest;
 }

@@ -1,0 +1,75 @@
+// The list filter's plan choice: each way through it returns exactly the visible objects, newest
+// first, page after page. Small limits stand in for the production sizes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
+import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace } from '../../src/authz/visibility-filter.ts';
+import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+
+let t: TestApp;
+let tenant: Tenant;
+let viewer: { accountId: string };
+const TYPES = ['jira:work-item', 'jira:project'];
+
+// 120 objects, newest last: every 10th is visible to the viewer (by user, or by inheriting from a
+// visible project), the others to nobody.
+beforeAll(async () => {
+  t = await startTestApp();
+  tenant = await createTenant(t);
+  viewer = await tenant.account({ member: false });
+  await tenant.ingest('mapUsers', { directMappings: [{ externalId: 'v', accountId: viewer.accountId, updateSequenceNumber: 1 }] });
+  const project = { type: 'jira:project', externalId: 'P' };
+  await tenant.ingest('setObjects', { objects: [objectInput('P', { type: 'jira:project', permissions: viewAcl([userPrincipal('v')]), lastUpdatedAt: '2026-01-01T00:00:00Z' })] });
+  const objects = Array.from({ length: 120 }, (_, i) =>
+    objectInput(`O-${String(i).padStart(3, '0')}`, {
+      lastUpdatedAt: new Date(Date.parse('2026-02-01T00:00:00Z') + i * 1000).toISOString(),
+      ...(i % 20 === 0 ? { permissions: viewAcl([userPrincipal('v')]) } : i % 20 === 10 ? { container: project, permissions: viewAcl([{ type: 'CONTAINER' }]) } : { permissions: viewAcl([userPrincipal('nobody')]) }),
+    }),
+  );
+  for (let i = 0; i < objects.length; i += 100) await tenant.ingest('setObjects', { objects: objects.slice(i, i + 100) });
+});
+afterAll(() => t.close());
+
+const EXPECTED = [...Array.from({ length: 12 }, (_, k) => `O-${String(110 - k * 10).padStart(3, '0')}`), 'P'];
+
+async function pageThrough(limit: number, tuning: { invertedCap?: number; probeWindow?: number }) {
+  const principals = await loadViewerPrincipals(t.db, tenant.orgId, viewer.accountId);
+  const seen: string[] = [];
+  const plans = new Set<string>();
+  let after: { lastUpdatedAt: Date; id: string } | null = null;
+  for (let page = 0; page < 50; page++) {
+    const trace = {} as VisibilityPlanTrace;
+    const rows: ObjectRow[] = await listVisibleObjects(t.db, tenant.orgId, principals, { types: TYPES }, { after, limit: limit + 1 }, trace, tuning);
+    plans.add(`${trace.plan}:${trace.windows}`);
+    seen.push(...rows.slice(0, limit).map((r) => r.external_id));
+    if (rows.length <= limit) return { seen, plans };
+    const last = rows[limit - 1];
+    after = { lastUpdatedAt: last.last_updated_at, id: last.id };
+  }
+  throw new Error('too many pages');
+}
+
+describe('the list filter plans', () => {
+  it('answers from the forward probe when the newest objects fill the page', async () => {
+    const { seen, plans } = await pageThrough(2, { probeWindow: 200 });
+    expect(seen).toEqual(EXPECTED);
+    expect(plans).toEqual(new Set(['forward:1']));
+  });
+
+  it('answers from the inverted plan when the probe finds almost nothing', async () => {
+    const { seen, plans } = await pageThrough(3, { probeWindow: 4 });
+    expect(seen).toEqual(EXPECTED);
+    expect([...plans].some((p) => p.startsWith('inverted'))).toBe(true);
+  });
+
+  it('widens forward windows when the inverted plan gives up on a large visible set', async () => {
+    const { seen, plans } = await pageThrough(3, { probeWindow: 4, invertedCap: 5 });
+    expect(seen).toEqual(EXPECTED);
+    expect([...plans].some((p) => p.startsWith('forward:') && Number(p.split(':')[1]) >= 3)).toBe(true);
+  });
+
+  it('widens forward windows straight away when the probe finds a few', async () => {
+    const { seen, plans } = await pageThrough(4, { probeWindow: 25 });
+    expect(seen).toEqual(EXPECTED);
+    expect(plans.has('forward:2')).toBe(true);
+  });
+});
