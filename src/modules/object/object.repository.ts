@@ -22,6 +22,8 @@ export interface ObjectWrite {
   description: string | null;
   url: string | null;
   container: ObjectKey | null;
+  /** The container's id when it is stored already (or written in the same batch). */
+  containerId: string | null;
   properties: unknown;
   permissions: unknown;
   acl: CompiledAcl;
@@ -68,41 +70,49 @@ export class ObjectRepository {
   /** Stored versions (live or tombstones) of the given keys in one connection. */
   async findVersions(orgId: string, connectionId: string, keys: ObjectKey[]): Promise<Map<string, StoredVersion>> {
     if (keys.length === 0) return new Map();
-    const rows = await sql<StoredVersion>`
-      select o.id, o.type, o.external_id, o.update_sequence_number, o.deleted, o.container_type, o.container_external_id, o.created_at
-      from graph_object o
-      join unnest(${keys.map((k) => k.type)}::text[], ${keys.map((k) => k.externalId)}::text[]) as k(type, external_id)
-        on o.type = k.type and o.external_id = k.external_id
-      where o.org_id = ${orgId} and o.connection_id = ${connectionId}
-    `.execute(this.db);
-    return new Map(rows.rows.map((r) => [keyOf(r.type, r.external_id), r]));
+    // = any() on both key columns keeps this an index scan whatever the table's statistics say;
+    // the cross product it may return is narrowed to the exact keys here.
+    const rows = await this.db
+      .selectFrom('graph_object')
+      .select(['id', 'type', 'external_id', 'update_sequence_number', 'deleted', 'container_type', 'container_external_id', 'created_at'])
+      .where('org_id', '=', orgId)
+      .where('connection_id', '=', connectionId)
+      .where('type', '=', sql<string>`any(${distinct(keys.map((k) => k.type))}::text[])`)
+      .where('external_id', '=', sql<string>`any(${distinct(keys.map((k) => k.externalId))}::text[])`)
+      .execute();
+    const wanted = new Set(keys.map((k) => keyOf(k.type, k.externalId)));
+    return new Map(rows.filter((r) => wanted.has(keyOf(r.type, r.external_id))).map((r) => [keyOf(r.type, r.external_id), r]));
   }
 
   /**
-   * The stored container references above the given keys, followed through stored objects
-   * (cycles cannot be stored, and the walk stops after 1,000 levels regardless).
+   * The stored objects (live or tombstones) at the given keys and above them, each with its id and
+   * container reference, followed up through stored objects (cycles cannot be stored, and the walk
+   * stops after 1,000 levels regardless).
    */
-  async findContainerRefs(orgId: string, connectionId: string, starts: ObjectKey[]): Promise<Map<string, ObjectKey | null>> {
+  async findContainerChains(orgId: string, connectionId: string, starts: ObjectKey[]): Promise<Map<string, { id: string; container: ObjectKey | null }>> {
     if (starts.length === 0) return new Map();
-    const rows = await sql<{ type: string; external_id: string; container_type: string | null; container_external_id: string | null }>`
-      with recursive up (type, external_id, container_type, container_external_id, depth) as (
-        select o.type, o.external_id, o.container_type, o.container_external_id, 0
-        from graph_object o
-        join unnest(${starts.map((k) => k.type)}::text[], ${starts.map((k) => k.externalId)}::text[]) as k(type, external_id)
-          on o.type = k.type and o.external_id = k.external_id
-        where o.org_id = ${orgId} and o.connection_id = ${connectionId}
+    const rows = await sql<{ id: string; type: string; external_id: string; container_type: string | null; container_external_id: string | null }>`
+      with recursive up (id, type, external_id, container_type, container_external_id, depth) as (
+        select o.id, o.type, o.external_id, o.container_type, o.container_external_id, 0
+        from unnest(${starts.map((k) => k.type)}::text[], ${starts.map((k) => k.externalId)}::text[]) as k(type, external_id)
+        cross join lateral (
+          select * from graph_object o
+          where o.org_id = ${orgId} and o.connection_id = ${connectionId} and o.type = k.type and o.external_id = k.external_id
+        ) o
         union all
-        select o.type, o.external_id, o.container_type, o.container_external_id, up.depth + 1
-        from up join graph_object o
-          on o.org_id = ${orgId} and o.connection_id = ${connectionId} and o.type = up.container_type and o.external_id = up.container_external_id
+        select o.id, o.type, o.external_id, o.container_type, o.container_external_id, up.depth + 1
+        from up cross join lateral (
+          select * from graph_object o
+          where o.org_id = ${orgId} and o.connection_id = ${connectionId} and o.type = up.container_type and o.external_id = up.container_external_id
+        ) o
         where up.depth < 1000
       )
-      select distinct type, external_id, container_type, container_external_id from up
+      select distinct id, type, external_id, container_type, container_external_id from up
     `.execute(this.db);
     return new Map(
       rows.rows.map((r) => [
         keyOf(r.type, r.external_id),
-        r.container_type && r.container_external_id ? { type: r.container_type, externalId: r.container_external_id } : null,
+        { id: r.id, container: r.container_type && r.container_external_id ? { type: r.container_type, externalId: r.container_external_id } : null },
       ]),
     );
   }
@@ -111,7 +121,7 @@ export class ObjectRepository {
    * Writes objects whose sequence number is newer than the stored one (a concurrent newer write
    * wins) and returns the ids actually written. Also rewrites their ACL index.
    */
-  async upsert(writes: ObjectWrite[]): Promise<Set<string>> {
+  async upsert(writes: ObjectWrite[], previouslyStored: ReadonlySet<string> = new Set()): Promise<Set<string>> {
     if (writes.length === 0) return new Set();
     const rows = writes.map((w) => ({
       org_id: w.orgId,
@@ -126,7 +136,7 @@ export class ObjectRepository {
       url: w.url,
       container_type: w.container?.type ?? null,
       container_external_id: w.container?.externalId ?? null,
-      container_id: null,
+      container_id: w.containerId,
       properties: w.properties === null || w.properties === undefined ? null : JSON.stringify(w.properties),
       permissions: JSON.stringify(w.permissions),
       acl: JSON.stringify(w.acl),
@@ -149,7 +159,7 @@ export class ObjectRepository {
             url: eb.ref('excluded.url'),
             container_type: eb.ref('excluded.container_type'),
             container_external_id: eb.ref('excluded.container_external_id'),
-            container_id: null,
+            container_id: eb.ref('excluded.container_id'),
             properties: eb.ref('excluded.properties'),
             permissions: eb.ref('excluded.permissions'),
             acl: eb.ref('excluded.acl'),
@@ -165,12 +175,9 @@ export class ObjectRepository {
       .returning('id')
       .execute();
     const ids = new Set(written.map((r) => r.id));
-    const orgId = writes[0].orgId;
-    await this.replaceAclEntries(
-      orgId,
-      writes.filter((w) => ids.has(w.id)),
-    );
-    await this.resolveContainers(orgId, [...ids]);
+    const stored = writes.filter((w) => ids.has(w.id));
+    await this.replaceAclEntries(stored, previouslyStored);
+    await this.adoptWaitingChildren(stored);
     return ids;
   }
 
@@ -224,9 +231,12 @@ export class ObjectRepository {
     return new Set(written.map((r) => r.id));
   }
 
-  private async replaceAclEntries(orgId: string, writes: ObjectWrite[]) {
+  /** Rewrites the ACL index of the written objects; new objects have no entries to remove. */
+  private async replaceAclEntries(writes: ObjectWrite[], previouslyStored: ReadonlySet<string>) {
     if (writes.length === 0) return;
-    await this.db.deleteFrom('acl_entry').where('org_id', '=', orgId).where('object_id', 'in', writes.map((w) => w.id)).execute();
+    const orgId = writes[0].orgId;
+    const replaced = writes.filter((w) => previouslyStored.has(w.id)).map((w) => w.id);
+    if (replaced.length > 0) await this.db.deleteFrom('acl_entry').where('org_id', '=', orgId).where('object_id', 'in', replaced).execute();
     const entries = writes.flatMap((w) =>
       ACTIONS.flatMap((action) =>
         w.acl[action].flatMap((control, controlNo) =>
@@ -239,21 +249,23 @@ export class ObjectRepository {
     }
   }
 
-  /** Points the written objects at their containers, and waiting children at the written objects. */
-  private async resolveContainers(orgId: string, ids: string[]) {
-    if (ids.length === 0) return;
+  /**
+   * Points children that were ingested before their container at the written objects. Drives from
+   * the written keys through the partial index of waiting children, so it costs the same at any size.
+   */
+  private async adoptWaitingChildren(writes: ObjectWrite[]) {
+    if (writes.length === 0) return;
+    const { orgId, connectionId } = writes[0];
     await sql`
-      update graph_object o set container_id = p.id
-      from graph_object p
-      where o.org_id = ${orgId} and o.id = any(${ids}::text[]) and o.container_external_id is not null
-        and p.org_id = ${orgId} and p.connection_id = o.connection_id and p.type = o.container_type and p.external_id = o.container_external_id
-    `.execute(this.db);
-    await sql`
-      update graph_object c set container_id = p.id
-      from graph_object p
-      where p.org_id = ${orgId} and p.id = any(${ids}::text[])
-        and c.org_id = ${orgId} and c.container_id is null and c.container_external_id is not null
-        and c.connection_id = p.connection_id and c.container_type = p.type and c.container_external_id = p.external_id
+      update graph_object c set container_id = (
+        select p.id from graph_object p
+        where p.org_id = c.org_id and p.connection_id = c.connection_id and p.type = c.container_type and p.external_id = c.container_external_id
+      )
+      where c.org_id = ${orgId} and c.connection_id = ${connectionId} and c.container_id is null
+        and c.container_type = any(${distinct(writes.map((w) => w.type))}::text[])
+        and c.container_external_id = any(${distinct(writes.map((w) => w.externalId))}::text[])
     `.execute(this.db);
   }
 }
+
+const distinct = (values: string[]) => [...new Set(values)];

@@ -140,11 +140,15 @@ export class ObjectService {
     return this.db.transaction().execute(async (trx) => {
       const objects = new ObjectRepository(trx);
       const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
-      const containerOf = await objects.findContainerRefs(
+      const existingIds = new Set([...stored.values()].map((v) => v.id));
+      const chains = await objects.findContainerChains(
         caller.orgId,
         caller.connectionId,
         valid.flatMap((v) => (v.item.container ? [v.item.container] : [])),
       );
+      // Container references as they stand after each accepted item, for the cycle check.
+      const containerOf = new Map([...chains].map(([key, chain]) => [key, chain.container]));
+      const idOf = (ref: ObjectKey) => stored.get(objectKeyString(ref.type, ref.externalId))?.id ?? chains.get(objectKeyString(ref.type, ref.externalId))?.id ?? null;
       const outcomes = new Map<number, StoreOutcome>();
       const writes = new Map<string, { write: ObjectWrite; indexes: number[] }>();
       const now = this.clock.now();
@@ -173,6 +177,7 @@ export class ObjectService {
           description: item.description ?? null,
           url: item.url ?? null,
           container: item.container ?? null,
+          containerId: item.container ? idOf(item.container) : null,
           properties: item.properties ?? null,
           permissions: normalizePermissions(item.permissions),
           acl: compileAcl(item.permissions, caller.connectionId, caller.cloudId),
@@ -185,7 +190,8 @@ export class ObjectService {
         stored.set(key, { id, type: item.type, external_id: item.externalId, update_sequence_number: item.updateSequenceNumber, deleted: false, container_type: item.container?.type ?? null, container_external_id: item.container?.externalId ?? null, created_at: write.createdAt });
         containerOf.set(key, item.container ?? null);
       }
-      const written = await objects.upsert([...writes.values()].map((w) => w.write));
+      const previouslyStored = new Set([...writes.values()].flatMap(({ write }) => (existingIds.has(write.id) ? [write.id] : [])));
+      const written = await objects.upsert([...writes.values()].map((w) => w.write), previouslyStored);
       for (const { write, indexes } of writes.values()) {
         // A concurrent writer with a newer sequence number won: then this item was stale.
         for (const index of indexes) outcomes.set(index, written.has(write.id) ? 'ACCEPTED' : 'STALE');
@@ -224,6 +230,7 @@ export class ObjectService {
           description: input.description ?? null,
           url: null,
           container: { type: container.type, externalId: container.external_id },
+          containerId: container.id,
           properties: input.properties ?? null,
           permissions: normalizePermissions(CONTAINER_ONLY_PERMISSIONS),
           acl: compileAcl(CONTAINER_ONLY_PERMISSIONS, container.connection_id, container.cloud_id),
