@@ -14,10 +14,13 @@ import { ObjectRepository } from './object.repository.ts';
 
 /** A live object the caller may view, or null. A connection sees its own objects. */
 export async function visibleObject(ctx: RequestContext, id: string): Promise<ObjectRow | null> {
-  const row = await ctx.objectRows.load(id);
-  if (!row) return null;
-  if (ctx.caller.kind === 'connection') return row.connection_id === ctx.caller.connectionId ? row : null;
-  return (await ctx.access.can(id, 'VIEW')) ? row : null;
+  if (ctx.caller.kind === 'connection') {
+    const row = await ctx.objectRows.load(id);
+    return row?.connection_id === ctx.caller.connectionId ? row : null;
+  }
+  // The row and the decision load concurrently (on a server, on two connections).
+  const [row, allowed] = await Promise.all([ctx.objectRows.load(id), ctx.access.can(id, 'VIEW')]);
+  return row && allowed ? row : null;
 }
 
 /** As visibleObject, and RESTRICTED when the request may not read objects of its type. */
