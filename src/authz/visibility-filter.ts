@@ -11,9 +11,11 @@
 //    status-1 rows up their container chain. Right when the viewer sees much.
 //  - inverted: start from acl_entry rows naming the viewer's principals, then descend into
 //    children that inherit (status 1). Right when the viewer sees little.
-// A small forward probe runs first and answers for viewers who see much. When it finds almost
-// nothing, the viewer sees little: the inverted plan answers, unless the visible set turns out
-// larger than INVERTED_CAP; then forward windows sized from the probe's density take over.
+// A small forward probe runs first and answers for viewers who see much. When it finds less than
+// half a page, the viewer sees little: the inverted plan answers, unless the visible set turns
+// out larger than INVERTED_CAP; then forward windows sized from the probe's density take over.
+// (A window sized from a sparse probe is a noisy guess, and a wrong guess costs thousands of
+// rows; the inverted plan costs what the viewer sees, which a sparse probe says is little.)
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, GraphObjectTable } from '../db/database.ts';
 import type { Selectable } from 'kysely';
@@ -71,7 +73,7 @@ export async function listVisibleObjects(
   const probe = await forwardPage(db, orgId, principals, filter, position, window);
   if (probe.rows.length >= position.limit || probe.scanned < window) return done(probe.rows, 'forward', 1);
   let statements = 1;
-  if (probe.rows.length <= 1) {
+  if (probe.rows.length < position.limit / 2) {
     statements++;
     const inverted = await invertedPage(db, orgId, principals, filter, position, tuning.invertedCap ?? INVERTED_CAP);
     if (inverted) return done(inverted, 'inverted', statements);

@@ -1,5 +1,8 @@
 // A Kysely dialect over one in-process PGlite instance. PGlite is a single connection, so the
 // driver hands it out to one holder at a time: a transaction keeps it until commit or rollback.
+// PGlite runs no autovacuum, so without help the planner keeps the statistics of an empty
+// database and picks plans that scan whole tables as they grow; the driver therefore runs
+// ANALYZE itself once the rows written since the last one reach a fifth of all rows written.
 import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
@@ -14,8 +17,34 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
+const WRITE = /^\s*(insert|update|delete)\b/i;
+
+/** Decides when the embedded database is due an ANALYZE, like autovacuum's analyze threshold. */
+export class AnalyzeSchedule {
+  private written = 0;
+  private sinceAnalyze = 0;
+
+  constructor(private readonly minimum = 500) {}
+
+  noteWrites(rows: number): void {
+    this.written += rows;
+    this.sinceAnalyze += rows;
+  }
+
+  due(): boolean {
+    return this.sinceAnalyze >= Math.max(this.minimum, this.written / 5);
+  }
+
+  analyzed(): void {
+    this.sinceAnalyze = 0;
+  }
+}
+
 class PgliteConnection implements DatabaseConnection {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly schedule: AnalyzeSchedule,
+  ) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     // Without parameters the simple protocol runs, which accepts several statements (migrations).
@@ -24,6 +53,7 @@ class PgliteConnection implements DatabaseConnection {
         ? ((await this.pglite.exec(compiled.sql)).at(-1) ?? { rows: [], affectedRows: 0 })
         : await this.pglite.query<R>(compiled.sql, compiled.parameters as unknown[]);
     const affected = result.affectedRows;
+    if (affected && WRITE.test(compiled.sql)) this.schedule.noteWrites(affected);
     return {
       rows: result.rows as R[],
       numAffectedRows: affected === undefined ? undefined : BigInt(affected),
@@ -38,11 +68,13 @@ class PgliteConnection implements DatabaseConnection {
 
 class PgliteDriver implements Driver {
   private readonly connection: PgliteConnection;
+  private readonly schedule = new AnalyzeSchedule();
   private queue: Promise<void> = Promise.resolve();
   private release: (() => void) | null = null;
+  private inTransaction = false;
 
   constructor(private readonly pglite: PGlite) {
-    this.connection = new PgliteConnection(pglite);
+    this.connection = new PgliteConnection(pglite, this.schedule);
   }
 
   async init(): Promise<void> {
@@ -61,17 +93,24 @@ class PgliteDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const isolation = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
     await connection.executeQuery(CompiledQuery.raw(`begin${isolation}`));
+    this.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('commit'));
+    this.inTransaction = false;
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('rollback'));
+    this.inTransaction = false;
   }
 
   async releaseConnection(): Promise<void> {
+    if (this.schedule.due() && !this.inTransaction) {
+      this.schedule.analyzed();
+      await this.pglite.exec('analyze');
+    }
     const release = this.release;
     this.release = null;
     release?.();

@@ -68,7 +68,7 @@ describe('the list filter plans', () => {
   });
 
   it('widens forward windows straight away when the probe finds a few', async () => {
-    const { seen, plans } = await pageThrough(4, { probeWindow: 25 });
+    const { seen, plans } = await pageThrough(2, { probeWindow: 25 });
     expect(seen).toEqual(EXPECTED);
     expect(plans.has('forward:2')).toBe(true);
   });
