@@ -1,6 +1,6 @@
 // Graph objects: batched lookups, sequence-guarded upserts and tombstones, the ACL index
 // (acl_entry) kept in step with each object's compiled ACL, and container resolution.
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ACTION_NUMBER, ACTIONS, type CompiledAcl } from '../../authz/acl.ts';
 import type { ObjectRow } from '../../authz/visibility-filter.ts';
 import type { Database } from '../../db/database.ts';
@@ -70,18 +70,12 @@ export class ObjectRepository {
   /** Stored versions (live or tombstones) of the given keys in one connection. */
   async findVersions(orgId: string, connectionId: string, keys: ObjectKey[]): Promise<Map<string, StoredVersion>> {
     if (keys.length === 0) return new Map();
-    // = any() on both key columns keeps this an index scan whatever the table's statistics say;
-    // the cross product it may return is narrowed to the exact keys here.
-    const rows = await this.db
-      .selectFrom('graph_object')
-      .select(['id', 'type', 'external_id', 'update_sequence_number', 'deleted', 'container_type', 'container_external_id', 'created_at'])
-      .where('org_id', '=', orgId)
-      .where('connection_id', '=', connectionId)
-      .where('type', '=', sql<string>`any(${distinct(keys.map((k) => k.type))}::text[])`)
-      .where('external_id', '=', sql<string>`any(${distinct(keys.map((k) => k.externalId))}::text[])`)
-      .execute();
-    const wanted = new Set(keys.map((k) => keyOf(k.type, k.externalId)));
-    return new Map(rows.filter((r) => wanted.has(keyOf(r.type, r.external_id))).map((r) => [keyOf(r.type, r.external_id), r]));
+    const rows = await sql<StoredVersion>`
+      select o.id, o.type, o.external_id, o.update_sequence_number, o.deleted, o.container_type, o.container_external_id, o.created_at
+      from unnest(${keys.map((k) => k.type)}::text[], ${keys.map((k) => k.externalId)}::text[]) as k(type, external_id)
+      cross join lateral (${byKey(orgId, connectionId, sql`k.type`, sql`k.external_id`)}) o
+    `.execute(this.db);
+    return new Map(rows.rows.map((r) => [keyOf(r.type, r.external_id), r]));
   }
 
   /**
@@ -95,16 +89,10 @@ export class ObjectRepository {
       with recursive up (id, type, external_id, container_type, container_external_id, depth) as (
         select o.id, o.type, o.external_id, o.container_type, o.container_external_id, 0
         from unnest(${starts.map((k) => k.type)}::text[], ${starts.map((k) => k.externalId)}::text[]) as k(type, external_id)
-        cross join lateral (
-          select * from graph_object o
-          where o.org_id = ${orgId} and o.connection_id = ${connectionId} and o.type = k.type and o.external_id = k.external_id
-        ) o
+        cross join lateral (${byKey(orgId, connectionId, sql`k.type`, sql`k.external_id`)}) o
         union all
         select o.id, o.type, o.external_id, o.container_type, o.container_external_id, up.depth + 1
-        from up cross join lateral (
-          select * from graph_object o
-          where o.org_id = ${orgId} and o.connection_id = ${connectionId} and o.type = up.container_type and o.external_id = up.container_external_id
-        ) o
+        from up cross join lateral (${byKey(orgId, connectionId, sql`up.container_type`, sql`up.container_external_id`)}) o
         where up.depth < 1000
       )
       select distinct id, type, external_id, container_type, container_external_id from up
@@ -257,15 +245,27 @@ export class ObjectRepository {
     if (writes.length === 0) return;
     const { orgId, connectionId } = writes[0];
     await sql`
-      update graph_object c set container_id = (
-        select p.id from graph_object p
-        where p.org_id = c.org_id and p.connection_id = c.connection_id and p.type = c.container_type and p.external_id = c.container_external_id
-      )
-      where c.org_id = ${orgId} and c.connection_id = ${connectionId} and c.container_id is null
-        and c.container_type = any(${distinct(writes.map((w) => w.type))}::text[])
-        and c.container_external_id = any(${distinct(writes.map((w) => w.externalId))}::text[])
+      update graph_object c set container_id = waiting.container_id
+      from unnest(${writes.map((w) => w.id)}::text[], ${writes.map((w) => w.type)}::text[], ${writes.map((w) => w.externalId)}::text[]) as w(id, type, external_id)
+      cross join lateral (
+        select child.id, w.id as container_id from graph_object child
+        where child.org_id = ${orgId} and child.connection_id = ${connectionId} and child.container_id is null
+          and child.container_external_id is not null and child.container_type = w.type and child.container_external_id = w.external_id
+        offset 0
+      ) waiting
+      where c.org_id = ${orgId} and c.id = waiting.id
     `.execute(this.db);
   }
 }
 
-const distinct = (values: string[]) => [...new Set(values)];
+/**
+ * The object of one connection with a given type and external id. `limit 1` keeps the planner
+ * from flattening the lateral step into a join, so each key is one unique-index lookup whatever
+ * the table statistics say (a bulk load outruns autovacuum's ANALYZE).
+ */
+function byKey(orgId: string, connectionId: string, type: RawBuilder<unknown>, externalId: RawBuilder<unknown>) {
+  return sql`
+    select * from graph_object
+    where org_id = ${orgId} and connection_id = ${connectionId} and type = ${type} and external_id = ${externalId}
+    limit 1`;
+}
