@@ -175,28 +175,32 @@ async function invertedPage(
   position: ListPosition,
   cap: number,
 ): Promise<ObjectRow[] | null> {
-  // `capped` stops the recursion after cap + 1 rows, so giving up costs little.
+  // `capped` stops the recursion after cap + 1 rows, so giving up costs little. The visible set
+  // carries the columns the filter and the order need, so only the page's rows are read again.
   const result = await sql<ObjectRow & { visible_count: number }>`
     with recursive
     candidate as (
       select distinct e.object_id from acl_entry e
       where e.org_id = ${orgId} and e.action = ${ACTION_NUMBER.VIEW} and e.principal_key = any(${principals}::text[])
     ),
-    visible (id, hops) as (
-      select o.id, 0 from candidate c join graph_object o on o.org_id = ${orgId} and o.id = c.object_id and not o.deleted
+    visible (id, hops, last_updated_at, type, cloud_id, container_id, display_name, description) as (
+      select o.id, 0, o.last_updated_at, o.type, o.cloud_id, o.container_id, o.display_name, o.description
+      from candidate c join graph_object o on o.org_id = ${orgId} and o.id = c.object_id and not o.deleted
       where ${viewStatus('o', principals)} = 2
       union all
-      select child.id, v.hops + 1
+      select child.id, v.hops + 1, child.last_updated_at, child.type, child.cloud_id, child.container_id, child.display_name, child.description
       from visible v join graph_object child on child.org_id = ${orgId} and child.container_id = v.id and not child.deleted
       where v.hops < ${MAX_CONTAINER_HOPS} and ${viewStatus('child', principals)} = 1
     ),
-    capped as (select id from visible limit ${cap + 1}),
+    capped as (select * from visible limit ${cap + 1}),
     total as (select count(*)::int as visible_count from capped)
     select total.visible_count, page.* from total left join lateral (
-      select o.* from capped c join graph_object o on o.org_id = ${orgId} and o.id = c.id
-      where ${filterConditions('o', filter, position)}
-      order by o.last_updated_at desc, o.id desc
-      limit ${position.limit}
+      select o.* from (
+        select v.id from capped v
+        where ${filterConditions('v', filter, position)}
+        order by v.last_updated_at desc, v.id desc
+        limit ${position.limit}
+      ) chosen join graph_object o on o.org_id = ${orgId} and o.id = chosen.id
     ) page on true
     order by page.last_updated_at desc, page.id desc
   `.execute(db);
