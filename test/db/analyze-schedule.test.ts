@@ -3,7 +3,7 @@ import { AnalyzeSchedule } from '../../src/db/pglite-dialect.ts';
 
 describe('the embedded database ANALYZE schedule', () => {
   it('is due once the rows written since the last ANALYZE reach a fifth of all rows written', () => {
-    const schedule = new AnalyzeSchedule(500);
+    const schedule = new AnalyzeSchedule(500); // a small minimum keeps the arithmetic readable
     schedule.noteWrites(499);
     expect(schedule.due()).toBe(false);
     schedule.noteWrites(1);
