@@ -228,11 +228,11 @@ async function setUpViewer(handle: DbHandle, app: ReturnType<typeof createApp>, 
   const context = createRequestContext(services, auth.caller, `bench-${name}`);
   const viewer = await context.viewer();
   const types = await context.gate.readableTypes();
-  const planFirst = { plan: 'forward', windows: 0 } as VisibilityPlanTrace;
+  const planFirst = { plan: 'forward', statements: 0 } as VisibilityPlanTrace;
   const firstRows = await listVisibleObjects(handle.db, loaded.orgId, viewer, { types }, { limit: 26 }, planFirst);
   // The API's endCursor: the 25th row, or the last one when the page is not full.
   const last = firstRows[Math.min(24, firstRows.length - 1)];
-  const planSecond = { plan: 'forward', windows: 0 } as VisibilityPlanTrace;
+  const planSecond = { plan: 'forward', statements: 0 } as VisibilityPlanTrace;
   if (last) await listVisibleObjects(handle.db, loaded.orgId, viewer, { types }, { after: { lastUpdatedAt: last.last_updated_at, id: last.id }, limit: 26 }, planSecond);
 
   if (explain) {
@@ -258,7 +258,7 @@ function codeRevision(): string {
 }
 
 // `windows` counts the SQL statements the plan choice took (probe, inverted, wider windows).
-const planText = (trace: VisibilityPlanTrace) => (trace.windows === 0 ? 'n/a' : `${trace.plan}, ${trace.windows} statement${trace.windows > 1 ? 's' : ''}`);
+const planText = (trace: VisibilityPlanTrace) => (trace.statements === 0 ? 'n/a' : `${trace.plan}, ${trace.statements} statement${trace.statements > 1 ? 's' : ''}`);
 
 function ingestionLine(label: string, stats: IngestionStats) {
   return `| ${label} | ${stats.objects.toLocaleString('en')} | ${stats.seconds.toFixed(1)} | **${Math.round(stats.objectsPerSecond).toLocaleString('en')}** | ${Math.round(stats.firstTenthPerSecond).toLocaleString('en')} / ${Math.round(stats.lastTenthPerSecond).toLocaleString('en')} | ${ms(stats.batchMs.p50)} / ${ms(stats.batchMs.p95)} / ${ms(stats.batchMs.p99)} |`;

@@ -50,7 +50,7 @@ export const INVERTED_CAP = 5000;
 export interface VisibilityPlanTrace {
   plan: 'forward' | 'inverted';
   /** SQL statements the choice took. */
-  windows: number;
+  statements: number;
 }
 
 export async function listVisibleObjects(
@@ -66,7 +66,7 @@ export async function listVisibleObjects(
   if (filter.ids && filter.ids.length === 0) return [];
   const principals = [...viewer.keys];
   const done = (rows: ObjectRow[], plan: VisibilityPlanTrace['plan'], statements: number) => {
-    if (trace) Object.assign(trace, { plan, windows: statements });
+    if (trace) Object.assign(trace, { plan, statements });
     return rows;
   };
   let window = tuning.probeWindow ?? probeWindow(position.limit);

@@ -721,8 +721,9 @@ describe('ACL property', () => {
     // PRODUCT §3 through both SQL plans: an organisation holding 300 objects nobody may view
     // fills the forward probe (64 rows and more) of any page the viewer cannot fill, so the last
     // page of every list, and any page of objects older than the filler, comes from the inverted
-    // plan (or from widened forward windows when the probe still found two or more). Each run is a new site and connection of that organisation, with new
-    // accounts: what earlier runs stored is invisible to them and only adds filler.
+    // plan (or from widened forward windows when the probe found half a page or more). Each run
+    // is a new site and connection of that organisation, with new accounts: what earlier runs
+    // stored is invisible to them and only adds filler.
     const { orgId } = await newSpace();
     const filler = await newSpace(orgId);
     for (let batch = 0; batch < 3; batch++) {

@@ -39,7 +39,7 @@ async function pageThrough(limit: number, tuning: { invertedCap?: number; probeW
   for (let page = 0; page < 50; page++) {
     const trace = {} as VisibilityPlanTrace;
     const rows: ObjectRow[] = await listVisibleObjects(t.db, tenant.orgId, principals, { types: TYPES }, { after, limit: limit + 1 }, trace, tuning);
-    plans.add(`${trace.plan}:${trace.windows}`);
+    plans.add(`${trace.plan}:${trace.statements}`);
     seen.push(...rows.slice(0, limit).map((r) => r.external_id));
     if (rows.length <= limit) return { seen, plans };
     const last = rows[limit - 1];
