@@ -48,9 +48,7 @@ function decide(viewer: ViewerPrincipals, facts: AclFacts, objectId: string, act
       !(action === 'VIEW' && controls.length === 0) &&
       controls.every((control) =>
         control.some((principal) =>
-          principal === CONTAINER_KEY
-            ? hopsLeft > 0 && node.containerId !== null && decide(viewer, facts, node.containerId, action, hopsLeft - 1, memo)
-            : viewer.keys.has(principal),
+          principal === CONTAINER_KEY ? containerAllows(viewer, facts, node, action, hopsLeft, memo) : viewer.keys.has(principal),
         ),
       );
   }
@@ -58,8 +56,9 @@ function decide(viewer: ViewerPrincipals, facts: AclFacts, objectId: string, act
   return allowed;
 }
 
-function containerAllows(viewer: ViewerPrincipals, facts: AclFacts, node: AclNode, action: AclAction, hopsLeft: number) {
-  return hopsLeft > 0 && node.containerId !== null && isAllowed(viewer, facts, node.containerId, action, hopsLeft - 1);
+/** CONTAINER: the viewer may do the same action on the container, one hop further up. */
+function containerAllows(viewer: ViewerPrincipals, facts: AclFacts, node: AclNode, action: AclAction, hopsLeft: number, memo: Map<string, boolean> = new Map()) {
+  return hopsLeft > 0 && node.containerId !== null && decide(viewer, facts, node.containerId, action, hopsLeft - 1, memo);
 }
 
 export interface ControlExplanation {
