@@ -225,7 +225,7 @@ async function setUpViewer(handle: DbHandle, app: ReturnType<typeof createApp>, 
   // context's principal set and readable types.
   const auth = await services.sessions.authenticate(token);
   if (!auth.ok || auth.caller.kind !== 'account') throw new Error(`The ${name} viewer could not authenticate.`);
-  const context = createRequestContext(services, auth.caller, `bench-${name}`);
+  const context = createRequestContext(services, auth.caller, auth.org, `bench-${name}`);
   const viewer = await context.viewer();
   const types = await context.gate.readableTypes();
   const planFirst = { plan: 'forward', statements: 0 } as VisibilityPlanTrace;

@@ -6,6 +6,7 @@ import * as session from './002_session.ts';
 import * as directory from './003_directory.ts';
 import * as graph from './004_graph.ts';
 import * as cliSettings from './005_cli_settings.ts';
+import * as principalVersion from './006_principal_version.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '003_directory': directory,
   '004_graph': graph,
   '005_cli_settings': cliSettings,
+  '006_principal_version': principalVersion,
 };

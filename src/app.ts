@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './db/database.ts';
 import type { Services } from './graphql/context.ts';
+import { PrincipalCache } from './authz/viewer-principals.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
@@ -43,6 +44,7 @@ export function createServices(deps: AppDeps): Services {
     directory: new DirectoryService(deps.db, clock),
     relationships: new RelationshipService(deps.db, clock),
     cliSettings: new CliSettingsService(deps.db, clock, catalog),
+    principals: new PrincipalCache(deps.db),
   };
 }
 
@@ -68,7 +70,7 @@ export function createApp(deps: AppDeps): App {
     }
     const bounded = await boundBody(request);
     if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, requestId, {}, 'BODY_TOO_LARGE');
-    const response = await yoga.handleRequest(bounded, { caller: auth.caller, requestId });
+    const response = await yoga.handleRequest(bounded, { caller: auth.caller, org: auth.org, requestId });
     response.headers.set('x-request-id', requestId);
     return response;
   }

@@ -1,8 +1,11 @@
 // Single-object checks, batched: every object asked about during one request (and its container
-// chain) is loaded by one statement per DataLoader batch, then decided by the pure engine.
+// chain) is loaded by one statement per DataLoader batch, then decided by the pure engine. The
+// statement returns whole rows, handed to `onRows`, so that reading an object and deciding
+// whether the viewer may see it is one round trip, not two.
 import DataLoader from 'dataloader';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { ObjectRow } from './visibility-filter.ts';
 import { type AclAction, type CompiledAcl, MAX_CONTAINER_HOPS } from './acl.ts';
 import { type AclNode, isAllowed, type ViewerPrincipals } from './acl-engine.ts';
 
@@ -15,6 +18,7 @@ export class AccessChecker {
     private readonly db: Kysely<Database>,
     private readonly orgId: string,
     private readonly viewer: () => Promise<ViewerPrincipals>,
+    private readonly onRows: (rows: readonly ObjectRow[]) => void = () => {},
   ) {
     this.chains = new DataLoader((ids) => this.loadChains(ids));
   }
@@ -31,18 +35,20 @@ export class AccessChecker {
   }
 
   private async loadChains(ids: readonly string[]): Promise<true[]> {
-    const result = await sql<{ id: string; container_id: string | null; acl: CompiledAcl }>`
-      with recursive chain (id, container_id, acl, depth) as (
-        select id, container_id, acl, 0 from graph_object
-        where org_id = ${this.orgId} and id = any(${[...ids]}::text[]) and not deleted
+    const result = await sql<ObjectRow & { hop: number }>`
+      with recursive chain as (
+        select o.*, 0 as hop from graph_object o
+        where o.org_id = ${this.orgId} and o.id = any(${[...ids]}::text[]) and not o.deleted
         union all
-        select p.id, p.container_id, p.acl, c.depth + 1
+        select p.*, c.hop + 1
         from chain c join graph_object p on p.org_id = ${this.orgId} and p.id = c.container_id and not p.deleted
-        where c.depth < ${MAX_CONTAINER_HOPS}
+        where c.hop < ${MAX_CONTAINER_HOPS}
       )
-      select distinct on (id) id, container_id, acl from chain
+      select distinct on (id) * from chain
     `.execute(this.db);
-    for (const row of result.rows) this.nodes.set(row.id, { acl: row.acl, containerId: row.container_id });
+    const rows = result.rows.map(({ hop: _hop, ...row }) => row as ObjectRow);
+    for (const row of rows) this.nodes.set(row.id, { acl: row.acl as CompiledAcl, containerId: row.container_id });
+    this.onRows(rows);
     return ids.map(() => true);
   }
 }

@@ -146,6 +146,11 @@ export interface CliSettingsTable {
   updated_by: string | null;
 }
 
+export interface PrincipalVersionTable {
+  org_id: string;
+  version: number;
+}
+
 export interface Database {
   organization: OrganizationTable;
   site: SiteTable;
@@ -162,4 +167,5 @@ export interface Database {
   acl_entry: AclEntryTable;
   relationship: RelationshipTable;
   cli_settings: CliSettingsTable;
+  principal_version: PrincipalVersionTable;
 }

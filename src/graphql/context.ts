@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { AccessChecker } from '../authz/access-checker.ts';
 import type { ViewerPrincipals } from '../authz/acl-engine.ts';
 import { PermissionGate } from '../authz/permission-gate.ts';
-import { loadViewerPrincipals, NO_PRINCIPALS } from '../authz/viewer-principals.ts';
+import { NO_PRINCIPALS, type PrincipalCache } from '../authz/viewer-principals.ts';
 import type { ObjectRow } from '../authz/visibility-filter.ts';
 import type { Database } from '../db/database.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
@@ -15,7 +15,7 @@ import { ObjectRepository } from '../modules/object/object.repository.ts';
 import type { ObjectService } from '../modules/object/object.service.ts';
 import type { OrgService } from '../modules/org/org.service.ts';
 import type { RelationshipService } from '../modules/relationship/relationship.service.ts';
-import type { Caller } from '../modules/session/caller.ts';
+import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
 import type { SessionService } from '../modules/session/session.service.ts';
 import type { Clock } from '../shared/clock.ts';
 
@@ -29,6 +29,8 @@ export interface Services {
   directory: DirectoryService;
   relationships: RelationshipService;
   cliSettings: CliSettingsService;
+  /** Principal sets shared across requests, checked against each request's OrgSnapshot. */
+  principals: PrincipalCache;
 }
 
 export interface RequestContext {
@@ -46,23 +48,28 @@ export interface RequestContext {
   cache: Map<string, unknown>;
 }
 
-export function createRequestContext(services: Services, caller: Caller, requestId: string): RequestContext {
+export function createRequestContext(services: Services, caller: Caller, org: OrgSnapshot, requestId: string): RequestContext {
   let principals: Promise<ViewerPrincipals> | undefined;
   const viewer = () =>
-    (principals ??= caller.kind === 'account' ? loadViewerPrincipals(services.db, caller.orgId, caller.accountId) : Promise.resolve(NO_PRINCIPALS));
+    (principals ??= caller.kind === 'account' ? services.principals.get(caller.orgId, caller.accountId, org.principalVersion) : Promise.resolve(NO_PRINCIPALS));
+  const allowedByOrganization = Promise.resolve(services.cliSettings.allowedPermissions(org.cliSettings));
+  const objectRows = new DataLoader<string, ObjectRow | null>(async (ids) => {
+    const rows = await new ObjectRepository(services.db).findByIds(caller.orgId, ids);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
   return {
     requestId,
     caller,
     services,
     catalog: services.catalog,
-    gate: new PermissionGate(caller, services.catalog, () => services.cliSettings.allowedPermissions(caller.orgId)),
+    gate: new PermissionGate(caller, services.catalog, () => allowedByOrganization),
     viewer,
-    access: new AccessChecker(services.db, caller.orgId, viewer),
-    objectRows: new DataLoader(async (ids) => {
-      const rows = await new ObjectRepository(services.db).findByIds(caller.orgId, ids);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => byId.get(id) ?? null);
+    // The checker's rows fill the row loader, so a checked object is not read twice.
+    access: new AccessChecker(services.db, caller.orgId, viewer, (rows) => {
+      for (const row of rows) objectRows.prime(row.id, row);
     }),
+    objectRows,
     cache: new Map(),
   };
 }

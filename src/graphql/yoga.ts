@@ -1,6 +1,6 @@
 // The GraphQL handler: the schema, the per-request context, limits and the error policy.
 import { createYoga } from 'graphql-yoga';
-import type { Caller } from '../modules/session/caller.ts';
+import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createRequestContext, type Services } from './context.ts';
 import { useErrorPolicy, maskError } from './plugins/use-error-policy.ts';
@@ -9,6 +9,7 @@ import { schema } from './schema.ts';
 
 export interface GraphqlServerContext {
   caller: Caller;
+  org: OrgSnapshot;
   requestId: string;
 }
 
@@ -20,7 +21,7 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     logging: false,
     graphiql: { title: 'teamgraph GraphiQL', defaultQuery: '{\n  viewer {\n    account { email displayName }\n    grantedPermissions\n  }\n  objects(first: 10) {\n    edges { node { id type displayName container { displayName } } }\n  }\n}\n' },
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ caller, requestId }) => createRequestContext(services, caller, requestId),
+    context: ({ caller, org, requestId }) => createRequestContext(services, caller, org, requestId),
     plugins: [...useLimits(), useErrorPolicy()],
   });
 }

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, ConflictError } from '../../shared/errors.ts';
-import { CLI_CLIENT_ID } from '../session/caller.ts';
+import { CLI_CLIENT_ID, type OrgSnapshot } from '../session/caller.ts';
 import { SessionRepository } from '../session/session.repository.ts';
 import type { Catalog } from './catalog.ts';
 import { CliSettingsRepository } from './cli-settings.repository.ts';
@@ -39,9 +39,17 @@ export class CliSettingsService {
     return this.toState(await new CliSettingsRepository(this.db).find(orgId));
   }
 
-  /** The permissions the organisation lets the CLI use right now. */
-  async allowedPermissions(orgId: string): Promise<ReadonlySet<string>> {
-    return new Set((await this.get(orgId)).effectivePermissions);
+  /** The permissions the organisation lets the CLI use, from the settings a request read with its session. */
+  allowedPermissions(settings: OrgSnapshot['cliSettings']): ReadonlySet<string> {
+    return new Set(this.effective(settings?.allowAllByDefault ?? true, settings?.selectedPermissions ?? []));
+  }
+
+  /** Allow-all means the whole current catalogue, so permissions added later are included. */
+  private effective(allowAll: boolean, selected: readonly string[]): string[] {
+    const catalogue = this.catalog.permissions.map((p) => p.key);
+    if (allowAll) return catalogue;
+    const selectedSet = new Set(selected);
+    return catalogue.filter((key) => selectedSet.has(key));
   }
 
   async update(orgId: string, accountId: string, input: UpdateCliSettingsInput): Promise<{ settings: CliSettingsState; revokedSessionCount: number }> {
@@ -81,14 +89,12 @@ export class CliSettingsService {
   }
 
   private toState(row: Awaited<ReturnType<CliSettingsRepository['find']>>): CliSettingsState {
-    const catalogue = this.catalog.permissions.map((p) => p.key);
     const allowAll = row?.allow_all_by_default ?? true;
     const selected = row?.selected_permissions ?? [];
-    const selectedSet = new Set(selected);
     return {
       allowAllByDefault: allowAll,
       selectedPermissions: selected,
-      effectivePermissions: allowAll ? catalogue : catalogue.filter((key) => selectedSet.has(key)),
+      effectivePermissions: this.effective(allowAll, selected),
       version: row?.version ?? 0,
       updatedAt: row?.updated_at ?? null,
       updatedBy: row?.updated_by ?? null,

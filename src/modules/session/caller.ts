@@ -22,3 +22,13 @@ export interface ConnectionCaller extends CallerBase {
 }
 
 export type Caller = AccountCaller | ConnectionCaller;
+
+/**
+ * What a request needs to know of its organisation, read in the same statement as its session
+ * so that it costs no round trip: the version of the facts principal sets are computed from
+ * (see migration 006) and the CLI permission settings (null: never saved, so the defaults).
+ */
+export interface OrgSnapshot {
+  principalVersion: number;
+  cliSettings: { allowAllByDefault: boolean; selectedPermissions: string[] | null } | null;
+}

@@ -16,6 +16,9 @@ export interface TokenLookup {
   account_active: boolean | null;
   is_org_admin: boolean | null;
   connection_cloud_id: string | null;
+  principal_version: number | null;
+  cli_allow_all: boolean | null;
+  cli_selected_permissions: string[] | null;
 }
 
 export interface SessionFilter {
@@ -35,12 +38,15 @@ export class SessionRepository {
     await this.db.insertInto('access_token').values(row).execute();
   }
 
+  /** The token's session and caller, with the organisation's snapshot (OrgSnapshot) in the same statement. */
   findByTokenHash(tokenHash: string): Promise<TokenLookup | undefined> {
     return this.db
       .selectFrom('access_token as t')
       .innerJoin('session as s', (j) => j.onRef('s.org_id', '=', 't.org_id').onRef('s.id', '=', 't.session_id'))
       .leftJoin('account as a', (j) => j.onRef('a.org_id', '=', 's.org_id').onRef('a.id', '=', 's.account_id'))
       .leftJoin('connection as c', (j) => j.onRef('c.org_id', '=', 's.org_id').onRef('c.id', '=', 's.connection_id'))
+      .leftJoin('principal_version as pv', 'pv.org_id', 's.org_id')
+      .leftJoin('cli_settings as cs', 'cs.org_id', 's.org_id')
       .select([
         's.org_id',
         's.id as session_id',
@@ -55,6 +61,9 @@ export class SessionRepository {
         'a.active as account_active',
         'a.is_org_admin',
         'c.cloud_id as connection_cloud_id',
+        'pv.version as principal_version',
+        'cs.allow_all_by_default as cli_allow_all',
+        'cs.selected_permissions as cli_selected_permissions',
       ])
       .where('t.token_hash', '=', tokenHash)
       .executeTakeFirst();

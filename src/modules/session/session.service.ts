@@ -5,7 +5,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
-import type { Caller } from './caller.ts';
+import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
 
 export const TOKEN_PREFIX = 'twg_';
@@ -21,7 +21,7 @@ export interface IssuedToken {
 }
 
 export type AuthenticationResult =
-  | { ok: true; caller: Caller }
+  | { ok: true; caller: Caller; org: OrgSnapshot }
   | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'deactivated' };
 
 export class SessionService {
@@ -78,7 +78,11 @@ export class SessionService {
     if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_INTERVAL_MS) {
       await this.sessions.touch(row.org_id, row.session_id, now);
     }
-    return { ok: true, caller };
+    const org: OrgSnapshot = {
+      principalVersion: row.principal_version ?? 0,
+      cliSettings: row.cli_allow_all === null ? null : { allowAllByDefault: row.cli_allow_all, selectedPermissions: row.cli_selected_permissions },
+    };
+    return { ok: true, caller, org };
   }
 
   /** Ends sessions at once: the next request with any of their tokens is refused. */
