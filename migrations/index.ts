@@ -7,6 +7,7 @@ import * as directory from './003_directory.ts';
 import * as graph from './004_graph.ts';
 import * as cliSettings from './005_cli_settings.ts';
 import * as principalVersion from './006_principal_version.ts';
+import * as oauth from './007_oauth.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '004_graph': graph,
   '005_cli_settings': cliSettings,
   '006_principal_version': principalVersion,
+  '007_oauth': oauth,
 };

@@ -122,7 +122,7 @@ async function main() {
   const database = await openDatabase(config);
   try {
     await migrateToLatest(database.db);
-    const result = await run(createServices({ db: database.db, accessTokenTtlSeconds: config.accessTokenTtlSeconds }), command, flags);
+    const result = await run(createServices({ db: database.db, lifetimes: config.lifetimes }), command, flags);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await database.close();

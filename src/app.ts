@@ -9,10 +9,12 @@ import { createGraphqlHandler } from './graphql/yoga.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
 import { DirectoryService } from './modules/directory/directory.service.ts';
+import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
+import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
-import { SessionService } from './modules/session/session.service.ts';
+import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 
@@ -23,28 +25,39 @@ export interface AppDeps {
   clock?: Clock;
   catalog?: Catalog;
   logger?: Logger;
-  accessTokenTtlSeconds?: number;
+  lifetimes?: SessionLifetimes;
+  /** The OAuth issuer; undefined: the origin each request came to. */
+  publicUrl?: string;
+}
+
+/** What the HTTP server knows of a request beyond the Request itself. */
+export interface RequestInfo {
+  /** The peer's IP address; undefined when the app is called without a socket (tests). */
+  clientAddress?: string;
 }
 
 export interface App {
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request, info?: RequestInfo): Promise<Response>;
   services: Services;
 }
 
 export function createServices(deps: AppDeps): Services {
   const clock = deps.clock ?? systemClock;
   const catalog = deps.catalog ?? defaultCatalog;
+  const sessions = new SessionService(deps.db, clock, deps.lifetimes);
+  const cliSettings = new CliSettingsService(deps.db, clock, catalog);
   return {
     db: deps.db,
     clock,
     catalog,
     orgs: new OrgService(deps.db, clock),
-    sessions: new SessionService(deps.db, clock, deps.accessTokenTtlSeconds ?? 600),
+    sessions,
     objects: new ObjectService(deps.db, clock, catalog),
     directory: new DirectoryService(deps.db, clock),
     relationships: new RelationshipService(deps.db, clock),
-    cliSettings: new CliSettingsService(deps.db, clock, catalog),
+    cliSettings,
     principals: new PrincipalCache(deps.db),
+    oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings),
   };
 }
 
@@ -75,10 +88,18 @@ export function createApp(deps: AppDeps): App {
     return response;
   }
 
-  async function fetch(request: Request): Promise<Response> {
+  const oauthRoute = oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl });
+
+  async function fetch(request: Request, info: RequestInfo = {}): Promise<Response> {
     const url = new URL(request.url);
     try {
       if (url.pathname === '/graphql') return await graphql(request);
+      const oauth = oauthRoute(url.pathname);
+      if (oauth) {
+        const bounded = await boundBody(request);
+        if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, randomUUID(), {}, 'BODY_TOO_LARGE');
+        return await oauth(bounded, info.clientAddress ?? 'unknown');
+      }
       if (url.pathname === '/healthz') return new Response('ok\n', { headers: { 'content-type': 'text/plain' } });
       if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);
       return errorResponse(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`, randomUUID());

@@ -1,5 +1,6 @@
 // The only reader of process.env: every variable is validated at once so a bad setting fails fast.
 import path from 'node:path';
+import { DEFAULT_LIFETIMES, type SessionLifetimes } from './modules/session/session.service.ts';
 
 export interface Config {
   port: number;
@@ -8,7 +9,9 @@ export interface Config {
   dataDir: string;
   demo: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
-  accessTokenTtlSeconds: number;
+  lifetimes: SessionLifetimes;
+  /** The OAuth issuer; undefined: the origin each request came to. */
+  publicUrl: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -19,8 +22,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['on', 'off'].includes(demo)) problems.push(`TEAMGRAPH_DEMO must be "on" or "off", got "${env.TEAMGRAPH_DEMO}"`);
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`LOG_LEVEL must be debug, info, warn or error, got "${env.LOG_LEVEL}"`);
-  const ttl = Number(env.TEAMGRAPH_ACCESS_TOKEN_TTL ?? 600);
-  if (!Number.isInteger(ttl) || ttl <= 0) problems.push(`TEAMGRAPH_ACCESS_TOKEN_TTL must be a positive number of seconds, got "${env.TEAMGRAPH_ACCESS_TOKEN_TTL}"`);
+  const seconds = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value <= 0) problems.push(`${name} must be a positive number of seconds, got "${env[name]}"`);
+    return value;
+  };
+  const lifetimes: SessionLifetimes = {
+    accessTokenSeconds: seconds('TEAMGRAPH_ACCESS_TOKEN_TTL', DEFAULT_LIFETIMES.accessTokenSeconds),
+    idleSeconds: seconds('TEAMGRAPH_SESSION_IDLE_TTL', DEFAULT_LIFETIMES.idleSeconds),
+    absoluteSeconds: seconds('TEAMGRAPH_SESSION_MAX_TTL', DEFAULT_LIFETIMES.absoluteSeconds),
+  };
+  const publicUrl = env.TEAMGRAPH_PUBLIC_URL?.trim().replace(/\/+$/, '') || undefined;
+  if (publicUrl && !/^https?:\/\/[^/]+$/.test(publicUrl)) problems.push(`TEAMGRAPH_PUBLIC_URL must be an origin such as https://teamgraph.example.com, got "${env.TEAMGRAPH_PUBLIC_URL}"`);
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -31,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.TEAMGRAPH_DATA_DIR ?? '.data'),
     demo: demo === 'on',
     logLevel,
-    accessTokenTtlSeconds: ttl,
+    lifetimes,
+    publicUrl,
   };
 }

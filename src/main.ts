@@ -1,12 +1,11 @@
 // Process entry: loadConfig -> open the database -> migrate -> demo data -> listen -> shut down
 // gracefully on SIGINT/SIGTERM.
-import { createServer } from 'node:http';
-import { createServerAdapter } from '@whatwg-node/server';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { loadDemoIfEmpty } from './demo.ts';
+import { createHttpServer } from './http-server.ts';
 import { createLogger } from './shared/logger.ts';
 
 async function main() {
@@ -15,10 +14,10 @@ async function main() {
   const database = await openDatabase(config);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
-  const app = createApp({ db: database.db, logger, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
+  const app = createApp({ db: database.db, logger, lifetimes: config.lifetimes, publicUrl: config.publicUrl });
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
 
-  const server = createServer(createServerAdapter((request: Request) => app.fetch(request)));
+  const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

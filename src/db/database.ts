@@ -151,6 +151,52 @@ export interface PrincipalVersionTable {
   version: number;
 }
 
+export interface RefreshTokenTable {
+  token_hash: string;
+  org_id: string;
+  session_id: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface AuthorizationCodeTable {
+  code_hash: string;
+  org_id: string;
+  account_id: string;
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  scopes: string[];
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  session_id: string | null;
+}
+
+export type DeviceAuthorizationStatus = 'PENDING' | 'APPROVED' | 'DENIED' | 'ISSUED';
+
+export interface DeviceAuthorizationTable {
+  device_code_hash: string;
+  user_code: string;
+  client_id: string;
+  requested_scopes: string[] | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  interval_seconds: number;
+  last_polled_at: Timestamp | null;
+  status: DeviceAuthorizationStatus;
+  org_id: string | null;
+  account_id: string | null;
+  granted_scopes: string[] | null;
+  denial_reason: string | null;
+  decided_at: Timestamp | null;
+}
+
+export interface SignInFailureTable {
+  subject: string;
+  failed_at: Timestamp;
+}
+
 export interface Database {
   organization: OrganizationTable;
   site: SiteTable;
@@ -168,4 +214,8 @@ export interface Database {
   relationship: RelationshipTable;
   cli_settings: CliSettingsTable;
   principal_version: PrincipalVersionTable;
+  refresh_token: RefreshTokenTable;
+  authorization_code: AuthorizationCodeTable;
+  device_authorization: DeviceAuthorizationTable;
+  sign_in_failure: SignInFailureTable;
 }

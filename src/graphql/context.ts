@@ -12,6 +12,7 @@ import type { Catalog } from '../modules/cli-permission/catalog.ts';
 import type { CliSettingsService } from '../modules/cli-permission/cli-settings.service.ts';
 import type { DirectoryService } from '../modules/directory/directory.service.ts';
 import { ObjectRepository } from '../modules/object/object.repository.ts';
+import type { OAuthService } from '../modules/oauth/oauth.service.ts';
 import type { ObjectService } from '../modules/object/object.service.ts';
 import type { OrgService } from '../modules/org/org.service.ts';
 import type { RelationshipService } from '../modules/relationship/relationship.service.ts';
@@ -31,6 +32,7 @@ export interface Services {
   cliSettings: CliSettingsService;
   /** Principal sets shared across requests, checked against each request's OrgSnapshot. */
   principals: PrincipalCache;
+  oauth: OAuthService;
 }
 
 export interface RequestContext {

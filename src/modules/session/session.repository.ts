@@ -1,11 +1,11 @@
 // Sessions and access tokens. A token row is found by the SHA-256 of the presented token.
-import type { Insertable, Kysely } from 'kysely';
+import type { Insertable, Kysely, Updateable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 
-export interface TokenLookup {
+export interface SessionLookup {
   org_id: string;
   session_id: string;
-  token_expires_at: Date;
+  session_created_at: Date;
   session_expires_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
@@ -19,6 +19,10 @@ export interface TokenLookup {
   principal_version: number | null;
   cli_allow_all: boolean | null;
   cli_selected_permissions: string[] | null;
+}
+
+export interface TokenLookup extends SessionLookup {
+  token_expires_at: Date;
 }
 
 export interface SessionFilter {
@@ -38,11 +42,39 @@ export class SessionRepository {
     await this.db.insertInto('access_token').values(row).execute();
   }
 
-  /** The token's session and caller, with the organisation's snapshot (OrgSnapshot) in the same statement. */
+  /** The access token's session and caller, with the organisation's snapshot (OrgSnapshot) in the same statement. */
   findByTokenHash(tokenHash: string): Promise<TokenLookup | undefined> {
+    return this.sessionLookup()
+      .innerJoin('access_token as t', (j) => j.onRef('t.org_id', '=', 's.org_id').onRef('t.session_id', '=', 's.id'))
+      .select('t.expires_at as token_expires_at')
+      .where('t.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+  }
+
+  findByRefreshTokenHash(tokenHash: string): Promise<SessionLookup | undefined> {
+    return this.sessionLookup()
+      .innerJoin('refresh_token as r', (j) => j.onRef('r.org_id', '=', 's.org_id').onRef('r.session_id', '=', 's.id'))
+      .where('r.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+  }
+
+  /** Marks a refresh token used; false if it already was (the row lock makes one of two racers lose). */
+  async claimRefreshToken(tokenHash: string, now: Date): Promise<boolean> {
+    const claimed = await this.db.updateTable('refresh_token').set({ used_at: now }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
+    return Number(claimed.numUpdatedRows) === 1;
+  }
+
+  async insertRefreshToken(row: Insertable<Database['refresh_token']>) {
+    await this.db.insertInto('refresh_token').values(row).execute();
+  }
+
+  async updateSession(orgId: string, sessionId: string, patch: Updateable<Database['session']>): Promise<void> {
+    await this.db.updateTable('session').set(patch).where('org_id', '=', orgId).where('id', '=', sessionId).execute();
+  }
+
+  private sessionLookup() {
     return this.db
-      .selectFrom('access_token as t')
-      .innerJoin('session as s', (j) => j.onRef('s.org_id', '=', 't.org_id').onRef('s.id', '=', 't.session_id'))
+      .selectFrom('session as s')
       .leftJoin('account as a', (j) => j.onRef('a.org_id', '=', 's.org_id').onRef('a.id', '=', 's.account_id'))
       .leftJoin('connection as c', (j) => j.onRef('c.org_id', '=', 's.org_id').onRef('c.id', '=', 's.connection_id'))
       .leftJoin('principal_version as pv', 'pv.org_id', 's.org_id')
@@ -50,7 +82,7 @@ export class SessionRepository {
       .select([
         's.org_id',
         's.id as session_id',
-        't.expires_at as token_expires_at',
+        's.created_at as session_created_at',
         's.expires_at as session_expires_at',
         's.revoked_at',
         's.last_used_at',
@@ -64,13 +96,7 @@ export class SessionRepository {
         'pv.version as principal_version',
         'cs.allow_all_by_default as cli_allow_all',
         'cs.selected_permissions as cli_selected_permissions',
-      ])
-      .where('t.token_hash', '=', tokenHash)
-      .executeTakeFirst();
-  }
-
-  async touch(orgId: string, sessionId: string, now: Date): Promise<void> {
-    await this.db.updateTable('session').set({ last_used_at: now }).where('org_id', '=', orgId).where('id', '=', sessionId).execute();
+      ]);
   }
 
   /** Revokes live sessions of the organisation, optionally one account's or one session; returns how many. */

@@ -1,5 +1,6 @@
 // Issues sessions with opaque bearer tokens (twg_ + 32 random bytes, stored as SHA-256) and
-// turns a presented token back into a Caller. OAuth will issue into the same store.
+// turns a presented token back into a Caller. The OAuth server signs people in through it:
+// their sessions also carry a refresh token (twgr_…), rotated on every use.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -9,9 +10,20 @@ import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
 
 export const TOKEN_PREFIX = 'twg_';
-const SESSION_LIFETIME_MS = 90 * 24 * 3600 * 1000;
+export const REFRESH_TOKEN_PREFIX = 'twgr_';
 /** last_used_at is written at most this often, so a busy session does not write on every request. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
+
+/** How long things live (PRODUCT §6); all configurable. */
+export interface SessionLifetimes {
+  accessTokenSeconds: number;
+  /** A session not used for this long has ended. */
+  idleSeconds: number;
+  /** A session ends this long after sign-in, however busy. */
+  absoluteSeconds: number;
+}
+
+export const DEFAULT_LIFETIMES: SessionLifetimes = { accessTokenSeconds: 600, idleSeconds: 30 * 24 * 3600, absoluteSeconds: 90 * 24 * 3600 };
 
 export interface IssuedToken {
   accessToken: string;
@@ -20,46 +32,74 @@ export interface IssuedToken {
   scopes: string[];
 }
 
-export type AuthenticationResult =
-  | { ok: true; caller: Caller; org: OrgSnapshot }
-  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'deactivated' };
+export interface SignedIn extends IssuedToken {
+  refreshToken: string;
+}
+
+export type SessionEndReason = 'unknown' | 'expired' | 'revoked' | 'deactivated';
+
+export type AuthenticationResult = { ok: true; caller: Caller; org: OrgSnapshot } | { ok: false; reason: SessionEndReason };
+
+export type RefreshResult =
+  | { ok: true; tokens: SignedIn }
+  | { ok: false; reason: SessionEndReason | 'reused' | 'nothing-allowed' };
+
+type Subject = { orgId: string; accountId?: string; connectionId?: string };
 
 export class SessionService {
   private readonly sessions: SessionRepository;
 
   constructor(
-    db: Kysely<Database>,
+    private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    private readonly accessTokenTtlSeconds: number,
+    readonly lifetimes: SessionLifetimes = DEFAULT_LIFETIMES,
   ) {
     this.sessions = new SessionRepository(db);
   }
 
-  async issue(subject: { orgId: string; accountId?: string; connectionId?: string }, clientId: string, scopes: string[], ttlSeconds?: number): Promise<IssuedToken> {
+  /** A session with an access token only: connections, and tokens the operator issues. */
+  async issue(subject: Subject, clientId: string, scopes: string[], ttlSeconds?: number): Promise<IssuedToken> {
     const now = this.clock.now();
-    const sessionId = newId('session');
-    const accessToken = newSecret(TOKEN_PREFIX);
-    const expiresAt = new Date(now.getTime() + (ttlSeconds ?? this.accessTokenTtlSeconds) * 1000);
-    await this.sessions.insertSession({
-      org_id: subject.orgId,
-      id: sessionId,
-      account_id: subject.accountId ?? null,
-      connection_id: subject.connectionId ?? null,
-      client_id: clientId,
-      scopes,
-      created_at: now,
-      last_used_at: null,
-      expires_at: new Date(now.getTime() + SESSION_LIFETIME_MS),
-      revoked_at: null,
+    const sessionId = await this.startSession(this.sessions, subject, clientId, scopes, now);
+    return this.addAccessToken(this.sessions, subject.orgId, sessionId, scopes, now, ttlSeconds);
+  }
+
+  /** A person's session from an OAuth grant: an access token and a refresh token. `db` may be a transaction. */
+  async signIn(subject: Subject, clientId: string, scopes: string[], db: Kysely<Database> = this.db): Promise<SignedIn> {
+    const repository = new SessionRepository(db);
+    const now = this.clock.now();
+    const sessionId = await this.startSession(repository, subject, clientId, scopes, now);
+    return this.addTokenPair(repository, subject.orgId, sessionId, scopes, now);
+  }
+
+  /**
+   * Rotates a refresh token: the presented one becomes used, a new pair is issued with the
+   * session's scopes narrowed by `narrow` (the organisation's current allowed set). A used
+   * token presented again revokes the whole session: of two concurrent refreshes with the same
+   * token, one wins and the other ends the session.
+   */
+  async refresh(refreshToken: string, clientId: string, narrow: (session: { orgId: string; scopes: string[] }) => Promise<string[]>): Promise<RefreshResult> {
+    if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
+    const tokenHash = sha256(refreshToken);
+    const found = await this.sessions.findByRefreshTokenHash(tokenHash);
+    if (!found || found.client_id !== clientId) return { ok: false, reason: 'unknown' };
+    // Outside the transaction: on the embedded database a read through another handle would wait for it.
+    const scopes = await narrow({ orgId: found.org_id, scopes: found.scopes });
+    return this.db.transaction().execute(async (trx): Promise<RefreshResult> => {
+      const repository = new SessionRepository(trx);
+      const now = this.clock.now();
+      if (!(await repository.claimRefreshToken(tokenHash, now))) {
+        await repository.revoke(found.org_id, now, { sessionId: found.session_id });
+        return { ok: false, reason: 'reused' };
+      }
+      // Read again after the claim, so a revocation or deactivation that committed meanwhile counts.
+      const row = (await repository.findByRefreshTokenHash(tokenHash))!;
+      const ended = this.endReason(row, now);
+      if (ended) return { ok: false, reason: ended };
+      if (scopes.length === 0) return { ok: false, reason: 'nothing-allowed' };
+      await repository.updateSession(row.org_id, row.session_id, { scopes, last_used_at: now });
+      return { ok: true, tokens: await this.addTokenPair(repository, row.org_id, row.session_id, scopes, now) };
     });
-    await this.sessions.insertAccessToken({
-      token_hash: sha256(accessToken),
-      org_id: subject.orgId,
-      session_id: sessionId,
-      expires_at: expiresAt,
-      created_at: now,
-    });
-    return { accessToken, sessionId, expiresAt, scopes };
   }
 
   async authenticate(token: string): Promise<AuthenticationResult> {
@@ -67,16 +107,16 @@ export class SessionService {
     const row = await this.sessions.findByTokenHash(sha256(token));
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
-    if (row.revoked_at) return { ok: false, reason: 'revoked' };
-    if (row.token_expires_at <= now || row.session_expires_at <= now) return { ok: false, reason: 'expired' };
-    if (row.account_id && !row.account_active) return { ok: false, reason: 'deactivated' };
+    if (row.token_expires_at <= now) return { ok: false, reason: 'expired' };
+    const ended = this.endReason(row, now);
+    if (ended) return { ok: false, reason: ended };
     if (row.connection_id && !row.connection_cloud_id) return { ok: false, reason: 'unknown' };
     const base = { orgId: row.org_id, sessionId: row.session_id, clientId: row.client_id, scopes: row.scopes };
     const caller: Caller = row.account_id
       ? { ...base, kind: 'account', accountId: row.account_id, isOrgAdmin: row.is_org_admin === true }
       : { ...base, kind: 'connection', connectionId: row.connection_id!, cloudId: row.connection_cloud_id! };
     if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_INTERVAL_MS) {
-      await this.sessions.touch(row.org_id, row.session_id, now);
+      await this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now });
     }
     const org: OrgSnapshot = {
       principalVersion: row.principal_version ?? 0,
@@ -85,12 +125,64 @@ export class SessionService {
     return { ok: true, caller, org };
   }
 
-  /** Ends sessions at once: the next request with any of their tokens is refused. */
-  revoke(orgId: string, filter: SessionFilter = {}): Promise<number> {
-    return this.sessions.revoke(orgId, this.clock.now(), filter);
+  /** Ends sessions at once: the next request with any of their tokens is refused. `db` may be a transaction. */
+  revoke(orgId: string, filter: SessionFilter = {}, db: Kysely<Database> = this.db): Promise<number> {
+    return new SessionRepository(db).revoke(orgId, this.clock.now(), filter);
+  }
+
+  /** Ends the session an access or refresh token belongs to, if `clientId` issued it (RFC 7009); false when none. */
+  async revokeByToken(token: string, clientId: string): Promise<boolean> {
+    const tokenHash = sha256(token);
+    const session = token.startsWith(REFRESH_TOKEN_PREFIX) ? await this.sessions.findByRefreshTokenHash(tokenHash) : await this.sessions.findByTokenHash(tokenHash);
+    if (!session || session.client_id !== clientId) return false;
+    await this.revoke(session.org_id, { sessionId: session.session_id });
+    return true;
   }
 
   findSession(orgId: string, sessionId: string) {
     return this.sessions.findSession(orgId, sessionId);
+  }
+
+  /** Why a session can no longer be used, or null while it can. */
+  private endReason(
+    row: { revoked_at: Date | null; session_expires_at: Date; session_created_at: Date; last_used_at: Date | null; account_id: string | null; account_active: boolean | null },
+    now: Date,
+  ): SessionEndReason | null {
+    if (row.revoked_at) return 'revoked';
+    const idleSince = row.last_used_at ?? row.session_created_at;
+    if (row.session_expires_at <= now || idleSince.getTime() + this.lifetimes.idleSeconds * 1000 <= now.getTime()) return 'expired';
+    if (row.account_id && !row.account_active) return 'deactivated';
+    return null;
+  }
+
+  private async startSession(repository: SessionRepository, subject: Subject, clientId: string, scopes: string[], now: Date): Promise<string> {
+    const sessionId = newId('session');
+    await repository.insertSession({
+      org_id: subject.orgId,
+      id: sessionId,
+      account_id: subject.accountId ?? null,
+      connection_id: subject.connectionId ?? null,
+      client_id: clientId,
+      scopes,
+      created_at: now,
+      last_used_at: null,
+      expires_at: new Date(now.getTime() + this.lifetimes.absoluteSeconds * 1000),
+      revoked_at: null,
+    });
+    return sessionId;
+  }
+
+  private async addAccessToken(repository: SessionRepository, orgId: string, sessionId: string, scopes: string[], now: Date, ttlSeconds?: number): Promise<IssuedToken> {
+    const accessToken = newSecret(TOKEN_PREFIX);
+    const expiresAt = new Date(now.getTime() + (ttlSeconds ?? this.lifetimes.accessTokenSeconds) * 1000);
+    await repository.insertAccessToken({ token_hash: sha256(accessToken), org_id: orgId, session_id: sessionId, expires_at: expiresAt, created_at: now });
+    return { accessToken, sessionId, expiresAt, scopes };
+  }
+
+  private async addTokenPair(repository: SessionRepository, orgId: string, sessionId: string, scopes: string[], now: Date): Promise<SignedIn> {
+    const issued = await this.addAccessToken(repository, orgId, sessionId, scopes, now);
+    const refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
+    await repository.insertRefreshToken({ token_hash: sha256(refreshToken), org_id: orgId, session_id: sessionId, created_at: now, used_at: null });
+    return { ...issued, refreshToken };
   }
 }

@@ -1,0 +1,63 @@
+// The server-rendered pages of sign-in: the login page of the authorization code flow, the
+// device verification page, and the error page shown when a redirect would be unsafe. Every
+// interpolated value goes through `escape`; there is no script, so the CSP forbids all of it.
+export function escape(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#172b4d}
+h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box;font-size:1rem}
+button{margin:1rem .5rem 0 0;padding:.5rem 1rem;font-size:1rem}.error{color:#ae2a19;background:#ffeceb;padding:.6rem;border-radius:4px}
+.code{font-family:monospace;font-size:1.3rem;letter-spacing:.1rem}.muted{color:#626f86;font-size:.9rem}`;
+
+/** A whole page as a Response, not cacheable and not frameable. */
+export function page(status: number, title: string, body: string): Response {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · teamgraph</title><style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
+  return new Response(html, {
+    status,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    },
+  });
+}
+
+const errorBlock = (message: string | undefined) => (message ? `<p class="error" role="alert">${escape(message)}</p>` : '');
+const hidden = (params: Record<string, string>) =>
+  Object.entries(params)
+    .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
+    .join('');
+
+/** The login page; the authorization request's parameters travel as hidden fields. */
+export function loginPage(status: number, params: Record<string, string>, options: { email?: string; error?: string; scopes: string[] | null }): Response {
+  const asked = options.scopes === null ? 'every permission your organization allows the command-line client' : options.scopes.map(escape).join(', ');
+  return page(
+    status,
+    'Sign in to teamgraph',
+    `<p>The command-line client <strong>twg</strong> asks for: ${asked}.</p>${errorBlock(options.error)}
+<form method="post" action="/oauth/authorize">${hidden(params)}
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+/** The device verification page: the code shown by the terminal, then sign in and decide. */
+export function devicePage(status: number, options: { userCode?: string; email?: string; error?: string; notice?: string } = {}): Response {
+  const title = options.notice ? 'Device sign-in' : 'Sign in a device';
+  if (options.notice) return page(status, title, `<p>${escape(options.notice)}</p>`);
+  return page(
+    status,
+    title,
+    `<p>Enter the code your terminal shows, then sign in to approve or deny it.</p>${errorBlock(options.error)}
+<form method="post" action="/device">
+<label for="user_code">Code</label><input id="user_code" name="user_code" class="code" autocomplete="off" required placeholder="BCDF-GHJK" value="${escape(options.userCode ?? '')}">
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny">Deny</button></form>
+<p class="muted">Only approve a code you started yourself, on a machine you trust.</p>`,
+  );
+}
