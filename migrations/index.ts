@@ -8,6 +8,7 @@ import * as graph from './004_graph.ts';
 import * as cliSettings from './005_cli_settings.ts';
 import * as principalVersion from './006_principal_version.ts';
 import * as oauth from './007_oauth.ts';
+import * as adminApiKey from './008_admin_api_key.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '005_cli_settings': cliSettings,
   '006_principal_version': principalVersion,
   '007_oauth': oauth,
+  '008_admin_api_key': adminApiKey,
 };

@@ -7,6 +7,7 @@ import type { Services } from './graphql/context.ts';
 import { PrincipalCache } from './authz/viewer-principals.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
+import { ADMIN_KEY_PREFIX, AdminKeyService } from './modules/admin-key/admin-key.service.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
 import { DirectoryService } from './modules/directory/directory.service.ts';
 import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
@@ -58,6 +59,7 @@ export function createServices(deps: AppDeps): Services {
     cliSettings,
     principals: new PrincipalCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings),
+    adminKeys: new AdminKeyService(deps.db, clock),
   };
 }
 
@@ -75,7 +77,8 @@ export function createApp(deps: AppDeps): App {
     if (!token) {
       return errorResponse(401, 'UNAUTHENTICATED', 'Sign in first: send a bearer token (run `twg login`).', requestId, { 'www-authenticate': 'Bearer realm="teamgraph"' });
     }
-    const auth = await services.sessions.authenticate(token);
+    // Admin API keys and session tokens differ by prefix; both end as a Caller.
+    const auth = token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token) : await services.sessions.authenticate(token);
     if (!auth.ok) {
       return errorResponse(401, 'UNAUTHENTICATED', `The token is ${auth.reason === 'unknown' ? 'not valid' : auth.reason}. Run \`twg login\` to sign in again.`, requestId, {
         'www-authenticate': 'Bearer error="invalid_token"',

@@ -197,6 +197,18 @@ export interface SignInFailureTable {
   failed_at: Timestamp;
 }
 
+export interface AdminApiKeyTable {
+  org_id: string;
+  id: string;
+  name: string;
+  key_hash: string;
+  created_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
 export interface Database {
   organization: OrganizationTable;
   site: SiteTable;
@@ -218,4 +230,5 @@ export interface Database {
   authorization_code: AuthorizationCodeTable;
   device_authorization: DeviceAuthorizationTable;
   sign_in_failure: SignInFailureTable;
+  admin_api_key: AdminApiKeyTable;
 }

@@ -3,7 +3,7 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import { GraphQLError, Kind } from 'graphql';
-import { ADMIN_CLIENT_ID } from '../modules/session/caller.ts';
+import { isAdmin } from '../modules/session/caller.ts';
 import { BadUserInputError, ForbiddenError, RestrictedError } from '../shared/errors.ts';
 import type { RequestContext } from './context.ts';
 
@@ -29,7 +29,7 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({
       account: ctx.caller.kind === 'account',
       connection: ctx.caller.kind === 'connection',
-      orgAdmin: ctx.caller.kind === 'account' && ctx.caller.isOrgAdmin && ctx.caller.clientId === ADMIN_CLIENT_ID,
+      orgAdmin: isAdmin(ctx.caller),
       permission: async (permission) => (await ctx.gate.check(permission)) === null,
     }),
     unauthorizedError: (_parent, ctx, _info, result) => {
@@ -53,7 +53,7 @@ function findPermissionFailure(failure: AuthFailure): string | null {
 
 function forbiddenMessage(failure: AuthFailure): string {
   if (failure.kind === AuthScopeFailureType.AuthScope) {
-    if (failure.scope === 'orgAdmin') return 'This needs an organisation admin signed in to the admin page (client teamgraph-admin).';
+    if (failure.scope === 'orgAdmin') return 'This needs an organisation admin signed in to the admin page (client teamgraph-admin), or an admin API key.';
     if (failure.scope === 'connection') return "This needs a connection's own token (client credentials).";
     if (failure.scope === 'account') return 'This needs a signed-in account.';
   }

@@ -8,7 +8,9 @@ import { PermissionGate } from '../authz/permission-gate.ts';
 import { NO_PRINCIPALS, type PrincipalCache } from '../authz/viewer-principals.ts';
 import type { ObjectRow } from '../authz/visibility-filter.ts';
 import type { Database } from '../db/database.ts';
+import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
+import type { AdminKeyService } from '../modules/admin-key/admin-key.service.ts';
 import type { CliSettingsService } from '../modules/cli-permission/cli-settings.service.ts';
 import type { DirectoryService } from '../modules/directory/directory.service.ts';
 import { ObjectRepository } from '../modules/object/object.repository.ts';
@@ -33,6 +35,7 @@ export interface Services {
   /** Principal sets shared across requests, checked against each request's OrgSnapshot. */
   principals: PrincipalCache;
   oauth: OAuthService;
+  adminKeys: AdminKeyService;
 }
 
 export interface RequestContext {
@@ -74,6 +77,11 @@ export function createRequestContext(services: Services, caller: Caller, org: Or
     objectRows,
     cache: new Map(),
   };
+}
+
+/** Admin mutations name their organisation; it must be the caller's. */
+export function requireOwnOrganization(ctx: RequestContext, orgId: string): void {
+  if (orgId !== ctx.caller.orgId) throw new ForbiddenError(`You are not an admin of organisation ${orgId}.`);
 }
 
 /** A per-request memo: the first call builds the value, later calls reuse it. */

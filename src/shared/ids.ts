@@ -11,6 +11,7 @@ export const ID_PREFIX = {
   object: 'obj',
   auditEvent: 'audit',
   bitbucketToken: 'bbt',
+  adminApiKey: 'key',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

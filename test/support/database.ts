@@ -6,7 +6,12 @@ import { inject } from 'vitest';
 import { type DbHandle, openPglite, openPostgres, type QueryListener } from '../../src/db/client.ts';
 import { withDatabase } from './global-setup.ts';
 
-export async function openTestDatabase(onQuery?: QueryListener): Promise<DbHandle> {
+export interface TestDbHandle extends DbHandle {
+  /** PostgreSQL only: the clone's connection URL (for server processes, pg_dump); undefined on the embedded database. */
+  url?: string;
+}
+
+export async function openTestDatabase(onQuery?: QueryListener): Promise<TestDbHandle> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const template = inject('templateDatabase');
@@ -17,6 +22,7 @@ export async function openTestDatabase(onQuery?: QueryListener): Promise<DbHandl
     const handle = openPostgres(withDatabase(url, name), 4, onQuery);
     return {
       ...handle,
+      url: withDatabase(url, name),
       close: async () => {
         await handle.close();
         await admin.query(`drop database if exists ${name} with (force)`);

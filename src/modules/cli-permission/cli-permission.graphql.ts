@@ -1,10 +1,10 @@
 // The CLI permission catalogue, and the organisation's CLI settings with the admin mutations
 // that save them and revoke CLI sessions (PRODUCT §5).
 import { builder } from '../../graphql/builder.ts';
-import type { RequestContext } from '../../graphql/context.ts';
+import { type RequestContext, requireOwnOrganization } from '../../graphql/context.ts';
 import { PermissionCategoryEnum, ProductEnum } from '../../graphql/enums.ts';
-import { ForbiddenError } from '../../shared/errors.ts';
 import { OrgRepository } from '../org/org.repository.ts';
+import { actingAccountId } from '../session/caller.ts';
 import type { CliPermissionDef, PermissionCategory } from './catalog.ts';
 import type { CliSettingsState } from './cli-settings.service.ts';
 
@@ -56,11 +56,6 @@ export async function cliSettingsOf(ctx: RequestContext, orgId: string): Promise
   return toShape(ctx, await ctx.services.cliSettings.get(orgId));
 }
 
-/** Admin mutations name their organisation; it must be the caller's. */
-function requireOwnOrganization(ctx: RequestContext, orgId: string): void {
-  if (orgId !== ctx.caller.orgId) throw new ForbiddenError(`You are not an admin of organisation ${orgId}.`);
-}
-
 export const CliSettingsRef = builder.objectRef<CliSettingsShape>('CliSettings').implement({
   fields: (t) => ({
     allowAllByDefault: t.exposeBoolean('allowAllByDefault'),
@@ -108,8 +103,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateCliPermissionsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const accountId = ctx.caller.kind === 'account' ? ctx.caller.accountId : '';
-      const { settings, revokedSessionCount } = await ctx.services.cliSettings.update(input.orgId, accountId, input);
+      const { settings, revokedSessionCount } = await ctx.services.cliSettings.update(input.orgId, actingAccountId(ctx.caller) ?? '', input);
       return { settings: toShape(ctx, settings), revokedSessionCount };
     },
   }),

@@ -9,7 +9,7 @@ import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts
 import { connectionRefs, toConnection } from '../../graphql/pagination.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../../shared/cursor.ts';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
-import { ADMIN_CLIENT_ID } from '../session/caller.ts';
+import { isAdmin } from '../session/caller.ts';
 import { ObjectRepository } from './object.repository.ts';
 
 /** A live object the caller may view, or null. A connection sees its own objects. */
@@ -132,8 +132,7 @@ GraphObjectRef.implement({
       resolve: (o, _args, ctx) => {
         const caller = ctx.caller;
         const owner = caller.kind === 'connection' && caller.connectionId === o.connection_id;
-        const admin = caller.kind === 'account' && caller.isOrgAdmin && caller.clientId === ADMIN_CLIENT_ID;
-        return owner || admin ? (o.permissions as any) : null;
+        return owner || isAdmin(caller) ? (o.permissions as any) : null;
       },
     }),
     viewerCanEdit: t.boolean({ resolve: (o, _args, ctx) => ctx.caller.kind === 'account' && ctx.access.can(o.id, 'EDIT') }),

@@ -18,6 +18,7 @@ import { CliSettingsRef, cliSettingsOf } from '../cli-permission/cli-permission.
 import { IpAllowlistRef } from '../ip-allowlist/ip-allowlist.graphql.ts';
 import { ObjectRepository } from '../object/object.repository.ts';
 import { PrincipalRef } from '../object/object.graphql.ts';
+import { isAdmin } from '../session/caller.ts';
 import { SessionRef } from '../session/session.graphql.ts';
 import { OrgRepository } from './org.repository.ts';
 
@@ -120,7 +121,7 @@ async function ownOrganization(ctx: RequestContext, id: string) {
 
 async function visibleAccount(ctx: RequestContext, id: string) {
   const caller = ctx.caller;
-  const mayRead = caller.kind === 'account' && (caller.accountId === id || caller.isOrgAdmin);
+  const mayRead = (caller.kind === 'account' && (caller.accountId === id || caller.isOrgAdmin)) || isAdmin(caller);
   return mayRead ? ((await new OrgRepository(ctx.services.db).findAccount(caller.orgId, id)) ?? null) : null;
 }
 

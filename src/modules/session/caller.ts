@@ -1,6 +1,8 @@
 // Who is making a request, as established from its bearer token.
 export const CLI_CLIENT_ID = 'twg-cli';
 export const ADMIN_CLIENT_ID = 'teamgraph-admin';
+/** The client id admin API keys act under; no OAuth client has it. */
+export const ADMIN_KEY_CLIENT_ID = 'admin-api-key';
 
 interface CallerBase {
   orgId: string;
@@ -21,7 +23,24 @@ export interface ConnectionCaller extends CallerBase {
   cloudId: string;
 }
 
-export type Caller = AccountCaller | ConnectionCaller;
+/** An admin API key (PRODUCT §5): admin fields only, acting for the org admin who created it. */
+export interface AdminKeyCaller extends CallerBase {
+  kind: 'adminKey';
+  keyId: string;
+  createdBy: string;
+}
+
+export type Caller = AccountCaller | ConnectionCaller | AdminKeyCaller;
+
+/** Who may use admin fields: an org admin on the admin page's client, or an admin API key. */
+export function isAdmin(caller: Caller): boolean {
+  return (caller.kind === 'account' && caller.isOrgAdmin && caller.clientId === ADMIN_CLIENT_ID) || caller.kind === 'adminKey';
+}
+
+/** The account an admin action is recorded against: the admin, or the key's creator. */
+export function actingAccountId(caller: Caller): string | null {
+  return caller.kind === 'account' ? caller.accountId : caller.kind === 'adminKey' ? caller.createdBy : null;
+}
 
 /**
  * What a request needs to know of its organisation, read in the same statement as its session

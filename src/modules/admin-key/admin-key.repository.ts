@@ -1,0 +1,38 @@
+// Admin API keys, found by the SHA-256 of the presented key.
+import type { Insertable, Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+
+export class AdminKeyRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: Insertable<Database['admin_api_key']>) {
+    await this.db.insertInto('admin_api_key').values(row).execute();
+  }
+
+  /** The key with its creator's standing: a key acts for its creator, so it works only while they are an active admin. */
+  findByHash(keyHash: string) {
+    return this.db
+      .selectFrom('admin_api_key as k')
+      .innerJoin('account as a', (j) => j.onRef('a.org_id', '=', 'k.org_id').onRef('a.id', '=', 'k.created_by'))
+      .selectAll('k')
+      .select(['a.active as creator_active', 'a.is_org_admin as creator_admin'])
+      .where('k.key_hash', '=', keyHash)
+      .executeTakeFirst();
+  }
+
+  find(orgId: string, id: string) {
+    return this.db.selectFrom('admin_api_key').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  }
+
+  list(orgId: string) {
+    return this.db.selectFrom('admin_api_key').selectAll().where('org_id', '=', orgId).orderBy('created_at', 'desc').orderBy('id').execute();
+  }
+
+  async revoke(orgId: string, id: string, now: Date) {
+    await this.db.updateTable('admin_api_key').set({ revoked_at: now }).where('org_id', '=', orgId).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  async touch(orgId: string, id: string, now: Date) {
+    await this.db.updateTable('admin_api_key').set({ last_used_at: now }).where('org_id', '=', orgId).where('id', '=', id).execute();
+  }
+}

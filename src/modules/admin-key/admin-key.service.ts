@@ -1,0 +1,70 @@
+// Admin API keys (PRODUCT §5): created by an org admin signed in to the admin page, the secret
+// returned once (twgk_ + 32 random bytes, stored as SHA-256), optional expiry, revocable. A key
+// authenticates as an AdminKeyCaller: admin fields only, outside the CLI permission settings.
+import type { Kysely, Selectable } from 'kysely';
+import type { AdminApiKeyTable, Database } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { newSecret, sha256 } from '../../shared/secrets.ts';
+import { ADMIN_KEY_CLIENT_ID, type AdminKeyCaller } from '../session/caller.ts';
+import type { AuthenticationResult } from '../session/session.service.ts';
+import { AdminKeyRepository } from './admin-key.repository.ts';
+
+export const ADMIN_KEY_PREFIX = 'twgk_';
+/** last_used_at is written at most this often. */
+const TOUCH_INTERVAL_MS = 60 * 1000;
+
+export type AdminApiKey = Selectable<AdminApiKeyTable>;
+
+export class AdminKeyService {
+  private readonly keys: AdminKeyRepository;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {
+    this.keys = new AdminKeyRepository(db);
+  }
+
+  async create(orgId: string, createdBy: string, input: { name: string; expiresAt?: Date | null }): Promise<{ apiKey: AdminApiKey; secret: string }> {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 100) throw new BadUserInputError('INVALID_NAME', 'A key name must be 1 to 100 characters, e.g. "nightly audit export".');
+    const now = this.clock.now();
+    if (input.expiresAt && input.expiresAt <= now) throw new BadUserInputError('INVALID_EXPIRY', 'expiresAt must be in the future.');
+    const secret = newSecret(ADMIN_KEY_PREFIX);
+    const id = newId('adminApiKey');
+    await this.keys.insert({ org_id: orgId, id, name, key_hash: sha256(secret), created_by: createdBy, created_at: now, expires_at: input.expiresAt ?? null, revoked_at: null, last_used_at: null });
+    return { apiKey: (await this.keys.find(orgId, id))!, secret };
+  }
+
+  async revoke(orgId: string, id: string): Promise<AdminApiKey> {
+    const key = await this.keys.find(orgId, id);
+    if (!key) throw new NotFoundError(`No admin API key ${id}.`);
+    await this.keys.revoke(orgId, id, this.clock.now());
+    return (await this.keys.find(orgId, id))!;
+  }
+
+  list(orgId: string): Promise<AdminApiKey[]> {
+    return this.keys.list(orgId);
+  }
+
+  find(orgId: string, id: string) {
+    return this.keys.find(orgId, id);
+  }
+
+  async authenticate(secret: string): Promise<AuthenticationResult> {
+    const key = await this.keys.findByHash(sha256(secret));
+    if (!key) return { ok: false, reason: 'unknown' };
+    const now = this.clock.now();
+    if (key.revoked_at) return { ok: false, reason: 'revoked' };
+    if (key.expires_at && key.expires_at <= now) return { ok: false, reason: 'expired' };
+    // PRODUCT §1: a deactivated account can do nothing, so neither can the keys it created.
+    if (!key.creator_active) return { ok: false, reason: 'deactivated' };
+    if (!key.creator_admin) return { ok: false, reason: 'revoked' };
+    if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() >= TOUCH_INTERVAL_MS) await this.keys.touch(key.org_id, key.id, now);
+    const caller: AdminKeyCaller = { kind: 'adminKey', orgId: key.org_id, sessionId: key.id, clientId: ADMIN_KEY_CLIENT_ID, scopes: [], keyId: key.id, createdBy: key.created_by };
+    // A key has no principals and is not governed by the CLI settings, so the snapshot is moot.
+    return { ok: true, caller, org: { principalVersion: 0, cliSettings: null } };
+  }
+}
