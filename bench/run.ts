@@ -16,16 +16,13 @@
 // page. --keep leaves the PostgreSQL database in place (its name is printed) for EXPLAIN
 // sessions; drop it by hand afterwards. PGOPTIONS (e.g. '-c jit=off') reaches the server
 // through pg as usual.
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
-import pg from 'pg';
 import { createApp, createServices } from '../src/app.ts';
 import { listVisibleObjects, type VisibilityPlanTrace } from '../src/authz/visibility-filter.ts';
-import { type DbHandle, openPglite, openPostgres } from '../src/db/client.ts';
+import type { DbHandle } from '../src/db/client.ts';
 import type { Database } from '../src/db/database.ts';
-import { migrateToLatest } from '../src/db/migrator.ts';
 import { createRequestContext } from '../src/graphql/context.ts';
 import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { createLogger } from '../src/shared/logger.ts';
@@ -36,18 +33,17 @@ import {
   type IngestionStats,
   type LoadedDataset,
   loadDataset,
-  percentile,
   VIEWER_TARGET,
   VIEWERS,
   type ViewerName,
 } from './dataset.ts';
+import { type Backend, codeRevision, measure, ms, out, progress, type Timing, withDatabase } from './harness.ts';
 
 const LIST_QUERY = 'query ($after: String) { objects(first: 25, after: $after) { edges { node { id displayName } } pageInfo { hasNextPage endCursor } } }';
 const OBJECT_QUERY = 'query ($id: ID!) { object(id: $id) { id displayName } }';
 const COUNT_QUERY = 'query ($after: String) { objects(first: 100, after: $after) { edges { node { externalId } } pageInfo { hasNextPage endCursor } } }';
 const TOKEN_TTL_SECONDS = 6 * 3600;
 
-type Backend = 'pglite' | 'postgres';
 
 interface Options {
   objects: number;
@@ -98,62 +94,8 @@ function parseOptions(): Options {
   };
 }
 
-const progress = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-const out = (line = '') => process.stdout.write(`${line}\n`);
-const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
-/** A fresh, migrated database on the chosen back end, closed (and for PostgreSQL dropped) after. */
-async function withDatabase<T>(options: Options, use: (handle: DbHandle) => Promise<T>, keep = false): Promise<T> {
-  if (options.backend === 'pglite') {
-    const handle = await openPglite();
-    try {
-      await migrateToLatest(handle.db);
-      return await use(handle);
-    } finally {
-      await handle.close();
-    }
-  }
-  const name = `teamgraph_bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: options.server });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-    const url = new URL(options.server);
-    url.pathname = `/${name}`;
-    const handle = openPostgres(url.toString());
-    try {
-      await migrateToLatest(handle.db);
-      return await use(handle);
-    } finally {
-      await handle.close();
-    }
-  } finally {
-    if (keep) progress(`kept database ${name}`);
-    else await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
-}
 
-interface Timing {
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-}
-
-/** `before` runs ahead of each request, outside the timed part. */
-async function measure(runs: number, warmup: number, once: () => Promise<void>, before?: () => Promise<void>): Promise<Timing> {
-  for (let i = 0; i < warmup; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    await before?.();
-    const t0 = performance.now();
-    await once();
-    samples.push(performance.now() - t0);
-  }
-  const sorted = samples.sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
-}
 
 type Fetch = (request: Request) => Promise<Response>;
 
@@ -248,16 +190,6 @@ async function setUpViewer(handle: DbHandle, app: ReturnType<typeof createApp>, 
   return { name, token, principals: viewer.keys.size, visible: visible.length, matchesModel, firstCursor, visibleObjectId, planFirst, planSecond };
 }
 
-/** The commit measured, and whether the code under test differs from it. */
-function codeRevision(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'migrations'], { encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head} with uncommitted changes in src/ or migrations/` : head;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
 
 // `windows` counts the SQL statements the plan choice took (probe, inverted, wider windows).
 const planText = (trace: VisibilityPlanTrace) => (trace.statements === 0 ? 'n/a' : `${trace.plan}, ${trace.statements} statement${trace.statements > 1 ? 's' : ''}`);
