@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.ts';
 import { PgliteDialect } from './pglite-dialect.ts';
+import { withRequestTransactions } from './request-transaction.ts';
 
 const INT8_OID = 20;
 const parseInt8 = (value: string) => Number(value);
@@ -36,7 +37,9 @@ export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?:
   // An idle connection the server closes (restart, drop with force) must not crash the process;
   // the pool discards it and the next query opens a new one.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...logTo(onQuery) });
+  const scoped = withRequestTransactions(new PostgresDialect({ pool }));
+  const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(onQuery) });
+  scoped.register(db);
   return { db, backend: 'postgres', close: () => db.destroy() };
 }
 
@@ -50,7 +53,9 @@ export async function openPglite(options: { dataDir?: string; template?: Blob; o
       parsers: { [INT8_OID]: parseInt8 },
     });
     await pglite.waitReady;
-    const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite), ...logTo(options.onQuery) });
+    const scoped = withRequestTransactions(new PgliteDialect(pglite));
+    const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(options.onQuery) });
+    scoped.register(db);
     return {
       db,
       backend: 'pglite',
