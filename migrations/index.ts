@@ -9,6 +9,9 @@ import * as cliSettings from './005_cli_settings.ts';
 import * as principalVersion from './006_principal_version.ts';
 import * as oauth from './007_oauth.ts';
 import * as adminApiKey from './008_admin_api_key.ts';
+import * as audit from './009_audit.ts';
+import * as ipAllowlist from './010_ip_allowlist.ts';
+import * as bitbucketToken from './011_bitbucket_token.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -19,4 +22,7 @@ export const migrations: Record<string, Migration> = {
   '006_principal_version': principalVersion,
   '007_oauth': oauth,
   '008_admin_api_key': adminApiKey,
+  '009_audit': audit,
+  '010_ip_allowlist': ipAllowlist,
+  '011_bitbucket_token': bitbucketToken,
 };

@@ -21,6 +21,8 @@ const USAGE = `usage: npm run --silent admin -- <command>
   connection create --site C --provider P
   token --account A [--client twg-cli|teamgraph-admin] [--scope S]... [--ttl SECONDS]
   token --connection X
+  audit verify --org O
+  audit purge
   demo`;
 
 class UsageError extends Error {}
@@ -76,6 +78,10 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
       return orgs.createConnection(required(flags, 'site'), required(flags, 'provider'));
     case 'token':
       return issueToken(services, flags);
+    case 'audit verify':
+      return { orgId: required(flags, 'org'), ...(await services.audit.verify(required(flags, 'org'))) };
+    case 'audit purge':
+      return { retentionDays: services.audit.retentionDays, purged: await services.audit.purgeExpired() };
     case 'demo': {
       const demo = await loadDemo(services);
       return { orgId: demo.orgId, cloudId: demo.cloudId, accounts: demo.accounts, tokens: demo.tokens };
@@ -122,7 +128,7 @@ async function main() {
   const database = await openDatabase(config);
   try {
     await migrateToLatest(database.db);
-    const result = await run(createServices({ db: database.db, lifetimes: config.lifetimes }), command, flags);
+    const result = await run(createServices({ db: database.db, lifetimes: config.lifetimes, auditRetentionDays: config.auditRetentionDays }), command, flags);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await database.close();

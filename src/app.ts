@@ -6,11 +6,20 @@ import type { Database } from './db/database.ts';
 import type { Services } from './graphql/context.ts';
 import { PrincipalCache } from './authz/viewer-principals.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
+import { clientAddress, parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { ADMIN_KEY_PREFIX, AdminKeyService } from './modules/admin-key/admin-key.service.ts';
+import { AuditRecorder } from './modules/audit/audit-recorder.ts';
+import { parseExportQuery } from './modules/audit/audit-export.ts';
+import type { AuditOutcome } from './modules/audit/audit-event.ts';
+import { AuditService } from './modules/audit/audit.service.ts';
+import { BITBUCKET_CLIENT_ID, type BitbucketAuthentication, BitbucketTokenService } from './modules/bitbucket-token/bitbucket-token.service.ts';
+import { type Caller, isAdmin, type OrgSnapshot } from './modules/session/caller.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
 import { DirectoryService } from './modules/directory/directory.service.ts';
 import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
+import type { CountryLookup } from './modules/ip-allowlist/country-lookup.ts';
+import { IpAllowlistService } from './modules/ip-allowlist/ip-allowlist.service.ts';
 import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
@@ -29,11 +38,17 @@ export interface AppDeps {
   lifetimes?: SessionLifetimes;
   /** The OAuth issuer; undefined: the origin each request came to. */
   publicUrl?: string;
+  /** How long audit events are kept (PRODUCT §9: 180 days unless configured). */
+  auditRetentionDays?: number;
+  /** The country database for location rules; undefined: the shipped one, loaded on first use. */
+  countries?: CountryLookup;
+  /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
+  trustedProxies?: TrustedProxies;
 }
 
 /** What the HTTP server knows of a request beyond the Request itself. */
 export interface RequestInfo {
-  /** The peer's IP address; undefined when the app is called without a socket (tests). */
+  /** The socket peer's IP address; undefined when the app is called without a socket (tests). */
   clientAddress?: string;
 }
 
@@ -47,6 +62,7 @@ export function createServices(deps: AppDeps): Services {
   const catalog = deps.catalog ?? defaultCatalog;
   const sessions = new SessionService(deps.db, clock, deps.lifetimes);
   const cliSettings = new CliSettingsService(deps.db, clock, catalog);
+  const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
   return {
     db: deps.db,
     clock,
@@ -58,8 +74,11 @@ export function createServices(deps: AppDeps): Services {
     relationships: new RelationshipService(deps.db, clock),
     cliSettings,
     principals: new PrincipalCache(deps.db),
-    oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings),
+    oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
+    ipAllowlist,
+    bitbucketTokens: new BitbucketTokenService(deps.db, clock),
     adminKeys: new AdminKeyService(deps.db, clock),
+    audit: new AuditService(deps.db, clock, deps.auditRetentionDays),
   };
 }
 
@@ -68,40 +87,137 @@ export function createApp(deps: AppDeps): App {
   const services = createServices(deps);
   const yoga = createGraphqlHandler(services, logger);
 
-  async function graphql(request: Request): Promise<Response> {
+  /**
+   * Makes the request's audit event durable before its response leaves (PRODUCT §9); if it
+   * cannot be written, the response becomes INTERNAL instead.
+   */
+  async function audited(recorder: AuditRecorder | null, response: Response, outcome?: Parameters<AuditRecorder['event']>[1]): Promise<Response> {
+    if (!recorder || recorder.written) return response;
+    try {
+      await services.audit.append(recorder.event(response.status, outcome));
+      recorder.written = true;
+      return response;
+    } catch (error) {
+      const requestId = response.headers.get('x-request-id') ?? randomUUID();
+      logger.error('audit event not written', { error, requestId });
+      return errorResponse(500, 'INTERNAL', 'Internal error.', requestId);
+    }
+  }
+
+  /**
+   * The request's credentials as a Caller, with its audit recorder (the audit log follows
+   * accounts and the admins behind API keys, not connections); or the refusal to answer,
+   * recorded. A bearer token (session or admin API key), an X-Bitbucket-Token (PRODUCT §8), or
+   * both of one account.
+   */
+  async function authenticate(request: Request, info: RequestInfo, requestId: string) {
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+    const bitbucketSecret = request.headers.get('x-bitbucket-token')?.trim() || null;
+    if (!token && !bitbucketSecret) {
+      return { ok: false as const, refusal: errorResponse(401, 'UNAUTHENTICATED', 'Sign in first: send a bearer token (run `twg login`).', requestId, { 'www-authenticate': 'Bearer realm="teamgraph"' }) };
+    }
+    // Admin API keys and session tokens differ by prefix; both end as a Caller.
+    const bearer = token ? (token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token) : await services.sessions.authenticate(token)) : null;
+    const bitbucket = bitbucketSecret ? await services.bitbucketTokens.authenticate(bitbucketSecret) : null;
+    const actor = bearer?.actor ? { ...bearer.actor, bitbucketTokenId: bitbucket?.ok ? bitbucket.tokenId : null } : (bitbucket?.actor ?? null);
+    const recorder = actor ? new AuditRecorder(request, info.clientAddress ?? null, services.clock) : null;
+    if (recorder) recorder.actor = actor!;
+    const refuse = async (status: number, code: string, message: string, outcome: AuditOutcome, headers: Record<string, string> = {}) => ({
+      ok: false as const,
+      refusal: await audited(recorder, errorResponse(status, code, message, requestId, headers), outcome),
+    });
+
+    if (bearer && !bearer.ok) {
+      return refuse(401, 'UNAUTHENTICATED', `The token is ${bearer.reason === 'unknown' ? 'not valid' : bearer.reason}. Run \`twg login\` to sign in again.`, 'UNAUTHENTICATED', { 'www-authenticate': 'Bearer error="invalid_token"' });
+    }
+    if (bitbucket && !bitbucket.ok) {
+      return refuse(401, 'UNAUTHENTICATED', `The Bitbucket token is ${bitbucket.reason === 'unknown' ? 'not valid' : bitbucket.reason}. Create a new one with createBitbucketToken.`, 'UNAUTHENTICATED', { 'www-authenticate': 'Bearer error="invalid_token"' });
+    }
+    let caller: Caller;
+    let org: OrgSnapshot;
+    if (bearer?.ok) {
+      ({ caller, org } = bearer);
+      if (bitbucket?.ok) {
+        if (caller.kind !== 'account' || caller.orgId !== bitbucket.orgId || caller.accountId !== bitbucket.accountId) {
+          return refuse(403, 'FORBIDDEN', 'The Bitbucket token and the bearer token belong to different accounts; send the tokens of one account.', 'DENIED');
+        }
+        caller = { ...caller, bitbucket: { tokenId: bitbucket.tokenId, scopes: bitbucket.scopes } };
+      }
+    } else {
+      const b = bitbucket as Extract<BitbucketAuthentication, { ok: true }>;
+      caller = { kind: 'account', orgId: b.orgId, accountId: b.accountId, isOrgAdmin: b.isOrgAdmin, sessionId: b.tokenId, clientId: BITBUCKET_CLIENT_ID, scopes: [], bitbucket: { tokenId: b.tokenId, scopes: b.scopes } };
+      org = b.org;
+    }
+    // PRODUCT §7: outside the allowlist, nothing is read for an account or an admin key.
+    if (caller.kind !== 'connection' && !services.ipAllowlist.allows(caller.orgId, org.ipAllowlist, info.clientAddress)) {
+      return refuse(403, 'IP_NOT_ALLOWED', `Your organisation does not allow requests from ${info.clientAddress ?? 'an unknown address'}.`, 'IP_BLOCKED');
+    }
+    return { ok: true as const, caller, org, recorder };
+  }
+
+  /** GET /admin/audit/export: every matching event, streamed, for an admin (PRODUCT §9). */
+  async function auditExport(request: Request, info: RequestInfo): Promise<Response> {
+    const requestId = randomUUID();
+    if (request.method !== 'GET') return errorResponse(405, 'BAD_USER_INPUT', 'Use GET.', requestId, { allow: 'GET' }, 'METHOD_NOT_ALLOWED');
+    const auth = await authenticate(request, info, requestId);
+    if (!auth.ok) return auth.refusal;
+    const recorder = auth.recorder;
+    if (recorder) recorder.operationName = 'auditExport';
+    if (!isAdmin(auth.caller)) {
+      return audited(recorder, errorResponse(403, 'FORBIDDEN', 'Exporting the audit log needs an organisation admin on the admin page, or an admin API key.', requestId), 'DENIED');
+    }
+    const parsed = parseExportQuery(new URL(request.url).searchParams);
+    if ('error' in parsed) return audited(recorder, errorResponse(400, 'BAD_USER_INPUT', parsed.error, requestId, {}, 'INVALID_EXPORT_QUERY'), 'ERROR');
+    // The export is itself an admin action: recorded (and durable) before the first byte leaves.
+    const response = new Response(services.audit.export(auth.caller.orgId, parsed.filter, parsed.format), {
+      headers: {
+        'content-type': parsed.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="audit-${auth.caller.orgId}.${parsed.format}"`,
+        'x-request-id': requestId,
+      },
+    });
+    if (!recorder) return response;
+    try {
+      await services.audit.append(recorder.adminEvent('audit.exported', { format: parsed.format, filter: parsed.filter }));
+    } catch (error) {
+      logger.error('audit event not written', { error, requestId });
+      return errorResponse(500, 'INTERNAL', 'Internal error.', requestId);
+    }
+    recorder.written = true;
+    return response;
+  }
+
+  async function graphql(request: Request, info: RequestInfo): Promise<Response> {
     const requestId = randomUUID();
     const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !new URL(request.url).searchParams.has('query');
     if (wantsGraphiql) return yoga.handleRequest(request, { requestId } as any);
 
-    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
-    if (!token) {
-      return errorResponse(401, 'UNAUTHENTICATED', 'Sign in first: send a bearer token (run `twg login`).', requestId, { 'www-authenticate': 'Bearer realm="teamgraph"' });
-    }
-    // Admin API keys and session tokens differ by prefix; both end as a Caller.
-    const auth = token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token) : await services.sessions.authenticate(token);
-    if (!auth.ok) {
-      return errorResponse(401, 'UNAUTHENTICATED', `The token is ${auth.reason === 'unknown' ? 'not valid' : auth.reason}. Run \`twg login\` to sign in again.`, requestId, {
-        'www-authenticate': 'Bearer error="invalid_token"',
-      });
-    }
+    const auth = await authenticate(request, info, requestId);
+    if (!auth.ok) return auth.refusal;
+    const recorder = auth.recorder;
     const bounded = await boundBody(request);
-    if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, requestId, {}, 'BODY_TOO_LARGE');
-    const response = await yoga.handleRequest(bounded, { caller: auth.caller, org: auth.org, requestId });
+    if (!bounded) return audited(recorder, errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, requestId, {}, 'BODY_TOO_LARGE'), 'ERROR');
+    const response = await yoga.handleRequest(bounded, { caller: auth.caller, org: auth.org, requestId, audit: recorder, clientAddress: info.clientAddress });
     response.headers.set('x-request-id', requestId);
-    return response;
+    return audited(recorder, response);
   }
 
   const oauthRoute = oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl });
 
-  async function fetch(request: Request, info: RequestInfo = {}): Promise<Response> {
+  const trustedProxies = deps.trustedProxies ?? parseTrustedProxies(undefined);
+
+  async function fetch(request: Request, socket: RequestInfo = {}): Promise<Response> {
     const url = new URL(request.url);
+    // From here on clientAddress is the client's, normalised (PRODUCT §7), not the socket peer's.
+    const info: RequestInfo = { clientAddress: clientAddress(socket.clientAddress, request.headers.get('x-forwarded-for'), trustedProxies) };
     try {
-      if (url.pathname === '/graphql') return await graphql(request);
+      if (url.pathname === '/graphql') return await graphql(request, info);
+      if (url.pathname === '/admin/audit/export') return await auditExport(request, info);
       const oauth = oauthRoute(url.pathname);
       if (oauth) {
         const bounded = await boundBody(request);
         if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, randomUUID(), {}, 'BODY_TOO_LARGE');
-        return await oauth(bounded, info.clientAddress ?? 'unknown');
+        return await oauth(bounded, info.clientAddress);
       }
       if (url.pathname === '/healthz') return new Response('ok\n', { headers: { 'content-type': 'text/plain' } });
       if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);

@@ -1,5 +1,7 @@
 // The only reader of process.env: every variable is validated at once so a bad setting fails fast.
 import path from 'node:path';
+import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
+import { DEFAULT_RETENTION_DAYS } from './modules/audit/audit.service.ts';
 import { DEFAULT_LIFETIMES, type SessionLifetimes } from './modules/session/session.service.ts';
 
 export interface Config {
@@ -12,6 +14,8 @@ export interface Config {
   lifetimes: SessionLifetimes;
   /** The OAuth issuer; undefined: the origin each request came to. */
   publicUrl: string | undefined;
+  trustedProxies: TrustedProxies;
+  auditRetentionDays: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -36,6 +40,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (publicUrl && !/^https?:\/\/[^/]+$/.test(publicUrl)) problems.push(`TEAMGRAPH_PUBLIC_URL must be an origin such as https://teamgraph.example.com, got "${env.TEAMGRAPH_PUBLIC_URL}"`);
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  let trustedProxies = parseTrustedProxies(undefined);
+  try {
+    trustedProxies = parseTrustedProxies(env.TEAMGRAPH_TRUSTED_PROXIES);
+  } catch (error) {
+    problems.push(`TEAMGRAPH_TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
+  const auditRetentionDays = Number(env.TEAMGRAPH_AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
+  if (!Number.isInteger(auditRetentionDays) || auditRetentionDays <= 0) problems.push(`TEAMGRAPH_AUDIT_RETENTION_DAYS must be a positive number of days, got "${env.TEAMGRAPH_AUDIT_RETENTION_DAYS}"`);
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -46,5 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     lifetimes,
     publicUrl,
+    trustedProxies,
+    auditRetentionDays,
   };
 }

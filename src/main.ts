@@ -14,7 +14,14 @@ async function main() {
   const database = await openDatabase(config);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
-  const app = createApp({ db: database.db, logger, lifetimes: config.lifetimes, publicUrl: config.publicUrl });
+  const app = createApp({
+    db: database.db,
+    logger,
+    lifetimes: config.lifetimes,
+    publicUrl: config.publicUrl,
+    trustedProxies: config.trustedProxies,
+    auditRetentionDays: config.auditRetentionDays,
+  });
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
 
   const server = createHttpServer(app);
@@ -26,11 +33,22 @@ async function main() {
   process.stdout.write(`teamgraph is listening on ${base} (${where})\nGraphiQL: ${base}/graphql\n`);
   if (demo) process.stdout.write(demo.instructions);
 
+  // PRODUCT §9: events past the retention go, at start and then hourly.
+  const purge = () =>
+    app.services.audit.purgeExpired().then(
+      (purged) => purged.length > 0 && logger.info('purged audit events', { purged }),
+      (error) => logger.error('audit purge failed', { error }),
+    );
+  void purge();
+  const purgeTimer = setInterval(purge, 3600 * 1000);
+  purgeTimer.unref();
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    clearInterval(purgeTimer);
     server.close();
     server.closeAllConnections();
     await database.close();

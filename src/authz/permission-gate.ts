@@ -11,6 +11,7 @@ export type TypeAction = 'read' | 'write' | 'delete';
 
 export class PermissionGate {
   private readonly granted: ReadonlySet<string>;
+  private readonly bitbucketScopes: ReadonlySet<string>;
   private readonly governedByOrganization: boolean;
   private allowedByOrganization?: Promise<ReadonlySet<string>>;
   private readonly reasons = new Map<string, RestrictionReason | null>();
@@ -19,8 +20,11 @@ export class PermissionGate {
     caller: Caller,
     private readonly catalog: Catalog,
     private readonly loadAllowedByOrganization: () => Promise<ReadonlySet<string>>,
+    /** Told of each permission a field used (the audit log's `permissions`). */
+    private readonly onUse: (permission: string) => void = () => {},
   ) {
     this.granted = new Set(caller.kind === 'account' ? caller.scopes : []);
+    this.bitbucketScopes = new Set(caller.kind === 'account' ? (caller.bitbucket?.scopes ?? []) : []);
     // The admin page's sessions are not governed by the CLI settings (PRODUCT §5).
     this.governedByOrganization = caller.kind === 'account' && caller.clientId === CLI_CLIENT_ID;
   }
@@ -37,20 +41,27 @@ export class PermissionGate {
     return reason;
   }
 
+  /** As check, for a field about to run: a permission that passes counts as used. */
+  async use(permission: string): Promise<RestrictionReason | null> {
+    const reason = await this.check(permission);
+    if (reason === null) this.onUse(permission);
+    return reason;
+  }
+
   /** The reason last found for a permission (for error messages after a scope check). */
   reasonFor(permission: string): RestrictionReason {
     return this.reasons.get(permission) ?? 'NOT_GRANTED_TO_SESSION';
   }
 
   async require(permission: string): Promise<void> {
-    const reason = await this.check(permission);
+    const reason = await this.use(permission);
     if (reason) throw new RestrictedError(permission, reason);
   }
 
-  /** Bitbucket objects are vouched for by a Bitbucket token, which no request carries yet. */
+  /** PRODUCT §8: Bitbucket objects are vouched for by the request's Bitbucket token and its scopes, never by OAuth or the CLI settings. */
   async checkType(type: ObjectTypeDef, action: TypeAction): Promise<{ permission: string; reason: RestrictionReason | null }> {
     const permission = action === 'read' ? type.readPermission : action === 'write' ? type.writePermission : type.deletePermission;
-    if (type.authority === 'bitbucket-token') return { permission, reason: 'NOT_GRANTED_TO_SESSION' };
+    if (type.authority === 'bitbucket-token') return { permission, reason: this.bitbucketScopes.has(permission) ? null : 'NOT_GRANTED_TO_SESSION' };
     return { permission, reason: await this.check(permission) };
   }
 
@@ -59,6 +70,7 @@ export class PermissionGate {
     if (!type) throw new Error(`Object type ${typeName} is not in the catalogue`);
     const { permission, reason } = await this.checkType(type, action);
     if (reason) throw new RestrictedError(permission, reason);
+    this.onUse(permission);
   }
 
   /** The object types whose read permission this request may use. */

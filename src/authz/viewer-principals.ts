@@ -7,6 +7,7 @@
 // (migration 006), which every request reads with its session. A set is used only by requests that
 // read the very version it was computed under, so no request sees a set older than its own
 // snapshot, on any process.
+import { inRequestScope } from '../db/request-transaction.ts';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { ViewerPrincipals } from './acl-engine.ts';
@@ -23,6 +24,9 @@ export class PrincipalCache {
   ) {}
 
   get(orgId: string, accountId: string, version: number): Promise<ViewerPrincipals> {
+    // Inside a request transaction, a load shared with another request could wait for this
+    // transaction's connection (the embedded database has one): load privately.
+    if (inRequestScope()) return loadViewerPrincipals(this.db, orgId, accountId);
     const key = `${orgId}\u0000${accountId}`;
     const cached = this.sets.get(key);
     this.sets.delete(key);

@@ -209,6 +209,54 @@ export interface AdminApiKeyTable {
   last_used_at: Timestamp | null;
 }
 
+export interface AuditChainTable {
+  org_id: string;
+  last_seq: Generated<number>;
+  last_hash: Generated<string>;
+  prev_hash: Generated<string>;
+  checkpoint_seq: Generated<number>;
+  checkpoint_hash: Generated<string>;
+}
+
+export interface AuditEventTable {
+  org_id: string;
+  seq: number;
+  id: string;
+  time: Timestamp;
+  action: string;
+  actor_account_id: string | null;
+  command: string | null;
+  object_types: string[];
+  outcome: string;
+  ip: string | null;
+  event_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface IpAllowlistTable {
+  org_id: string;
+  enabled: boolean;
+  rules: ColumnType<{ cidr: string; description: string | null }[], string, string>;
+  locations: string[];
+  version: number;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+export interface BitbucketTokenTable {
+  org_id: string;
+  id: string;
+  account_id: string;
+  label: string;
+  scopes: string[];
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
 export interface Database {
   organization: OrganizationTable;
   site: SiteTable;
@@ -231,4 +279,8 @@ export interface Database {
   device_authorization: DeviceAuthorizationTable;
   sign_in_failure: SignInFailureTable;
   admin_api_key: AdminApiKeyTable;
+  audit_chain: AuditChainTable;
+  audit_event: AuditEventTable;
+  ip_allowlist: IpAllowlistTable;
+  bitbucket_token: BitbucketTokenTable;
 }

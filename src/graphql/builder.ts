@@ -30,7 +30,7 @@ export const builder = new SchemaBuilder<{
       account: ctx.caller.kind === 'account',
       connection: ctx.caller.kind === 'connection',
       orgAdmin: isAdmin(ctx.caller),
-      permission: async (permission) => (await ctx.gate.check(permission)) === null,
+      permission: async (permission) => (await ctx.gate.use(permission)) === null,
     }),
     unauthorizedError: (_parent, ctx, _info, result) => {
       const permission = findPermissionFailure(result.failure);

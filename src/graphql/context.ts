@@ -11,6 +11,10 @@ import type { Database } from '../db/database.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
 import type { AdminKeyService } from '../modules/admin-key/admin-key.service.ts';
+import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
+import type { AuditService } from '../modules/audit/audit.service.ts';
+import type { BitbucketTokenService } from '../modules/bitbucket-token/bitbucket-token.service.ts';
+import type { IpAllowlistService } from '../modules/ip-allowlist/ip-allowlist.service.ts';
 import type { CliSettingsService } from '../modules/cli-permission/cli-settings.service.ts';
 import type { DirectoryService } from '../modules/directory/directory.service.ts';
 import { ObjectRepository } from '../modules/object/object.repository.ts';
@@ -36,6 +40,9 @@ export interface Services {
   principals: PrincipalCache;
   oauth: OAuthService;
   adminKeys: AdminKeyService;
+  audit: AuditService;
+  ipAllowlist: IpAllowlistService;
+  bitbucketTokens: BitbucketTokenService;
 }
 
 export interface RequestContext {
@@ -49,11 +56,15 @@ export interface RequestContext {
   access: AccessChecker;
   /** Live objects by id, batched; ACL not applied. */
   objectRows: DataLoader<string, ObjectRow | null>;
+  /** The client's address (PRODUCT §7); undefined when unknown (or outside a request). */
+  clientAddress?: string;
+  /** What this request tells the audit log; null for connections. */
+  audit: AuditRecorder | null;
   /** Per-request caches of other modules (e.g. relationship loaders), keyed by name. */
   cache: Map<string, unknown>;
 }
 
-export function createRequestContext(services: Services, caller: Caller, org: OrgSnapshot, requestId: string): RequestContext {
+export function createRequestContext(services: Services, caller: Caller, org: OrgSnapshot, requestId: string, audit: AuditRecorder | null = null): RequestContext {
   let principals: Promise<ViewerPrincipals> | undefined;
   const viewer = () =>
     (principals ??= caller.kind === 'account' ? services.principals.get(caller.orgId, caller.accountId, org.principalVersion) : Promise.resolve(NO_PRINCIPALS));
@@ -68,13 +79,14 @@ export function createRequestContext(services: Services, caller: Caller, org: Or
     caller,
     services,
     catalog: services.catalog,
-    gate: new PermissionGate(caller, services.catalog, () => allowedByOrganization),
+    gate: new PermissionGate(caller, services.catalog, () => allowedByOrganization, (permission) => audit?.used(permission)),
     viewer,
     // The checker's rows fill the row loader, so a checked object is not read twice.
     access: new AccessChecker(services.db, caller.orgId, viewer, (rows) => {
       for (const row of rows) objectRows.prime(row.id, row);
     }),
     objectRows,
+    audit,
     cache: new Map(),
   };
 }

@@ -1,9 +1,11 @@
 // The GraphQL handler: the schema, the per-request context, limits and the error policy.
 import { createYoga } from 'graphql-yoga';
+import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createRequestContext, type Services } from './context.ts';
 import { useErrorPolicy, maskError } from './plugins/use-error-policy.ts';
+import { useAudit } from './plugins/use-audit.ts';
 import { useLimits } from './plugins/use-limits.ts';
 import { schema } from './schema.ts';
 
@@ -11,6 +13,10 @@ export interface GraphqlServerContext {
   caller: Caller;
   org: OrgSnapshot;
   requestId: string;
+  /** Null for callers the audit log does not follow (connections). */
+  audit: AuditRecorder | null;
+  /** The client's address (PRODUCT §7); undefined when unknown. */
+  clientAddress?: string;
 }
 
 export function createGraphqlHandler(services: Services, logger: Logger) {
@@ -21,7 +27,7 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     logging: false,
     graphiql: { title: 'teamgraph GraphiQL', defaultQuery: '{\n  viewer {\n    account { email displayName }\n    grantedPermissions\n  }\n  objects(first: 10) {\n    edges { node { id type displayName container { displayName } } }\n  }\n}\n' },
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ caller, org, requestId }) => createRequestContext(services, caller, org, requestId),
-    plugins: [...useLimits(), useErrorPolicy()],
+    context: ({ caller, org, requestId, audit, clientAddress }) => ({ ...createRequestContext(services, caller, org, requestId, audit), clientAddress }),
+    plugins: [...useLimits(), useErrorPolicy(), useAudit(services)],
   });
 }

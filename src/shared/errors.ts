@@ -32,8 +32,9 @@ export class BadUserInputError extends AppError {
 
 export class RestrictedError extends AppError {
   constructor(permission: string, reason: RestrictionReason) {
-    const advice =
-      reason === 'NOT_GRANTED_TO_SESSION'
+    const advice = /^(repository|pullrequest):/.test(permission)
+      ? 'Bitbucket needs a Bitbucket token with that scope: create one (createBitbucketToken) and send it in X-Bitbucket-Token.'
+      : reason === 'NOT_GRANTED_TO_SESSION'
         ? 'This session was not granted it; sign in again with `twg login` to request it.'
         : 'Your organisation does not allow the CLI to use it; signing in again will not help.';
     super('RESTRICTED', `This needs the permission ${permission}. ${advice}`, { permission, reason });

@@ -1,8 +1,7 @@
 // A real app over a fresh database, driven through app.fetch with real tokens, and a tenant
 // factory that creates organisations, sites, connections and accounts the way the operator does.
-import { createApp, type App } from '../../src/app.ts';
+import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import type { DbHandle } from '../../src/db/client.ts';
-import type { Catalog } from '../../src/modules/cli-permission/catalog.ts';
 import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from './clock.ts';
@@ -21,29 +20,31 @@ export interface TestApp {
   logs: string[];
   /** Every SQL statement run, in order; tests may clear it. */
   statements: string[];
-  graphql(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlResult>;
+  /** A GraphQL request; `from` is the socket peer's address (none by default, as without a socket). */
+  graphql(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>, from?: string): Promise<GraphqlResult>;
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { catalog?: Catalog } = {}): Promise<TestApp> {
+export async function startTestApp(options: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies'> = {}): Promise<TestApp> {
   const statements: string[] = [];
   const handle = await openTestDatabase((sql) => statements.push(sql));
   const clock = new TestClock();
   const logs: string[] = [];
-  const app = createApp({ db: handle.db, clock, catalog: options.catalog, logger: createLogger('error', (line) => logs.push(line)) });
+  const app = createApp({ db: handle.db, clock, ...options, logger: createLogger('error', (line) => logs.push(line)) });
   return {
     app,
     db: handle.db,
     clock,
     logs,
     statements,
-    async graphql(token, query, variables, headers = {}) {
+    async graphql(token, query, variables, headers = {}, from) {
       const response = await app.fetch(
         new Request('http://teamgraph.test/graphql', {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
           body: JSON.stringify({ query, variables }),
         }),
+        { clientAddress: from },
       );
       return { status: response.status, body: await response.json(), headers: response.headers };
     },

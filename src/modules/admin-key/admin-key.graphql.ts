@@ -5,6 +5,7 @@ import { builder } from '../../graphql/builder.ts';
 import { requireOwnOrganization } from '../../graphql/context.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { ForbiddenError } from '../../shared/errors.ts';
+import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { OrgRepository } from '../org/org.repository.ts';
 import { AccountRef, OrganizationRef } from '../org/org.graphql.ts';
 import { isAdmin } from '../session/caller.ts';
@@ -61,10 +62,12 @@ builder.mutationFields((t) => ({
     type: CreateAdminApiKeyPayloadRef,
     authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: CreateAdminApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => {
+    resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
       if (ctx.caller.kind !== 'account') throw new ForbiddenError('Admin API keys are created by an organisation admin on the admin page, not by another key.');
-      return ctx.services.adminKeys.create(input.orgId, ctx.caller.accountId, { name: input.name, expiresAt: input.expiresAt });
+      const created = await ctx.services.adminKeys.create(input.orgId, ctx.caller.accountId, { name: input.name, expiresAt: input.expiresAt });
+      await recordAdminAction(ctx, 'admin-api-key.created', { keyId: created.apiKey.id, name: created.apiKey.name, expiresAt: created.apiKey.expires_at });
+      return created;
     },
   }),
   revokeAdminApiKey: t.field({
@@ -73,7 +76,9 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RevokeAdminApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      return { apiKey: await ctx.services.adminKeys.revoke(input.orgId, input.id) };
+      const apiKey = await ctx.services.adminKeys.revoke(input.orgId, input.id);
+      await recordAdminAction(ctx, 'admin-api-key.revoked', { keyId: apiKey.id, name: apiKey.name });
+      return { apiKey };
     },
   }),
 }));

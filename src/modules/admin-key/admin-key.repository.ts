@@ -1,6 +1,7 @@
 // Admin API keys, found by the SHA-256 of the presented key.
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 
 export class AdminKeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -15,7 +16,7 @@ export class AdminKeyRepository {
       .selectFrom('admin_api_key as k')
       .innerJoin('account as a', (j) => j.onRef('a.org_id', '=', 'k.org_id').onRef('a.id', '=', 'k.created_by'))
       .selectAll('k')
-      .select(['a.active as creator_active', 'a.is_org_admin as creator_admin'])
+      .select((eb) => ['a.active as creator_active', 'a.is_org_admin as creator_admin', 'a.email as creator_email', enabledAllowlist(eb, 'k.org_id').as('ip_allowlist')])
       .where('k.key_hash', '=', keyHash)
       .executeTakeFirst();
   }

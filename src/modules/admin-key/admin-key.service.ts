@@ -57,14 +57,16 @@ export class AdminKeyService {
     const key = await this.keys.findByHash(sha256(secret));
     if (!key) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
-    if (key.revoked_at) return { ok: false, reason: 'revoked' };
-    if (key.expires_at && key.expires_at <= now) return { ok: false, reason: 'expired' };
+    // PRODUCT §9: the actor is always an account; for a key, the admin who created it.
+    const actor = { orgId: key.org_id, accountId: key.created_by, email: key.creator_email, sessionId: null, clientId: ADMIN_KEY_CLIENT_ID, adminApiKeyId: key.id };
+    if (key.revoked_at) return { ok: false, reason: 'revoked', actor };
+    if (key.expires_at && key.expires_at <= now) return { ok: false, reason: 'expired', actor };
     // PRODUCT §1: a deactivated account can do nothing, so neither can the keys it created.
-    if (!key.creator_active) return { ok: false, reason: 'deactivated' };
-    if (!key.creator_admin) return { ok: false, reason: 'revoked' };
+    if (!key.creator_active) return { ok: false, reason: 'deactivated', actor };
+    if (!key.creator_admin) return { ok: false, reason: 'revoked', actor };
     if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() >= TOUCH_INTERVAL_MS) await this.keys.touch(key.org_id, key.id, now);
     const caller: AdminKeyCaller = { kind: 'adminKey', orgId: key.org_id, sessionId: key.id, clientId: ADMIN_KEY_CLIENT_ID, scopes: [], keyId: key.id, createdBy: key.created_by };
-    // A key has no principals and is not governed by the CLI settings, so the snapshot is moot.
-    return { ok: true, caller, org: { principalVersion: 0, cliSettings: null } };
+    // A key has no principals and is not governed by the CLI settings; the allowlist applies (PRODUCT §7).
+    return { ok: true, caller, org: { principalVersion: 0, cliSettings: null, ipAllowlist: key.ip_allowlist }, actor };
   }
 }

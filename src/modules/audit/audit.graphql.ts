@@ -1,9 +1,16 @@
 // The audit log (PRODUCT §9): types of the public contract; events are written and read from the
 // audit issue on.
 import { builder } from '../../graphql/builder.ts';
+import type { RequestContext } from '../../graphql/context.ts';
 import { AuditOutcomeEnum } from '../../graphql/enums.ts';
-import { isNodeOfKind, NodeRef } from '../../graphql/node.ts';
-import { connectionRefs } from '../../graphql/pagination.ts';
+import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import { connectionRefs, toConnection } from '../../graphql/pagination.ts';
+import { decodeCursor, encodeCursor, pageSize } from '../../shared/cursor.ts';
+import { BadUserInputError } from '../../shared/errors.ts';
+import { normalizeAddress } from '../../shared/ip-address.ts';
+import { isAdmin } from '../session/caller.ts';
+import type { AuditEvent } from './audit-event.ts';
+import type { AuditFilter } from './audit.repository.ts';
 
 export interface AuditEventShape {
   id: string;
@@ -91,3 +98,37 @@ export const AuditChainVerificationRef = builder
       firstBrokenEventId: t.exposeID('firstBrokenEventId', { nullable: true, description: 'The first event whose hash does not follow from its predecessor.' }),
     }),
   });
+
+/**
+ * An admin action's own event (PRODUCT §5, §9), beside the request's: inside the mutation's
+ * request transaction, so the change and its record commit together.
+ */
+export async function recordAdminAction(ctx: RequestContext, action: string, details: Record<string, unknown>): Promise<void> {
+  if (!ctx.audit) throw new Error(`${action} by a caller the audit log does not follow`);
+  await ctx.services.audit.append(ctx.audit.adminEvent(action, details));
+}
+
+function toShape(event: AuditEvent): AuditEventShape {
+  return { ...event, time: new Date(event.time), actor: event.actor, event };
+}
+
+/** Organization.auditEvents: newest first, keyset cursors over the chain position. */
+export async function auditEventsOf(ctx: RequestContext, orgId: string, args: { filter?: AuditFilter | null; first?: number | null; after?: string | null }) {
+  const size = pageSize(args.first);
+  const beforeSeq = args.after ? (decodeCursor(args.after, ['number'])[0] as number) : undefined;
+  const filter = { ...args.filter };
+  if (filter.ip) {
+    const address = normalizeAddress(filter.ip);
+    if (!address) throw new BadUserInputError('INVALID_IP', `filter.ip must be an IP address, got "${filter.ip}".`);
+    filter.ip = address;
+  }
+  const rows = await ctx.services.audit.page(orgId, filter, size + 1, beforeSeq);
+  const page = toConnection(rows, size, (row) => encodeCursor([row.seq]));
+  return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toShape(edge.node.event) })) };
+}
+
+registerNodeLoader('auditEvent', async (id, ctx) => {
+  if (!isAdmin(ctx.caller)) return null;
+  const event = await ctx.services.audit.find(ctx.caller.orgId, id);
+  return event ? toShape(event) : null;
+});

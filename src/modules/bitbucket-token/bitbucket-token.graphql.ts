@@ -1,8 +1,12 @@
-// Bitbucket tokens (PRODUCT §8): types of the public contract; tokens are created from the
-// Bitbucket token issue on, so no account holds one yet.
+// Bitbucket tokens (PRODUCT §8): an account creates, lists and revokes its own; admins revoke
+// any of the organisation's. Creating one needs no OAuth permission: Bitbucket is the exception
+// to the CLI permission settings.
 import { builder } from '../../graphql/builder.ts';
-import { isNodeOfKind, NodeRef } from '../../graphql/node.ts';
-import { notAvailableYet } from '../../graphql/not-available.ts';
+import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import { recordAdminAction } from '../audit/audit.graphql.ts';
+import { isAdmin } from '../session/caller.ts';
+import { ForbiddenError } from '../../shared/errors.ts';
+import { BITBUCKET_CLIENT_ID, type BitbucketToken } from './bitbucket-token.service.ts';
 
 export interface BitbucketTokenShape {
   id: string;
@@ -28,6 +32,17 @@ export const BitbucketTokenRef = builder.objectRef<BitbucketTokenShape>('Bitbuck
   }),
 });
 
+export function toBitbucketTokenShape(t: BitbucketToken): BitbucketTokenShape {
+  return { id: t.id, label: t.label, scopes: t.scopes, createdAt: t.created_at, expiresAt: t.expires_at, lastUsedAt: t.last_used_at, revokedAt: t.revoked_at };
+}
+
+registerNodeLoader('bitbucketToken', async (id, ctx) => {
+  if (ctx.caller.kind !== 'account') return null;
+  const owned = await ctx.services.bitbucketTokens.listOwned(ctx.caller.orgId, ctx.caller.accountId);
+  const token = owned.find((t) => t.id === id);
+  return token ? toBitbucketTokenShape(token) : null;
+});
+
 const CreateBitbucketTokenInput = builder.inputType('CreateBitbucketTokenInput', {
   fields: (t) => ({ label: t.string({ required: true }), scopes: t.stringList({ required: true }), expiresAt: t.field({ type: 'DateTime' }) }),
 });
@@ -43,12 +58,24 @@ builder.mutationFields((t) => ({
     type: CreateBitbucketTokenPayloadRef,
     authScopes: { account: true },
     args: { input: t.arg({ type: CreateBitbucketTokenInput, required: true }) },
-    resolve: () => notAvailableYet('Bitbucket tokens'),
+    resolve: async (_root, { input }, ctx) => {
+      if (ctx.caller.kind !== 'account') throw new Error('unreachable: authScopes account');
+      if (ctx.caller.clientId === BITBUCKET_CLIENT_ID) throw new ForbiddenError('A Bitbucket token cannot create Bitbucket tokens; sign in with `twg login` first.');
+      const { token, secret } = await ctx.services.bitbucketTokens.create(ctx.caller.orgId, ctx.caller.accountId, input);
+      await recordAdminAction(ctx, 'bitbucket-token.created', { tokenId: token.id, label: token.label, scopes: token.scopes, expiresAt: token.expires_at });
+      return { token: toBitbucketTokenShape(token), secret };
+    },
   }),
   revokeBitbucketToken: t.field({
     type: BitbucketTokenRef,
-    authScopes: { account: true },
+    authScopes: { $any: { account: true, orgAdmin: true } },
     args: { id: t.arg.id({ required: true }) },
-    resolve: () => notAvailableYet('Bitbucket tokens'),
+    description: 'By the owner, or an organisation admin; NOT_FOUND for anyone else.',
+    resolve: async (_root, { id }, ctx) => {
+      const by = { accountId: ctx.caller.kind === 'account' ? ctx.caller.accountId : null, admin: isAdmin(ctx.caller) };
+      const token = await ctx.services.bitbucketTokens.revoke(ctx.caller.orgId, id, by);
+      await recordAdminAction(ctx, 'bitbucket-token.revoked', { tokenId: token.id, label: token.label, owner: token.account_id });
+      return toBitbucketTokenShape(token);
+    },
   }),
 }));

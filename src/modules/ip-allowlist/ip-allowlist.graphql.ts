@@ -1,7 +1,9 @@
-// IP and location allowlists (PRODUCT §7): types of the public contract; the capability arrives
-// with the allowlist issue.
+// IP and location allowlists (PRODUCT §7): the organisation's allowlist and the admin mutation
+// that saves it (versioned, never locking out the admin saving it, audited with before and after).
 import { builder } from '../../graphql/builder.ts';
-import { notAvailableYet } from '../../graphql/not-available.ts';
+import { requireOwnOrganization } from '../../graphql/context.ts';
+import { recordAdminAction } from '../audit/audit.graphql.ts';
+import { actingAccountId } from '../session/caller.ts';
 
 const IpRuleRef = builder.objectRef<{ cidr: string; description: string | null }>('IpRule').implement({
   fields: (t) => ({ cidr: t.exposeString('cidr'), description: t.exposeString('description', { nullable: true }) }),
@@ -37,6 +39,11 @@ builder.mutationField('updateIpAllowlist', (t) =>
     type: IpAllowlistRef,
     authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: UpdateIpAllowlistInput, required: true }) },
-    resolve: () => notAvailableYet('IP allowlists'),
+    resolve: async (_root, { input }, ctx) => {
+      requireOwnOrganization(ctx, input.orgId);
+      const { before, after } = await ctx.services.ipAllowlist.update(input.orgId, actingAccountId(ctx.caller) ?? '', input, ctx.clientAddress);
+      await recordAdminAction(ctx, 'ip-allowlist.updated', { before, after, savedFrom: ctx.clientAddress ?? null });
+      return after;
+    },
   }),
 );

@@ -23,7 +23,7 @@ export interface OAuthRouteDeps {
   publicUrl?: string;
 }
 
-export type OAuthHandler = (request: Request, clientAddress: string) => Promise<Response>;
+export type OAuthHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
 
 /** The handler for an OAuth path, or undefined when the path is not one. */
 export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHandler | undefined {
@@ -32,9 +32,9 @@ export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHa
     '/.well-known/oauth-authorization-server': { GET: async (request) => json(200, metadata(issuerOf(request), deps.catalog)) },
     '/oauth/authorize': {
       GET: async (request) => authorizeGet(deps, request, issuerOf(request)),
-      POST: async (request) => authorizePost(deps, request, issuerOf(request)),
+      POST: async (request, address) => authorizePost(deps, request, issuerOf(request), address),
     },
-    '/oauth/token': { POST: (request) => tokenEndpoint(deps, request) },
+    '/oauth/token': { POST: (request, address) => tokenEndpoint(deps, request, address) },
     '/oauth/device_authorization': { POST: (request) => deviceAuthorization(deps, request, issuerOf(request)) },
     '/oauth/revoke': { POST: (request) => revocation(deps, request) },
     '/device': {
@@ -122,7 +122,7 @@ function authorizeGet(deps: OAuthRouteDeps, request: Request, issuer: string): R
   return loginPage(200, parsed.formParams, { scopes: parsed.scopes });
 }
 
-async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: string): Promise<Response> {
+async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: string, address: string | undefined): Promise<Response> {
   const form = await readForm(request);
   const parsed = parseAuthorization(deps, form, issuer);
   if (parsed instanceof Response) return parsed;
@@ -130,10 +130,12 @@ async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: str
   const check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
   if (!check.ok) return loginPage(check.reason === 'throttled' ? 429 : 401, parsed.formParams, { email, scopes: parsed.scopes, error: passwordMessage(check) });
   try {
-    const code = await deps.oauth.authorize(parsed, check.account);
+    const code = await deps.oauth.authorize(parsed, check.account, address);
     return authorizationRedirect(parsed.redirectUri, { code, state: parsed.state, iss: issuer });
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
+    // Outside the allowlist the person sees why here; the client learns nothing of the address.
+    if (error.status === 403) return loginPage(403, parsed.formParams, { email, scopes: parsed.scopes, error: error.description });
     return authorizationRedirect(parsed.redirectUri, { error: error.error, error_description: error.description, state: parsed.state, iss: issuer });
   }
 }
@@ -173,7 +175,7 @@ async function authenticateClient(deps: OAuthRouteDeps, request: Request, form: 
   return { kind: 'public', client };
 }
 
-async function tokenEndpoint(deps: OAuthRouteDeps, request: Request): Promise<Response> {
+async function tokenEndpoint(deps: OAuthRouteDeps, request: Request, address: string | undefined): Promise<Response> {
   const form = await readForm(request);
   const grantType = single(form, 'grant_type');
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing.');
@@ -192,12 +194,12 @@ async function tokenEndpoint(deps: OAuthRouteDeps, request: Request): Promise<Re
     case 'authorization_code': {
       const codeVerifier = required('code_verifier');
       if (!CODE_VERIFIER.test(codeVerifier)) throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.');
-      return tokenResponse(deps, await deps.oauth.exchangeCode({ code: required('code'), redirectUri: required('redirect_uri'), codeVerifier, client: client.client }));
+      return tokenResponse(deps, await deps.oauth.exchangeCode({ code: required('code'), redirectUri: required('redirect_uri'), codeVerifier, client: client.client, address }));
     }
     case 'refresh_token':
-      return tokenResponse(deps, await deps.oauth.refresh(required('refresh_token'), client.client));
+      return tokenResponse(deps, await deps.oauth.refresh(required('refresh_token'), client.client, address));
     case DEVICE_GRANT:
-      return tokenResponse(deps, await deps.oauth.pollDevice(required('device_code'), client.client));
+      return tokenResponse(deps, await deps.oauth.pollDevice(required('device_code'), client.client, address));
     default:
       throw new OAuthError('unauthorized_client', `${client.client.id} is a public client and may not use ${grantType}.`);
   }
@@ -241,11 +243,11 @@ async function revocation(deps: OAuthRouteDeps, request: Request): Promise<Respo
 
 // --- device verification page ----------------------------------------------------------------
 
-async function deviceDecision(deps: OAuthRouteDeps, request: Request, address: string): Promise<Response> {
+async function deviceDecision(deps: OAuthRouteDeps, request: Request, address: string | undefined): Promise<Response> {
   const form = await readForm(request);
   const userCode = form.get('user_code') ?? '';
   const email = form.get('email') ?? '';
-  if (!(await deps.oauth.mayTryUserCode(address))) {
+  if (!(await deps.oauth.mayTryUserCode(address ?? 'unknown'))) {
     return devicePage(429, { userCode, email, error: 'Too many wrong codes from this address. Wait 15 minutes, then try again.' });
   }
   const decision = form.get('decision');

@@ -8,6 +8,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newSecret, sha256, verifyPassword } from '../../shared/secrets.ts';
 import type { Catalog } from '../cli-permission/catalog.ts';
+import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
 import type { CliSettingsService } from '../cli-permission/cli-settings.service.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import { OrgRepository } from '../org/org.repository.ts';
@@ -66,8 +67,16 @@ export class OAuthService {
     private readonly catalog: Catalog,
     private readonly sessions: SessionService,
     private readonly cliSettings: CliSettingsService,
+    private readonly ipAllowlist: IpAllowlistService,
   ) {
     this.repository = new OAuthRepository(db);
+  }
+
+  /** PRODUCT §7: sign-in and tokens, too, only from the organisation's allowed addresses. */
+  private async requireAllowedAddress(orgId: string, address: string | undefined): Promise<void> {
+    if (!(await this.ipAllowlist.addressAllowed(orgId, address))) {
+      throw new OAuthError('access_denied', `IP_NOT_ALLOWED: your organisation does not allow sign-in from ${address ?? 'an unknown address'}.`, 403);
+    }
   }
 
   /** The `scope` parameter as catalogue keys; null when absent or empty. */
@@ -118,7 +127,8 @@ export class OAuthService {
   }
 
   /** After the person signed in on the login page: a code for the client's redirect. */
-  async authorize(request: AuthorizationRequest, account: SignInAccount): Promise<string> {
+  async authorize(request: AuthorizationRequest, account: SignInAccount, address: string | undefined): Promise<string> {
+    await this.requireAllowedAddress(account.orgId, address);
     const scopes = await this.grant(account.orgId, request.client, request.scopes);
     const code = newSecret('twgc_');
     const now = this.clock.now();
@@ -143,8 +153,11 @@ export class OAuthService {
    * The code for tokens. Any attempt uses the code up; presenting a used code again also ends
    * the session it was exchanged for (RFC 6749 §4.1.2: it may have been stolen).
    */
-  async exchangeCode(input: { code: string; redirectUri: string; codeVerifier: string; client: PublicClient }): Promise<SignedIn> {
+  async exchangeCode(input: { code: string; redirectUri: string; codeVerifier: string; client: PublicClient; address: string | undefined }): Promise<SignedIn> {
     const codeHash = sha256(input.code);
+    // Before the transaction: on the embedded database a read through another handle would wait for it.
+    const pending = await this.repository.findAuthorizationCode(codeHash);
+    if (pending && !pending.used_at) await this.requireAllowedAddress(pending.org_id, input.address);
     const outcome = await this.db.transaction().execute(async (trx): Promise<SignedIn | OAuthError> => {
       const codes = new OAuthRepository(trx);
       const now = this.clock.now();
@@ -168,8 +181,9 @@ export class OAuthService {
     return outcome;
   }
 
-  async refresh(refreshToken: string, client: PublicClient): Promise<SignedIn> {
+  async refresh(refreshToken: string, client: PublicClient, address: string | undefined): Promise<SignedIn> {
     const result = await this.sessions.refresh(refreshToken, client.id, async ({ orgId, scopes }) => {
+      await this.requireAllowedAddress(orgId, address);
       if (!client.governedByCliSettings) return scopes;
       const allowed = new Set((await this.cliSettings.get(orgId)).effectivePermissions);
       return scopes.filter((s) => allowed.has(s));
@@ -214,7 +228,7 @@ export class OAuthService {
   }
 
   /** One poll of the device's client (RFC 8628 §3.4–3.5). */
-  async pollDevice(deviceCode: string, client: PublicClient): Promise<SignedIn> {
+  async pollDevice(deviceCode: string, client: PublicClient, address: string | undefined): Promise<SignedIn> {
     const deviceCodeHash = sha256(deviceCode);
     const device = await this.repository.findDeviceByCodeHash(deviceCodeHash);
     if (!device || device.client_id !== client.id) throw new OAuthError('invalid_grant', 'Unknown device code.');
@@ -223,6 +237,7 @@ export class OAuthService {
     if (device.expires_at <= now) throw new OAuthError('expired_token', 'The device code expired; start again with `twg login --device`.');
     if (device.status === 'DENIED') throw new OAuthError('access_denied', device.denial_reason ?? 'The sign-in was denied.');
     if (device.status === 'APPROVED') {
+      await this.requireAllowedAddress(device.org_id!, address);
       const outcome = await this.db.transaction().execute(async (trx) => {
         if (!(await new OAuthRepository(trx).moveDevice(deviceCodeHash, 'APPROVED', 'ISSUED'))) return null;
         return this.sessions.signIn({ orgId: device.org_id!, accountId: device.account_id! }, device.client_id, device.granted_scopes!, trx);
@@ -241,17 +256,23 @@ export class OAuthService {
    * The person's decision on the device page, after signing in. Returns the outcome, or
    * 'unknown-code' (counted against the address) when no pending authorization has that code.
    */
-  async decideDevice(typedUserCode: string, address: string, decide: () => Promise<SignInAccount | null>, approve: boolean): Promise<'approved' | 'denied' | 'unknown-code' | 'wrong-credentials' | OAuthError> {
+  async decideDevice(typedUserCode: string, address: string | undefined, decide: () => Promise<SignInAccount | null>, approve: boolean): Promise<'approved' | 'denied' | 'unknown-code' | 'wrong-credentials' | OAuthError> {
     const now = this.clock.now();
     const userCode = normaliseUserCode(typedUserCode);
     const device = userCode ? await this.repository.findPendingDeviceByUserCode(userCode, now) : undefined;
     if (!device) {
-      await this.repository.recordFailure(`user-code:${address}`, now);
+      await this.repository.recordFailure(`user-code:${address ?? 'unknown'}`, now);
       return 'unknown-code';
     }
-    await this.repository.clearFailures(`user-code:${address}`);
+    await this.repository.clearFailures(`user-code:${address ?? 'unknown'}`);
     const account = await decide();
     if (!account) return 'wrong-credentials';
+    try {
+      await this.requireAllowedAddress(account.orgId, address);
+    } catch (error) {
+      if (error instanceof OAuthError) return error;
+      throw error;
+    }
     const decided = { org_id: account.orgId, account_id: account.accountId, decided_at: now };
     if (!approve) {
       await this.repository.moveDevice(device.device_code_hash, 'PENDING', 'DENIED', { ...decided, denial_reason: 'The person denied the sign-in.' });

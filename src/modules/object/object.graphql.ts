@@ -26,7 +26,10 @@ export async function visibleObject(ctx: RequestContext, id: string): Promise<Ob
 /** As visibleObject, and RESTRICTED when the request may not read objects of its type. */
 export async function readableObject(ctx: RequestContext, id: string): Promise<ObjectRow | null> {
   const row = await visibleObject(ctx, id);
-  if (row && ctx.caller.kind === 'account') await ctx.gate.requireType(row.type, 'read');
+  if (row && ctx.caller.kind === 'account') {
+    await ctx.gate.requireType(row.type, 'read');
+    ctx.audit?.touched(row.type);
+  }
   return row;
 }
 
@@ -64,7 +67,14 @@ export async function listObjects(ctx: RequestContext, args: ObjectListArgs) {
     { after, limit: size + 1 },
   );
   for (const row of rows) ctx.objectRows.prime(row.id, row);
-  return toConnection(rows, size, objectCursor);
+  const connection = toConnection(rows, size, objectCursor);
+  if (ctx.audit) {
+    for (const { node } of connection.edges) {
+      ctx.audit.touched(node.type);
+      ctx.audit.used(ctx.catalog.objectType(node.type)!.readPermission);
+    }
+  }
+  return connection;
 }
 
 const PrincipalRef = builder.objectRef<{ type: 'USER' | 'GROUP' | 'ATLASSIAN_WORKSPACE' | 'CONTAINER'; id: string | null }>('Principal').implement({
@@ -234,6 +244,7 @@ async function objectToChange(ctx: RequestContext, id: string, action: 'write' |
   const row = await visibleObject(ctx, id);
   if (!row) throw new NotFoundError(`No object ${id}.`);
   await ctx.gate.requireType(row.type, action);
+  ctx.audit?.touched(row.type, row.id);
   return row;
 }
 
@@ -253,6 +264,7 @@ builder.mutationFields((t) => ({
       if (!ctx.catalog.objectType(input.type)) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${input.type}" is not an object type of the catalogue.`);
       await ctx.gate.requireType(input.type, 'write');
       const id = await ctx.services.objects.createObject(ctx.access, ctx.caller.orgId, input);
+      ctx.audit?.touched(input.type, id);
       return reload(ctx, id);
     },
   }),

@@ -10,10 +10,9 @@ import { builder } from '../../graphql/builder.ts';
 import type { RequestContext } from '../../graphql/context.ts';
 import { AclActionEnum } from '../../graphql/enums.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
-import { notAvailableYet } from '../../graphql/not-available.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput } from '../audit/audit.graphql.ts';
-import { BitbucketTokenRef } from '../bitbucket-token/bitbucket-token.graphql.ts';
+import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput, auditEventsOf } from '../audit/audit.graphql.ts';
+import { BitbucketTokenRef, toBitbucketTokenShape } from '../bitbucket-token/bitbucket-token.graphql.ts';
 import { CliSettingsRef, cliSettingsOf } from '../cli-permission/cli-permission.graphql.ts';
 import { IpAllowlistRef } from '../ip-allowlist/ip-allowlist.graphql.ts';
 import { ObjectRepository } from '../object/object.repository.ts';
@@ -98,14 +97,14 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
         (await new OrgRepository(ctx.services.db).listSites(org.id)).map((s) => ({ id: s.cloud_id, cloudId: s.cloud_id, name: s.name })),
     }),
     cliSettings: t.field({ ...adminOnly, type: CliSettingsRef, resolve: (org, _args, ctx) => cliSettingsOf(ctx, org.id) }),
-    ipAllowlist: t.field({ ...adminOnly, type: IpAllowlistRef, resolve: () => notAvailableYet('IP allowlists') }),
+    ipAllowlist: t.field({ ...adminOnly, type: IpAllowlistRef, resolve: (org, _args, ctx) => ctx.services.ipAllowlist.get(org.id) }),
     auditEvents: t.field({
       ...adminOnly,
       type: AuditEventConnectionRef,
       args: { filter: t.arg({ type: AuditEventFilterInput }), first: t.arg.int(), after: t.arg.string() },
-      resolve: () => notAvailableYet('The audit log'),
+      resolve: (org, args, ctx) => auditEventsOf(ctx, org.id, args),
     }),
-    verifyAuditChain: t.field({ ...adminOnly, type: AuditChainVerificationRef, resolve: () => notAvailableYet('The audit log') }),
+    verifyAuditChain: t.field({ ...adminOnly, type: AuditChainVerificationRef, resolve: (org, _args, ctx) => ctx.services.audit.verify(org.id) }),
     accessExplanation: t.field({
       ...adminOnly,
       type: AccessExplanationRef,
@@ -153,8 +152,11 @@ const ViewerRef = builder.objectRef<RequestContext['caller']>('Viewer').implemen
       description: 'Granted scopes that the organisation still allows right now.',
       resolve: (_caller, _args, ctx) => ctx.gate.effectivePermissions(),
     }),
-    // No account can hold a Bitbucket token until Bitbucket tokens can be created.
-    bitbucketTokens: t.field({ type: [BitbucketTokenRef], resolve: () => [] }),
+    bitbucketTokens: t.field({
+      type: [BitbucketTokenRef],
+      description: "The signed-in account's own Bitbucket tokens, newest first, revoked and expired ones included.",
+      resolve: async (caller, _args, ctx) => (caller.kind === 'account' ? (await ctx.services.bitbucketTokens.listOwned(caller.orgId, caller.accountId)).map(toBitbucketTokenShape) : []),
+    }),
   }),
 });
 

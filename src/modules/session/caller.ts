@@ -1,4 +1,5 @@
 // Who is making a request, as established from its bearer token.
+import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
 export const CLI_CLIENT_ID = 'twg-cli';
 export const ADMIN_CLIENT_ID = 'teamgraph-admin';
 /** The client id admin API keys act under; no OAuth client has it. */
@@ -15,6 +16,8 @@ export interface AccountCaller extends CallerBase {
   kind: 'account';
   accountId: string;
   isOrgAdmin: boolean;
+  /** The request's X-Bitbucket-Token, of this same account (PRODUCT §8): it alone vouches for bitbucket:* objects. */
+  bitbucket?: { tokenId: string; scopes: string[] };
 }
 
 export interface ConnectionCaller extends CallerBase {
@@ -50,4 +53,6 @@ export function actingAccountId(caller: Caller): string | null {
 export interface OrgSnapshot {
   principalVersion: number;
   cliSettings: { allowAllByDefault: boolean; selectedPermissions: string[] | null } | null;
+  /** The enabled IP allowlist (PRODUCT §7), or null. */
+  ipAllowlist: AllowlistSnapshot | null;
 }

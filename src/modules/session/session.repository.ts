@@ -1,6 +1,8 @@
 // Sessions and access tokens. A token row is found by the SHA-256 of the presented token.
 import type { Insertable, Kysely, Updateable } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
+import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
 
 export interface SessionLookup {
   org_id: string;
@@ -14,11 +16,13 @@ export interface SessionLookup {
   account_id: string | null;
   connection_id: string | null;
   account_active: boolean | null;
+  account_email: string | null;
   is_org_admin: boolean | null;
   connection_cloud_id: string | null;
   principal_version: number | null;
   cli_allow_all: boolean | null;
   cli_selected_permissions: string[] | null;
+  ip_allowlist: AllowlistSnapshot | null;
 }
 
 export interface TokenLookup extends SessionLookup {
@@ -90,11 +94,13 @@ export class SessionRepository {
       's.account_id',
       's.connection_id',
       eb.selectFrom('account as a').select('a.active').whereRef('a.org_id', '=', 's.org_id').whereRef('a.id', '=', 's.account_id').as('account_active'),
+      eb.selectFrom('account as a').select('a.email').whereRef('a.org_id', '=', 's.org_id').whereRef('a.id', '=', 's.account_id').as('account_email'),
       eb.selectFrom('account as a').select('a.is_org_admin').whereRef('a.org_id', '=', 's.org_id').whereRef('a.id', '=', 's.account_id').as('is_org_admin'),
       eb.selectFrom('connection as c').select('c.cloud_id').whereRef('c.org_id', '=', 's.org_id').whereRef('c.id', '=', 's.connection_id').as('connection_cloud_id'),
       eb.selectFrom('principal_version as pv').select('pv.version').whereRef('pv.org_id', '=', 's.org_id').as('principal_version'),
       eb.selectFrom('cli_settings as cs').select('cs.allow_all_by_default').whereRef('cs.org_id', '=', 's.org_id').as('cli_allow_all'),
       eb.selectFrom('cli_settings as cs').select('cs.selected_permissions').whereRef('cs.org_id', '=', 's.org_id').as('cli_selected_permissions'),
+      enabledAllowlist(eb, 's.org_id').as('ip_allowlist'),
     ]);
   }
 

@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
+import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
 
@@ -38,7 +39,11 @@ export interface SignedIn extends IssuedToken {
 
 export type SessionEndReason = 'unknown' | 'expired' | 'revoked' | 'deactivated';
 
-export type AuthenticationResult = { ok: true; caller: Caller; org: OrgSnapshot } | { ok: false; reason: SessionEndReason };
+/**
+ * `actor` names the account behind the token when it is known, even for a token that no longer
+ * works, so the audit log can record the refusal (PRODUCT §9).
+ */
+export type AuthenticationResult = { ok: true; caller: Caller; org: OrgSnapshot; actor: AuditActor | null } | { ok: false; reason: SessionEndReason; actor?: AuditActor | null };
 
 export type RefreshResult =
   | { ok: true; tokens: SignedIn }
@@ -107,9 +112,10 @@ export class SessionService {
     const row = await this.sessions.findByTokenHash(sha256(token));
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
-    if (row.token_expires_at <= now) return { ok: false, reason: 'expired' };
+    const actor: AuditActor | null = row.account_id ? { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: row.session_id, clientId: row.client_id } : null;
+    if (row.token_expires_at <= now) return { ok: false, reason: 'expired', actor };
     const ended = this.endReason(row, now);
-    if (ended) return { ok: false, reason: ended };
+    if (ended) return { ok: false, reason: ended, actor };
     if (row.connection_id && !row.connection_cloud_id) return { ok: false, reason: 'unknown' };
     const base = { orgId: row.org_id, sessionId: row.session_id, clientId: row.client_id, scopes: row.scopes };
     const caller: Caller = row.account_id
@@ -121,8 +127,9 @@ export class SessionService {
     const org: OrgSnapshot = {
       principalVersion: row.principal_version ?? 0,
       cliSettings: row.cli_allow_all === null ? null : { allowAllByDefault: row.cli_allow_all, selectedPermissions: row.cli_selected_permissions },
+      ipAllowlist: row.ip_allowlist,
     };
-    return { ok: true, caller, org };
+    return { ok: true, caller, org, actor };
   }
 
   /** Ends sessions at once: the next request with any of their tokens is refused. `db` may be a transaction. */

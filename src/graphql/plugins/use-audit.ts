@@ -1,0 +1,36 @@
+// The audit log's part in GraphQL (PRODUCT §9): names the operation on the request's recorder,
+// and runs a mutation inside one request transaction that also appends the event, so a change
+// and its audit event commit together or not at all. Queries and requests that never execute
+// (parse and validation errors) are recorded by the HTTP layer once the response is ready.
+import { type ExecutionResult, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { inRequestTransaction } from '../../db/request-transaction.ts';
+import type { RequestContext, Services } from '../context.ts';
+import type { GraphqlServerContext } from '../yoga.ts';
+
+export function useAudit(services: Services): Plugin<RequestContext> {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const recorder = (args.contextValue as RequestContext).audit;
+      if (!recorder) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      recorder.operationName = operation?.name?.value ?? args.operationName ?? null;
+      recorder.operationType = operation?.operation ?? null;
+      if (operation?.operation !== 'mutation') return;
+      setExecuteFn(async (executionArgs) => {
+        const result = await inRequestTransaction(services.db, async () => {
+          const executed = (await executeFn(executionArgs)) as ExecutionResult;
+          recorder.noteErrors(executed.errors);
+          await services.audit.append(recorder.event(200));
+          return executed;
+        });
+        recorder.written = true;
+        return result;
+      });
+    },
+    onResultProcess({ result, serverContext }) {
+      const recorder = (serverContext as unknown as GraphqlServerContext).audit;
+      if (recorder && !Array.isArray(result)) recorder.noteErrors((result as ExecutionResult).errors);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// The audit event (PRODUCT §9) as it is recorded and hashed: one JSON object, canonicalised with
+// RFC 8785 so the chain can be recomputed byte for byte from what is stored.
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+// canonicalize 2.x is CommonJS (3.x and later need Node 22) and its types claim an ES default export.
+const canonicalize: (input: unknown) => string | undefined = createRequire(import.meta.url)('canonicalize');
+
+export type AuditOutcome = 'SUCCESS' | 'RESTRICTED' | 'DENIED' | 'IP_BLOCKED' | 'UNAUTHENTICATED' | 'ERROR';
+
+export interface AuditEvent {
+  id: string;
+  orgId: string;
+  /** ISO 8601 with milliseconds. */
+  time: string;
+  action: string;
+  /** Always the account (for an admin API key, the admin who created it), never an agent. */
+  actor: { accountId: string | null; email: string | null };
+  sessionId: string | null;
+  clientId: string | null;
+  adminApiKeyId: string | null;
+  bitbucketTokenId: string | null;
+  command: string | null;
+  family: string | null;
+  commandType: 'read' | 'write' | 'delete' | null;
+  operationName: string | null;
+  operationType: string | null;
+  objectTypes: string[];
+  objectIds: string[];
+  outcome: AuditOutcome;
+  statusCode: number | null;
+  permissions: string[];
+  invocationSource: 'user' | 'agent' | null;
+  agentRuntime: string | null;
+  cliVersion: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  durationMs: number | null;
+  interrupted: boolean;
+  traceId: string | null;
+  /** What an admin action changed: before and after, or what it affected. */
+  details: Record<string, unknown> | null;
+}
+
+export function canonicalJson(event: AuditEvent): string {
+  const text = canonicalize(event);
+  if (text === undefined) throw new Error('An audit event must be a JSON object');
+  return text;
+}
+
+/** The chain link: sha256(previous hash || canonical JSON), hex. The append statement computes the same in SQL. */
+export function chainHash(previousHash: string, eventJson: string): string {
+  return createHash('sha256').update(previousHash + eventJson, 'utf8').digest('hex');
+}

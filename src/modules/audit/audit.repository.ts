@@ -1,0 +1,113 @@
+// Audit events and each organisation's chain head. Appending is one statement that locks the
+// head, so concurrent appends of one organisation serialise there and the chain never forks.
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import type { AuditEvent, AuditOutcome } from './audit-event.ts';
+
+export interface AuditFilter {
+  action?: string | null;
+  actorAccountId?: string | null;
+  command?: string | null;
+  objectType?: string | null;
+  outcome?: AuditOutcome | null;
+  ip?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+export interface StoredAuditEvent {
+  org_id: string;
+  seq: number;
+  id: string;
+  time: Date;
+  action: string;
+  actor_account_id: string | null;
+  command: string | null;
+  object_types: string[];
+  outcome: string;
+  ip: string | null;
+  event_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export class AuditRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async append(event: AuditEvent, eventJson: string): Promise<void> {
+    await sql`
+      with head as (
+        insert into audit_chain as c (org_id, last_seq, prev_hash, last_hash)
+        values (${event.orgId}, 1, '', encode(sha256(convert_to(${eventJson}::text, 'UTF8')), 'hex'))
+        on conflict (org_id) do update set
+          last_seq = c.last_seq + 1,
+          prev_hash = c.last_hash,
+          last_hash = encode(sha256(convert_to(c.last_hash || ${eventJson}::text, 'UTF8')), 'hex')
+        returning last_seq, prev_hash, last_hash
+      )
+      insert into audit_event (org_id, seq, id, time, action, actor_account_id, command, object_types, outcome, ip, event_json, prev_hash, hash)
+      select ${event.orgId}, head.last_seq, ${event.id}, ${new Date(event.time)}, ${event.action}, ${event.actor.accountId}, ${event.command},
+             ${event.objectTypes}::text[], ${event.outcome}, ${event.ip}, ${eventJson}, head.prev_hash, head.last_hash
+      from head
+    `.execute(this.db);
+  }
+
+  /** Newest first, from `beforeSeq` (exclusive) down. */
+  list(orgId: string, filter: AuditFilter, options: { beforeSeq?: number; afterSeq?: number; limit: number; oldestFirst?: boolean }) {
+    let query = this.db.selectFrom('audit_event').selectAll().where('org_id', '=', orgId);
+    if (filter.action) query = query.where('action', '=', filter.action);
+    if (filter.actorAccountId) query = query.where('actor_account_id', '=', filter.actorAccountId);
+    if (filter.command) query = query.where('command', '=', filter.command);
+    if (filter.objectType) query = query.where(sql<boolean>`${filter.objectType} = any(object_types)`);
+    if (filter.outcome) query = query.where('outcome', '=', filter.outcome);
+    if (filter.ip) query = query.where('ip', '=', filter.ip);
+    if (filter.from) query = query.where('time', '>=', filter.from);
+    if (filter.to) query = query.where('time', '<', filter.to);
+    if (options.beforeSeq !== undefined) query = query.where('seq', '<', options.beforeSeq);
+    if (options.afterSeq !== undefined) query = query.where('seq', '>', options.afterSeq);
+    return query
+      .orderBy('seq', options.oldestFirst ? 'asc' : 'desc')
+      .limit(options.limit)
+      .execute() as Promise<StoredAuditEvent[]>;
+  }
+
+  findById(orgId: string, id: string) {
+    return this.db.selectFrom('audit_event').select('event_json').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  }
+
+  chainHead(orgId: string) {
+    return this.db.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).executeTakeFirst();
+  }
+
+  /**
+   * Deletes the oldest events of the organisation up to (not including) the first event at or
+   * after `before`, and moves the checkpoint to the last one deleted. Returns how many went.
+   */
+  async purgeBefore(orgId: string, before: Date): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const head = await trx.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+      if (!head) return 0;
+      const firstKept = await trx.selectFrom('audit_event').select((eb) => eb.fn.min('seq').as('seq')).where('org_id', '=', orgId).where('time', '>=', before).executeTakeFirst();
+      const keepFrom = firstKept?.seq ?? Number(head.last_seq) + 1;
+      const last = await trx
+        .selectFrom('audit_event')
+        .select(['seq', 'hash'])
+        .where('org_id', '=', orgId)
+        .where('seq', '<', keepFrom)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!last) return 0;
+      // The append-only trigger lets this transaction, and only it, delete.
+      await sql`select set_config('teamgraph.audit_purge', 'on', true)`.execute(trx);
+      const deleted = await trx.deleteFrom('audit_event').where('org_id', '=', orgId).where('seq', '<=', last.seq).executeTakeFirst();
+      await sql`select set_config('teamgraph.audit_purge', 'off', true)`.execute(trx);
+      await trx.updateTable('audit_chain').set({ checkpoint_seq: last.seq, checkpoint_hash: last.hash }).where('org_id', '=', orgId).execute();
+      return Number(deleted.numDeletedRows);
+    });
+  }
+
+  organizationsWithEvents() {
+    return this.db.selectFrom('audit_chain').select('org_id').execute();
+  }
+}

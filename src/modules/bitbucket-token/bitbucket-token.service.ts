@@ -1,0 +1,87 @@
+// Bitbucket tokens (PRODUCT §8): created by an account (twgb_ + 32 random bytes, shown once,
+// stored as SHA-256), listed by their owner, revoked by the owner or an admin. A request carries
+// one in X-Bitbucket-Token; it vouches for bitbucket:* objects in place of OAuth permissions and
+// survives CLI settings and session revocation, while the allowlist, ACLs and audit log apply.
+import type { Kysely, Selectable } from 'kysely';
+import type { BitbucketTokenTable, Database } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { newSecret, sha256 } from '../../shared/secrets.ts';
+import type { AuditActor } from '../audit/audit-recorder.ts';
+import type { OrgSnapshot } from '../session/caller.ts';
+import type { SessionEndReason } from '../session/session.service.ts';
+import { BitbucketTokenRepository } from './bitbucket-token.repository.ts';
+
+export const BITBUCKET_TOKEN_PREFIX = 'twgb_';
+export const BITBUCKET_SCOPES = ['repository:read', 'repository:write', 'pullrequest:read', 'pullrequest:write'] as const;
+/** The client id recorded for requests a Bitbucket token alone authenticates. */
+export const BITBUCKET_CLIENT_ID = 'bitbucket-token';
+const TOUCH_INTERVAL_MS = 60 * 1000;
+
+export type BitbucketToken = Selectable<BitbucketTokenTable>;
+
+export type BitbucketAuthentication =
+  | { ok: true; tokenId: string; orgId: string; accountId: string; isOrgAdmin: boolean; scopes: string[]; org: OrgSnapshot; actor: AuditActor }
+  | { ok: false; reason: SessionEndReason; actor?: AuditActor };
+
+export class BitbucketTokenService {
+  private readonly tokens: BitbucketTokenRepository;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {
+    this.tokens = new BitbucketTokenRepository(db);
+  }
+
+  async create(orgId: string, accountId: string, input: { label: string; scopes: string[]; expiresAt?: Date | null }): Promise<{ token: BitbucketToken; secret: string }> {
+    const label = input.label.trim();
+    if (label.length === 0 || label.length > 100) throw new BadUserInputError('INVALID_LABEL', 'A label must be 1 to 100 characters, e.g. "laptop".');
+    const scopes = [...new Set(input.scopes)];
+    const unknown = scopes.filter((s) => !(BITBUCKET_SCOPES as readonly string[]).includes(s));
+    if (scopes.length === 0 || unknown.length > 0) {
+      throw new BadUserInputError('INVALID_SCOPE', `Bitbucket token scopes are ${BITBUCKET_SCOPES.join(', ')}${unknown.length ? `; not ${unknown.slice(0, 5).join(', ')}` : ''}.`);
+    }
+    const now = this.clock.now();
+    if (input.expiresAt && input.expiresAt <= now) throw new BadUserInputError('INVALID_EXPIRY', 'expiresAt must be in the future.');
+    const secret = newSecret(BITBUCKET_TOKEN_PREFIX);
+    const id = newId('bitbucketToken');
+    await this.tokens.insert({ org_id: orgId, id, account_id: accountId, label, scopes, token_hash: sha256(secret), created_at: now, expires_at: input.expiresAt ?? null, last_used_at: null, revoked_at: null });
+    return { token: (await this.tokens.find(orgId, id))!, secret };
+  }
+
+  listOwned(orgId: string, accountId: string): Promise<BitbucketToken[]> {
+    return this.tokens.listOwned(orgId, accountId);
+  }
+
+  /** Revokes a token of the organisation for its owner or for an admin; NOT_FOUND for anyone else. */
+  async revoke(orgId: string, id: string, by: { accountId: string | null; admin: boolean }): Promise<BitbucketToken> {
+    const token = await this.tokens.find(orgId, id);
+    if (!token || (!by.admin && token.account_id !== by.accountId)) throw new NotFoundError(`No Bitbucket token ${id}.`);
+    await this.tokens.revoke(orgId, id, this.clock.now());
+    return (await this.tokens.find(orgId, id))!;
+  }
+
+  async authenticate(secret: string): Promise<BitbucketAuthentication> {
+    if (!secret.startsWith(BITBUCKET_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
+    const row = await this.tokens.findByHash(sha256(secret));
+    if (!row) return { ok: false, reason: 'unknown' };
+    const now = this.clock.now();
+    const actor: AuditActor = { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: null, clientId: BITBUCKET_CLIENT_ID, bitbucketTokenId: row.id };
+    if (row.revoked_at) return { ok: false, reason: 'revoked', actor };
+    if (row.expires_at && row.expires_at <= now) return { ok: false, reason: 'expired', actor };
+    if (!row.account_active) return { ok: false, reason: 'deactivated', actor };
+    if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_INTERVAL_MS) await this.tokens.touch(row.org_id, row.id, now);
+    return {
+      ok: true,
+      tokenId: row.id,
+      orgId: row.org_id,
+      accountId: row.account_id,
+      isOrgAdmin: row.is_org_admin,
+      scopes: row.scopes,
+      org: { principalVersion: row.principal_version ?? 0, cliSettings: null, ipAllowlist: row.ip_allowlist },
+      actor,
+    };
+  }
+}
