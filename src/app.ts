@@ -40,6 +40,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** How long audit events are kept (PRODUCT §9: 180 days unless configured). */
   auditRetentionDays?: number;
+  /** false only in benchmarks that measure what the audit log costs; main.ts never sets it. */
+  auditLog?: boolean;
   /** The country database for location rules; undefined: the shipped one, loaded on first use. */
   countries?: CountryLookup;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
@@ -120,7 +122,7 @@ export function createApp(deps: AppDeps): App {
     const bearer = token ? (token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token) : await services.sessions.authenticate(token)) : null;
     const bitbucket = bitbucketSecret ? await services.bitbucketTokens.authenticate(bitbucketSecret) : null;
     const actor = bearer?.actor ? { ...bearer.actor, bitbucketTokenId: bitbucket?.ok ? bitbucket.tokenId : null } : (bitbucket?.actor ?? null);
-    const recorder = actor ? new AuditRecorder(request, info.clientAddress ?? null, services.clock) : null;
+    const recorder = actor && deps.auditLog !== false ? new AuditRecorder(request, info.clientAddress ?? null, services.clock) : null;
     if (recorder) recorder.actor = actor!;
     const refuse = async (status: number, code: string, message: string, outcome: AuditOutcome, headers: Record<string, string> = {}) => ({
       ok: false as const,

@@ -1,0 +1,150 @@
+// What the audit log and the IP allowlist cost under load (issue "IP and location allowlists,
+// the audit log…"): 50 concurrent clients (autocannon, in a process of its own) on loopback send an authenticated
+// `objects(first: 25)` to a real HTTP server, first with the audit log off and no allowlist,
+// then with both on (an allowlist of 100 CIDR rules and a location rule, every request audited),
+// then off again so drift shows. Target: p99 on ≤ 1.5 × p99 off, and no failed request.
+//
+//   npm run bench:audit -- [--backend pglite|postgres] [--duration 15] [--connections 50] [--objects 2000]
+//                          [--server postgres://postgres@127.0.0.1:5432/postgres]
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import type autocannon from 'autocannon';
+import { createApp } from '../src/app.ts';
+import { createHttpServer } from '../src/http-server.ts';
+import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { type Backend, codeRevision, ms, out, progress, withDatabase } from './harness.ts';
+
+const run = promisify(execFile);
+const AUTOCANNON = path.join(path.dirname(createRequire(import.meta.url).resolve('autocannon/package.json')), 'autocannon.js');
+const QUERY = '{ objects(first: 25) { edges { node { id displayName } } pageInfo { hasNextPage endCursor } } }';
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'pglite' },
+      duration: { type: 'string', default: '15' },
+      connections: { type: 'string', default: '50' },
+      objects: { type: 'string', default: '2000' },
+      server: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    },
+    strict: true,
+  });
+  if (values.backend !== 'pglite' && values.backend !== 'postgres') throw new Error(`--backend must be pglite or postgres, not ${values.backend}`);
+  const numbers = { duration: Number(values.duration), connections: Number(values.connections), objects: Number(values.objects) };
+  for (const [name, value] of Object.entries(numbers)) if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
+  return { backend: values.backend as Backend, server: values.server!, ...numbers };
+}
+
+interface LoadResult {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  requests: number;
+  perSecond: number;
+  failed: number;
+}
+
+/** autocannon in a process of its own, so the load does not share the server's event loop. */
+async function load(url: string, token: string, connections: number, duration: number): Promise<LoadResult> {
+  const args = [
+    AUTOCANNON, '--json', '--connections', String(connections), '--duration', String(duration), '--method', 'POST',
+    '--headers', 'content-type=application/json', '--headers', `authorization=Bearer ${token}`,
+    '--headers', 'x-twg-command=graph objects list', '--headers', 'user-agent=twg/0.1.0 bench',
+    '--body', JSON.stringify({ query: QUERY }), `${url}/graphql`,
+  ];
+  const { stdout } = await run(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
+  const result = JSON.parse(stdout) as autocannon.Result;
+  return {
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    requests: result.requests.total,
+    perSecond: result.requests.average,
+    failed: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+async function main() {
+  const options = parseOptions();
+  const cpus = os.cpus();
+  out(`## Audit log and allowlist overhead on ${options.backend}`);
+  out();
+  out(`- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}`);
+  out(`- date ${new Date().toISOString()}, code ${codeRevision()}`);
+  out(`- ${options.connections} concurrent clients (autocannon, in a process of its own) for ${options.duration} s per phase, \`${QUERY.slice(0, 40)}…\` over loopback HTTP; ${options.objects} visible objects`);
+
+  await withDatabase(options, async (handle) => {
+    const logger = createLogger('error');
+    const audited = createApp({ db: handle.db, logger });
+    const unaudited = createApp({ db: handle.db, logger, auditLog: false });
+    const { orgs, sessions, catalog, ipAllowlist } = audited.services;
+    const { orgId } = await orgs.createOrganization('Bench');
+    const { cloudId } = await orgs.createSite(orgId, 'bench');
+    const { accountId } = await orgs.createAccount({ orgId, email: 'bench@bench.test', displayName: 'Bench', admin: true, cloudIds: [cloudId] });
+    const connection = await orgs.createConnection(cloudId, 'jira');
+    const connectionToken = (await sessions.issue({ orgId, connectionId: connection.connectionId }, connection.clientId, [])).accessToken;
+    progress(`ingesting ${options.objects} objects`);
+    for (let i = 0; i < options.objects; i += 100) {
+      const objects = Array.from({ length: Math.min(100, options.objects - i) }, (_, k) => ({
+        type: 'jira:work-item',
+        externalId: `B-${i + k}`,
+        displayName: `Bench item ${i + k}`,
+        updateSequenceNumber: 1,
+        permissions: [{ accessControls: [{ principals: [{ type: 'ATLASSIAN_WORKSPACE' }] }] }],
+      }));
+      const response = await audited.fetch(
+        new Request('http://bench.teamgraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${connectionToken}` },
+          body: JSON.stringify({ query: 'mutation($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount } }', variables: { i: { connectionId: connection.connectionId, objects } } }),
+        }),
+      );
+      if (response.status !== 200) throw new Error(`ingestion failed: ${await response.text()}`);
+    }
+    const token = (await sessions.issue({ orgId, accountId }, CLI_CLIENT_ID, catalog.permissions.map((p) => p.key), 6 * 3600)).accessToken;
+    // 99 office ranges that do not match, then loopback, and a location rule: the matcher does real work.
+    const rules = [...Array.from({ length: 99 }, (_, i) => ({ cidr: `10.${i}.0.0/16` })), { cidr: '127.0.0.0/8' }, { cidr: '::1/128' }];
+
+    const serve = async (app: ReturnType<typeof createApp>) => {
+      const server = createHttpServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+    };
+    const phases: { label: string; result: LoadResult }[] = [];
+    const phase = async (label: string, app: ReturnType<typeof createApp>, allowlistOn: boolean) => {
+      await ipAllowlist.update(orgId, accountId, { enabled: allowlistOn, rules, locations: ['DE'] }, '127.0.0.1');
+      const server = await serve(app);
+      await load(server.url, token, options.connections, 2); // warm-up
+      progress(`${label}: ${options.duration} s`);
+      phases.push({ label, result: await load(server.url, token, options.connections, options.duration) });
+      await server.close();
+    };
+    await phase('audit log off, no allowlist', unaudited, false);
+    await phase('audit log on, allowlist on (101 rules + 1 country)', audited, true);
+    await phase('audit log off, no allowlist (again)', unaudited, false);
+
+    const events = await handle.db.selectFrom('audit_event').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    out();
+    out('| phase | p50 ms | p90 ms | p99 ms | max ms | requests | req/s | failed |');
+    out('|---|---|---|---|---|---|---|---|');
+    for (const { label, result: r } of phases) out(`| ${label} | ${ms(r.p50)} | ${ms(r.p90)} | **${ms(r.p99)}** | ${ms(r.max)} | ${r.requests.toLocaleString('en')} | ${Math.round(r.perSecond)} | ${r.failed} |`);
+    const on = phases[1].result;
+    const offWorst = Math.max(phases[0].result.p99, phases[2].result.p99);
+    const offBest = Math.min(phases[0].result.p99, phases[2].result.p99);
+    out();
+    out(`- p99 on ÷ p99 off: **${(on.p99 / offWorst).toFixed(2)}–${(on.p99 / offBest).toFixed(2)}** (target ≤ 1.5); failed requests: **${phases.reduce((n, p) => n + p.result.failed, 0)}** (target 0)`);
+    out(`- audit events written in the "on" phase and its warm-up: ${Number(events.n).toLocaleString('en')}`);
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
