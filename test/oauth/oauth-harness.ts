@@ -67,6 +67,33 @@ export interface GraphqlOverHttp {
 
 let emailCounter = 0;
 
+/**
+ * `twg login` end to end against a server: the person's form POST on the login page, then the
+ * code exchange through oauth4webapi. Returns what passed on the way, for tests that track it.
+ */
+export async function signInThroughBrowser(as: oauth.AuthorizationServer, email: string): Promise<{ verifier: string; code: string; tokens: oauth.TokenEndpointResponse }> {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const redirectUri = loopback(49152);
+  const form = new URLSearchParams({
+    response_type: 'code',
+    client_id: CLI.client_id,
+    redirect_uri: redirectUri,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    email,
+    password: PASSWORD,
+  });
+  const answer = await fetch(as.authorization_endpoint!, { method: 'POST', body: form, redirect: 'manual' });
+  const location = answer.headers.get('location');
+  if (answer.status !== 303 || !location) throw new Error(`the login of ${email} answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
+  const callback = new URL(location);
+  const params = oauth.validateAuthResponse(as, CLI, callback, state);
+  const tokens = await oauth.processAuthorizationCodeResponse(as, CLI, await oauth.authorizationCodeGrantRequest(as, CLI, oauth.None(), params, redirectUri, verifier, insecure));
+  return { verifier, code: callback.searchParams.get('code')!, tokens };
+}
+
 export function loopback(port: number): string {
   return `http://127.0.0.1:${port}/callback`;
 }

@@ -15,7 +15,7 @@ import { TestClock } from '../support/clock.ts';
 import type { TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
 import { serveTestApp, type TestServer } from '../support/http-server.ts';
-import { CLI, insecure, PASSWORD, READ_JIRA, VIEWER_QUERY } from './oauth-harness.ts';
+import { CLI, insecure, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
 
 const run = promisify(execFile);
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -117,25 +117,10 @@ describe('token storage', () => {
     expect(ingested.body, 'ingestion with the client_credentials token').toEqual({ data: { setObjects: { acceptedCount: 1 } } });
 
     // The browser login: the authorization code from the callback, then the token pair.
-    const verifier = keep('PKCE code_verifier (sent by the client)', oauth.generateRandomCodeVerifier());
-    const state = oauth.generateRandomState();
-    const redirectUri = 'http://127.0.0.1:49152/callback';
-    const form = new URLSearchParams({
-      response_type: 'code',
-      client_id: CLI.client_id,
-      redirect_uri: redirectUri,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      email,
-      password: PASSWORD,
-    });
-    const answer = await fetch(as.authorization_endpoint!, { method: 'POST', body: form, redirect: 'manual' });
-    expect(answer.status, (await answer.clone().text()).slice(0, 300)).toBe(303);
-    const callback = new URL(answer.headers.get('location')!);
-    keep('authorization code', callback.searchParams.get('code') ?? undefined);
-    const params = oauth.validateAuthResponse(as, CLI, callback, state);
-    const login = await oauth.processAuthorizationCodeResponse(as, CLI, await oauth.authorizationCodeGrantRequest(as, CLI, oauth.None(), params, redirectUri, verifier, insecure));
+    const signedIn = await signInThroughBrowser(as, email);
+    keep('PKCE code_verifier (sent by the client)', signedIn.verifier);
+    keep('authorization code', signedIn.code);
+    const login = signedIn.tokens;
     await expectWorks('login access token', keep('login access token', login.access_token));
     keep('login refresh token', login.refresh_token);
     stored.push({ kind: 'SHA-256 of the login access token', value: sha256(login.access_token) });

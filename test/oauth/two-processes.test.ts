@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
-import { CLI, insecure, oauthError, PASSWORD, READ_JIRA, VIEWER_QUERY } from './oauth-harness.ts';
+import { CLI, insecure, oauthError, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const JIRA_QUERY = '{ objects(first: 1, filter: { types: ["jira:work-item"] }) { edges { node { id } } } }';
@@ -116,25 +116,7 @@ async function graphqlAt(instance: { url: string }, token: string, query: string
 
 /** The browser login (form POST) and the code exchange, against one instance. */
 async function login(instance: Instance, email: string, accountId: string): Promise<Login> {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const redirectUri = 'http://127.0.0.1:49152/callback';
-  const form = new URLSearchParams({
-    response_type: 'code',
-    client_id: CLI.client_id,
-    redirect_uri: redirectUri,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    email,
-    password: PASSWORD,
-  });
-  const answer = await fetch(instance.as.authorization_endpoint!, { method: 'POST', body: form, redirect: 'manual' });
-  const location = answer.headers.get('location');
-  if (answer.status !== 303 || !location) throw new Error(`login of ${email} on ${instance.name} answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
-  const params = oauth.validateAuthResponse(instance.as, CLI, new URL(location), state);
-  const response = await oauth.authorizationCodeGrantRequest(instance.as, CLI, oauth.None(), params, redirectUri, verifier, insecure);
-  const tokens = await oauth.processAuthorizationCodeResponse(instance.as, CLI, response);
+  const { tokens } = await signInThroughBrowser(instance.as, email);
   return { accountId, accessToken: tokens.access_token, refreshToken: tokens.refresh_token! };
 }
 

@@ -1,7 +1,7 @@
 // Audit events and each organisation's chain head. Appending is one statement that locks the
 // head, so concurrent appends of one organisation serialise there and the chain never forks.
-import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../db/database.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { AuditEventTable, Database } from '../../db/database.ts';
 import type { AuditEvent, AuditOutcome } from './audit-event.ts';
 
 export interface AuditFilter {
@@ -15,21 +15,7 @@ export interface AuditFilter {
   to?: Date | null;
 }
 
-export interface StoredAuditEvent {
-  org_id: string;
-  seq: number;
-  id: string;
-  time: Date;
-  action: string;
-  actor_account_id: string | null;
-  command: string | null;
-  object_types: string[];
-  outcome: string;
-  ip: string | null;
-  event_json: string;
-  prev_hash: string;
-  hash: string;
-}
+export type StoredAuditEvent = Selectable<AuditEventTable>;
 
 export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
