@@ -236,8 +236,10 @@ export function createApp(deps: AppDeps): App {
 
 /** Reads at most MAX_BODY_BYTES of the body; null when it is larger. */
 async function boundBody(request: Request): Promise<Request | null> {
-  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return null;
-  if (!request.body) return request;
+  const declared = request.headers.get('content-length');
+  if (Number(declared ?? 0) > MAX_BODY_BYTES) return null;
+  // With a declared length the HTTP parser delivers exactly that many bytes: no need to count.
+  if (!request.body || (declared !== null && /^\d+$/.test(declared))) return request;
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

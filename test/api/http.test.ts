@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../src/app.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
+import { serveTestApp } from '../support/http-server.ts';
 
 let t: TestApp;
 let tenant: Tenant;
@@ -90,6 +91,21 @@ describe('limits and errors', () => {
     );
     expect(response.status).toBe(413);
     expect((await response.json()).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'BODY_TOO_LARGE' });
+  });
+
+  it('refuses a large body over real HTTP too, declared or chunked, and serves one just under the limit', async () => {
+    const server = await serveTestApp(t);
+    try {
+      const send = (body: string | ReadableStream<Uint8Array>) =>
+        fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` }, body, duplex: 'half' } as RequestInit);
+      const query = (padding: number) => JSON.stringify({ query: `{ viewer { grantedPermissions } } #${'x'.repeat(padding)}` });
+      expect((await send(query(MAX_BODY_BYTES))).status).toBe(413);
+      const chunked = new Blob([query(MAX_BODY_BYTES)]).stream();
+      expect((await send(chunked)).status).toBe(413);
+      expect((await send(query(MAX_BODY_BYTES - 100))).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 
   it('gives syntax errors, unknown fields and bad scalars the code BAD_USER_INPUT', async () => {
