@@ -225,6 +225,7 @@ async function main() {
       out(`- PGlite: ${version.rows[0].version.split(',')[0]}`);
     }
     const app = createApp({ db: handle.db, logger: createLogger('error') });
+    const unaudited = createApp({ db: handle.db, logger: createLogger('error'), auditLog: false });
     progress(`generating ${options.objects} objects`);
     const plan = generateDataset({ objects: options.objects, seed: options.seed });
     const description = describePlan(plan);
@@ -270,6 +271,11 @@ async function main() {
         timing: await measure(options.runs, options.warmup, () => graphql(app.fetch, v.token, LIST_QUERY, { after: v.firstCursor })),
       });
       rows.push({ label: `object(id), ${v.name}`, timing: await measure(options.runs, options.warmup, () => graphql(app.fetch, v.token, OBJECT_QUERY, { id: v.visibleObjectId })) });
+      // What the read costs without its audit event (one chained append, PRODUCT §9).
+      rows.push({
+        label: `object(id), ${v.name}, audit log off`,
+        timing: await measure(options.runs, options.warmup, () => graphql(unaudited.fetch, v.token, OBJECT_QUERY, { id: v.visibleObjectId })),
+      });
       // The same after a directory change, so the kept principal set cannot be used.
       const directoryChange = async () => {
         await sql`update principal_version set version = version + 1 where org_id = ${loaded.orgId}`.execute(handle.db);

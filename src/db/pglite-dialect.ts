@@ -84,6 +84,9 @@ class PgliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    // PGlite answers without real I/O, so a queue of statements would drain in one turn of the
+    // event loop and starve the sockets (responses unsent, requests unread): yield once per turn.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const previous = this.queue;
     let release!: () => void;
     this.queue = new Promise<void>((resolve) => (release = resolve));
