@@ -37,10 +37,37 @@ export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?:
   // An idle connection the server closes (restart, drop with force) must not crash the process;
   // the pool discards it and the next query opens a new one.
   pool.on('error', () => {});
+  pool.on('connect', prepareRepeatedStatements);
   const scoped = withRequestTransactions(new PostgresDialect({ pool }));
   const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(onQuery) });
   scoped.register(db);
   return { db, backend: 'postgres', close: () => db.destroy() };
+}
+
+/** Named (prepared) statements per server process; past this many, statements run unnamed. */
+const MAX_PREPARED = 1000;
+/** Statements with more parameters than this are mostly batches of varying size: not worth a name. */
+const MAX_PREPARED_PARAMETERS = 64;
+const statementNames = new Map<string, string>();
+
+/**
+ * Sends Kysely's statements as named prepared statements, so that a connection parses and plans
+ * each one once instead of on every execution. Planning dominated the hot statements: the session
+ * lookup planned in 0.6 ms and ran in 0.1 ms. Only the extended-protocol calls Kysely makes
+ * (text plus a non-empty parameter array) are named; anything else passes through.
+ */
+function prepareRepeatedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    // Without parameters pg uses the simple protocol, which also runs several statements (migrations).
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || values.length > MAX_PREPARED_PARAMETERS) return query(text, values, callback);
+    let name = statementNames.get(text);
+    if (!name && statementNames.size < MAX_PREPARED) {
+      name = `tg_${statementNames.size + 1}`;
+      statementNames.set(text, name);
+    }
+    return name ? query({ name, text, values }, callback) : query(text, values, callback);
+  };
 }
 
 /** An embedded database; `dataDir` undefined keeps it in memory, `template` starts from a dump. */

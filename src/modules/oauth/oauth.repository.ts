@@ -1,7 +1,7 @@
 // Authorization codes, device authorizations and failed sign-in attempts. Codes are found by
 // the SHA-256 of what the client presents; every state change is a compare-and-set, so two
 // concurrent requests cannot both use one code.
-import type { Insertable, Kysely } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { Database, DeviceAuthorizationStatus } from '../../db/database.ts';
 
 export class OAuthRepository {
@@ -29,7 +29,9 @@ export class OAuthRepository {
     const inserted = await this.db
       .insertInto('device_authorization')
       .values(row)
-      .onConflict((c) => c.column('user_code').where('status', '=', 'PENDING').doNothing())
+            // A literal, not a parameter: a prepared statement's generic plan cannot match a partial
+      // index's predicate against a parameter (src/db/client.ts names repeated statements).
+      .onConflict((c) => c.column('user_code').where('status', '=', sql.lit('PENDING')).doNothing())
       .returning('device_code_hash')
       .executeTakeFirst();
     return inserted !== undefined;
