@@ -93,10 +93,10 @@ export function createApp(deps: AppDeps): App {
    * Makes the request's audit event durable before its response leaves (PRODUCT §9); if it
    * cannot be written, the response becomes INTERNAL instead.
    */
-  async function audited(recorder: AuditRecorder | null, response: Response, outcome?: Parameters<AuditRecorder['event']>[1]): Promise<Response> {
+  async function audited(recorder: AuditRecorder | null, response: Response, outcome?: AuditOutcome, eventOf = (r: AuditRecorder) => r.event(response.status, outcome)): Promise<Response> {
     if (!recorder || recorder.written) return response;
     try {
-      await services.audit.append(recorder.event(response.status, outcome));
+      await services.audit.append(eventOf(recorder));
       recorder.written = true;
       return response;
     } catch (error) {
@@ -178,15 +178,7 @@ export function createApp(deps: AppDeps): App {
         'x-request-id': requestId,
       },
     });
-    if (!recorder) return response;
-    try {
-      await services.audit.append(recorder.adminEvent('audit.exported', { format: parsed.format, filter: parsed.filter }));
-    } catch (error) {
-      logger.error('audit event not written', { error, requestId });
-      return errorResponse(500, 'INTERNAL', 'Internal error.', requestId);
-    }
-    recorder.written = true;
-    return response;
+    return audited(recorder, response, undefined, (r) => r.adminEvent('audit.exported', { format: parsed.format, filter: parsed.filter }));
   }
 
   async function graphql(request: Request, info: RequestInfo): Promise<Response> {

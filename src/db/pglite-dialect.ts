@@ -85,7 +85,9 @@ class PgliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     // PGlite answers without real I/O, so a queue of statements would drain in one turn of the
-    // event loop and starve the sockets (responses unsent, requests unread): yield once per turn.
+    // event loop and starve the sockets (responses unsent, requests unread; under 50 clients some
+    // waited 10 s): yield once per statement. Yielding only under contention, or only every 2 ms,
+    // left 2-5 s tails (bench/RESULTS.md).
     await new Promise<void>((resolve) => setImmediate(resolve));
     const previous = this.queue;
     let release!: () => void;
