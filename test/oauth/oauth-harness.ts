@@ -67,24 +67,34 @@ export interface GraphqlOverHttp {
 
 let emailCounter = 0;
 
+/** A fresh authorization request of twg-cli: PKCE verifier, state, loopback redirect. */
+export async function pendingAuthorization(options: { scope?: string[]; redirectUri?: string; verifier?: string } = {}): Promise<PendingAuthorization> {
+  const verifier = options.verifier ?? oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const redirectUri = options.redirectUri ?? loopback(49152);
+  return {
+    verifier,
+    state,
+    redirectUri,
+    params: {
+      response_type: 'code',
+      client_id: CLI.client_id,
+      redirect_uri: redirectUri,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      scope: options.scope ? options.scope.join(' ') : null,
+    },
+  };
+}
+
 /**
  * `twg login` end to end against a server: the person's form POST on the login page, then the
  * code exchange through oauth4webapi. Returns what passed on the way, for tests that track it.
  */
 export async function signInThroughBrowser(as: oauth.AuthorizationServer, email: string): Promise<{ verifier: string; code: string; tokens: oauth.TokenEndpointResponse }> {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const redirectUri = loopback(49152);
-  const form = new URLSearchParams({
-    response_type: 'code',
-    client_id: CLI.client_id,
-    redirect_uri: redirectUri,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    email,
-    password: PASSWORD,
-  });
+  const { verifier, state, redirectUri, params: request } = await pendingAuthorization();
+  const form = new URLSearchParams({ ...(Object.fromEntries(Object.entries(request).filter(([, v]) => v !== null)) as Record<string, string>), email, password: PASSWORD });
   const answer = await fetch(as.authorization_endpoint!, { method: 'POST', body: form, redirect: 'manual' });
   const location = answer.headers.get('location');
   if (answer.status !== 303 || !location) throw new Error(`the login of ${email} answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
@@ -206,24 +216,8 @@ export class OAuthHarness {
 
   // --- authorization endpoint (browser steps) ---
 
-  async pending(options: { scope?: string[]; redirectUri?: string; verifier?: string } = {}): Promise<PendingAuthorization> {
-    const verifier = options.verifier ?? oauth.generateRandomCodeVerifier();
-    const state = oauth.generateRandomState();
-    const redirectUri = options.redirectUri ?? loopback(49152);
-    return {
-      verifier,
-      state,
-      redirectUri,
-      params: {
-        response_type: 'code',
-        client_id: CLI.client_id,
-        redirect_uri: redirectUri,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        scope: options.scope ? options.scope.join(' ') : null,
-      },
-    };
+  pending(options: { scope?: string[]; redirectUri?: string; verifier?: string } = {}): Promise<PendingAuthorization> {
+    return pendingAuthorization(options);
   }
 
   authorizationUrl(params: AuthorizationParams): URL {
