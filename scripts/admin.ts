@@ -19,6 +19,8 @@ const USAGE = `usage: npm run --silent admin -- <command>
   account deactivate --account A
   account make-admin --account A
   connection create --site C --provider P
+  connection list --org O
+  connection rotate-secret --connection X
   token --account A [--client twg-cli|teamgraph-admin] [--scope S]... [--ttl SECONDS]
   token --connection X
   audit verify --org O
@@ -76,6 +78,12 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
       return orgs.setOrgAdmin(required(flags, 'account'), true);
     case 'connection create':
       return orgs.createConnection(required(flags, 'site'), required(flags, 'provider'));
+    case 'connection list':
+      return {
+        connections: (await orgs.listConnections(required(flags, 'org'))).map((c) => ({ connectionId: c.id, cloudId: c.cloud_id, provider: c.provider, clientId: c.client_id, createdAt: c.created_at.toISOString() })),
+      };
+    case 'connection rotate-secret':
+      return orgs.rotateConnectionSecret(required(flags, 'connection'));
     case 'token':
       return issueToken(services, flags);
     case 'audit verify':

@@ -4,6 +4,7 @@ import '../modules/admin-key/admin-key.graphql.ts';
 import '../modules/audit/audit.graphql.ts';
 import '../modules/bitbucket-token/bitbucket-token.graphql.ts';
 import '../modules/cli-permission/cli-permission.graphql.ts';
+import '../modules/connection/connection.graphql.ts';
 import '../modules/ingestion/ingestion.graphql.ts';
 import '../modules/ip-allowlist/ip-allowlist.graphql.ts';
 import '../modules/object/object.graphql.ts';

@@ -58,6 +58,14 @@ describe('the operator command line', () => {
       organization: { id: orgId, sites: [{ cloudId }] },
       grantedPermissions: ['read:work-item:jira'],
     });
+    const connection = JSON.parse((await admin(dataDir, 'connection', 'create', '--site', cloudId, '--provider', 'jira')).stdout);
+    const listed = JSON.parse((await admin(dataDir, 'connection', 'list', '--org', orgId)).stdout);
+    expect(listed.connections).toEqual([{ connectionId: connection.connectionId, cloudId, provider: 'jira', clientId: connection.clientId, createdAt: expect.any(String) }]);
+    const rotated = JSON.parse((await admin(dataDir, 'connection', 'rotate-secret', '--connection', connection.connectionId)).stdout);
+    expect(rotated).toMatchObject({ connectionId: connection.connectionId, clientId: connection.clientId, revokedSessionCount: 0 });
+    expect(rotated.clientSecret).toMatch(/^twgcs_/);
+    expect(rotated.clientSecret).not.toBe(connection.clientSecret);
+
     const deactivated = await admin(dataDir, 'account', 'deactivate', '--account', accountId);
     expect(JSON.parse(deactivated.stdout)).toEqual({ accountId, active: false });
     expect((await viewer()).status).toBe(401);

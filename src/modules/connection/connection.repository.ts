@@ -15,6 +15,12 @@ export class ConnectionRepository {
   findAnywhere(connectionId: string) {
     return this.db.selectFrom('connection').selectAll().where('id', '=', connectionId).executeTakeFirst();
   }
+  list(orgId: string) {
+    return this.db.selectFrom('connection').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('id').execute();
+  }
+  async setSecretHash(orgId: string, connectionId: string, secretHash: string) {
+    await this.db.updateTable('connection').set({ client_secret_hash: secretHash }).where('org_id', '=', orgId).where('id', '=', connectionId).execute();
+  }
   findByClientId(clientId: string) {
     return this.db.selectFrom('connection').selectAll().where('client_id', '=', clientId).executeTakeFirst();
   }
