@@ -8,12 +8,10 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
 import { ADMIN_KEY_CLIENT_ID, type AdminKeyCaller } from '../session/caller.ts';
-import type { AuthenticationResult } from '../session/session.service.ts';
+import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
 import { AdminKeyRepository } from './admin-key.repository.ts';
 
 export const ADMIN_KEY_PREFIX = 'twgk_';
-/** last_used_at is written at most this often. */
-const TOUCH_INTERVAL_MS = 60 * 1000;
 
 export type AdminApiKey = Selectable<AdminApiKeyTable>;
 
@@ -64,7 +62,7 @@ export class AdminKeyService {
     // PRODUCT §1: a deactivated account can do nothing, so neither can the keys it created.
     if (!key.creator_active) return { ok: false, reason: 'deactivated', actor };
     if (!key.creator_admin) return { ok: false, reason: 'revoked', actor };
-    if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() >= TOUCH_INTERVAL_MS) await this.keys.touch(key.org_id, key.id, now);
+    if (lastUseDue(key.last_used_at, now)) await this.keys.touch(key.org_id, key.id, now);
     const caller: AdminKeyCaller = { kind: 'adminKey', orgId: key.org_id, sessionId: key.id, clientId: ADMIN_KEY_CLIENT_ID, scopes: [], keyId: key.id, createdBy: key.created_by };
     // A key has no principals and is not governed by the CLI settings; the allowlist applies (PRODUCT §7).
     return { ok: true, caller, org: { principalVersion: 0, cliSettings: null, ipAllowlist: key.ip_allowlist }, actor };

@@ -10,14 +10,13 @@ import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { OrgSnapshot } from '../session/caller.ts';
-import type { SessionEndReason } from '../session/session.service.ts';
+import { lastUseDue, type SessionEndReason } from '../session/session.service.ts';
 import { BitbucketTokenRepository } from './bitbucket-token.repository.ts';
 
 export const BITBUCKET_TOKEN_PREFIX = 'twgb_';
 export const BITBUCKET_SCOPES = ['repository:read', 'repository:write', 'pullrequest:read', 'pullrequest:write'] as const;
 /** The client id recorded for requests a Bitbucket token alone authenticates. */
 export const BITBUCKET_CLIENT_ID = 'bitbucket-token';
-const TOUCH_INTERVAL_MS = 60 * 1000;
 
 export type BitbucketToken = Selectable<BitbucketTokenTable>;
 
@@ -72,7 +71,7 @@ export class BitbucketTokenService {
     if (row.revoked_at) return { ok: false, reason: 'revoked', actor };
     if (row.expires_at && row.expires_at <= now) return { ok: false, reason: 'expired', actor };
     if (!row.account_active) return { ok: false, reason: 'deactivated', actor };
-    if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_INTERVAL_MS) await this.tokens.touch(row.org_id, row.id, now);
+    if (lastUseDue(row.last_used_at, now)) await this.tokens.touch(row.org_id, row.id, now);
     return {
       ok: true,
       tokenId: row.id,

@@ -12,8 +12,13 @@ import { type SessionFilter, SessionRepository } from './session.repository.ts';
 
 export const TOKEN_PREFIX = 'twg_';
 export const REFRESH_TOKEN_PREFIX = 'twgr_';
-/** last_used_at is written at most this often, so a busy session does not write on every request. */
+/** last_used_at is written at most this often, so a busy credential does not write on every request. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
+
+/** Whether a credential's last_used_at is due to be written again (sessions, admin keys, Bitbucket tokens). */
+export function lastUseDue(lastUsedAt: Date | null, now: Date): boolean {
+  return !lastUsedAt || now.getTime() - lastUsedAt.getTime() >= TOUCH_INTERVAL_MS;
+}
 
 /** How long things live (PRODUCT §6); all configurable. */
 export interface SessionLifetimes {
@@ -121,7 +126,7 @@ export class SessionService {
     const caller: Caller = row.account_id
       ? { ...base, kind: 'account', accountId: row.account_id, isOrgAdmin: row.is_org_admin === true }
       : { ...base, kind: 'connection', connectionId: row.connection_id!, cloudId: row.connection_cloud_id! };
-    if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_INTERVAL_MS) {
+    if (lastUseDue(row.last_used_at, now)) {
       await this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now });
     }
     const org: OrgSnapshot = {
