@@ -64,7 +64,14 @@ export interface RequestContext {
   cache: Map<string, unknown>;
 }
 
-export function createRequestContext(services: Services, caller: Caller, org: OrgSnapshot, requestId: string, audit: AuditRecorder | null = null): RequestContext {
+/** The last argument is what the HTTP layer knows beyond the caller; absent outside a request (benchmarks). */
+export function createRequestContext(
+  services: Services,
+  caller: Caller,
+  org: OrgSnapshot,
+  requestId: string,
+  { audit = null, clientAddress }: { audit?: AuditRecorder | null; clientAddress?: string } = {},
+): RequestContext {
   let principals: Promise<ViewerPrincipals> | undefined;
   const viewer = () =>
     (principals ??= caller.kind === 'account' ? services.principals.get(caller.orgId, caller.accountId, org.principalVersion) : Promise.resolve(NO_PRINCIPALS));
@@ -86,6 +93,7 @@ export function createRequestContext(services: Services, caller: Caller, org: Or
       for (const row of rows) objectRows.prime(row.id, row);
     }),
     objectRows,
+    clientAddress,
     audit,
     cache: new Map(),
   };

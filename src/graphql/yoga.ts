@@ -27,7 +27,7 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     logging: false,
     graphiql: { title: 'teamgraph GraphiQL', defaultQuery: '{\n  viewer {\n    account { email displayName }\n    grantedPermissions\n  }\n  objects(first: 10) {\n    edges { node { id type displayName container { displayName } } }\n  }\n}\n' },
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ caller, org, requestId, audit, clientAddress }) => ({ ...createRequestContext(services, caller, org, requestId, audit), clientAddress }),
+    context: ({ caller, org, requestId, audit, clientAddress }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress }),
     plugins: [...useLimits(), useErrorPolicy(), useAudit(services)],
   });
 }
