@@ -4,6 +4,8 @@
 import type { GraphQLError } from 'graphql';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
+import { BITBUCKET_CLIENT_ID } from '../bitbucket-token/bitbucket-token.service.ts';
+import { CLI_CLIENT_ID } from '../session/caller.ts';
 import type { AuditEvent, AuditOutcome } from './audit-event.ts';
 
 /** Whose request it is, as far as the token tells (also for a token that no longer works). */
@@ -91,7 +93,7 @@ export class AuditRecorder {
       orgId: actor.orgId,
       time: this.clock.now().toISOString(),
       // The CLI sends Bitbucket commands with a Bitbucket token alone (PRODUCT §8).
-      action: action ?? (actor.clientId === 'twg-cli' || actor.clientId === 'bitbucket-token' ? 'cli.command.invoked' : 'api.request.invoked'),
+      action: action ?? (actor.clientId === CLI_CLIENT_ID || actor.clientId === BITBUCKET_CLIENT_ID ? 'cli.command.invoked' : 'api.request.invoked'),
       actor: { accountId: actor.accountId, email: actor.email },
       sessionId: actor.sessionId,
       clientId: actor.clientId,
