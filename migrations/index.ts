@@ -12,6 +12,7 @@ import * as adminApiKey from './008_admin_api_key.ts';
 import * as audit from './009_audit.ts';
 import * as ipAllowlist from './010_ip_allowlist.ts';
 import * as bitbucketToken from './011_bitbucket_token.ts';
+import * as connectionLifecycle from './012_connection_lifecycle.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '009_audit': audit,
   '010_ip_allowlist': ipAllowlist,
   '011_bitbucket_token': bitbucketToken,
+  '012_connection_lifecycle': connectionLifecycle,
 };

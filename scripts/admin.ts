@@ -7,9 +7,11 @@ import { openDatabase } from '../src/db/client.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
 import { loadDemo } from '../src/demo.ts';
 import type { Services } from '../src/graphql/context.ts';
+import { operatorEvent } from '../src/modules/audit/audit-event.ts';
 import { ConnectionRepository } from '../src/modules/connection/connection.repository.ts';
 import { OrgRepository } from '../src/modules/org/org.repository.ts';
 import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
+import { newId } from '../src/shared/ids.ts';
 
 const USAGE = `usage: npm run --silent admin -- <command>
   org create --name N
@@ -21,6 +23,9 @@ const USAGE = `usage: npm run --silent admin -- <command>
   connection create --site C --provider P
   connection list --org O
   connection rotate-secret --connection X
+  connection disable --connection X
+  connection enable --connection X
+  connection delete --connection X   (progress on stderr; run it again to resume)
   token --account A [--client twg-cli|teamgraph-admin] [--scope S]... [--ttl SECONDS]
   token --connection X
   audit verify --org O
@@ -80,10 +85,29 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
       return orgs.createConnection(required(flags, 'site'), required(flags, 'provider'));
     case 'connection list':
       return {
-        connections: (await orgs.listConnections(required(flags, 'org'))).map((c) => ({ connectionId: c.id, cloudId: c.cloud_id, provider: c.provider, clientId: c.client_id, createdAt: c.created_at.toISOString() })),
+        connections: (await services.connections.list(required(flags, 'org'))).map((c) => ({
+          connectionId: c.id,
+          cloudId: c.cloud_id,
+          provider: c.provider,
+          clientId: c.client_id,
+          enabled: c.disabled_at === null,
+          createdAt: c.created_at.toISOString(),
+        })),
       };
-    case 'connection rotate-secret':
-      return orgs.rotateConnectionSecret(required(flags, 'connection'));
+    case 'connection rotate-secret': {
+      const rotated = await services.connections.rotateSecret(required(flags, 'connection'));
+      await recordOperatorAction(services, rotated.orgId, 'connection.secret-rotated', { connectionId: rotated.connectionId, revokedSessionCount: rotated.revokedSessionCount });
+      return rotated;
+    }
+    case 'connection disable':
+    case 'connection enable': {
+      const enabled = command === 'connection enable';
+      const { before, after } = await services.connections.setEnabled(required(flags, 'connection'), enabled);
+      if (before !== after) await recordOperatorAction(services, after.org_id, enabled ? 'connection.enabled' : 'connection.disabled', { connectionId: after.id });
+      return { connectionId: after.id, enabled };
+    }
+    case 'connection delete':
+      return deleteConnection(services, required(flags, 'connection'));
     case 'token':
       return issueToken(services, flags);
     case 'audit verify':
@@ -97,6 +121,24 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+async function recordOperatorAction(services: Services, orgId: string, action: string, details: Record<string, unknown>) {
+  await services.audit.append(operatorEvent(orgId, action, details, newId('auditEvent'), services.clock.now()));
+}
+
+/** Starts the deletion unless an earlier run did, then removes the rows, a progress line per batch. */
+async function deleteConnection(services: Services, connectionId: string) {
+  const existing = await new ConnectionRepository(services.db).findAnywhere(connectionId);
+  if (!existing) throw new Error(`No connection ${connectionId}.`);
+  if (!existing.deletion_started_at) {
+    const started = await services.connections.startDeletion(connectionId);
+    await recordOperatorAction(services, existing.org_id, 'connection.deletion-started', { connectionId, totalObjects: started.totalObjects, revokedSessionCount: started.revokedSessionCount });
+  }
+  const result = await services.connections.runDeletion(connectionId, {
+    onProgress: (p) => process.stderr.write(`deleting connection ${connectionId}: ${p.deletedObjects}/${p.totalObjects} objects${p.done ? ', done' : ''}\n`),
+  });
+  return { connectionId, deleted: true, deletedObjects: result.deletedObjects };
 }
 
 async function issueToken(services: Services, flags: Flags) {

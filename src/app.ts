@@ -16,6 +16,7 @@ import { AuditService } from './modules/audit/audit.service.ts';
 import { BITBUCKET_CLIENT_ID, type BitbucketAuthentication, BitbucketTokenService } from './modules/bitbucket-token/bitbucket-token.service.ts';
 import { type Caller, isAdmin, type OrgSnapshot } from './modules/session/caller.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
+import { ConnectionService } from './modules/connection/connection.service.ts';
 import { DirectoryService } from './modules/directory/directory.service.ts';
 import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
 import type { CountryLookup } from './modules/ip-allowlist/country-lookup.ts';
@@ -60,16 +61,19 @@ export interface App {
 }
 
 export function createServices(deps: AppDeps): Services {
+  const logger = deps.logger ?? createLogger();
   const clock = deps.clock ?? systemClock;
   const catalog = deps.catalog ?? defaultCatalog;
   const sessions = new SessionService(deps.db, clock, deps.lifetimes);
   const cliSettings = new CliSettingsService(deps.db, clock, catalog);
   const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
+  const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
   return {
     db: deps.db,
     clock,
     catalog,
     orgs: new OrgService(deps.db, clock),
+    connections: new ConnectionService(deps.db, clock, audit, logger),
     sessions,
     objects: new ObjectService(deps.db, clock, catalog),
     directory: new DirectoryService(deps.db, clock),
@@ -80,7 +84,7 @@ export function createServices(deps: AppDeps): Services {
     ipAllowlist,
     bitbucketTokens: new BitbucketTokenService(deps.db, clock),
     adminKeys: new AdminKeyService(deps.db, clock),
-    audit: new AuditService(deps.db, clock, deps.auditRetentionDays),
+    audit,
   };
 }
 
@@ -124,11 +128,14 @@ export function createApp(deps: AppDeps): App {
     const actor = bearer?.actor ? { ...bearer.actor, bitbucketTokenId: bitbucket?.ok ? bitbucket.tokenId : null } : (bitbucket?.actor ?? null);
     const recorder = actor && deps.auditLog !== false ? new AuditRecorder(request, info.clientAddress ?? null, services.clock) : null;
     if (recorder) recorder.actor = actor!;
-    const refuse = async (status: number, code: string, message: string, outcome: AuditOutcome, headers: Record<string, string> = {}) => ({
+    const refuse = async (status: number, code: string, message: string, outcome: AuditOutcome, headers: Record<string, string> = {}, subCode?: string) => ({
       ok: false as const,
-      refusal: await audited(recorder, errorResponse(status, code, message, requestId, headers), outcome),
+      refusal: await audited(recorder, errorResponse(status, code, message, requestId, headers, subCode), outcome),
     });
 
+    if (bearer && !bearer.ok && bearer.reason === 'connection-disabled') {
+      return refuse(403, 'FORBIDDEN', 'This connection is disabled by an organisation admin: nothing it sends is accepted until it is enabled again.', 'DENIED', {}, 'CONNECTION_DISABLED');
+    }
     if (bearer && !bearer.ok) {
       return refuse(401, 'UNAUTHENTICATED', `The token is ${bearer.reason === 'unknown' ? 'not valid' : bearer.reason}. Run \`twg login\` to sign in again.`, 'UNAUTHENTICATED', { 'www-authenticate': 'Bearer error="invalid_token"' });
     }

@@ -16,6 +16,8 @@ export interface Config {
   publicUrl: string | undefined;
   trustedProxies: TrustedProxies;
   auditRetentionDays: number;
+  /** TEAMGRAPH_SECRET_KEY (32 bytes, base64 or hex); undefined: the key file in the data folder. */
+  secretKey: Buffer | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,6 +50,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const auditRetentionDays = Number(env.TEAMGRAPH_AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
   if (!Number.isInteger(auditRetentionDays) || auditRetentionDays <= 0) problems.push(`TEAMGRAPH_AUDIT_RETENTION_DAYS must be a positive number of days, got "${env.TEAMGRAPH_AUDIT_RETENTION_DAYS}"`);
+  const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
+  if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -60,5 +64,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     trustedProxies,
     auditRetentionDays,
+    secretKey: secretKey ?? undefined,
   };
+}
+
+/** undefined when unset, null when malformed. */
+function parseSecretKey(raw: string | undefined): Buffer | null | undefined {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  return key.length === 32 ? key : null;
 }

@@ -40,6 +40,8 @@ async function main() {
       (error) => logger.error('audit purge failed', { error }),
     );
   void purge();
+  // Issue 5: a connection deletion interrupted by a stop carries on.
+  void app.services.connections.resumeDeletions();
   const purgeTimer = setInterval(purge, 3600 * 1000);
   purgeTimer.unref();
 

@@ -47,7 +47,7 @@ export class AccessChecker {
       select distinct on (id) * from chain
     `.execute(this.db);
     const rows = result.rows.map(({ hop: _hop, ...row }) => row as ObjectRow);
-    for (const row of rows) this.nodes.set(row.id, { acl: row.acl as CompiledAcl, containerId: row.container_id });
+    for (const row of rows) this.nodes.set(row.id, { acl: row.acl as CompiledAcl, containerId: row.container_id, connectionId: row.connection_id });
     this.onRows(rows);
     return ids.map(() => true);
   }

@@ -2,18 +2,23 @@
 //   VIEW: every VIEW control has a matching principal.
 //   EDIT: VIEW, and every EDIT control.  DELETE: EDIT, and every DELETE control.
 //   CONTAINER matches when the viewer may do the same action on the container, following at
-//   most MAX_CONTAINER_HOPS links; a missing container matches nobody. Anything unknown denies.
+//   most MAX_CONTAINER_HOPS links; a missing container matches nobody. Anything unknown denies,
+//   and so does every object of a connection the viewer's set names hidden (disabled).
 import { type AclAction, type CompiledAcl, CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
 
 export interface ViewerPrincipals {
   /** False for a deactivated account or one outside the organisation: it matches nothing. */
   active: boolean;
   keys: ReadonlySet<string>;
+  /** Connections whose objects nobody sees (disabled, or being deleted); absent: none. */
+  hiddenConnections?: readonly string[];
 }
 
 export interface AclNode {
   acl: CompiledAcl;
   containerId: string | null;
+  /** The owning connection; a hidden connection's objects are as unknown. */
+  connectionId?: string;
 }
 
 /** Looks up a live object's ACL; undefined for a missing or deleted object. */
@@ -38,7 +43,8 @@ function decide(viewer: ViewerPrincipals, facts: AclFacts, objectId: string, act
   const key = `${objectId}\u0000${action}\u0000${hopsLeft}`;
   const known = memo.get(key);
   if (known !== undefined) return known;
-  const node = facts(objectId);
+  const found = facts(objectId);
+  const node = found?.connectionId !== undefined && viewer.hiddenConnections?.includes(found.connectionId) ? undefined : found;
   let allowed = false;
   if (node) {
     const previous = PREVIOUS[action];

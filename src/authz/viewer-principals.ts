@@ -1,6 +1,7 @@
 // The viewer's principal set: the live third-party users linked to the account, the closure of
 // their groups (nested, cycle-safe through UNION), and the sites the account is a member of. A
-// deactivated account gets an inactive, empty set.
+// deactivated account gets an inactive, empty set. With it come the organisation's disabled
+// connections, whose objects nobody sees (issue 5); they change the principal version too.
 //
 // Computing it is the costliest statement of a single-object read (a viewer in 250 groups: about
 // 2.6 ms on PGlite), so sets are kept across requests under the organisation's principal version
@@ -77,8 +78,17 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
     union all
     select 'w:' || s.cloud_id, true from site_member s join me on s.account_id = me.id where s.org_id = ${orgId}
     union all
+    select 'x:' || c.id, true from connection c join me on true
+    where c.org_id = ${orgId} and (c.disabled_at is not null or c.deletion_started_at is not null)
+    union all
     select null, true from me
   `.execute(db);
   if (result.rows.length === 0) return NO_PRINCIPALS;
-  return { active: true, keys: new Set(result.rows.flatMap((r) => (r.key === null ? [] : [r.key]))) };
+  const keys = new Set<string>();
+  const hiddenConnections: string[] = [];
+  for (const { key } of result.rows) {
+    if (key?.startsWith('x:')) hiddenConnections.push(key.slice(2));
+    else if (key !== null) keys.add(key);
+  }
+  return { active: true, keys, ...(hiddenConnections.length > 0 ? { hiddenConnections } : {}) };
 }

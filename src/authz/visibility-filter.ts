@@ -65,17 +65,18 @@ export async function listVisibleObjects(
   if (!viewer.active || filter.types.length === 0 || position.limit === 0) return [];
   if (filter.ids && filter.ids.length === 0) return [];
   const principals = [...viewer.keys];
+  const hidden = viewer.hiddenConnections ?? [];
   const done = (rows: ObjectRow[], plan: VisibilityPlanTrace['plan'], statements: number) => {
     if (trace) Object.assign(trace, { plan, statements });
     return rows;
   };
   let window = tuning.probeWindow ?? probeWindow(position.limit);
-  const probe = await forwardPage(db, orgId, principals, filter, position, window);
+  const probe = await forwardPage(db, orgId, principals, hidden, filter, position, window);
   if (probe.rows.length >= position.limit || probe.scanned < window) return done(probe.rows, 'forward', 1);
   let statements = 1;
   if (probe.rows.length < position.limit / 2) {
     statements++;
-    const inverted = await invertedPage(db, orgId, principals, filter, position, tuning.invertedCap ?? INVERTED_CAP);
+    const inverted = await invertedPage(db, orgId, principals, hidden, filter, position, tuning.invertedCap ?? INVERTED_CAP);
     if (inverted) return done(inverted, 'inverted', statements);
   }
   // The viewer sees a fair share, just not among the newest: widen the window to where the page
@@ -83,7 +84,7 @@ export async function listVisibleObjects(
   window = Math.ceil((window * position.limit * 2) / Math.max(1, probe.rows.length));
   for (;;) {
     statements++;
-    const { rows, scanned } = await forwardPage(db, orgId, principals, filter, position, window);
+    const { rows, scanned } = await forwardPage(db, orgId, principals, hidden, filter, position, window);
     if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', statements);
     window *= 4;
   }
@@ -126,10 +127,16 @@ function filterConditions(alias: string, filter: ObjectListFilter, position: Lis
   return sql<boolean>`${sql.join(conditions, sql` and `)}`;
 }
 
+/** Leaves out the objects of hidden (disabled) connections; container chains stay within one connection. */
+function notHidden(alias: string, hidden: readonly string[]): RawBuilder<unknown> {
+  return hidden.length === 0 ? sql`` : sql` and ${sql.raw(alias)}.connection_id <> all(${[...hidden]}::text[])`;
+}
+
 async function forwardPage(
   db: Kysely<Database>,
   orgId: string,
   principals: string[],
+  hidden: readonly string[],
   filter: ObjectListFilter,
   position: ListPosition,
   window: number,
@@ -139,7 +146,7 @@ async function forwardPage(
     win as (
       select o.*, ${viewStatus('o', principals)} as status
       from graph_object o
-      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', filter, position)}
+      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', filter, position)}${notHidden('o', hidden)}
       order by o.last_updated_at desc, o.id desc
       limit ${window}
     ),
@@ -171,6 +178,7 @@ async function invertedPage(
   db: Kysely<Database>,
   orgId: string,
   principals: string[],
+  hidden: readonly string[],
   filter: ObjectListFilter,
   position: ListPosition,
   cap: number,
@@ -186,7 +194,7 @@ async function invertedPage(
     visible (id, hops, last_updated_at, type, cloud_id, container_id, display_name, description) as (
       select o.id, 0, o.last_updated_at, o.type, o.cloud_id, o.container_id, o.display_name, o.description
       from candidate c join graph_object o on o.org_id = ${orgId} and o.id = c.object_id and not o.deleted
-      where ${viewStatus('o', principals)} = 2
+      where ${viewStatus('o', principals)} = 2${notHidden('o', hidden)}
       union all
       select child.id, v.hops + 1, child.last_updated_at, child.type, child.cloud_id, child.container_id, child.display_name, child.description
       from visible v join graph_object child on child.org_id = ${orgId} and child.container_id = v.id and not child.deleted

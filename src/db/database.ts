@@ -38,6 +38,30 @@ export interface ConnectionTable {
   client_id: string;
   client_secret_hash: string;
   created_at: Timestamp;
+  disabled_at: Timestamp | null;
+  deletion_started_at: Timestamp | null;
+}
+export interface ConnectionLinkProviderTable {
+  org_id: string;
+  connection_id: string;
+  issuer: string | null;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  userinfo_endpoint: string;
+  client_id: string;
+  client_secret_sealed: string;
+  scopes: string[];
+  external_id_field: string;
+  updated_at: Timestamp;
+}
+export interface LinkAttemptTable {
+  state_hash: string;
+  org_id: string;
+  connection_id: string;
+  account_id: string;
+  browser_binding_hash: string;
+  code_verifier: string;
+  expires_at: Timestamp;
 }
 export interface SessionTable {
   org_id: string;
@@ -283,4 +307,6 @@ export interface Database {
   audit_event: AuditEventTable;
   ip_allowlist: IpAllowlistTable;
   bitbucket_token: BitbucketTokenTable;
+  connection_link_provider: ConnectionLinkProviderTable;
+  link_attempt: LinkAttemptTable;
 }

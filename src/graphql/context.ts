@@ -16,6 +16,7 @@ import type { AuditService } from '../modules/audit/audit.service.ts';
 import type { BitbucketTokenService } from '../modules/bitbucket-token/bitbucket-token.service.ts';
 import type { IpAllowlistService } from '../modules/ip-allowlist/ip-allowlist.service.ts';
 import type { CliSettingsService } from '../modules/cli-permission/cli-settings.service.ts';
+import type { ConnectionService } from '../modules/connection/connection.service.ts';
 import type { DirectoryService } from '../modules/directory/directory.service.ts';
 import { ObjectRepository } from '../modules/object/object.repository.ts';
 import type { OAuthService } from '../modules/oauth/oauth.service.ts';
@@ -31,6 +32,7 @@ export interface Services {
   clock: Clock;
   catalog: Catalog;
   orgs: OrgService;
+  connections: ConnectionService;
   sessions: SessionService;
   objects: ObjectService;
   directory: DirectoryService;
@@ -62,6 +64,8 @@ export interface RequestContext {
   audit: AuditRecorder | null;
   /** Per-request caches of other modules (e.g. relationship loaders), keyed by name. */
   cache: Map<string, unknown>;
+  /** Work to start once the mutation's changes committed (e.g. a background deletion); see use-audit. */
+  afterCommit: (() => void)[];
 }
 
 /** The last argument is what the HTTP layer knows beyond the caller; absent outside a request (benchmarks). */
@@ -96,6 +100,7 @@ export function createRequestContext(
     clientAddress,
     audit,
     cache: new Map(),
+    afterCommit: [],
   };
 }
 

@@ -60,16 +60,25 @@ describe('the operator command line', () => {
     });
     const connection = JSON.parse((await admin(dataDir, 'connection', 'create', '--site', cloudId, '--provider', 'jira')).stdout);
     const listed = JSON.parse((await admin(dataDir, 'connection', 'list', '--org', orgId)).stdout);
-    expect(listed.connections).toEqual([{ connectionId: connection.connectionId, cloudId, provider: 'jira', clientId: connection.clientId, createdAt: expect.any(String) }]);
+    expect(listed.connections).toEqual([{ connectionId: connection.connectionId, cloudId, provider: 'jira', clientId: connection.clientId, enabled: true, createdAt: expect.any(String) }]);
     const rotated = JSON.parse((await admin(dataDir, 'connection', 'rotate-secret', '--connection', connection.connectionId)).stdout);
     expect(rotated).toMatchObject({ connectionId: connection.connectionId, clientId: connection.clientId, revokedSessionCount: 0 });
     expect(rotated.clientSecret).toMatch(/^twgcs_/);
     expect(rotated.clientSecret).not.toBe(connection.clientSecret);
+    const disabled = await admin(dataDir, 'connection', 'disable', '--connection', connection.connectionId);
+    expect(JSON.parse(disabled.stdout)).toEqual({ connectionId: connection.connectionId, enabled: false });
+    const enabled = await admin(dataDir, 'connection', 'enable', '--connection', connection.connectionId);
+    expect(JSON.parse(enabled.stdout)).toEqual({ connectionId: connection.connectionId, enabled: true });
+    const deleted = await admin(dataDir, 'connection', 'delete', '--connection', connection.connectionId);
+    expect(JSON.parse(deleted.stdout)).toEqual({ connectionId: connection.connectionId, deleted: true, deletedObjects: 0 });
+    expect(deleted.stderr).toContain(`deleting connection ${connection.connectionId}: 0/0 objects, done`);
+    expect(JSON.parse((await admin(dataDir, 'connection', 'list', '--org', orgId)).stdout).connections).toEqual([]);
 
     const deactivated = await admin(dataDir, 'account', 'deactivate', '--account', accountId);
     expect(JSON.parse(deactivated.stdout)).toEqual({ accountId, active: false });
     expect((await viewer()).status).toBe(401);
-  });
+    // A dozen processes, each opening the embedded database and migrating it.
+  }, 180_000);
 
   it('prints one line on stderr and exits 1 on an error', async () => {
     const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-admin-')), 'data');

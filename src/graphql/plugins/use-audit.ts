@@ -2,6 +2,7 @@
 // and runs a mutation inside one request transaction that also appends the event, so a change
 // and its audit event commit together or not at all. Queries and requests that never execute
 // (parse and validation errors) are recorded by the HTTP layer once the response is ready.
+// Tasks a mutation queued in `afterCommit` start once its transaction committed.
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { inRequestTransaction } from '../../db/request-transaction.ts';
@@ -11,20 +12,26 @@ import type { GraphqlServerContext } from '../yoga.ts';
 export function useAudit(services: Services): Plugin<RequestContext> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
-      const recorder = (args.contextValue as RequestContext).audit;
-      if (!recorder) return;
+      const context = args.contextValue as RequestContext;
+      const recorder = context.audit;
       const operation = getOperationAST(args.document, args.operationName);
-      recorder.operationName = operation?.name?.value ?? args.operationName ?? null;
-      recorder.operationType = operation?.operation ?? null;
+      if (recorder) {
+        recorder.operationName = operation?.name?.value ?? args.operationName ?? null;
+        recorder.operationType = operation?.operation ?? null;
+      }
       if (operation?.operation !== 'mutation') return;
       setExecuteFn(async (executionArgs) => {
-        const result = await inRequestTransaction(services.db, async () => {
-          const executed = (await executeFn(executionArgs)) as ExecutionResult;
-          recorder.noteErrors(executed.errors);
-          await services.audit.append(recorder.event(200));
-          return executed;
-        });
-        recorder.written = true;
+        const result = recorder
+          ? await inRequestTransaction(services.db, async () => {
+              const executed = (await executeFn(executionArgs)) as ExecutionResult;
+              recorder.noteErrors(executed.errors);
+              await services.audit.append(recorder.event(200));
+              return executed;
+            })
+          : await executeFn(executionArgs);
+        if (recorder) recorder.written = true;
+        // Committed: what the mutation asked to start afterwards may see its changes now.
+        for (const task of context.afterCommit.splice(0)) task();
         return result;
       });
     },

@@ -52,3 +52,40 @@ export function canonicalJson(event: AuditEvent): string {
 export function chainHash(previousHash: string, eventJson: string): string {
   return createHash('sha256').update(previousHash + eventJson, 'utf8').digest('hex');
 }
+
+/**
+ * An event no request stands behind: the operator's command line, or work the server carries on
+ * by itself (a connection deletion resumed after a restart). No actor, no session, no address.
+ */
+export function operatorEvent(orgId: string, action: string, details: Record<string, unknown>, id: string, now: Date): AuditEvent {
+  return {
+    id,
+    orgId,
+    time: now.toISOString(),
+    action,
+    actor: { accountId: null, email: null },
+    sessionId: null,
+    clientId: null,
+    adminApiKeyId: null,
+    bitbucketTokenId: null,
+    command: null,
+    family: null,
+    commandType: null,
+    operationName: null,
+    operationType: null,
+    objectTypes: [],
+    objectIds: [],
+    outcome: 'SUCCESS',
+    statusCode: null,
+    permissions: [],
+    invocationSource: null,
+    agentRuntime: null,
+    cliVersion: null,
+    ip: null,
+    userAgent: null,
+    durationMs: null,
+    interrupted: false,
+    traceId: null,
+    details,
+  };
+}

@@ -1,5 +1,5 @@
-// Connections for admins (issue 5, beyond the contract): Organization.connections and the
-// rotation of a connection's client secret, shown once and audited.
+// Connections for admins (issue 5, beyond the contract): Organization.connections, the rotation
+// of a connection's client secret (shown once), disabling, enabling and deleting; all audited.
 import type { Selectable } from 'kysely';
 import type { ConnectionTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
@@ -15,6 +15,8 @@ const ConnectionRef = builder.objectRef<Selectable<ConnectionTable>>('Connection
     provider: t.exposeString('provider'),
     clientId: t.exposeString('client_id'),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.created_at }),
+    enabled: t.boolean({ description: 'False while disabled: ingestion is refused and its objects are invisible to everyone.', resolve: (c) => c.disabled_at === null }),
+    disabledAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.disabled_at }),
   }),
 });
 
@@ -23,13 +25,15 @@ builder.objectFields(OrganizationRef, (t) => ({
     authScopes: { orgAdmin: true },
     type: [ConnectionRef],
     description: 'Oldest first.',
-    resolve: (org, _args, ctx) => ctx.services.orgs.listConnections(org.id),
+    resolve: (org, _args, ctx) => ctx.services.connections.list(org.id),
   }),
 }));
 
-const RotateConnectionSecretInput = builder.inputType('RotateConnectionSecretInput', {
-  fields: (t) => ({ orgId: t.id({ required: true }), connectionId: t.id({ required: true }) }),
-});
+const connectionInput = (name: string) =>
+  builder.inputType(name, { fields: (t) => ({ orgId: t.id({ required: true }), connectionId: t.id({ required: true }) }) });
+const RotateConnectionSecretInput = connectionInput('RotateConnectionSecretInput');
+const SetConnectionEnabledInput = connectionInput('SetConnectionEnabledInput');
+const DeleteConnectionInput = connectionInput('DeleteConnectionInput');
 const RotateConnectionSecretPayloadRef = builder
   .objectRef<{ clientId: string; clientSecret: string; revokedSessionCount: number }>('RotateConnectionSecretPayload')
   .implement({
@@ -47,9 +51,55 @@ builder.mutationField('rotateConnectionSecret', (t) =>
     args: { input: t.arg({ type: RotateConnectionSecretInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const rotated = await ctx.services.orgs.rotateConnectionSecret(input.connectionId, input.orgId);
+      const rotated = await ctx.services.connections.rotateSecret(input.connectionId, input.orgId);
       await recordAdminAction(ctx, 'connection.secret-rotated', { connectionId: rotated.connectionId, revokedSessionCount: rotated.revokedSessionCount });
       return rotated;
+    },
+  }),
+);
+
+for (const [field, enabled] of [['disableConnection', false], ['enableConnection', true]] as const) {
+  builder.mutationField(field, (t) =>
+    t.field({
+      type: ConnectionRef,
+      authScopes: { orgAdmin: true },
+      description: enabled
+        ? 'Ingestion is accepted and its objects are visible again, from the next request.'
+        : 'From the next request: ingestion is refused (CONNECTION_DISABLED) and its objects are invisible to everyone; nothing is deleted.',
+      args: { input: t.arg({ type: SetConnectionEnabledInput, required: true }) },
+      resolve: async (_root, { input }, ctx) => {
+        requireOwnOrganization(ctx, input.orgId);
+        const { before, after } = await ctx.services.connections.setEnabled(input.connectionId, enabled, input.orgId);
+        if (before !== after) await recordAdminAction(ctx, enabled ? 'connection.enabled' : 'connection.disabled', { connectionId: after.id });
+        return after;
+      },
+    }),
+  );
+}
+
+const DeleteConnectionPayloadRef = builder
+  .objectRef<{ connectionId: string; totalObjects: number; revokedSessionCount: number }>('DeleteConnectionPayload')
+  .implement({
+    fields: (t) => ({
+      connectionId: t.exposeID('connectionId'),
+      totalObjects: t.exposeInt('totalObjects', { description: 'Objects to remove; they are invisible already.' }),
+      revokedSessionCount: t.exposeInt('revokedSessionCount'),
+    }),
+  });
+
+builder.mutationField('deleteConnection', (t) =>
+  t.field({
+    type: DeleteConnectionPayloadRef,
+    authScopes: { orgAdmin: true },
+    description:
+      'Hides the connection and ends its sessions at once, then removes its objects, relationships, users, groups and links in batches in the background (resumed after a restart). The connection leaves Organization.connections at once.',
+    args: { input: t.arg({ type: DeleteConnectionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      requireOwnOrganization(ctx, input.orgId);
+      const started = await ctx.services.connections.startDeletion(input.connectionId, input.orgId);
+      await recordAdminAction(ctx, 'connection.deletion-started', { connectionId: input.connectionId, totalObjects: started.totalObjects, revokedSessionCount: started.revokedSessionCount });
+      ctx.afterCommit.push(() => void ctx.services.connections.resumeDeletions());
+      return { connectionId: input.connectionId, totalObjects: started.totalObjects, revokedSessionCount: started.revokedSessionCount };
     },
   }),
 );

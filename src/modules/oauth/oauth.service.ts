@@ -49,6 +49,7 @@ export interface ConnectionClient {
   org_id: string;
   id: string;
   client_id: string;
+  disabled_at: Date | null;
 }
 
 export interface DeviceStart {
@@ -295,7 +296,8 @@ export class OAuthService {
     const connection = await new ConnectionRepository(this.db).findByClientId(clientId);
     const presented = Buffer.from(sha256(secret));
     const stored = Buffer.from(connection?.client_secret_hash ?? '');
-    if (!connection || presented.length !== stored.length || !timingSafeEqual(presented, stored)) {
+    // A connection being deleted is as gone (issue 5).
+    if (!connection || presented.length !== stored.length || !timingSafeEqual(presented, stored) || connection.deletion_started_at) {
       throw new OAuthError('invalid_client', 'Unknown client or wrong client secret.');
     }
     return connection;
@@ -303,6 +305,7 @@ export class OAuthService {
 
   /** client_credentials, for a connection authenticateConnection vouched for. */
   clientCredentials(connection: ConnectionClient): Promise<IssuedToken> {
+    if (connection.disabled_at) throw new OAuthError('unauthorized_client', 'CONNECTION_DISABLED: an organisation admin disabled this connection; no token is issued until it is enabled again.');
     return this.sessions.issue({ orgId: connection.org_id, connectionId: connection.id }, connection.client_id, []);
   }
 

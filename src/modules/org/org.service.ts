@@ -8,7 +8,6 @@ import { newId } from '../../shared/ids.ts';
 import { hashPassword, newSecret, sha256 } from '../../shared/secrets.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import { UserLinkRepository } from '../directory/user-link.repository.ts';
-import { SessionRepository } from '../session/session.repository.ts';
 import { OrgRepository } from './org.repository.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -115,27 +114,6 @@ export class OrgService {
       created_at: this.clock.now(),
     });
     return { connectionId, clientId, clientSecret };
-  }
-
-  listConnections(orgId: string) {
-    return new ConnectionRepository(this.db).list(orgId);
-  }
-
-  /**
-   * A new client secret for a connection (issue 5): the old one is refused from now on, and the
-   * connection's sessions end with it, since whoever held the old secret may hold their tokens.
-   * `orgId` undefined: the operator names the connection alone.
-   */
-  async rotateConnectionSecret(connectionId: string, orgId?: string): Promise<{ connectionId: string; clientId: string; clientSecret: string; revokedSessionCount: number }> {
-    return this.db.transaction().execute(async (trx) => {
-      const connections = new ConnectionRepository(trx);
-      const connection = orgId ? await connections.find(orgId, connectionId) : await connections.findAnywhere(connectionId);
-      if (!connection) throw new NotFoundError(`No connection ${connectionId}.`);
-      const clientSecret = newSecret('twgcs_');
-      await connections.setSecretHash(connection.org_id, connection.id, sha256(clientSecret));
-      const revokedSessionCount = await new SessionRepository(trx).revoke(connection.org_id, this.clock.now(), { clientId: connection.client_id });
-      return { connectionId: connection.id, clientId: connection.client_id, clientSecret, revokedSessionCount };
-    });
   }
 }
 

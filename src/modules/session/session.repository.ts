@@ -1,5 +1,5 @@
 // Sessions and access tokens. A token row is found by the SHA-256 of the presented token.
-import type { Insertable, Kysely, Updateable } from 'kysely';
+import { type Insertable, type Kysely, sql, type Updateable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
@@ -19,6 +19,8 @@ export interface SessionLookup {
   account_email: string | null;
   is_org_admin: boolean | null;
   connection_cloud_id: string | null;
+  /** null for account sessions and enabled connections. */
+  connection_state: 'disabled' | 'deleting' | null;
   principal_version: number | null;
   cli_allow_all: boolean | null;
   cli_selected_permissions: string[] | null;
@@ -97,6 +99,12 @@ export class SessionRepository {
       eb.selectFrom('account as a').select('a.email').whereRef('a.org_id', '=', 's.org_id').whereRef('a.id', '=', 's.account_id').as('account_email'),
       eb.selectFrom('account as a').select('a.is_org_admin').whereRef('a.org_id', '=', 's.org_id').whereRef('a.id', '=', 's.account_id').as('is_org_admin'),
       eb.selectFrom('connection as c').select('c.cloud_id').whereRef('c.org_id', '=', 's.org_id').whereRef('c.id', '=', 's.connection_id').as('connection_cloud_id'),
+      eb
+        .selectFrom('connection as c')
+        .select(sql<'disabled' | 'deleting' | null>`case when c.deletion_started_at is not null then 'deleting' when c.disabled_at is not null then 'disabled' end`.as('state'))
+        .whereRef('c.org_id', '=', 's.org_id')
+        .whereRef('c.id', '=', 's.connection_id')
+        .as('connection_state'),
       eb.selectFrom('principal_version as pv').select('pv.version').whereRef('pv.org_id', '=', 's.org_id').as('principal_version'),
       eb.selectFrom('cli_settings as cs').select('cs.allow_all_by_default').whereRef('cs.org_id', '=', 's.org_id').as('cli_allow_all'),
       eb.selectFrom('cli_settings as cs').select('cs.selected_permissions').whereRef('cs.org_id', '=', 's.org_id').as('cli_selected_permissions'),

@@ -48,7 +48,9 @@ export type SessionEndReason = 'unknown' | 'expired' | 'revoked' | 'deactivated'
  * `actor` names the account behind the token when it is known, even for a token that no longer
  * works, so the audit log can record the refusal (PRODUCT §9).
  */
-export type AuthenticationResult = { ok: true; caller: Caller; org: OrgSnapshot; actor: AuditActor | null } | { ok: false; reason: SessionEndReason; actor?: AuditActor | null };
+export type AuthenticationResult =
+  | { ok: true; caller: Caller; org: OrgSnapshot; actor: AuditActor | null }
+  | { ok: false; reason: SessionEndReason | 'connection-disabled'; actor?: AuditActor | null };
 
 export type RefreshResult =
   | { ok: true; tokens: SignedIn }
@@ -121,7 +123,9 @@ export class SessionService {
     if (row.token_expires_at <= now) return { ok: false, reason: 'expired', actor };
     const ended = this.endReason(row, now);
     if (ended) return { ok: false, reason: ended, actor };
-    if (row.connection_id && !row.connection_cloud_id) return { ok: false, reason: 'unknown' };
+    // A connection being deleted is as gone; a disabled one is told so (issue 5).
+    if (row.connection_id && (!row.connection_cloud_id || row.connection_state === 'deleting')) return { ok: false, reason: 'unknown' };
+    if (row.connection_state === 'disabled') return { ok: false, reason: 'connection-disabled' };
     const base = { orgId: row.org_id, sessionId: row.session_id, clientId: row.client_id, scopes: row.scopes };
     const caller: Caller = row.account_id
       ? { ...base, kind: 'account', accountId: row.account_id, isOrgAdmin: row.is_org_admin === true }
