@@ -8,6 +8,8 @@ import { PrincipalCache } from './authz/viewer-principals.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
+import { AccountLinkService } from './modules/account-link/account-link.service.ts';
+import { linkRoutes } from './modules/account-link/account-link.routes.ts';
 import { ADMIN_KEY_PREFIX, AdminKeyService } from './modules/admin-key/admin-key.service.ts';
 import { AuditRecorder } from './modules/audit/audit-recorder.ts';
 import { parseExportQuery } from './modules/audit/audit-export.ts';
@@ -28,6 +30,7 @@ import { RelationshipService } from './modules/relationship/relationship.service
 import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
+import { SecretBox } from './shared/secret-box.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -47,6 +50,8 @@ export interface AppDeps {
   countries?: CountryLookup;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
+  /** Seals secrets the server sends on (3LO client secrets); undefined: a key for this process only. */
+  secretKey?: Buffer;
 }
 
 /** What the HTTP server knows of a request beyond the Request itself. */
@@ -68,6 +73,7 @@ export function createServices(deps: AppDeps): Services {
   const cliSettings = new CliSettingsService(deps.db, clock, catalog);
   const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
   const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
+  const secrets = deps.secretKey ? new SecretBox(deps.secretKey) : SecretBox.random();
   return {
     db: deps.db,
     clock,
@@ -82,6 +88,7 @@ export function createServices(deps: AppDeps): Services {
     principals: new PrincipalCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
+    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist),
     bitbucketTokens: new BitbucketTokenService(deps.db, clock),
     adminKeys: new AdminKeyService(deps.db, clock),
     audit,
@@ -205,6 +212,8 @@ export function createApp(deps: AppDeps): App {
 
   const oauthRoute = oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl });
 
+  const linkRoute = linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl });
+
   const trustedProxies = deps.trustedProxies ?? parseTrustedProxies(undefined);
 
   async function fetch(request: Request, socket: RequestInfo = {}): Promise<Response> {
@@ -214,11 +223,11 @@ export function createApp(deps: AppDeps): App {
     try {
       if (url.pathname === '/graphql') return await graphql(request, info);
       if (url.pathname === '/admin/audit/export') return await auditExport(request, info);
-      const oauth = oauthRoute(url.pathname);
-      if (oauth) {
+      const page = oauthRoute(url.pathname) ?? linkRoute(url.pathname);
+      if (page) {
         const bounded = await boundBody(request);
         if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, randomUUID(), {}, 'BODY_TOO_LARGE');
-        return await oauth(bounded, info.clientAddress);
+        return await page(bounded, info.clientAddress);
       }
       if (url.pathname === '/healthz') return new Response('ok\n', { headers: { 'content-type': 'text/plain' } });
       if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);

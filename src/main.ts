@@ -7,6 +7,8 @@ import { migrateToLatest } from './db/migrator.ts';
 import { loadDemoIfEmpty } from './demo.ts';
 import { createHttpServer } from './http-server.ts';
 import { createLogger } from './shared/logger.ts';
+import { keyFromFile } from './shared/secret-box.ts';
+import path from 'node:path';
 
 async function main() {
   const config = loadConfig();
@@ -21,6 +23,7 @@ async function main() {
     publicUrl: config.publicUrl,
     trustedProxies: config.trustedProxies,
     auditRetentionDays: config.auditRetentionDays,
+    secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
   });
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
 

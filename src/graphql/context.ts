@@ -10,6 +10,7 @@ import type { ObjectRow } from '../authz/visibility-filter.ts';
 import type { Database } from '../db/database.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
+import type { AccountLinkService } from '../modules/account-link/account-link.service.ts';
 import type { AdminKeyService } from '../modules/admin-key/admin-key.service.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
 import type { AuditService } from '../modules/audit/audit.service.ts';
@@ -44,6 +45,7 @@ export interface Services {
   adminKeys: AdminKeyService;
   audit: AuditService;
   ipAllowlist: IpAllowlistService;
+  accountLinks: AccountLinkService;
   bitbucketTokens: BitbucketTokenService;
 }
 

@@ -1,5 +1,6 @@
 // Builds the schema: every module's GraphQL definitions register on the one builder.
 import { lexicographicSortSchema } from 'graphql';
+import '../modules/account-link/account-link.graphql.ts';
 import '../modules/admin-key/admin-key.graphql.ts';
 import '../modules/audit/audit.graphql.ts';
 import '../modules/bitbucket-token/bitbucket-token.graphql.ts';

@@ -7,7 +7,7 @@ import { requireOwnOrganization } from '../../graphql/context.ts';
 import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { OrganizationRef } from '../org/org.graphql.ts';
 
-const ConnectionRef = builder.objectRef<Selectable<ConnectionTable>>('Connection').implement({
+export const ConnectionRef = builder.objectRef<Selectable<ConnectionTable>>('Connection').implement({
   description: 'A connector installed in one site. It ingests with its own client credentials.',
   fields: (t) => ({
     id: t.exposeID('id'),

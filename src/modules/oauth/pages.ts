@@ -10,15 +10,18 @@ h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;pa
 button{margin:1rem .5rem 0 0;padding:.5rem 1rem;font-size:1rem}.error{color:#ae2a19;background:#ffeceb;padding:.6rem;border-radius:4px}
 .code{font-family:monospace;font-size:1.3rem;letter-spacing:.1rem}.muted{color:#626f86;font-size:.9rem}`;
 
-/** A whole page as a Response, not cacheable and not frameable. */
-export function page(status: number, title: string, body: string): Response {
+/**
+ * A whole page as a Response, not cacheable and not frameable. `formTarget` is an origin a form
+ * on it may end at: browsers apply form-action to the redirects after a submission too.
+ */
+export function page(status: number, title: string, body: string, formTarget?: string): Response {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · teamgraph</title><style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
   return new Response(html, {
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${formTarget ? ` ${formTarget}` : ''}; frame-ancestors 'none'`,
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
     },

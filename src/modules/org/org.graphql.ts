@@ -131,7 +131,7 @@ registerNodeLoader('site', async (id, ctx) => {
   return site && site.org_id === ctx.caller.orgId ? { id: site.cloud_id, cloudId: site.cloud_id, name: site.name } : null;
 });
 
-const ViewerRef = builder.objectRef<RequestContext['caller']>('Viewer').implement({
+export const ViewerRef = builder.objectRef<RequestContext['caller']>('Viewer').implement({
   fields: (t) => ({
     account: t.field({
       type: AccountRef,

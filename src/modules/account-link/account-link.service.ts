@@ -1,0 +1,247 @@
+// User links through third-party OAuth, 3LO (PRODUCT §4, issue 5). A connection declares its
+// provider; an account that signed in on the link page is sent there with authorization code +
+// PKCE, and the service, as the OAuth client (oauth4webapi), checks the state and the browser
+// that started the attempt, exchanges the code, reads the user-info and links the account to
+// the external id it names. Links take effect at the next request, like mappings (the
+// principal version moves with user_link).
+import * as oauth from 'oauth4webapi';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import type { SecretBox } from '../../shared/secret-box.ts';
+import { newSecret, sha256 } from '../../shared/secrets.ts';
+import { operatorEvent } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import { ConnectionRepository } from '../connection/connection.repository.ts';
+import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
+import { AccountLinkRepository, type LinkProviderRow } from './account-link.repository.ts';
+
+export const LINK_ATTEMPT_SECONDS = 600;
+
+export interface LinkProviderInput {
+  /** Discovered from RFC 8414 / OpenID metadata when the endpoints are not given. */
+  issuer?: string | null;
+  authorizationEndpoint?: string | null;
+  tokenEndpoint?: string | null;
+  userinfoEndpoint?: string | null;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  /** The user-info member that is the third-party user's external id (default `sub`). */
+  externalIdField?: string | null;
+}
+
+/** Why a link attempt failed, in words for the person in the browser; `code` is stable. */
+export class LinkError extends Error {
+  constructor(
+    readonly code: 'UNKNOWN_CONNECTION' | 'OTHER_ORGANIZATION' | 'NO_PROVIDER' | 'IP_NOT_ALLOWED' | 'INVALID_STATE' | 'EXPIRED' | 'PROVIDER_ERROR' | 'NO_EXTERNAL_ID',
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Providers must use https; plain http is accepted on loopback only (development and tests). */
+function endpoint(value: string, name: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new BadUserInputError('INVALID_LINK_PROVIDER', `${name} is not a URL: ${value}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new BadUserInputError('INVALID_LINK_PROVIDER', `${name} must be an https URL (http only on loopback): ${value}`);
+  }
+  return url;
+}
+
+const insecureAllowed = (url: string) => new URL(url).protocol === 'http:';
+
+export class AccountLinkService {
+  private readonly links: AccountLinkRepository;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly secrets: SecretBox,
+    private readonly audit: AuditService,
+    private readonly ipAllowlist: IpAllowlistService,
+  ) {
+    this.links = new AccountLinkRepository(db);
+  }
+
+  private async liveConnection(orgId: string, connectionId: string) {
+    const connection = await new ConnectionRepository(this.db).find(orgId, connectionId);
+    if (!connection || connection.deletion_started_at) throw new NotFoundError(`No connection ${connectionId}.`);
+    return connection;
+  }
+
+  /** Saves (replacing) the connection's provider; issuer-only input is completed by discovery. */
+  async setProvider(orgId: string, connectionId: string, input: LinkProviderInput): Promise<LinkProviderRow> {
+    await this.liveConnection(orgId, connectionId);
+    if (!input.clientId.trim() || !input.clientSecret) throw new BadUserInputError('INVALID_LINK_PROVIDER', 'clientId and clientSecret are required.');
+    let { authorizationEndpoint, tokenEndpoint, userinfoEndpoint } = input;
+    const issuer = input.issuer ? endpoint(input.issuer, 'issuer') : null;
+    if (issuer && !(authorizationEndpoint && tokenEndpoint && userinfoEndpoint)) {
+      const metadata = await this.discover(issuer);
+      authorizationEndpoint ??= metadata.authorization_endpoint;
+      tokenEndpoint ??= metadata.token_endpoint;
+      userinfoEndpoint ??= metadata.userinfo_endpoint;
+    }
+    if (!authorizationEndpoint || !tokenEndpoint || !userinfoEndpoint) {
+      throw new BadUserInputError('INVALID_LINK_PROVIDER', 'Give the authorization, token and user-info endpoints, or an issuer whose metadata names them.');
+    }
+    const row = {
+      org_id: orgId,
+      connection_id: connectionId,
+      issuer: issuer?.href.replace(/\/$/, '') ?? null,
+      authorization_endpoint: endpoint(authorizationEndpoint, 'authorizationEndpoint').href,
+      token_endpoint: endpoint(tokenEndpoint, 'tokenEndpoint').href,
+      userinfo_endpoint: endpoint(userinfoEndpoint, 'userinfoEndpoint').href,
+      client_id: input.clientId.trim(),
+      client_secret_sealed: this.secrets.seal(input.clientSecret),
+      scopes: [...new Set(input.scopes.map((s) => s.trim()).filter(Boolean))],
+      external_id_field: input.externalIdField?.trim() || 'sub',
+      updated_at: this.clock.now(),
+    };
+    await this.links.upsertProvider(row);
+    return row;
+  }
+
+  /** OpenID metadata first, then RFC 8414's: providers publish one or the other. */
+  private async discover(issuer: URL): Promise<oauth.AuthorizationServer> {
+    const failures: string[] = [];
+    for (const algorithm of ['oidc', 'oauth2'] as const) {
+      try {
+        const response = await oauth.discoveryRequest(issuer, { algorithm, [oauth.allowInsecureRequests]: issuer.protocol === 'http:' });
+        return await oauth.processDiscoveryResponse(issuer, response);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+    throw new BadUserInputError('INVALID_LINK_PROVIDER', `The issuer's metadata could not be read from ${issuer.href}: ${failures.join('; ')}`);
+  }
+
+  async removeProvider(orgId: string, connectionId: string): Promise<boolean> {
+    await this.liveConnection(orgId, connectionId);
+    return this.links.deleteProvider(orgId, connectionId);
+  }
+
+  findProvider(orgId: string, connectionId: string) {
+    return this.links.findProvider(orgId, connectionId);
+  }
+
+  /** Where the link page's form leads in the end; null when there is no provider. */
+  async providerOrigin(connectionId: string): Promise<string | null> {
+    const connection = await new ConnectionRepository(this.db).findAnywhere(connectionId);
+    const provider = connection && (await this.links.findProvider(connection.org_id, connection.id));
+    return provider ? new URL(provider.authorization_endpoint).origin : null;
+  }
+
+  /**
+   * After the person signed in on the link page: an attempt bound to their browser, and where to
+   * send it. `redirectUri` is this service's callback for the connection.
+   */
+  async start(connectionId: string, account: { orgId: string; accountId: string }, redirectUri: string, address: string | undefined) {
+    const connection = await new ConnectionRepository(this.db).findAnywhere(connectionId);
+    if (!connection || connection.deletion_started_at || connection.disabled_at) throw new LinkError('UNKNOWN_CONNECTION', 'There is no such connection, or it is disabled.', 404);
+    if (connection.org_id !== account.orgId) throw new LinkError('OTHER_ORGANIZATION', 'This connection belongs to another organisation than your account; sign in with an account of its organisation.', 403);
+    if (!(await this.ipAllowlist.addressAllowed(account.orgId, address))) {
+      throw new LinkError('IP_NOT_ALLOWED', `Your organisation does not allow sign-in from ${address ?? 'an unknown address'}.`, 403);
+    }
+    const provider = await this.links.findProvider(connection.org_id, connection.id);
+    if (!provider) throw new LinkError('NO_PROVIDER', 'This connection has no third-party sign-in set up; ask an organisation admin.', 404);
+    const state = oauth.generateRandomState();
+    const codeVerifier = oauth.generateRandomCodeVerifier();
+    const browserBinding = newSecret('');
+    const now = this.clock.now();
+    await this.links.insertAttempt(
+      {
+        state_hash: sha256(state),
+        org_id: connection.org_id,
+        connection_id: connection.id,
+        account_id: account.accountId,
+        browser_binding_hash: sha256(browserBinding),
+        code_verifier: codeVerifier,
+        expires_at: new Date(now.getTime() + LINK_ATTEMPT_SECONDS * 1000),
+      },
+      now,
+    );
+    const authorizationUrl = new URL(provider.authorization_endpoint);
+    authorizationUrl.searchParams.set('response_type', 'code');
+    authorizationUrl.searchParams.set('client_id', provider.client_id);
+    authorizationUrl.searchParams.set('redirect_uri', redirectUri);
+    if (provider.scopes.length > 0) authorizationUrl.searchParams.set('scope', provider.scopes.join(' '));
+    authorizationUrl.searchParams.set('state', state);
+    authorizationUrl.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+    authorizationUrl.searchParams.set('code_challenge_method', 'S256');
+    return { authorizationUrl, browserBinding };
+  }
+
+  /** The provider sent the browser back: check, exchange, read the user-info, link. */
+  async complete(connectionId: string, callback: URL, browserBinding: string | null, redirectUri: string) {
+    const state = callback.searchParams.get('state');
+    const attempt = state ? await this.links.takeAttempt(sha256(state)) : undefined;
+    if (!attempt || attempt.connection_id !== connectionId || !browserBinding || sha256(browserBinding) !== attempt.browser_binding_hash) {
+      throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
+    }
+    if (attempt.expires_at <= this.clock.now()) throw new LinkError('EXPIRED', 'This link attempt expired; start again from the link page.');
+    const provider = await this.links.findProvider(attempt.org_id, attempt.connection_id);
+    if (!provider) throw new LinkError('NO_PROVIDER', 'This connection no longer has third-party sign-in set up.', 404);
+    const as: oauth.AuthorizationServer = {
+      issuer: provider.issuer ?? new URL(provider.authorization_endpoint).origin,
+      authorization_endpoint: provider.authorization_endpoint,
+      token_endpoint: provider.token_endpoint,
+      userinfo_endpoint: provider.userinfo_endpoint,
+    };
+    const client: oauth.Client = { client_id: provider.client_id };
+    const clientAuth = oauth.ClientSecretBasic(this.secrets.open(provider.client_secret_sealed));
+    let externalId: unknown;
+    try {
+      const params = oauth.validateAuthResponse(as, client, callback.searchParams, state!);
+      const tokenResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, attempt.code_verifier, {
+        [oauth.allowInsecureRequests]: insecureAllowed(provider.token_endpoint),
+      });
+      const tokens = await oauth.processAuthorizationCodeResponse(as, client, tokenResponse);
+      const userinfoResponse = await oauth.userInfoRequest(as, client, tokens.access_token, { [oauth.allowInsecureRequests]: insecureAllowed(provider.userinfo_endpoint) });
+      const userinfo = await oauth.processUserInfoResponse(as, client, oauth.skipSubjectCheck, userinfoResponse);
+      externalId = (userinfo as Record<string, unknown>)[provider.external_id_field];
+    } catch (error) {
+      throw new LinkError('PROVIDER_ERROR', providerMessage(error), 502);
+    }
+    if ((typeof externalId !== 'string' && typeof externalId !== 'number') || String(externalId).length === 0 || String(externalId).length > 255) {
+      throw new LinkError('NO_EXTERNAL_ID', `The provider's user-info has no usable "${provider.external_id_field}" (1 to 255 characters); nothing was linked.`, 502);
+    }
+    const id = String(externalId);
+    const now = this.clock.now();
+    const connection = (await new ConnectionRepository(this.db).find(attempt.org_id, attempt.connection_id))!;
+    await this.links.link(attempt.org_id, attempt.connection_id, id, attempt.account_id, now);
+    await this.audit.append({
+      ...operatorEvent(attempt.org_id, 'user-link.created', { connectionId: attempt.connection_id, externalId: id, source: 'OAUTH_3LO' }, newId('auditEvent'), now),
+      actor: { accountId: attempt.account_id, email: null },
+    });
+    return { orgId: attempt.org_id, accountId: attempt.account_id, connectionId: attempt.connection_id, provider: connection.provider, externalId: id };
+  }
+
+  linksOf(orgId: string, accountId: string) {
+    return this.links.linksOf(orgId, accountId);
+  }
+
+  unlink(orgId: string, accountId: string, connectionId: string, externalId: string) {
+    return this.links.unlink(orgId, accountId, connectionId, externalId);
+  }
+}
+
+/** What to tell the person about a failure at the provider; never a secret or a token. */
+function providerMessage(error: unknown): string {
+  if (error instanceof oauth.AuthorizationResponseError) {
+    return `The provider did not authorise the link: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}. Nothing was linked.`;
+  }
+  if (error instanceof oauth.ResponseBodyError) return `The provider refused the code exchange: ${error.error}. Nothing was linked.`;
+  return `The provider's answer could not be used (${(error as Error).message}). Nothing was linked.`;
+}

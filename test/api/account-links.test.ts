@@ -1,0 +1,256 @@
+// 3LO user links (issue 5) end to end: a third-party OAuth provider written here runs on
+// loopback; the test plays the browser through the link page, the provider and the callback,
+// and checks that principals naming the linked user start and stop matching at once.
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+
+const CLIENT_ID = 'teamgraph-at-provider';
+const CLIENT_SECRET = 'provider-secret-' + randomBytes(8).toString('hex');
+
+/** A small OAuth 2 provider: authorize (the person is whoever `signedIn` says), token, user-info, metadata. */
+function startProvider() {
+  const codes = new Map<string, { user: string; challenge: string; redirectUri: string }>();
+  const tokens = new Map<string, string>();
+  const state = { signedIn: 'gh-alice', deny: false, exchanges: 0, origin: '' };
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url!, state.origin);
+    const send = (status: number, body: object) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (url.pathname === '/.well-known/openid-configuration') {
+      return send(200, { issuer: state.origin, authorization_endpoint: `${state.origin}/authorize`, token_endpoint: `${state.origin}/token`, userinfo_endpoint: `${state.origin}/userinfo` });
+    }
+    if (url.pathname === '/authorize') {
+      const q = url.searchParams;
+      const redirect = new URL(q.get('redirect_uri')!);
+      if (q.get('client_id') !== CLIENT_ID || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) return send(400, { error: 'invalid_request' });
+      redirect.searchParams.set('state', q.get('state')!);
+      if (state.deny) {
+        redirect.searchParams.set('error', 'access_denied');
+        redirect.searchParams.set('error_description', 'The user said no');
+      } else {
+        const code = randomBytes(16).toString('hex');
+        codes.set(code, { user: state.signedIn, challenge: q.get('code_challenge')!, redirectUri: q.get('redirect_uri')! });
+        redirect.searchParams.set('code', code);
+      }
+      res.writeHead(302, { location: redirect.toString() }).end();
+      return;
+    }
+    if (url.pathname === '/token' && req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent);
+      if (id !== CLIENT_ID || secret !== CLIENT_SECRET) return send(401, { error: 'invalid_client' });
+      const grant = codes.get(form.get('code') ?? '');
+      codes.delete(form.get('code') ?? '');
+      const verifierHash = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url');
+      if (!grant || grant.challenge !== verifierHash || grant.redirectUri !== form.get('redirect_uri')) return send(400, { error: 'invalid_grant' });
+      state.exchanges++;
+      const accessToken = randomBytes(16).toString('hex');
+      tokens.set(accessToken, grant.user);
+      return send(200, { access_token: accessToken, token_type: 'Bearer', expires_in: 3600 });
+    }
+    if (url.pathname === '/userinfo') {
+      const user = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+      return user ? send(200, { sub: `sub-${user}`, login: user }) : send(401, { error: 'invalid_token' });
+    }
+    send(404, { error: 'not_found' });
+  });
+  return { server, state };
+}
+
+let t: TestApp;
+let provider: ReturnType<typeof startProvider>;
+beforeAll(async () => {
+  t = await startTestApp();
+  provider = startProvider();
+  provider.server.listen(0, '127.0.0.1');
+  await once(provider.server, 'listening');
+  provider.state.origin = `http://127.0.0.1:${(provider.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  provider.server.close();
+  await t.close();
+});
+
+const APP = 'http://teamgraph.test';
+
+/** A tenant whose connection uses the loopback provider, with an item only gh-alice's account may see. */
+async function linkedTenant(name: string, providerInput: Record<string, unknown> = {}) {
+  const tenant = await createTenant(t, name);
+  const admin = await tenant.account({ admin: true });
+  const saved = await t.graphql(admin.token, 'mutation($i: SetConnectionLinkProviderInput!) { setConnectionLinkProvider(input: $i) { clientId authorizationEndpoint externalIdField } }', {
+    i: {
+      orgId: tenant.orgId,
+      connectionId: tenant.connectionId,
+      authorizationEndpoint: `${provider.state.origin}/authorize`,
+      tokenEndpoint: `${provider.state.origin}/token`,
+      userinfoEndpoint: `${provider.state.origin}/userinfo`,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      scopes: ['read:user'],
+      externalIdField: 'login',
+      ...providerInput,
+    },
+  });
+  expect(saved.body.errors).toBeUndefined();
+  await tenant.ingest('setObjects', { objects: [objectInput('SECRET-1', { permissions: viewAcl([userPrincipal('gh-alice')]) })] });
+  return { tenant, admin };
+}
+
+async function person(tenant: Tenant, email: string) {
+  const password = 'correct horse battery staple';
+  const { accountId } = await t.app.services.orgs.createAccount({ orgId: tenant.orgId, email, displayName: email, password, cloudIds: [tenant.cloudId] });
+  const { accessToken } = await t.app.services.sessions.issue({ orgId: tenant.orgId, accountId }, 'twg-cli', t.app.services.catalog.permissions.map((p) => p.key));
+  return { accountId, email, password, token: accessToken };
+}
+
+/** Plays the browser: the link page, sign-in, the provider, back to the callback. */
+async function linkInBrowser(connectionId: string, who: { email: string; password: string }, tamper: (callback: URL) => URL = (u) => u, withCookie = true) {
+  const form = await t.app.fetch(new Request(`${APP}/connections/${connectionId}/link`));
+  expect(form.status).toBe(200);
+  expect(await form.text()).toContain(`action="/connections/${connectionId}/link"`);
+  const signedIn = await t.app.fetch(
+    new Request(`${APP}/connections/${connectionId}/link`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ email: who.email, password: who.password }) }),
+  );
+  if (signedIn.status !== 303) return { status: signedIn.status, text: await signedIn.text() };
+  const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
+  const atProvider = await fetch(signedIn.headers.get('location')!, { redirect: 'manual' });
+  expect(atProvider.status).toBe(302);
+  const callback = tamper(new URL(atProvider.headers.get('location')!));
+  const done = await t.app.fetch(new Request(callback, { headers: withCookie ? { cookie } : {} }));
+  return { status: done.status, text: await done.text() };
+}
+
+const sees = async (token: string, tenant: Tenant) =>
+  (await t.graphql(token, 'query($c: ID!) { objectByExternalId(connectionId: $c, type: "jira:work-item", externalId: "SECRET-1") { id } }', { c: tenant.connectionId })).body.data.objectByExternalId !== null;
+const linksOf = async (token: string) => (await t.graphql(token, '{ viewer { userLinks { connectionId provider externalId source } } }')).body.data.viewer.userLinks;
+
+describe('linking an account through the connection’s OAuth provider', () => {
+  it('links the external id the provider reports, which matches USER principals from the next request, until unlinked', async () => {
+    const { tenant } = await linkedTenant('Link');
+    const alice = await person(tenant, 'alice@link.test');
+    expect(await sees(alice.token, tenant)).toBe(false);
+
+    provider.state.signedIn = 'gh-alice';
+    const done = await linkInBrowser(tenant.connectionId, alice);
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('gh-alice');
+    expect(await linksOf(alice.token)).toEqual([{ connectionId: tenant.connectionId, provider: 'jira', externalId: 'gh-alice', source: 'OAUTH_3LO' }]);
+    expect(await sees(alice.token, tenant)).toBe(true);
+
+    const unlinked = await t.graphql(alice.token, 'mutation($i: UnlinkExternalUserInput!) { unlinkExternalUser(input: $i) }', { i: { connectionId: tenant.connectionId, externalId: 'gh-alice' } });
+    expect(unlinked.body.data.unlinkExternalUser).toBe(true);
+    expect(await linksOf(alice.token)).toEqual([]);
+    expect(await sees(alice.token, tenant)).toBe(false);
+    const again = await t.graphql(alice.token, 'mutation($i: UnlinkExternalUserInput!) { unlinkExternalUser(input: $i) }', { i: { connectionId: tenant.connectionId, externalId: 'gh-alice' } });
+    expect(again.body.errors?.[0].extensions.code).toBe('NOT_FOUND');
+
+    const events = await t.graphql((await tenant.account({ admin: true })).token, 'query($o: ID!) { organization(id: $o) { auditEvents(first: 50) { edges { node { action actor { accountId } event } } } } }', { o: tenant.orgId });
+    const actions = events.body.data.organization.auditEvents.edges.map((e: any) => e.node).filter((n: any) => n.action.startsWith('user-link.'));
+    expect(actions.map((n: any) => [n.action, n.actor.accountId, n.event.details.externalId])).toEqual([
+      ['user-link.removed', alice.accountId, 'gh-alice'],
+      ['user-link.created', alice.accountId, 'gh-alice'],
+    ]);
+  });
+
+  it('moves a link of the same external user from another account, which stops matching at once', async () => {
+    const { tenant } = await linkedTenant('Move');
+    const alice = await person(tenant, 'alice@move.test');
+    const bob = await person(tenant, 'bob@move.test');
+    provider.state.signedIn = 'gh-alice';
+    expect((await linkInBrowser(tenant.connectionId, alice)).status).toBe(200);
+    expect(await sees(alice.token, tenant)).toBe(true);
+    // Bob proves to be gh-alice at the provider (say, the identity changed hands).
+    expect((await linkInBrowser(tenant.connectionId, bob)).status).toBe(200);
+    expect(await sees(bob.token, tenant)).toBe(true);
+    expect(await sees(alice.token, tenant)).toBe(false);
+    expect(await linksOf(alice.token)).toEqual([]);
+  });
+
+  it('refuses a callback with a wrong state, or from a browser that did not start the attempt', async () => {
+    const { tenant } = await linkedTenant('State');
+    const carol = await person(tenant, 'carol@state.test');
+    const before = provider.state.exchanges;
+    const wrongState = await linkInBrowser(tenant.connectionId, carol, (u) => {
+      u.searchParams.set('state', 'not-the-state');
+      return u;
+    });
+    expect(wrongState.status).toBe(400);
+    expect(wrongState.text).toContain('INVALID_STATE');
+    const otherBrowser = await linkInBrowser(tenant.connectionId, carol, (u) => u, false);
+    expect(otherBrowser.status).toBe(400);
+    expect(otherBrowser.text).toContain('INVALID_STATE');
+    // No code was exchanged and nothing linked.
+    expect(provider.state.exchanges).toBe(before);
+    expect(await linksOf(carol.token)).toEqual([]);
+  });
+
+  it('shows the provider’s refusal and links nothing', async () => {
+    const { tenant } = await linkedTenant('Deny');
+    const dan = await person(tenant, 'dan@deny.test');
+    provider.state.deny = true;
+    const denied = await linkInBrowser(tenant.connectionId, dan).finally(() => {
+      provider.state.deny = false;
+    });
+    expect(denied.status).toBe(502);
+    expect(denied.text).toContain('access_denied');
+    expect(denied.text).toContain('PROVIDER_ERROR');
+    expect(await linksOf(dan.token)).toEqual([]);
+  });
+
+  it('refuses an account of another organisation, and a wrong password', async () => {
+    const { tenant } = await linkedTenant('Mine');
+    const other = await createTenant(t, 'Other');
+    const eve = await person(other, 'eve@other.test');
+    const refused = await linkInBrowser(tenant.connectionId, eve);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('OTHER_ORGANIZATION');
+    const wrong = await linkInBrowser(tenant.connectionId, { email: eve.email, password: 'wrong' });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('discovers the endpoints from an issuer, and never returns or stores the client secret in the clear', async () => {
+    const tenant = await createTenant(t, 'Discover');
+    const admin = await tenant.account({ admin: true });
+    const saved = await t.graphql(
+      admin.token,
+      'mutation($i: SetConnectionLinkProviderInput!) { setConnectionLinkProvider(input: $i) { issuer authorizationEndpoint tokenEndpoint userinfoEndpoint externalIdField } }',
+      { i: { orgId: tenant.orgId, connectionId: tenant.connectionId, issuer: provider.state.origin, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: [] } },
+    );
+    expect(saved.body.data.setConnectionLinkProvider).toEqual({
+      issuer: provider.state.origin,
+      authorizationEndpoint: `${provider.state.origin}/authorize`,
+      tokenEndpoint: `${provider.state.origin}/token`,
+      userinfoEndpoint: `${provider.state.origin}/userinfo`,
+      externalIdField: 'sub',
+    });
+    const stored = await sql<{ sealed: string }>`select client_secret_sealed as sealed from connection_link_provider where connection_id = ${tenant.connectionId}`.execute(t.db);
+    expect(stored.rows[0].sealed).not.toContain(CLIENT_SECRET);
+    const listed = await t.graphql(admin.token, 'query($o: ID!) { organization(id: $o) { connections { linkUrl linkProvider { clientId scopes } } } }', { o: tenant.orgId });
+    expect(listed.body.data.organization.connections[0]).toEqual({ linkUrl: `/connections/${tenant.connectionId}/link`, linkProvider: { clientId: CLIENT_ID, scopes: [] } });
+    expect(JSON.stringify(listed.body)).not.toContain(CLIENT_SECRET);
+    // The default external id is `sub`.
+    const frank = await person(tenant, 'frank@discover.test');
+    provider.state.signedIn = 'gh-frank';
+    expect((await linkInBrowser(tenant.connectionId, frank)).status).toBe(200);
+    expect((await linksOf(frank.token)).map((l: any) => l.externalId)).toEqual(['sub-gh-frank']);
+  });
+
+  it('refuses a provider endpoint that is plain http off loopback, and a non-admin', async () => {
+    const tenant = await createTenant(t, 'Insecure');
+    const admin = await tenant.account({ admin: true });
+    const input = { orgId: tenant.orgId, connectionId: tenant.connectionId, authorizationEndpoint: 'http://provider.example/authorize', tokenEndpoint: 'https://provider.example/token', userinfoEndpoint: 'https://provider.example/me', clientId: 'x', clientSecret: 'y', scopes: [] };
+    const insecure = await t.graphql(admin.token, 'mutation($i: SetConnectionLinkProviderInput!) { setConnectionLinkProvider(input: $i) { clientId } }', { i: input });
+    expect(insecure.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'INVALID_LINK_PROVIDER' });
+    const member = await tenant.account();
+    const refused = await t.graphql(member.token, 'mutation($i: SetConnectionLinkProviderInput!) { setConnectionLinkProvider(input: $i) { clientId } }', { i: { ...input, authorizationEndpoint: 'https://provider.example/authorize' } });
+    expect(refused.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+});
