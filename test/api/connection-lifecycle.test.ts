@@ -1,8 +1,8 @@
 // The connection lifecycle (issue 5): a disabled connection's objects are invisible to everyone
 // and its ingestion is refused until it is enabled again; a deleted connection leaves no row
 // behind, in batches that can be interrupted and resumed.
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyObjects, rowsOf } from '../support/connection-rows.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 
 let t: TestApp;
@@ -118,49 +118,6 @@ describe('disabling and enabling a connection', () => {
   });
 });
 
-/** Every row anywhere that belongs to the connection: each table with a connection_id column, and the connection itself. */
-async function rowsOf(connectionId: string, objectIds: string[]): Promise<Record<string, number>> {
-  const tables = await sql<{ table_name: string }>`
-    select table_name from information_schema.columns where table_schema = current_schema() and column_name = 'connection_id'
-  `.execute(t.db);
-  const counts: Record<string, number> = {};
-  for (const { table_name } of tables.rows) {
-    const r = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table_name)} where connection_id = ${connectionId}`.execute(t.db);
-    counts[table_name] = r.rows[0].n;
-  }
-  counts.connection = (await sql<{ n: number }>`select count(*)::int as n from connection where id = ${connectionId}`.execute(t.db)).rows[0].n;
-  counts.acl_entry = (await sql<{ n: number }>`select count(*)::int as n from acl_entry where object_id = any(${objectIds}::text[])`.execute(t.db)).rows[0].n;
-  counts.relationship_ends = (await sql<{ n: number }>`select count(*)::int as n from relationship where from_object_id = any(${objectIds}::text[]) or to_object_id = any(${objectIds}::text[])`.execute(t.db)).rows[0].n;
-  return counts;
-}
-
-/**
- * Grows the connection to `total` objects by copying its ingested ones (with their ACL entries
- * and relationships) under new ids: ingesting 20,000 through the API would take most of the run.
- */
-async function copyObjects(connectionId: string, total: number) {
-  const base = (await sql<{ n: number }>`select count(*)::int as n from graph_object where connection_id = ${connectionId}`.execute(t.db)).rows[0].n;
-  const copies = Math.ceil(total / base) - 1;
-  await sql`
-    insert into graph_object
-    select o.org_id, o.id || '-' || g, o.cloud_id, o.connection_id, o.type, o.product, o.external_id || '-' || g, o.display_name, o.description, o.url,
-      o.container_type, o.container_external_id || '-' || g, o.container_id || '-' || g, o.properties, o.permissions, o.acl, o.view_keys, o.view_controls,
-      o.created_at, o.last_updated_at, o.update_sequence_number, o.deleted
-    from graph_object o cross join generate_series(1, ${copies}) g where o.connection_id = ${connectionId}
-  `.execute(t.db);
-  await sql`
-    insert into acl_entry select e.org_id, e.principal_key, e.action, e.object_id || '-' || g, e.control_no
-    from acl_entry e join graph_object o on o.org_id = e.org_id and o.id = e.object_id cross join generate_series(1, ${copies}) g
-    where o.connection_id = ${connectionId} and o.id not like '%-%'
-  `.execute(t.db);
-  await sql`
-    insert into relationship select r.org_id, r.connection_id, r.type, r.from_object_id || '-' || g, r.to_object_id || '-' || g, r.properties, r.update_sequence_number, r.deleted, r.updated_at
-    from relationship r cross join generate_series(1, ${copies}) g where r.connection_id = ${connectionId}
-  `.execute(t.db);
-  const ids = await sql<{ id: string }>`select id from graph_object where connection_id = ${connectionId}`.execute(t.db);
-  return ids.rows.map((r) => r.id);
-}
-
 describe('deleting a connection', () => {
   it('removes 20,000 objects and everything else of the connection, resuming after an interruption', async () => {
     const { tenant, admin, viewer, itemId } = await tenantWithObjects('Delete');
@@ -169,7 +126,7 @@ describe('deleting a connection', () => {
     await tenant.ingest('setRelationships', {
       relationships: [{ type: 'issue-links', from: { type: 'jira:work-item', externalId: 'P-1' }, to: { type: 'jira:work-item', externalId: 'B-0' }, updateSequenceNumber: 1 }],
     });
-    const objectIds = await copyObjects(tenant.connectionId, 20_000);
+    const objectIds = await copyObjects(t.db, tenant.connectionId, 20_000);
     expect(objectIds.length).toBeGreaterThanOrEqual(20_000);
     // Another tenant's connection is not touched.
     const bystander = await tenantWithObjects('Bystander');
@@ -194,7 +151,7 @@ describe('deleting a connection', () => {
       .catch((error: Error) => error.name);
     expect(interrupted).toBe('AbortError');
     expect(seen).toEqual([0, 2000, 4000, 6000]);
-    const halfway = await rowsOf(tenant.connectionId, objectIds);
+    const halfway = await rowsOf(t.db, tenant.connectionId, objectIds);
     expect(halfway.graph_object).toBe(objectIds.length - 6000);
     expect(halfway.connection).toBe(1);
 
@@ -206,7 +163,7 @@ describe('deleting a connection', () => {
     expect(progress[0]).toBe(`0/${objectIds.length - 6000}`);
     expect(progress.at(-1)).toBe(`${objectIds.length - 6000}/${objectIds.length - 6000} done`);
 
-    const left = await rowsOf(tenant.connectionId, objectIds);
+    const left = await rowsOf(t.db, tenant.connectionId, objectIds);
     expect(Object.entries(left).filter(([, n]) => n > 0)).toEqual([]);
     expect(Object.keys(left)).toEqual(expect.arrayContaining(['graph_object', 'relationship', 'external_user', 'external_group', 'group_member', 'user_link', 'session']));
 
@@ -225,7 +182,7 @@ describe('deleting a connection', () => {
     expect(listed.body.data.organization.connections).toEqual([]);
     // The background run the mutation started; waiting on it is what a test can do, a client cannot.
     await t.app.services.connections.resumeDeletions();
-    expect(Object.entries(await rowsOf(tenant.connectionId, [itemId])).filter(([, n]) => n > 0)).toEqual([]);
+    expect(Object.entries(await rowsOf(t.db, tenant.connectionId, [itemId])).filter(([, n]) => n > 0)).toEqual([]);
     const again = await t.graphql(admin.token, DELETE, { i: { orgId: tenant.orgId, connectionId: tenant.connectionId } });
     expect(again.body.errors?.[0].extensions.code).toBe('NOT_FOUND');
     const events = await adminActions(admin.token, tenant.orgId, 'connection.');

@@ -149,7 +149,9 @@ export class ConnectionService {
       do {
         this.resumeAgain = false;
         for (const connection of await new ConnectionRepository(this.db).listDeleting()) {
-          const done = await this.runDeletion(connection.id).catch((error) => onError(error, connection.id));
+          const done = await this.runDeletion(connection.id, {
+            onProgress: (p) => !p.done && this.logger.info('deleting connection', { connectionId: p.connectionId, deletedObjects: p.deletedObjects, totalObjects: p.totalObjects }),
+          }).catch((error) => onError(error, connection.id));
           if (done) this.logger.info('connection deleted', { connectionId: connection.id, deletedObjects: done.deletedObjects });
         }
       } while (this.resumeAgain);
