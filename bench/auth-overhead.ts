@@ -63,8 +63,11 @@ async function main() {
     const logger = createLogger('error');
     // The audit log is off for the comparison: what it adds (one append per request) is
     // measured on its own below and by bench/audit-overhead.ts.
-    const app = createApp({ db: handle.db, logger, auditLog: false });
-    const audited = createApp({ db: handle.db, logger });
+    // Credential lookups are cached as in the server (they follow the change feed); `uncached`
+    // shows what one lookup per request costs.
+    const app = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false });
+    const uncached = createApp({ db: handle.db, logger, auditLog: false });
+    const audited = createApp({ db: handle.db, changes: handle.changes, logger });
     const { orgs, sessions, catalog } = app.services;
     const { orgId } = await orgs.createOrganization('Bench');
     const { cloudId } = await orgs.createSite(orgId, 'bench');
@@ -86,6 +89,9 @@ async function main() {
     progress('authenticated again');
     const onAgain = await measure(options.runs, options.warmup, async () => expectOk(await app.fetch(request(accessToken))));
 
+    progress('authenticated, credential cache off');
+    const withoutCache = await measure(options.runs, options.warmup, async () => expectOk(await uncached.fetch(request(accessToken))));
+
     progress('authenticated, audit log on');
     const withAudit = await measure(options.runs, options.warmup, async () => expectOk(await audited.fetch(request(accessToken))));
 
@@ -103,6 +109,7 @@ async function main() {
     row('with authentication (app.fetch, bearer token)', on);
     row('authentication taken out (same handler)', off);
     row('with authentication, second run', onAgain);
+    row('with authentication, credential cache off (for comparison)', withoutCache);
     row('with authentication and the audit log (for comparison)', withAudit);
     const worstOn = on.p99 > onAgain.p99 ? on : onAgain;
     out();

@@ -13,6 +13,7 @@ import * as audit from './009_audit.ts';
 import * as ipAllowlist from './010_ip_allowlist.ts';
 import * as bitbucketToken from './011_bitbucket_token.ts';
 import * as connectionLifecycle from './012_connection_lifecycle.ts';
+import * as credentialChangeNotify from './013_credential_change_notify.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '010_ip_allowlist': ipAllowlist,
   '011_bitbucket_token': bitbucketToken,
   '012_connection_lifecycle': connectionLifecycle,
+  '013_credential_change_notify': credentialChangeNotify,
 };

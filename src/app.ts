@@ -31,6 +31,8 @@ import { type SessionLifetimes, SessionService } from './modules/session/session
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { SecretBox } from './shared/secret-box.ts';
+import type { ChangeFeed } from './db/client.ts';
+import { CredentialCache } from './modules/session/credential-cache.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -52,6 +54,8 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** Seals secrets the server sends on (3LO client secrets); undefined: a key for this process only. */
   secretKey?: Buffer;
+  /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
+  changes?: ChangeFeed;
 }
 
 /** What the HTTP server knows of a request beyond the Request itself. */
@@ -69,7 +73,9 @@ export function createServices(deps: AppDeps): Services {
   const logger = deps.logger ?? createLogger();
   const clock = deps.clock ?? systemClock;
   const catalog = deps.catalog ?? defaultCatalog;
-  const sessions = new SessionService(deps.db, clock, deps.lifetimes);
+  const credentials = new CredentialCache();
+  if (deps.changes) credentials.follow(deps.changes).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
+  const sessions = new SessionService(deps.db, clock, deps.lifetimes, credentials);
   const cliSettings = new CliSettingsService(deps.db, clock, catalog);
   const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
   const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
@@ -89,8 +95,9 @@ export function createServices(deps: AppDeps): Services {
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
     accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist),
-    bitbucketTokens: new BitbucketTokenService(deps.db, clock),
-    adminKeys: new AdminKeyService(deps.db, clock),
+    bitbucketTokens: new BitbucketTokenService(deps.db, clock, credentials),
+    adminKeys: new AdminKeyService(deps.db, clock, credentials),
+    credentials,
     audit,
   };
 }
@@ -227,7 +234,11 @@ export function createApp(deps: AppDeps): App {
       if (page) {
         const bounded = await boundBody(request);
         if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, randomUUID(), {}, 'BODY_TOO_LARGE');
-        return await page(bounded, info.clientAddress);
+        const response = await page(bounded, info.clientAddress);
+        // Sign-out, refresh and sign-in change credentials: this process forgets what it cached
+        // at once, before its own notification comes back.
+        if (request.method === 'POST') services.credentials.drop();
+        return response;
       }
       if (url.pathname === '/healthz') return new Response('ok\n', { headers: { 'content-type': 'text/plain' } });
       if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);

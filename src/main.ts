@@ -24,6 +24,7 @@ async function main() {
     trustedProxies: config.trustedProxies,
     auditRetentionDays: config.auditRetentionDays,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
+    changes: database.changes,
   });
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
 

@@ -25,6 +25,7 @@ import type { ObjectService } from '../modules/object/object.service.ts';
 import type { OrgService } from '../modules/org/org.service.ts';
 import type { RelationshipService } from '../modules/relationship/relationship.service.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
+import type { CredentialCache } from '../modules/session/credential-cache.ts';
 import type { SessionService } from '../modules/session/session.service.ts';
 import type { Clock } from '../shared/clock.ts';
 
@@ -47,6 +48,8 @@ export interface Services {
   ipAllowlist: IpAllowlistService;
   accountLinks: AccountLinkService;
   bitbucketTokens: BitbucketTokenService;
+  /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
+  credentials: CredentialCache;
 }
 
 export interface RequestContext {

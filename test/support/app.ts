@@ -30,7 +30,7 @@ export async function startTestApp(options: Pick<AppDeps, 'catalog' | 'countries
   const handle = await openTestDatabase((sql) => statements.push(sql));
   const clock = new TestClock();
   const logs: string[] = [];
-  const app = createApp({ db: handle.db, clock, ...options, logger: createLogger('error', (line) => logs.push(line)) });
+  const app = createApp({ db: handle.db, changes: handle.changes, clock, ...options, logger: createLogger('error', (line) => logs.push(line)) });
   return {
     app,
     db: handle.db,

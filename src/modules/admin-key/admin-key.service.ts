@@ -9,6 +9,7 @@ import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
 import { ADMIN_KEY_CLIENT_ID, type AdminKeyCaller } from '../session/caller.ts';
 import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
+import { CredentialCache } from '../session/credential-cache.ts';
 import { AdminKeyRepository } from './admin-key.repository.ts';
 
 export const ADMIN_KEY_PREFIX = 'twgk_';
@@ -21,6 +22,7 @@ export class AdminKeyService {
   constructor(
     db: Kysely<Database>,
     private readonly clock: Clock,
+    private readonly credentials = new CredentialCache(),
   ) {
     this.keys = new AdminKeyRepository(db);
   }
@@ -52,7 +54,8 @@ export class AdminKeyService {
   }
 
   async authenticate(secret: string): Promise<AuthenticationResult> {
-    const key = await this.keys.findByHash(sha256(secret));
+    const keyHash = sha256(secret);
+    const key = await this.credentials.lookup(`admin-key:${keyHash}`, () => this.keys.findByHash(keyHash));
     if (!key) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     // PRODUCT §9: the actor is always an account; for a key, the admin who created it.

@@ -9,6 +9,7 @@ import { newSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
+import { CredentialCache } from './credential-cache.ts';
 
 export const TOKEN_PREFIX = 'twg_';
 export const REFRESH_TOKEN_PREFIX = 'twgr_';
@@ -65,6 +66,7 @@ export class SessionService {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     readonly lifetimes: SessionLifetimes = DEFAULT_LIFETIMES,
+    private readonly credentials = new CredentialCache(),
   ) {
     this.sessions = new SessionRepository(db);
   }
@@ -116,7 +118,8 @@ export class SessionService {
 
   async authenticate(token: string): Promise<AuthenticationResult> {
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
-    const row = await this.sessions.findByTokenHash(sha256(token));
+    const tokenHash = sha256(token);
+    const row = await this.credentials.lookup(`session:${tokenHash}`, () => this.sessions.findByTokenHash(tokenHash));
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor | null = row.account_id ? { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: row.session_id, clientId: row.client_id } : null;
