@@ -83,8 +83,8 @@ async function main() {
 
   await withDatabase(options, async (handle) => {
     const logger = createLogger('error');
-    const audited = createApp({ db: handle.db, logger });
-    const unaudited = createApp({ db: handle.db, logger, auditLog: false });
+    const audited = createApp({ db: handle.db, changes: handle.changes, logger });
+    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false });
     const { orgs, sessions, catalog, ipAllowlist } = audited.services;
     const { orgId } = await orgs.createOrganization('Bench');
     const { cloudId } = await orgs.createSite(orgId, 'bench');

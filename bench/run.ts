@@ -224,8 +224,9 @@ async function main() {
       const version = await sql<{ version: string }>`select version()`.execute(handle.db);
       out(`- PGlite: ${version.rows[0].version.split(',')[0]}`);
     }
-    const app = createApp({ db: handle.db, logger: createLogger('error') });
-    const unaudited = createApp({ db: handle.db, logger: createLogger('error'), auditLog: false });
+    // As the server runs: credential lookups follow the change feed.
+    const app = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error') });
+    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), auditLog: false });
     progress(`generating ${options.objects} objects`);
     const plan = generateDataset({ objects: options.objects, seed: options.seed });
     const description = describePlan(plan);
