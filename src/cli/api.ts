@@ -61,8 +61,11 @@ export class Api {
 
   /** The stored session's tokens, refreshed first when 75% of the access token's life has passed. */
   async freshTokens(): Promise<OAuthTokens> {
-    const tokens = this.invocation.store.read().oauth;
+    const stored = this.invocation.store.read();
+    const tokens = stored.oauth;
     if (!tokens) throw notSignedIn('not signed in');
+    // Tokens go only to the server that issued them.
+    if (stored.server !== this.invocation.server) throw notSignedIn(`not signed in to ${this.invocation.server} (signed in to ${stored.server})`);
     return refreshIsDue(tokens) && tokens.refreshToken ? this.refresh(tokens) : tokens;
   }
 
@@ -94,7 +97,8 @@ export class Api {
       if (!key) throw new CliError(EXIT.notSignedIn, 'admin commands need an admin API key in TWG_ADMIN_API_KEY', ['create one on the admin page (createAdminApiKey) and export TWG_ADMIN_API_KEY'], { code: 'NO_ADMIN_KEY' });
       return { authorization: `Bearer ${key}` };
     }
-    const secret = env.TWG_BBC_TOKEN?.trim() || this.invocation.store.read().bitbucket?.secret;
+    const stored = this.invocation.store.read();
+    const secret = env.TWG_BBC_TOKEN?.trim() || (stored.server === this.invocation.server ? stored.bitbucket?.secret : undefined);
     if (!secret) throw new CliError(EXIT.notSignedIn, 'Bitbucket commands need a Bitbucket token', ['run: twg bitbucket token add --label <label> --scope pullrequest:read', 'or export TWG_BBC_TOKEN'], { code: 'NO_BITBUCKET_TOKEN' });
     return { 'x-bitbucket-token': secret };
   }

@@ -2,6 +2,7 @@
 // server's HTTP API only; it imports nothing from the server.
 import { Command } from 'commander';
 import { registerAuthCommands } from './commands/auth.ts';
+import { registerProductCommands } from './commands/objects.ts';
 import { EXIT } from './exit-codes.ts';
 import { VERSION } from './version.ts';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', EXIT_CODES);
   registerAuthCommands(program);
+  registerProductCommands(program);
   program.exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
   return program;
 }

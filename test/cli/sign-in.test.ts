@@ -112,6 +112,23 @@ describe('twg whoami', () => {
   });
 });
 
+describe('servers', () => {
+  it('exits 4 when the server cannot be reached', async () => {
+    const result = await h.machine().run(['login', '--server', 'http://127.0.0.1:9']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:9/m);
+  });
+
+  it('never sends the stored tokens to another server than the one that issued them', async () => {
+    const dora = await acme.person();
+    const machine = h.machine();
+    await machine.login(dora.email);
+    const result = await machine.run(['whoami', '--server', 'http://127.0.0.1:9']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(`not signed in to http://127.0.0.1:9 (signed in to ${h.url})`);
+  });
+});
+
 describe('token refresh', () => {
   it('refreshes with a rotated refresh token once the server says the access token expired', async () => {
     const dora = await acme.person();
