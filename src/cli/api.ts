@@ -7,6 +7,7 @@ import type { OAuthTokens } from './credentials.ts';
 import { CliError, EXIT, loginNeeded, notSignedIn } from './exit-codes.ts';
 import { type Invocation, requestHeaders } from './invocation.ts';
 import { discover, refreshIsDue, refreshTokens, tokensFrom } from './oauth.ts';
+import { tell } from './output.ts';
 
 export type Auth = 'session' | 'admin' | 'bitbucket';
 
@@ -28,17 +29,26 @@ export class Api {
 
   constructor(readonly invocation: Invocation) {}
 
-  /** Runs one operation; any error in the answer ends the command with its exit code. */
+  /**
+   * Runs one operation. An error of a top-level field ends the command with its exit code; a
+   * nested field that is restricted (PRODUCT §5: e.g. the container of a pull request) is null,
+   * and a note on stderr says which permission would show it.
+   */
   async request<T = any>(query: string, variables: Record<string, unknown> = {}, auth: Auth = 'session'): Promise<T> {
     const body = await this.send(query, variables, auth);
-    if (body.errors?.length) throw failureOf(body.errors);
+    const errors = body.errors ?? [];
+    const hidden = errors.filter((e) => e.extensions?.code === 'RESTRICTED' && (e.path?.length ?? 0) > 1);
+    if (errors.length > hidden.length || !body.data) throw failureOf(errors);
+    for (const permission of new Set(hidden.map((e) => e.extensions!.permission))) {
+      tell(`note: some fields are hidden because they need ${permission}`);
+    }
     return body.data as T;
   }
 
   /** The raw answer, errors included, for commands that report on restrictions (doctor). */
   async send(query: string, variables: Record<string, unknown>, auth: Auth): Promise<GraphqlBody> {
     const payload = JSON.stringify({ query, variables });
-    if (auth !== 'session') return this.answer(await this.post(payload, await this.credentialHeaders(auth)));
+    if (auth !== 'session') return this.answer(await this.post(payload, await this.credentialHeaders(auth)), auth);
 
     let tokens = await this.freshTokens();
     let response = await this.post(payload, { authorization: `Bearer ${tokens.accessToken}` });
@@ -49,13 +59,13 @@ export class Api {
       tokens = await this.refresh(tokens);
       response = await this.post(payload, { authorization: `Bearer ${tokens.accessToken}` });
     }
-    return this.answer(response);
+    return this.answer(response, auth);
   }
 
   /** GET a server path as the admin API key, for streamed answers (the audit export). */
   async adminGet(path: string): Promise<Response> {
     const response = await this.fetch(`${this.invocation.server}${path}`, { method: 'GET', headers: { ...requestHeaders(this.invocation), ...(await this.credentialHeaders('admin')) } });
-    if (!response.ok) await this.answer(response);
+    if (!response.ok) await this.answer(response, 'admin');
     return response;
   }
 
@@ -121,10 +131,13 @@ export class Api {
   }
 
   /** The body of a GraphQL answer, or the exit that its HTTP status stands for. */
-  private async answer(response: Response): Promise<GraphqlBody> {
+  private async answer(response: Response, auth: Auth): Promise<GraphqlBody> {
     const body = await readBody(response);
     if (response.status === 401) {
-      if (/invalid_token/.test(response.headers.get('www-authenticate') ?? '')) throw loginNeeded(`the credentials were refused: ${messageOf(body)}`);
+      // Only a session is renewed by twg login; a key or a Bitbucket token is replaced by hand.
+      if (auth === 'admin') throw new CliError(EXIT.notSignedIn, `the admin API key was refused: ${messageOf(body)}`, ['create a new one and export TWG_ADMIN_API_KEY'], { code: 'ADMIN_KEY_REFUSED' });
+      if (auth === 'bitbucket') throw new CliError(EXIT.notSignedIn, `the Bitbucket token was refused: ${messageOf(body)}`, ['run: twg bitbucket token add --label <label> --scope pullrequest:read'], { code: 'BITBUCKET_TOKEN_REFUSED' });
+      if (/invalid_token/.test(response.headers.get('www-authenticate') ?? '')) throw loginNeeded(`the session has ended: ${messageOf(body)}`);
       throw notSignedIn(`not signed in: ${messageOf(body)}`);
     }
     if (response.status >= 400 && response.status < 500 && body.errors?.length) throw failureOf(body.errors);
@@ -162,7 +175,8 @@ export function failureOf(errors: GraphqlError[]): CliError {
       : reason === 'NOT_GRANTED_TO_SESSION'
         ? ['run: twg login']
         : ['ask an organisation admin to allow it; signing in again will not help'];
-    return new CliError(EXIT.restricted, `restricted: this command needs ${permission} (${REASONS[reason] ?? reason})`, hints, { code: 'RESTRICTED', permission, reason });
+    const why = BITBUCKET_PERMISSION.test(permission) ? 'not a scope of the Bitbucket token' : (REASONS[reason] ?? reason);
+    return new CliError(EXIT.restricted, `restricted: this command needs ${permission} (${why})`, hints, { code: 'RESTRICTED', permission, reason });
   }
   const first = errors.find((e) => e.extensions?.code && e.extensions.code !== 'RESTRICTED') ?? errors[0];
   const code = first.extensions?.code ?? 'INTERNAL';

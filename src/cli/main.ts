@@ -1,7 +1,9 @@
 // The twg command line (PRODUCT §11, issue 6): `twg <surface> <resource> <verb>` over the
 // server's HTTP API only; it imports nothing from the server.
 import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin.ts';
 import { registerAuthCommands } from './commands/auth.ts';
+import { registerBitbucketCommands } from './commands/bitbucket.ts';
 import { registerProductCommands } from './commands/objects.ts';
 import { EXIT } from './exit-codes.ts';
 import { VERSION } from './version.ts';
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES);
   registerAuthCommands(program);
   registerProductCommands(program);
+  registerBitbucketCommands(program);
+  registerAdminCommands(program);
   program.exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
   return program;
 }

@@ -18,14 +18,15 @@ export function registerAuthCommands(program: Command): void {
     .command('login')
     .description('Sign in with the browser (authorization code + PKCE on a loopback address), or with --device on a machine without one')
     .option('--device', 'sign in on another device: print a code and the address to enter it at')
-    .option('--scope <permission>', 'request only this permission (repeatable); all that your organisation allows when absent', repeatable, [])
+    .option('--scope <permission>', 'request only this permission (repeatable); all that your organisation allows when absent', repeatable)
     .addHelpText('after', '\nThe tokens are stored in $XDG_CONFIG_HOME/twg/credentials.json (mode 0600) and never printed.')
     .action(
       action(async ({ invocation, api, options }) => {
         const as = await discover(invocation);
         const previous = invocation.store.read();
         const printer = { tell };
-        const response = options.device ? await loginWithDevice(invocation, as, options.scope, printer) : await loginWithBrowser(invocation, as, options.scope, printer);
+        const scopes: string[] = options.scope ?? [];
+        const response = options.device ? await loginWithDevice(invocation, as, scopes, printer) : await loginWithBrowser(invocation, as, scopes, printer);
         const sameServer = previous.server === invocation.server;
         invocation.store.write({ server: invocation.server, oauth: tokensFrom(response), ...(sameServer && previous.bitbucket ? { bitbucket: previous.bitbucket } : {}) });
         // The session this login replaces would otherwise stay valid on the server.

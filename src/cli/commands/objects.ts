@@ -180,14 +180,14 @@ export function registerGraphCommands(program: Command): void {
 
   pagingOptions(
     filterOptions(object.command('query').description('List the objects you may view, newest update first'), 'container')
-      .option('--type <type>', 'only this type, e.g. graph:document (repeatable)', repeatable, [])
-      .option('--product <product>', 'only this product: jira, confluence, bitbucket or graph (repeatable)', repeatable, []),
+      .option('--type <type>', 'only this type, e.g. graph:document (repeatable)', repeatable)
+      .option('--product <product>', 'only this product: jira, confluence, bitbucket or graph (repeatable)', repeatable),
   ).action(
     action(async ({ invocation, api, options }) => {
       const filter = {
         ...filterFrom(options),
-        ...(options.type.length > 0 ? { types: options.type } : {}),
-        ...(options.product.length > 0 ? { products: options.product.map((p: string) => p.toUpperCase()) } : {}),
+        ...(options.type ? { types: options.type } : {}),
+        ...(options.product ? { products: options.product.map((p: string) => p.toUpperCase()) } : {}),
       };
       await queryObjects(invocation, api, filter, options, 'objects');
     }),
