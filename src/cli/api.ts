@@ -89,7 +89,7 @@ export class Api {
       if (!current.refreshToken) throw loginNeeded('the session has ended and cannot be renewed');
       this.authorizationServer ??= await discover(this.invocation);
       try {
-        const next = tokensFrom(await refreshTokens(this.invocation, this.authorizationServer, current.refreshToken), current);
+        const next = tokensFrom(await refreshTokens(this.invocation, this.authorizationServer, current.refreshToken), current.requestedScopes ?? [], current);
         store.update((c) => ({ ...c, oauth: next }));
         return next;
       } catch (error) {

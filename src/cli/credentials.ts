@@ -14,6 +14,8 @@ export interface OAuthTokens {
   expiresAt: number;
   /** Epoch ms of the sign-in that started this session (a refresh keeps it). */
   signedInAt: number;
+  /** The --scope values of that sign-in; empty: all that the organisation allowed. */
+  requestedScopes: string[];
 }
 
 export interface StoredBitbucketToken {

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerAuthCommands } from './commands/auth.ts';
 import { registerBitbucketCommands } from './commands/bitbucket.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerProductCommands } from './commands/objects.ts';
 import { EXIT } from './exit-codes.ts';
 import { VERSION } from './version.ts';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerProductCommands(program);
   registerBitbucketCommands(program);
   registerAdminCommands(program);
+  registerDoctorCommand(program);
   program.exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
   return program;
 }

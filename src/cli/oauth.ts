@@ -32,7 +32,7 @@ export async function discover(invocation: Invocation): Promise<oauth.Authorizat
   return withOAuthErrors(invocation, async () => oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...requestOptions(invocation) })));
 }
 
-export function tokensFrom(response: oauth.TokenEndpointResponse, previous?: OAuthTokens): OAuthTokens {
+export function tokensFrom(response: oauth.TokenEndpointResponse, requestedScopes: string[], previous?: OAuthTokens): OAuthTokens {
   const issuedAt = Date.now();
   // RFC 6749 §5.1: expires_in is recommended; without it assume the server's default of 10 minutes.
   const lifetimeSeconds = typeof response.expires_in === 'number' ? response.expires_in : 600;
@@ -43,6 +43,7 @@ export function tokensFrom(response: oauth.TokenEndpointResponse, previous?: OAu
     issuedAt,
     expiresAt: issuedAt + lifetimeSeconds * 1000,
     signedInAt: previous?.signedInAt ?? issuedAt,
+    requestedScopes,
   };
 }
 

@@ -4,6 +4,7 @@
 // device page. Tests wait on the lines twg prints, never on time.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,15 @@ import { createTenant, startTestApp, type Tenant, type TestApp } from '../suppor
 import { serveTestApp, type TestServer } from '../support/http-server.ts';
 
 const TWG = fileURLToPath(new URL('../../src/cli/bin/twg.js', import.meta.url));
+
+/** The origin of a port that nothing listens on: one just taken and let go. */
+export async function deadServer(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
 
 export interface TwgResult {
   code: number | null;
@@ -64,6 +74,8 @@ export class TwgProcess {
 
 export class CliHarness {
   private readonly homes: string[] = [];
+  /** Every twg started, so that one left waiting by a failed test does not outlive the file. */
+  readonly processes: TwgProcess[] = [];
 
   private constructor(
     readonly t: TestApp,
@@ -84,6 +96,7 @@ export class CliHarness {
   }
 
   async close(): Promise<void> {
+    for (const twg of this.processes) if (twg.child.exitCode === null && twg.child.signalCode === null) twg.child.kill();
     for (const home of this.homes) rmSync(home, { recursive: true, force: true });
     await this.server.close();
     await this.t.close();
@@ -177,7 +190,9 @@ export class Machine {
       env: { PATH: process.env.PATH, HOME: this.home, XDG_CONFIG_HOME: this.home, TWG_SERVER: this.h.url, TWG_NO_BROWSER: '1', ...env },
       stdio: 'pipe',
     });
-    return new TwgProcess(child);
+    const twg = new TwgProcess(child);
+    this.h.processes.push(twg);
+    return twg;
   }
 
   run(args: string[], env: Record<string, string> = {}): Promise<TwgResult> {

@@ -1,7 +1,7 @@
 // twg login (PKCE on loopback and the device grant), whoami, the credentials file, automatic
 // refresh with rotation, and logout, all through the real binary against a served app.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliHarness, type CliTenant } from './cli-harness.ts';
+import { CliHarness, type CliTenant, deadServer } from './cli-harness.ts';
 
 let h: CliHarness;
 let acme: CliTenant;
@@ -114,9 +114,10 @@ describe('twg whoami', () => {
 
 describe('servers', () => {
   it('exits 4 when the server cannot be reached', async () => {
-    const result = await h.machine().run(['login', '--server', 'http://127.0.0.1:9']);
+    const server = await deadServer();
+    const result = await h.machine().run(['login', '--server', server]);
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:9/m);
+    expect(result.stderr).toMatch(new RegExp(`^cannot reach ${server}: .*ECONNREFUSED`, 'm'));
   });
 
   it('never sends the stored tokens to another server than the one that issued them', async () => {

@@ -28,7 +28,7 @@ export function registerAuthCommands(program: Command): void {
         const scopes: string[] = options.scope ?? [];
         const response = options.device ? await loginWithDevice(invocation, as, scopes, printer) : await loginWithBrowser(invocation, as, scopes, printer);
         const sameServer = previous.server === invocation.server;
-        invocation.store.write({ server: invocation.server, oauth: tokensFrom(response), ...(sameServer && previous.bitbucket ? { bitbucket: previous.bitbucket } : {}) });
+        invocation.store.write({ server: invocation.server, oauth: tokensFrom(response, scopes), ...(sameServer && previous.bitbucket ? { bitbucket: previous.bitbucket } : {}) });
         // The session this login replaces would otherwise stay valid on the server.
         const replaced = sameServer ? previous.oauth : undefined;
         if (replaced) await revokeToken(invocation, as, replaced.refreshToken ?? replaced.accessToken, replaced.refreshToken ? 'refresh_token' : 'access_token').catch(() => {});

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Api } from '../api.ts';
 import { action, parseJsonOption, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
+import { TYPED_RESOURCES, type TypedResource } from '../command-permissions.ts';
 import type { Invocation } from '../invocation.ts';
 import { type Column, printJson, printList, printRecord, tell } from '../output.ts';
 import { collect } from '../pagination.ts';
@@ -23,17 +24,6 @@ export const OBJECT_COLUMNS: Column<any>[] = [
 const OBJECTS_QUERY = `query($filter: ObjectFilter, $first: Int, $after: String) {
   objects(filter: $filter, first: $first, after: $after) { edges { node { ${OBJECT_FIELDS} } } pageInfo { hasNextPage endCursor } }
 }`;
-
-export interface TypedResource {
-  /** The word on the command line, e.g. `workitem`. */
-  name: string;
-  type: string;
-  /** For messages: `work item`. */
-  noun: string;
-  plural: string;
-  /** What contains one, for --container: `project`. */
-  container: string;
-}
 
 export function objectDetails(o: any): [string, unknown][] {
   return [
@@ -224,7 +214,11 @@ export function registerGraphCommands(program: Command): void {
 }
 
 export function registerProductCommands(program: Command): void {
-  registerTypedResource(program.command('jira').description('Jira'), { name: 'workitem', type: 'jira:work-item', noun: 'work item', plural: 'work items', container: 'project' });
-  registerTypedResource(program.command('confluence').description('Confluence'), { name: 'page', type: 'confluence:page', noun: 'page', plural: 'pages', container: 'space' });
+  const surfaces = new Map<string, Command>();
+  for (const resource of TYPED_RESOURCES) {
+    const surface = surfaces.get(resource.surface) ?? program.command(resource.surface).description(resource.productName);
+    surfaces.set(resource.surface, surface);
+    registerTypedResource(surface, resource);
+  }
   registerGraphCommands(program);
 }
