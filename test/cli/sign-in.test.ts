@@ -1,5 +1,6 @@
 // twg login (PKCE on loopback and the device grant), whoami, the credentials file, automatic
 // refresh with rotation, and logout, all through the real binary against a served app.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliHarness, type CliTenant, deadServer } from './cli-harness.ts';
 
@@ -88,6 +89,19 @@ describe('twg login --device', () => {
   });
 });
 
+describe('signing in again', () => {
+  it('revokes the session it replaces on the server', async () => {
+    const dora = await acme.person();
+    const machine = h.machine();
+    await machine.login(dora.email);
+    const first = machine.credentials().oauth.accessToken;
+    await machine.login(dora.email);
+    expect(machine.credentials().oauth.accessToken).not.toBe(first);
+    expect((await h.t.graphql(first, '{ viewer { account { id } } }')).status).toBe(401);
+    expect((await machine.run(['whoami'])).code).toBe(0);
+  });
+});
+
 describe('twg whoami', () => {
   it('shows the account, the organisation and the granted and effective permissions', async () => {
     const dora = await acme.person();
@@ -154,7 +168,6 @@ describe('token refresh', () => {
     const lifetime = stored.oauth.expiresAt - stored.oauth.issuedAt;
     // As if 80% of the lifetime had passed here: move the recorded times back, not the server.
     const shift = Math.ceil(lifetime * 0.8);
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(machine.credentialsPath, JSON.stringify({ ...stored, oauth: { ...stored.oauth, issuedAt: stored.oauth.issuedAt - shift, expiresAt: stored.oauth.expiresAt - shift } }), { mode: 0o600 });
     const whoami = await machine.run(['whoami']);
     expect(whoami.code, whoami.stderr).toBe(0);
@@ -164,6 +177,20 @@ describe('token refresh', () => {
     // The old refresh token was used once: presenting it again would end the session, so it must be gone.
     const session = await h.t.graphql(after.accessToken, '{ viewer { session { revokedAt } } }');
     expect(session.body.data.viewer.session.revokedAt).toBeNull();
+  });
+
+  it('lets several twg processes refresh at once without reusing a refresh token', async () => {
+    const dora = await acme.person();
+    const machine = h.machine();
+    await machine.login(dora.email);
+    const stored = machine.credentials();
+    const shift = Math.ceil((stored.oauth.expiresAt - stored.oauth.issuedAt) * 0.8);
+    writeFileSync(machine.credentialsPath, JSON.stringify({ ...stored, oauth: { ...stored.oauth, issuedAt: stored.oauth.issuedAt - shift, expiresAt: stored.oauth.expiresAt - shift } }), { mode: 0o600 });
+    const results = await Promise.all([1, 2, 3].map(() => machine.run(['whoami'])));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    // A reused refresh token would have revoked the session (PRODUCT §6): it still works.
+    expect((await machine.run(['whoami'])).code).toBe(0);
+    expect(machine.credentials().oauth.refreshToken).not.toBe(stored.oauth.refreshToken);
   });
 
   it('exits 77 with run: twg login when the session expired beyond refresh', async () => {
@@ -188,7 +215,7 @@ describe('twg logout', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^signed out$/m);
     expect((await h.t.graphql(accessToken, '{ viewer { account { id } } }')).status).toBe(401);
-    const text = (await import('node:fs')).readFileSync(machine.credentialsPath, 'utf8');
+    const text = readFileSync(machine.credentialsPath, 'utf8');
     expect(text).not.toContain(accessToken);
     expect(text).not.toContain(refreshToken);
     expect(text).not.toMatch(/twgr?_/);
