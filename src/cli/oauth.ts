@@ -67,9 +67,15 @@ export async function loginWithBrowser(invocation: Invocation, as: oauth.Authori
       return;
     }
     const page = (status: number, title: string, text: string) => {
-      response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      // connection: close, so the listener can shut down once this page has gone out whole.
+      response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
       response.end(`<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${text}</p>`);
     };
+    // Another sign-in's redirect (an old tab, a stray request) is not this one's: keep waiting.
+    if (url.searchParams.get('state') !== state) {
+      page(400, 'Sign-in failed', 'This is not the sign-in twg is waiting for. Use the address twg printed last.');
+      return;
+    }
     try {
       const params = oauth.validateAuthResponse(as, CLIENT, url, state);
       const tokens = await oauth.processAuthorizationCodeResponse(
@@ -110,7 +116,7 @@ export async function loginWithBrowser(invocation: Invocation, as: oauth.Authori
   } finally {
     clearTimeout(timeout);
     server.close();
-    server.closeAllConnections();
+    server.closeIdleConnections();
   }
 }
 

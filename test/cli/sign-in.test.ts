@@ -32,6 +32,19 @@ describe('twg login with the browser', () => {
     expect(result.stderr).toContain(`signed in to ${h.url} as ${dora.email}`);
   });
 
+  it('ignores a redirect with another state and keeps waiting for its own', async () => {
+    const dora = await acme.person();
+    const machine = h.machine();
+    const twg = machine.start(['login']);
+    const [address] = await twg.waitForStderr(/^http\S+\/oauth\/authorize\?\S+$/m);
+    const callback = new URL(new URL(address).searchParams.get('redirect_uri')!);
+    callback.search = new URLSearchParams({ code: 'stolen', state: 'not-this-one' }).toString();
+    expect((await fetch(callback)).status).toBe(400);
+    expect((await h.completeBrowserLogin(address, dora.email)).status).toBe(200);
+    const result = await twg.done;
+    expect(result.code, result.stderr).toBe(0);
+  });
+
   it('stores the tokens in a 0600 file and never prints them', async () => {
     const dora = await acme.person();
     const machine = h.machine();
