@@ -1,8 +1,12 @@
 // --limit and --all over GraphQL cursor connections (page size at most 100, PRODUCT §10).
+import type { Command } from 'commander';
 import { CliError, EXIT } from './exit-codes.ts';
 
 export const PAGE_MAX = 100;
 export const DEFAULT_LIMIT = 25;
+
+/** Adds --limit and --all to a listing command. */
+export const pagingOptions = (command: Command) => command.option('--limit <n>', `show at most n (default ${DEFAULT_LIMIT})`).option('--all', 'show every one, page after page');
 
 export interface Connection<T> {
   edges: { node: T }[];

@@ -26,7 +26,7 @@ async function organisation(name: string) {
 async function signedIn(org: CliTenant): Promise<{ machine: Machine; accountId: string; email: string }> {
   const person = await org.person();
   const machine = h.machine();
-  await machine.login(person.email);
+  await machine.signIn(person.email);
   return { machine, ...person };
 }
 

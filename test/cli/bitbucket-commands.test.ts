@@ -25,7 +25,7 @@ afterAll(() => h?.close());
 async function signedIn(): Promise<{ machine: Machine; accountId: string; email: string }> {
   const person = await acme.person();
   const machine = h.machine();
-  await machine.login(person.email);
+  await machine.signIn(person.email);
   return { machine, ...person };
 }
 

@@ -3,13 +3,14 @@
 // authorization URL it prints, the login form, the redirect to its loopback listener, or the
 // device page. Tests wait on the lines twg prints, never on time.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
-import { PASSWORD } from '../oauth/oauth-harness.ts';
+import { CLI, insecure, PASSWORD } from '../oauth/oauth-harness.ts';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 import { serveTestApp, type TestServer } from '../support/http-server.ts';
 
@@ -199,6 +200,50 @@ export class Machine {
     const twg = this.start(args, env);
     twg.child.stdin.end();
     return twg.done;
+  }
+
+  /**
+   * Signs this machine in without running `twg login` (which sign-in.test.ts covers): the same
+   * authorization code + PKCE grant against the same server, its real tokens written where twg
+   * keeps them. It spares the tests about other commands a process per sign-in.
+   */
+  async signIn(email: string, scopes: string[] = []): Promise<void> {
+    const issuer = new URL(this.h.url);
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+    const verifier = oauth.generateRandomCodeVerifier();
+    const redirectUri = 'http://127.0.0.1:49152/callback';
+    const url = new URL(as.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: CLI.client_id,
+      redirect_uri: redirectUri,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: 'direct',
+      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    }).toString();
+    const body = new URLSearchParams(url.searchParams);
+    body.set('email', email);
+    body.set('password', PASSWORD);
+    const answer = await fetch(as.authorization_endpoint!, { method: 'POST', body, redirect: 'manual' });
+    expect(answer.status, await answer.clone().text()).toBe(303);
+    const params = oauth.validateAuthResponse(as, CLI, new URL(answer.headers.get('location')!), 'direct');
+    const tokens = await oauth.processAuthorizationCodeResponse(as, CLI, await oauth.authorizationCodeGrantRequest(as, CLI, oauth.None(), params, redirectUri, verifier, insecure));
+    const now = Date.now();
+    mkdirSync(join(this.home, 'twg'), { recursive: true, mode: 0o700 });
+    const stored = {
+      server: this.h.url,
+      oauth: {
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token ?? null,
+        scopes: (tokens.scope ?? '').split(' ').filter(Boolean),
+        issuedAt: now,
+        expiresAt: now + (tokens.expires_in ?? 600) * 1000,
+        signedInAt: now,
+        requestedScopes: scopes,
+      },
+    };
+    writeFileSync(this.credentialsPath, JSON.stringify(stored), { mode: 0o600 });
   }
 
   /** `twg login` through the browser as this person. */

@@ -20,10 +20,10 @@ async function save(org: CliTenant, selected: string[] | 'all', revokeSessions =
   await h.t.app.services.cliSettings.update(org.orgId, org.admin.accountId, selected === 'all' ? { allowAllByDefault: true, revokeSessions } : { allowAllByDefault: false, selectedPermissions: selected, revokeSessions });
 }
 
-async function signedIn(org: CliTenant, args: string[] = []): Promise<Machine> {
+async function signedIn(org: CliTenant, scopes: string[] = []): Promise<Machine> {
   const person = await org.person();
   const machine = h.machine();
-  await machine.login(person.email, args);
+  await machine.signIn(person.email, scopes);
   return machine;
 }
 
@@ -73,7 +73,7 @@ describe('twg doctor', () => {
 
   it('fails at granted when the login asked for other scopes, and says which login would help', async () => {
     const org = await h.tenant('DoctorScoped');
-    const machine = await signedIn(org, ['--scope', 'read:page:confluence']);
+    const machine = await signedIn(org, ['read:page:confluence']);
     const { code, report, status } = await doctor(machine, ['jira', 'workitem', 'query']);
     expect(code).toBe(2);
     expect(status).toMatchObject({ 'permission granted to the session': 'fail', 'allowed by the organisation now': 'ok', 'settings changed after the last login': 'ok' });

@@ -49,7 +49,7 @@ afterAll(() => h?.close());
 async function signedIn(tenant = acme, scopes: string[] = []): Promise<{ machine: Machine; email: string }> {
   const person = await tenant.person();
   const machine = h.machine();
-  await machine.login(person.email, scopes.flatMap((s) => ['--scope', s]));
+  await machine.signIn(person.email, scopes);
   return { machine, email: person.email };
 }
 
@@ -204,6 +204,5 @@ describe('audit trail', () => {
     const byCommand = Object.fromEntries(events.map((e) => [e.command, e]));
     expect(byCommand['confluence page query']).toMatchObject({ family: 'confluence.page', outcome: 'SUCCESS', clientId: 'twg-cli' });
     expect(byCommand['jira workitem query']).toMatchObject({ family: 'jira.workitem', outcome: 'RESTRICTED' });
-    expect(byCommand.login).toBeDefined();
   });
 });

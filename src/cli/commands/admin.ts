@@ -8,7 +8,7 @@ import type { Api } from '../api.ts';
 import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
-import { collect } from '../pagination.ts';
+import { collect, pagingOptions } from '../pagination.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
 const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
@@ -236,10 +236,7 @@ const AUDIT_QUERY = `query($filter: AuditEventFilter, $first: Int, $after: Strin
 
 function registerAudit(admin: Command): void {
   const audit = admin.command('audit').description("Your organisation's audit log");
-  filterOptions(audit.command('query').description('List audit events, newest first'))
-    .option('--limit <n>', 'show at most n (default 25)')
-    .option('--all', 'show every one, page after page')
-    .action(
+  pagingOptions(filterOptions(audit.command('query').description('List audit events, newest first'))).action(
       action(async ({ invocation, api, options }) => {
         const filter = auditFilter(options);
         const page = await collect(options, async (first, after) => {

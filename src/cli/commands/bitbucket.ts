@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { printJson, printList, printRecord, tell } from '../output.ts';
+import { pagingOptions } from '../pagination.ts';
 import { getObject, objectDetails, queryObjects } from './objects.ts';
 
 const PULL_REQUEST = 'bitbucket:pull-request';
@@ -22,13 +23,13 @@ export function registerBitbucketCommands(program: Command): void {
     .description('Bitbucket, with a Bitbucket token (TWG_BBC_TOKEN, else the one twg bitbucket token add stored)');
 
   const pr = bitbucket.command('pr').description('Pull requests (bitbucket:pull-request); needs a token with pullrequest:read');
-  pr.command('list')
-    .description('List the pull requests you may view, newest update first')
-    .option('--repository <id>', 'only those of this repository')
-    .option('--text <text>', 'only those whose title or description contains this')
-    .option('--limit <n>', 'show at most n (default 25)')
-    .option('--all', 'show every one, page after page')
-    .action(
+  pagingOptions(
+    pr
+      .command('list')
+      .description('List the pull requests you may view, newest update first')
+      .option('--repository <id>', 'only those of this repository')
+      .option('--text <text>', 'only those whose title or description contains this'),
+  ).action(
       action(async ({ invocation, api, options }) => {
         const filter = { types: [PULL_REQUEST], ...(options.repository ? { containerId: options.repository } : {}), ...(options.text ? { text: options.text } : {}) };
         await queryObjects(invocation, api, filter, options, 'pull requests', 'bitbucket');

@@ -8,7 +8,7 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { TYPED_RESOURCES, type TypedResource } from '../command-permissions.ts';
 import type { Invocation } from '../invocation.ts';
 import { type Column, printJson, printList, printRecord, tell } from '../output.ts';
-import { collect } from '../pagination.ts';
+import { collect, pagingOptions } from '../pagination.ts';
 
 export const OBJECT_FIELDS = `id type product externalId displayName description url cloudId connectionId
   container { id type displayName } properties createdAt lastUpdatedAt updateSequenceNumber viewerCanEdit viewerCanDelete`;
@@ -40,8 +40,6 @@ export function objectDetails(o: any): [string, unknown][] {
     ['you may delete', o.viewerCanDelete],
   ];
 }
-
-const pagingOptions = (command: Command) => command.option('--limit <n>', 'show at most n (default 25)').option('--all', 'show every one, page after page');
 
 /** Looks an object up by id, or by its key within a connection; `type` must match when given. */
 export async function getObject(api: Api, id: string, options: { connection?: string }, type: string | undefined, noun: string, auth: 'session' | 'bitbucket' = 'session'): Promise<any> {
