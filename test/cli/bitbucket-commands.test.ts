@@ -103,14 +103,17 @@ describe('twg bitbucket token', () => {
     expect(refused.stderr).toMatch(/^the Bitbucket token was refused: The Bitbucket token is revoked/m);
   });
 
-  it('logout revokes the stored Bitbucket token too and leaves no secret in the file', async () => {
-    const { machine } = await signedIn();
+  it('logout revokes the stored Bitbucket token too, not the one in TWG_BBC_TOKEN, and leaves no secret in the file', async () => {
+    const { machine, accountId } = await signedIn();
     await machine.run(['bitbucket', 'token', 'add', '--label', 'laptop', '--scope', 'pullrequest:read']);
     const { secret } = machine.credentials().bitbucket;
-    const result = await machine.run(['logout']);
+    const ci = await h.t.app.services.bitbucketTokens.create(acme.orgId, accountId, { label: 'ci', scopes: ['pullrequest:read'] });
+    const result = await machine.run(['logout'], { TWG_BBC_TOKEN: ci.secret });
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^signed out$/m);
     expect(readFileSync(machine.credentialsPath, 'utf8')).not.toContain(secret);
     expect((await machine.run(['bitbucket', 'pr', 'list'], { TWG_BBC_TOKEN: secret })).code).toBe(3);
+    expect((await machine.run(['bitbucket', 'pr', 'list'], { TWG_BBC_TOKEN: ci.secret })).code).toBe(0);
   });
 
   it('refuses an unknown scope with exit 1', async () => {

@@ -1,5 +1,6 @@
 // twg login, logout and whoami (PRODUCT §6, §11).
 import type { Command } from 'commander';
+import { Api } from '../api.ts';
 import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { discover, loginWithBrowser, loginWithDevice, revokeToken, tokensFrom } from '../oauth.ts';
@@ -50,8 +51,10 @@ export function registerAuthCommands(program: Command): void {
         }
         let serverNotified = true;
         if (stored.bitbucket) {
-          // A Bitbucket token outlives sessions (PRODUCT §8): forgetting it without revoking would leave it usable.
-          await api.request('mutation($id: ID!) { revokeBitbucketToken(id: $id) { id } }', { id: stored.bitbucket.id }, 'bitbucket').catch(() => (serverNotified = false));
+          // A Bitbucket token outlives sessions (PRODUCT §8): forgetting it without revoking would
+          // leave it usable. It revokes itself, so TWG_BBC_TOKEN (another token) must not stand in.
+          const self = new Api({ ...invocation, env: { ...invocation.env, TWG_BBC_TOKEN: '' } });
+          await self.request('mutation($id: ID!) { revokeBitbucketToken(id: $id) { id } }', { id: stored.bitbucket.id }, 'bitbucket').catch(() => (serverNotified = false));
         }
         if (stored.oauth) {
           const token = stored.oauth.refreshToken ?? stored.oauth.accessToken;
