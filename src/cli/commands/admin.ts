@@ -1,0 +1,323 @@
+// twg admin: the organisation's CLI permission settings, CLI sessions, IP allowlist and audit log
+// (PRODUCT §5, §7, §9), as an admin API key from TWG_ADMIN_API_KEY. A twg-cli session never
+// reaches admin fields, so these commands never send it.
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Command } from 'commander';
+import type { Api } from '../api.ts';
+import { action, repeatable } from '../command.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import { details, printJson, printList, table, tell } from '../output.ts';
+import { collect, pagingOptions } from '../pagination.ts';
+
+const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
+const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
+  categories { category permissions { allowed permission { key description product } } }`;
+const ALLOWLIST_FIELDS = 'enabled rules { cidr description } locations version updatedAt';
+
+function categoryOf(value: string): string {
+  const category = CATEGORIES[value.toLowerCase()] ?? (Object.values(CATEGORIES).includes(value.toUpperCase()) ? value.toUpperCase() : undefined);
+  if (!category) throw new CliError(EXIT.usage, `unknown category "${value}": use read, write or delete`);
+  return category;
+}
+
+/** The organisation of the admin API key, with the fields asked for. */
+async function organization(api: Api, fields: string): Promise<any> {
+  const { viewer } = await api.request(`{ viewer { organization { id ${fields} } } }`, {}, 'admin');
+  if (!viewer.organization) throw new CliError(EXIT.restricted, 'forbidden: this admin API key belongs to no organisation');
+  return viewer.organization;
+}
+
+function printSettings(settings: any, revokedSessionCount?: number): void {
+  process.stdout.write(
+    `${details([
+      ['allow all by default', settings.allowAllByDefault ? 'yes (permissions added later are allowed too)' : 'no (only the selection below)'],
+      ['version', settings.version],
+      ['updated', settings.updatedAt ? `${settings.updatedAt}${settings.updatedBy ? ` by ${settings.updatedBy.email}` : ''}` : 'never'],
+      ...(revokedSessionCount === undefined ? [] : ([['sessions revoked', revokedSessionCount]] as [string, unknown][])),
+    ])}\n\n`,
+  );
+  const rows = settings.categories.flatMap((c: any) => c.permissions.map((p: any) => ({ category: c.category, ...p })));
+  process.stdout.write(
+    `${table(rows, [
+      ['category', (r: any) => r.category],
+      ['permission', (r: any) => r.permission.key],
+      ['allowed', (r: any) => (r.allowed ? 'yes' : 'no')],
+      ['description', (r: any) => r.permission.description],
+    ])}\n`,
+  );
+}
+
+function registerPermissions(admin: Command): void {
+  const permissions = admin.command('permissions').description('Which OAuth permissions the CLI may use in your organisation');
+  permissions
+    .command('show')
+    .description('Show the CLI permission settings, by category')
+    .action(
+      action(async ({ invocation, api }) => {
+        const org = await organization(api, `cliSettings { ${SETTINGS_FIELDS} }`);
+        if (invocation.json) return printJson(org.cliSettings);
+        printSettings(org.cliSettings);
+      }),
+    );
+
+  permissions
+    .command('set')
+    .description('Change and save the CLI permission settings. Edits start from what is allowed now; any edit turns allow-all off unless --allow-all is given')
+    .option('--allow-all', 'allow every permission of the catalogue, including ones added later')
+    .option('--no-allow-all', 'allow only the selection (which starts as everything allowed now)')
+    .option('--select-all <category>', 'allow every permission of a category: read, write or delete (repeatable)', repeatable)
+    .option('--clear <category>', 'allow no permission of a category (repeatable)', repeatable)
+    .option('--allow <permission>', 'allow one permission (repeatable)', repeatable)
+    .option('--deny <permission>', 'stop allowing one permission (repeatable)', repeatable)
+    .option('--revoke-sessions', "save and end every active twg session of the organisation at once (else existing sessions keep what they were granted, within what is allowed)")
+    .addHelpText('after', '\nOrder: cleared categories, then selected categories, then --deny, then --allow.\nExample: twg admin permissions set --clear delete --allow delete:work-item:jira --revoke-sessions')
+    .action(
+      action(async ({ invocation, api, options }) => {
+        const clear: string[] = (options.clear ?? []).map(categoryOf);
+        const selectAll: string[] = (options.selectAll ?? []).map(categoryOf);
+        const allow: string[] = options.allow ?? [];
+        const deny: string[] = options.deny ?? [];
+        const both = clear.filter((c) => selectAll.includes(c));
+        if (both.length > 0) throw new CliError(EXIT.usage, `${both.join(', ')} is both cleared and selected; choose one`);
+        const contradictions = allow.filter((p) => deny.includes(p));
+        if (contradictions.length > 0) throw new CliError(EXIT.usage, `${contradictions.join(', ')} is both allowed and denied; choose one`);
+        const edits = clear.length + selectAll.length + allow.length + deny.length > 0;
+        if (!edits && options.allowAll === undefined && !options.revokeSessions) throw new CliError(EXIT.usage, 'nothing to change: give --allow-all, --no-allow-all, --select-all, --clear, --allow, --deny or --revoke-sessions');
+
+        const org = await organization(api, `cliSettings { ${SETTINGS_FIELDS} }`);
+        const current = org.cliSettings;
+        const keysOf = (category: string): string[] => current.categories.find((c: any) => c.category === category).permissions.map((p: any) => p.permission.key);
+        const selection = new Set<string>(current.effectivePermissions);
+        for (const category of clear) for (const key of keysOf(category)) selection.delete(key);
+        for (const category of selectAll) for (const key of keysOf(category)) selection.add(key);
+        for (const key of deny) selection.delete(key);
+        for (const key of allow) selection.add(key);
+
+        const allowAllByDefault = options.allowAll ?? (edits ? false : current.allowAllByDefault);
+        const input = {
+          orgId: org.id,
+          allowAllByDefault,
+          ...(edits || allowAllByDefault === false ? { selectedPermissions: [...selection] } : {}),
+          revokeSessions: Boolean(options.revokeSessions),
+          expectedVersion: current.version,
+        };
+        const { updateCliPermissions } = await api.request(
+          `mutation($input: UpdateCliPermissionsInput!) { updateCliPermissions(input: $input) { revokedSessionCount settings { ${SETTINGS_FIELDS} } } }`,
+          { input },
+          'admin',
+        );
+        if (invocation.json) return printJson(updateCliPermissions);
+        printSettings(updateCliPermissions.settings, updateCliPermissions.revokedSessionCount);
+        tell(`saved version ${updateCliPermissions.settings.version}${options.revokeSessions ? `; ${updateCliPermissions.revokedSessionCount} twg sessions revoked` : '; existing sessions kept'}`);
+      }),
+    );
+}
+
+function registerSessions(admin: Command): void {
+  admin
+    .command('sessions')
+    .description('twg sessions of your organisation')
+    .command('revoke')
+    .description("End twg sessions at once: every one of the organisation's, or one account's")
+    .option('--account <accountId>', "only this account's sessions")
+    .action(
+      action(async ({ invocation, api, options }) => {
+        const org = await organization(api, '');
+        const { revokeCliSessions } = await api.request(
+          'mutation($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }',
+          { input: { orgId: org.id, ...(options.account ? { accountId: options.account } : {}) } },
+          'admin',
+        );
+        if (invocation.json) return printJson(revokeCliSessions);
+        tell(`revoked ${revokeCliSessions.revokedSessionCount} twg sessions${options.account ? ` of ${options.account}` : ''}`);
+      }),
+    );
+}
+
+function printAllowlist(allowlist: any): void {
+  process.stdout.write(
+    `${details([
+      ['enabled', allowlist.enabled ? 'yes' : 'no'],
+      ['locations', allowlist.locations],
+      ['version', allowlist.version],
+      ['updated', allowlist.updatedAt ?? 'never'],
+    ])}\n`,
+  );
+  if (allowlist.rules.length > 0)
+    process.stdout.write(
+      `\n${table(allowlist.rules, [
+        ['cidr', (r: any) => r.cidr],
+        ['description', (r: any) => r.description],
+      ])}\n`,
+    );
+}
+
+function parseRule(value: string): { cidr: string; description?: string } {
+  const at = value.indexOf('=');
+  return at < 0 ? { cidr: value.trim() } : { cidr: value.slice(0, at).trim(), description: value.slice(at + 1).trim() };
+}
+
+function registerAllowlist(admin: Command): void {
+  const allowlist = admin.command('allowlist').description('The IP and location allowlist of your organisation');
+  allowlist
+    .command('show')
+    .description('Show the allowlist')
+    .action(
+      action(async ({ invocation, api }) => {
+        const org = await organization(api, `ipAllowlist { ${ALLOWLIST_FIELDS} }`);
+        if (invocation.json) return printJson(org.ipAllowlist);
+        printAllowlist(org.ipAllowlist);
+      }),
+    );
+  allowlist
+    .command('set')
+    .description('Change and save the allowlist. Rules and locations given replace the current ones; those not given stay')
+    .option('--enable', 'refuse requests from addresses outside the rules')
+    .option('--disable', 'allow requests from any address')
+    .option('--rule <cidr[=description]>', 'an allowed range, e.g. 203.0.113.0/24=Office (repeatable)', repeatable)
+    .option('--clear-rules', 'remove every rule')
+    .option('--location <country>', 'an allowed country code, e.g. DE (repeatable)', repeatable)
+    .option('--clear-locations', 'remove every location')
+    .addHelpText('after', '\nThe server refuses a list that would lock out the address you save it from.')
+    .action(
+      action(async ({ invocation, api, options }) => {
+        if (options.enable && options.disable) throw new CliError(EXIT.usage, '--enable and --disable contradict each other');
+        if (options.rule && options.clearRules) throw new CliError(EXIT.usage, '--rule and --clear-rules contradict each other');
+        if (options.location && options.clearLocations) throw new CliError(EXIT.usage, '--location and --clear-locations contradict each other');
+        const org = await organization(api, `ipAllowlist { ${ALLOWLIST_FIELDS} }`);
+        const current = org.ipAllowlist;
+        const input = {
+          orgId: org.id,
+          enabled: options.enable ? true : options.disable ? false : current.enabled,
+          rules: options.clearRules ? [] : options.rule ? options.rule.map(parseRule) : current.rules.map((r: any) => ({ cidr: r.cidr, description: r.description })),
+          locations: options.clearLocations ? [] : (options.location?.map((l: string) => l.toUpperCase()) ?? current.locations),
+          expectedVersion: current.version,
+        };
+        const { updateIpAllowlist } = await api.request(`mutation($input: UpdateIpAllowlistInput!) { updateIpAllowlist(input: $input) { ${ALLOWLIST_FIELDS} } }`, { input }, 'admin');
+        if (invocation.json) return printJson(updateIpAllowlist);
+        printAllowlist(updateIpAllowlist);
+        tell(`saved version ${updateIpAllowlist.version}`);
+      }),
+    );
+}
+
+const filterOptions = (command: Command) =>
+  command
+    .option('--actor <accountId>', "only this account's events")
+    .option('--command <command>', 'only this command, e.g. "jira workitem get"')
+    .option('--action <action>', 'only this action, e.g. cli.settings.updated')
+    .option('--object-type <type>', 'only events that touched this object type')
+    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED or ERROR')
+    .option('--ip <address>', 'only requests from this address')
+    .option('--from <time>', 'only events at or after this ISO 8601 time')
+    .option('--to <time>', 'only events before this ISO 8601 time');
+
+function auditFilter(options: any): Record<string, string> {
+  const filter: Record<string, string> = {};
+  const names: [option: string, field: string][] = [
+    ['actor', 'actorAccountId'],
+    ['command', 'command'],
+    ['action', 'action'],
+    ['objectType', 'objectType'],
+    ['outcome', 'outcome'],
+    ['ip', 'ip'],
+    ['from', 'from'],
+    ['to', 'to'],
+  ];
+  for (const [option, field] of names) if (options[option]) filter[field] = field === 'outcome' ? options[option].toUpperCase() : options[option];
+  return filter;
+}
+
+const AUDIT_QUERY = `query($filter: AuditEventFilter, $first: Int, $after: String) { viewer { organization { auditEvents(filter: $filter, first: $first, after: $after) {
+  edges { node { id time action command family outcome statusCode ip actor { accountId email } objectTypes permissions invocationSource agentRuntime cliVersion traceId } }
+  pageInfo { hasNextPage endCursor }
+} } } }`;
+
+function registerAudit(admin: Command): void {
+  const audit = admin.command('audit').description("Your organisation's audit log");
+  pagingOptions(filterOptions(audit.command('query').description('List audit events, newest first'))).action(
+      action(async ({ invocation, api, options }) => {
+        const filter = auditFilter(options);
+        const page = await collect(options, async (first, after) => {
+          const { viewer } = await api.request(AUDIT_QUERY, { filter, first, after }, 'admin');
+          if (!viewer.organization) throw new CliError(EXIT.restricted, 'forbidden: this admin API key belongs to no organisation');
+          return viewer.organization.auditEvents;
+        });
+        printList(
+          invocation,
+          page,
+          [
+            ['time', (e: any) => e.time],
+            ['actor', (e: any) => e.actor.email ?? e.actor.accountId],
+            ['action', (e: any) => e.action],
+            ['command', (e: any) => e.command],
+            ['outcome', (e: any) => e.outcome],
+            ['ip', (e: any) => e.ip],
+          ],
+          'audit events',
+        );
+      }),
+    );
+
+  filterOptions(audit.command('export').description('Export every matching audit event, streamed, as NDJSON (default) or CSV'))
+    .option('--format <format>', 'ndjson or csv', 'ndjson')
+    .option('--output <file>', 'write to this file instead of stdout')
+    .action(
+      action(async ({ invocation, api, options }) => {
+        const format = String(options.format).toLowerCase();
+        if (format !== 'ndjson' && format !== 'csv') throw new CliError(EXIT.usage, `--format must be ndjson or csv, got "${options.format}"`);
+        const query = new URLSearchParams({ format, ...auditFilter(options) });
+        const response = await api.adminGet(`/admin/audit/export?${query}`);
+        const output = options.output ? createWriteStream(options.output, { mode: 0o600 }) : process.stdout;
+        const progress = new ExportProgress(format === 'csv' ? 1 : 0);
+        const reader = response.body!.getReader();
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            progress.add(value);
+            if (!output.write(value)) await once(output, 'drain');
+          }
+        } catch (error) {
+          throw new CliError(EXIT.unavailable, `the export stopped after ${progress.events} events: ${(error as Error).message}`);
+        } finally {
+          if (output !== process.stdout) await new Promise<void>((resolve) => output.end(() => resolve()));
+        }
+        progress.finish(options.output ?? 'stdout');
+        if (invocation.json && options.output) printJson({ events: progress.events, bytes: progress.bytes, file: options.output });
+      }),
+    );
+}
+
+/** The progress line of an export on stderr: rewritten in place on a terminal, once at the end elsewhere. */
+class ExportProgress {
+  events = 0;
+  bytes = 0;
+  private lines = 0;
+  private lastShown = 0;
+
+  constructor(private readonly headerLines: number) {}
+
+  add(chunk: Uint8Array): void {
+    this.bytes += chunk.byteLength;
+    for (const byte of chunk) if (byte === 10) this.lines++;
+    this.events = Math.max(0, this.lines - this.headerLines);
+    if (process.stderr.isTTY && Date.now() - this.lastShown > 100) {
+      this.lastShown = Date.now();
+      process.stderr.write(`\rexporting: ${this.events} events, ${this.bytes} bytes`);
+    }
+  }
+
+  finish(destination: string): void {
+    process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}exported ${this.events} events (${this.bytes} bytes) to ${destination}\n`);
+  }
+}
+
+export function registerAdminCommands(program: Command): void {
+  const admin = program.command('admin').description('Organisation administration, as the admin API key in TWG_ADMIN_API_KEY');
+  registerPermissions(admin);
+  registerSessions(admin);
+  registerAllowlist(admin);
+  registerAudit(admin);
+}
