@@ -40,6 +40,7 @@ export interface AuthorizationRequest {
 export interface SignInAccount {
   orgId: string;
   accountId: string;
+  isOrgAdmin: boolean;
 }
 
 export type PasswordCheck = { ok: true; account: SignInAccount } | { ok: false; reason: 'wrong' | 'throttled' };
@@ -101,7 +102,7 @@ export class OAuthService {
       return { ok: false, reason: 'wrong' };
     }
     await this.repository.clearFailures(subject);
-    return { ok: true, account: { orgId: account.org_id, accountId: account.id } };
+    return { ok: true, account: { orgId: account.org_id, accountId: account.id, isOrgAdmin: account.is_org_admin } };
   }
 
   /** Whether this address may try another user code now. */
@@ -130,6 +131,8 @@ export class OAuthService {
   /** After the person signed in on the login page: a code for the client's redirect. */
   async authorize(request: AuthorizationRequest, account: SignInAccount, address: string | undefined): Promise<string> {
     await this.requireAllowedAddress(account.orgId, address);
+    // PRODUCT §5: the admin page is for org admins only; its sessions are not governed by the CLI settings.
+    if (request.client.adminsOnly && !account.isOrgAdmin) throw new OAuthError('access_denied', 'The admin page is for organisation admins only, and this account is not one.', 403);
     const scopes = await this.grant(account.orgId, request.client, request.scopes);
     const code = newSecret('twgc_');
     const now = this.clock.now();
