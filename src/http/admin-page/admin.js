@@ -526,6 +526,7 @@ function renderAllowlist(focusSelector) {
     }),
   );
   $('locations-empty').hidden = draft.locations.length > 0;
+  $('location-list').hidden = draft.locations.length === 0;
   $('location-list').replaceChildren(
     ...draft.locations.map((code, index) =>
       h('li', {}, h('span', {}, code), h('button', { type: 'button', 'aria-label': `Remove country ${code}`, onclick: () => (draft.locations.splice(index, 1), renderAllowlist('#location-input')) }, '×')),
