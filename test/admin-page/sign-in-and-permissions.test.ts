@@ -91,6 +91,44 @@ describe('the admin page', () => {
     await context.close();
   });
 
+  it('replaces an expired access token with the refresh token, and asks to sign in again once the session is revoked', async () => {
+    const org = await createOrganisation(h.t);
+    const { context, page, problems } = await openPage(browser);
+    await signInAsAdmin(page, h.server.url, org.admin.email);
+    const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('teamgraph-admin.tokens') ?? 'null'));
+    const before = await stored();
+
+    h.t.clock.advance(11 * 60 * 1000);
+    await page.getByRole('link', { name: 'IP allowlist' }).click();
+    await page.getByRole('switch', { name: 'Enforce the allowlist' }).waitFor();
+    const after = await stored();
+    expect(after.access).not.toBe(before.access);
+    expect(after.refresh).not.toBe(before.refresh);
+
+    await h.t.app.services.sessions.revoke(org.tenant.orgId, { accountId: org.admin.accountId });
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The session was ended; sign in again.' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Sign in to the admin page' }).isVisible()).toBe(true);
+    expect(await stored()).toBeNull();
+    // The browser logs the refused requests (401 from /graphql, 400 invalid_grant from /oauth/token); nothing else went wrong.
+    expect(problems.filter((problem) => !/status of 40[01]/.test(problem))).toEqual([]);
+    await context.close();
+  });
+
+  it('shows an account that is not an org admin, holding an operator-issued admin page token, that the page is not for it', async () => {
+    const org = await createOrganisation(h.t);
+    const member = await org.person(false);
+    const issued = await h.t.app.services.sessions.signIn({ orgId: org.tenant.orgId, accountId: member.accountId }, ADMIN_CLIENT_ID, ALL);
+    const { context, page } = await openPage(browser);
+    await page.goto(`${h.server.url}/admin`);
+    await page.evaluate((tokens) => sessionStorage.setItem('teamgraph-admin.tokens', JSON.stringify(tokens)), { access: issued.accessToken, refresh: issued.refreshToken });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Not an organisation admin' }).waitFor();
+    expect(await page.getByRole('navigation', { name: 'Sections' }).isVisible()).toBe(false);
+    await checkScreen(page, 'not-an-admin');
+    await context.close();
+  });
+
   it('refuses an account that is not an org admin on the login page, and starts no session', async () => {
     const org = await createOrganisation(h.t);
     const member = await org.person(false);
