@@ -108,6 +108,32 @@ describe('the admin page', () => {
     await context.close();
   });
 
+  it('shows a save of the allowlist by another admin in between as a conflict, and discards to theirs on request', async () => {
+    const org = await createOrganisation(h.t);
+    const other = await org.tenant.account({ admin: true });
+    const { context, page, problems } = await openPage(browser);
+    await signInAsAdmin(page, h.server.url, org.admin.email);
+    await openScreen(page, 'IP allowlist');
+    await page.getByLabel('Address or range', { exact: true }).fill('192.0.2.0/24');
+    await page.getByRole('button', { name: 'Add range' }).click();
+
+    const theirs = await h.t.graphql(other.token, 'mutation($i: UpdateIpAllowlistInput!) { updateIpAllowlist(input: $i) { version } }', {
+      i: { orgId: org.tenant.orgId, enabled: false, rules: [{ cidr: '198.51.100.0/24', description: 'theirs' }], expectedVersion: 0 },
+    });
+    expect(theirs.body.data.updateIpAllowlist.version).toBe(1);
+    await page.getByRole('button', { name: 'Save allowlist' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Not saved: another admin saved the allowlist meanwhile.' }).waitFor();
+    expect(await ruleRow(page, '192.0.2.0/24').isVisible()).toBe(true);
+    expect((await allowlistOf(org.tenant.orgId)).rules).toEqual([{ cidr: '198.51.100.0/24', description: 'theirs' }]);
+
+    await page.getByRole('button', { name: 'Discard changes' }).click();
+    await statusText(page, 'Changes discarded; this is the saved allowlist.');
+    expect(await ruleRow(page, '198.51.100.0/24').isVisible()).toBe(true);
+    expect(await ruleRow(page, '192.0.2.0/24').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('filters and pages the audit log, shows an event’s full JSON, exports NDJSON and CSV and verifies the chain', async () => {
     const org = await createOrganisation(h.t);
     const member = await org.tenant.account();
