@@ -97,7 +97,7 @@ export async function checkScreen(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   // Evaluated through the debugging protocol, so the page's CSP (script-src 'self') does not apply.
-  if (!(await page.evaluate('typeof window.axe')).toString().includes('object')) await page.evaluate(AXE_SOURCE);
+  if ((await page.evaluate('typeof window.axe')) === 'undefined') await page.evaluate(AXE_SOURCE);
   const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) })))`)) as {
     id: string;
     impact: string;

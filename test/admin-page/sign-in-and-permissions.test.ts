@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/modules/cli-permission/catalog.ts';
 import { ADMIN_CLIENT_ID } from '../../src/modules/session/caller.ts';
-import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp } from './admin-browser.ts';
+import { type AdminPageHarness, PASSWORD, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp } from './admin-browser.ts';
 
 let browser: Browser;
 let h: AdminPageHarness;
@@ -72,7 +72,7 @@ describe('the admin page', () => {
     expect(await page.getByText('Sign in to the admin page').isVisible()).toBe(true);
     await checkScreen(page, 'login-page');
     await page.getByLabel('E-mail').fill(org.admin.email);
-    await page.getByLabel('Password').fill('admin page test password');
+    await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => url.pathname === '/admin' && url.search === '');
     await page.getByRole('heading', { name: 'CLI permissions', level: 1 }).waitFor();
