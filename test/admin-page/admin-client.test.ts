@@ -59,6 +59,21 @@ describe('the teamgraph-admin OAuth client', () => {
     expect(r.body.data.viewer.session.clientId).toBe('teamgraph-admin');
   });
 
+  it('refuses to refresh the session of an admin who is no longer one', async () => {
+    const { email, accountId } = await person(true);
+    const answer = await post('/oauth/authorize', { ...authorization(`${ORIGIN}/admin/callback`), email, password: PASSWORD });
+    const code = new URL(answer.headers.get('location')!).searchParams.get('code')!;
+    const tokens = (await (await post('/oauth/token', { grant_type: 'authorization_code', client_id: 'teamgraph-admin', code, redirect_uri: `${ORIGIN}/admin/callback`, code_verifier: VERIFIER })).json()) as { refresh_token: string };
+    const refreshed = await post('/oauth/token', { grant_type: 'refresh_token', client_id: 'teamgraph-admin', refresh_token: tokens.refresh_token });
+    expect(refreshed.status).toBe(200);
+    const { refresh_token } = (await refreshed.json()) as { refresh_token: string };
+
+    await t.app.services.orgs.setOrgAdmin(accountId, false);
+    const refused = await post('/oauth/token', { grant_type: 'refresh_token', client_id: 'teamgraph-admin', refresh_token });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('no longer one') });
+  });
+
   it('refuses a member who is not an org admin on the login page, with no code', async () => {
     const { email } = await person(false);
     const answer = await post('/oauth/authorize', { ...authorization(`${ORIGIN}/admin/callback`), email, password: PASSWORD });

@@ -186,8 +186,10 @@ export class OAuthService {
   }
 
   async refresh(refreshToken: string, client: PublicClient, address: string | undefined): Promise<SignedIn> {
-    const result = await this.sessions.refresh(refreshToken, client.id, async ({ orgId, scopes }) => {
+    const result = await this.sessions.refresh(refreshToken, client.id, async ({ orgId, scopes, isOrgAdmin }) => {
       await this.requireAllowedAddress(orgId, address);
+      // An admin no longer: the admin page's session, which the CLI settings do not govern, stops here.
+      if (client.adminsOnly && !isOrgAdmin) throw new OAuthError('invalid_grant', 'The admin page is for organisation admins only, and this account is no longer one.');
       if (!client.governedByCliSettings) return scopes;
       const allowed = new Set((await this.cliSettings.get(orgId)).effectivePermissions);
       return scopes.filter((s) => allowed.has(s));
