@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { objectInput } from '../support/app.ts';
 import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp } from './admin-browser.ts';
 
 let browser: Browser;
@@ -142,6 +143,8 @@ describe('the admin page', () => {
     // Access tokens last 10 minutes: a new one for each hour the clock moves on.
     const cliToken = async (accountId: string, scopes: string[]) => (await h.t.app.services.sessions.issue({ orgId: org.tenant.orgId, accountId }, 'twg-cli', scopes)).accessToken;
     for (let i = 0; i < 12; i++) await command(member.token, 'jira workitem get');
+    await org.tenant.ingest('setObjects', { objects: [objectInput('W-1')] });
+    await command(member.token, 'jira workitem search', '{ objects { edges { node { id } } } }');
     h.t.clock.advance(3600_000);
     const memberLater = await cliToken(member.accountId, ['read:page:confluence']);
     for (let i = 0; i < 3; i++) await command(memberLater, 'confluence page get');
@@ -187,6 +190,12 @@ describe('the admin page', () => {
     await statusText(page, '1 event on page 1.');
     expect(await rows.first().textContent()).toContain('jira workitem list');
     expect(await rows.first().locator('.outcome').textContent()).toBe('RESTRICTED');
+
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Object type').fill('jira:work-item');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await statusText(page, '1 event on page 1.');
+    expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining(['jira workitem search', 'jira:work-item', 'SUCCESS']));
 
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.getByLabel('From (UTC)').fill('2026-11-23T08:30:00');
