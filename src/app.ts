@@ -6,6 +6,7 @@ import type { Database } from './db/database.ts';
 import type { Services } from './graphql/context.ts';
 import { PrincipalCache } from './authz/viewer-principals.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
+import { adminPageRoutes } from './http/admin-page/admin-page.routes.ts';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { AccountLinkService } from './modules/account-link/account-link.service.ts';
@@ -221,6 +222,8 @@ export function createApp(deps: AppDeps): App {
 
   const linkRoute = linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl });
 
+  const adminPageRoute = adminPageRoutes();
+
   const trustedProxies = deps.trustedProxies ?? parseTrustedProxies(undefined);
 
   async function fetch(request: Request, socket: RequestInfo = {}): Promise<Response> {
@@ -230,7 +233,7 @@ export function createApp(deps: AppDeps): App {
     try {
       if (url.pathname === '/graphql') return await graphql(request, info);
       if (url.pathname === '/admin/audit/export') return await auditExport(request, info);
-      const page = oauthRoute(url.pathname) ?? linkRoute(url.pathname);
+      const page = oauthRoute(url.pathname) ?? linkRoute(url.pathname) ?? adminPageRoute(url.pathname);
       if (page) {
         const bounded = await boundBody(request);
         if (!bounded) return errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, randomUUID(), {}, 'BODY_TOO_LARGE');

@@ -89,7 +89,7 @@ function parseAuthorization(deps: OAuthRouteDeps, params: URLSearchParams, issue
   const client = PUBLIC_CLIENTS.get(params.get('client_id') ?? '');
   if (!client || params.getAll('client_id').length > 1) return page(400, 'Sign-in failed', '<p>The application asked to sign in with an unknown client_id. Nothing was sent to it.</p>');
   const redirectUri = params.get('redirect_uri') ?? '';
-  if (!client.acceptsRedirect(redirectUri) || params.getAll('redirect_uri').length > 1) {
+  if (!client.acceptsRedirect(redirectUri, issuer) || params.getAll('redirect_uri').length > 1) {
     return page(400, 'Sign-in failed', '<p>The application asked to return to an address it may not use (twg uses http://127.0.0.1:&lt;port&gt;/callback). Nothing was sent to it.</p>');
   }
   const state = params.get('state');
@@ -119,7 +119,7 @@ function parseAuthorization(deps: OAuthRouteDeps, params: URLSearchParams, issue
 function authorizeGet(deps: OAuthRouteDeps, request: Request, issuer: string): Response {
   const parsed = parseAuthorization(deps, new URL(request.url).searchParams, issuer);
   if (parsed instanceof Response) return parsed;
-  return loginPage(200, parsed.formParams, { scopes: parsed.scopes });
+  return loginPage(200, parsed.formParams, { scopes: parsed.scopes, adminPage: parsed.client.adminsOnly });
 }
 
 async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: string, address: string | undefined): Promise<Response> {
@@ -128,14 +128,14 @@ async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: str
   if (parsed instanceof Response) return parsed;
   const email = form.get('email') ?? '';
   const check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
-  if (!check.ok) return loginPage(check.reason === 'throttled' ? 429 : 401, parsed.formParams, { email, scopes: parsed.scopes, error: passwordMessage(check) });
+  if (!check.ok) return loginPage(check.reason === 'throttled' ? 429 : 401, parsed.formParams, { email, scopes: parsed.scopes, adminPage: parsed.client.adminsOnly, error: passwordMessage(check) });
   try {
     const code = await deps.oauth.authorize(parsed, check.account, address);
     return authorizationRedirect(parsed.redirectUri, { code, state: parsed.state, iss: issuer });
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     // Outside the allowlist the person sees why here; the client learns nothing of the address.
-    if (error.status === 403) return loginPage(403, parsed.formParams, { email, scopes: parsed.scopes, error: error.description });
+    if (error.status === 403) return loginPage(403, parsed.formParams, { email, scopes: parsed.scopes, adminPage: parsed.client.adminsOnly, error: error.description });
     return authorizationRedirect(parsed.redirectUri, { error: error.error, error_description: error.description, state: parsed.state, iss: issuer });
   }
 }
@@ -219,6 +219,7 @@ async function deviceAuthorization(deps: OAuthRouteDeps, request: Request, issue
   const form = await readForm(request);
   const client = await authenticateClient(deps, request, form);
   if (client.kind !== 'public') throw new OAuthError('unauthorized_client', 'Connections use the client_credentials grant.');
+  if (client.client.adminsOnly) throw new OAuthError('unauthorized_client', `${client.client.id} signs in with the authorization code flow only.`);
   const started = await deps.oauth.startDevice(client.client, deps.oauth.parseScope(single(form, 'scope')));
   const userCode = displayUserCode(started.userCode);
   return json(200, {

@@ -40,6 +40,7 @@ export interface AuthorizationRequest {
 export interface SignInAccount {
   orgId: string;
   accountId: string;
+  isOrgAdmin: boolean;
 }
 
 export type PasswordCheck = { ok: true; account: SignInAccount } | { ok: false; reason: 'wrong' | 'throttled' };
@@ -101,7 +102,7 @@ export class OAuthService {
       return { ok: false, reason: 'wrong' };
     }
     await this.repository.clearFailures(subject);
-    return { ok: true, account: { orgId: account.org_id, accountId: account.id } };
+    return { ok: true, account: { orgId: account.org_id, accountId: account.id, isOrgAdmin: account.is_org_admin } };
   }
 
   /** Whether this address may try another user code now. */
@@ -130,6 +131,8 @@ export class OAuthService {
   /** After the person signed in on the login page: a code for the client's redirect. */
   async authorize(request: AuthorizationRequest, account: SignInAccount, address: string | undefined): Promise<string> {
     await this.requireAllowedAddress(account.orgId, address);
+    // PRODUCT §5: the admin page is for org admins only; its sessions are not governed by the CLI settings.
+    if (request.client.adminsOnly && !account.isOrgAdmin) throw new OAuthError('access_denied', 'The admin page is for organisation admins only, and this account is not one.', 403);
     const scopes = await this.grant(account.orgId, request.client, request.scopes);
     const code = newSecret('twgc_');
     const now = this.clock.now();
@@ -183,8 +186,10 @@ export class OAuthService {
   }
 
   async refresh(refreshToken: string, client: PublicClient, address: string | undefined): Promise<SignedIn> {
-    const result = await this.sessions.refresh(refreshToken, client.id, async ({ orgId, scopes }) => {
+    const result = await this.sessions.refresh(refreshToken, client.id, async ({ orgId, scopes, isOrgAdmin }) => {
       await this.requireAllowedAddress(orgId, address);
+      // An admin no longer: the admin page's session, which the CLI settings do not govern, stops here.
+      if (client.adminsOnly && !isOrgAdmin) throw new OAuthError('invalid_grant', 'The admin page is for organisation admins only, and this account is no longer one.');
       if (!client.governedByCliSettings) return scopes;
       const allowed = new Set((await this.cliSettings.get(orgId)).effectivePermissions);
       return scopes.filter((s) => allowed.has(s));

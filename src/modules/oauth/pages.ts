@@ -35,12 +35,13 @@ const hidden = (params: Record<string, string>) =>
     .join('');
 
 /** The login page; the authorization request's parameters travel as hidden fields. */
-export function loginPage(status: number, params: Record<string, string>, options: { email?: string; error?: string; scopes: string[] | null }): Response {
+export function loginPage(status: number, params: Record<string, string>, options: { email?: string; error?: string; scopes: string[] | null; adminPage?: boolean }): Response {
   const asked = options.scopes === null ? 'every permission your organization allows the command-line client' : options.scopes.map(escape).join(', ');
+  const purpose = options.adminPage ? '<p>Sign in to the <strong>admin page</strong>. It is for organisation admins only.</p>' : `<p>The command-line client <strong>twg</strong> asks for: ${asked}.</p>`;
   return page(
     status,
     'Sign in to teamgraph',
-    `<p>The command-line client <strong>twg</strong> asks for: ${asked}.</p>${errorBlock(options.error)}
+    `${purpose}${errorBlock(options.error)}
 <form method="post" action="/oauth/authorize">${hidden(params)}
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>

@@ -92,13 +92,13 @@ export class SessionService {
    * token presented again revokes the whole session: of two concurrent refreshes with the same
    * token, one wins and the other ends the session.
    */
-  async refresh(refreshToken: string, clientId: string, narrow: (session: { orgId: string; scopes: string[] }) => Promise<string[]>): Promise<RefreshResult> {
+  async refresh(refreshToken: string, clientId: string, narrow: (session: { orgId: string; scopes: string[]; isOrgAdmin: boolean }) => Promise<string[]>): Promise<RefreshResult> {
     if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const tokenHash = sha256(refreshToken);
     const found = await this.sessions.findByRefreshTokenHash(tokenHash);
     if (!found || found.client_id !== clientId) return { ok: false, reason: 'unknown' };
     // Outside the transaction: on the embedded database a read through another handle would wait for it.
-    const scopes = await narrow({ orgId: found.org_id, scopes: found.scopes });
+    const scopes = await narrow({ orgId: found.org_id, scopes: found.scopes, isOrgAdmin: found.is_org_admin === true });
     return this.db.transaction().execute(async (trx): Promise<RefreshResult> => {
       const repository = new SessionRepository(trx);
       const now = this.clock.now();

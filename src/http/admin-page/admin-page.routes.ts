@@ -1,0 +1,55 @@
+// The admin page (PRODUCT §11, issue 7): a static HTML shell, one hand-written ES module and a
+// style sheet, with a CSP that lets only this server's script and style run and only this server
+// be fetched. All it shows comes from the public GraphQL API and GET /admin/audit/export, signed
+// in as teamgraph-admin; /admin/callback is where the OAuth login page sends the browser back.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+interface Asset {
+  body: Buffer;
+  gzipped: Buffer;
+  type: string;
+  etag: string;
+}
+
+function asset(file: string, type: string): Asset {
+  const body = readFileSync(new URL(`./${file}`, import.meta.url));
+  return { body, gzipped: gzipSync(body, { level: 9 }), type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+}
+
+const SHELL = asset('admin-page.html', 'text/html; charset=utf-8');
+const ASSETS: Record<string, Asset> = {
+  '/admin': SHELL,
+  '/admin/callback': SHELL,
+  '/admin/admin.js': asset('admin.js', 'text/javascript; charset=utf-8'),
+  '/admin/admin.css': asset('admin.css', 'text/css; charset=utf-8'),
+  '/admin/favicon.svg': asset('favicon.svg', 'image/svg+xml'),
+};
+
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  // /admin/callback carries the authorization code in its query: never send it on.
+  'referrer-policy': 'no-referrer',
+};
+
+export type AdminPageHandler = (request: Request) => Promise<Response>;
+
+/** The handler for an admin page path, or undefined when the path is not one. */
+export function adminPageRoutes(): (pathname: string) => AdminPageHandler | undefined {
+  return (pathname) => {
+    const file = ASSETS[pathname];
+    if (!file) return undefined;
+    return async (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return new Response(null, { status: 405, headers: { allow: 'GET, HEAD' } });
+      // The shell is never cached (it may carry a code); script and style are revalidated by ETag.
+      const caching: Record<string, string> = file === SHELL ? { 'cache-control': 'no-store' } : { 'cache-control': 'no-cache', etag: file.etag };
+      if (file !== SHELL && request.headers.get('if-none-match') === file.etag) return new Response(null, { status: 304, headers: { ...caching, ...SECURITY_HEADERS } });
+      const gzip = /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
+      const headers: Record<string, string> = { 'content-type': file.type, vary: 'accept-encoding', ...caching, ...SECURITY_HEADERS, ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
+      return new Response(request.method === 'HEAD' ? null : new Uint8Array(gzip ? file.gzipped : file.body), { headers });
+    };
+  };
+}

@@ -1,0 +1,53 @@
+// What the server sends for the admin page's paths, over app.fetch: the shell, its script and
+// style, their headers and caching.
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => t.app.fetch(new Request(`http://teamgraph.test${path}`, { method, headers }));
+
+describe('the admin page routes', () => {
+  it('serves the same uncached shell at /admin and /admin/callback, loading only its own script and style', async () => {
+    for (const path of ['/admin', '/admin/callback?code=x&state=y']) {
+      const response = await get(path);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+      );
+      const html = await response.text();
+      expect(html).toContain('<script type="module" src="/admin/admin.js"></script>');
+      expect([...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]).sort()).toEqual(['/admin/admin.css', '/admin/admin.js', '/admin/favicon.svg']);
+      expect(html).not.toMatch(/<script>|<style>| style=| on[a-z]+=/);
+    }
+  });
+
+  it('serves the script gzipped when asked, revalidated by its ETag', async () => {
+    const plain = await get('/admin/admin.js');
+    expect(plain.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const source = await plain.text();
+    expect(source).toContain("const CLIENT_ID = 'teamgraph-admin'");
+    const gzipped = await get('/admin/admin.js', { 'accept-encoding': 'gzip, deflate, br' });
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+    expect(gunzipSync(Buffer.from(await gzipped.arrayBuffer())).toString('utf8')).toBe(source);
+    const etag = plain.headers.get('etag')!;
+    const again = await get('/admin/admin.js', { 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect((await get('/admin/admin.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+
+  it('answers 405 to anything but GET and HEAD, and 404 to other paths under /admin', async () => {
+    const post = await get('/admin', {}, 'POST');
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect((await get('/admin/other.js')).status).toBe(404);
+  });
+});
