@@ -34,7 +34,7 @@ const hidden = (params: Record<string, string>) =>
     .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
     .join('');
 
-/** The login page; the authorization request's parameters travel as hidden fields. */
+/** The login page; the authorization request's parameters (already validated) travel as hidden fields. */
 export function loginPage(status: number, params: Record<string, string>, options: { email?: string; error?: string; scopes: string[] | null; adminPage?: boolean }): Response {
   const asked = options.scopes === null ? 'every permission your organization allows the command-line client' : options.scopes.map(escape).join(', ');
   const purpose = options.adminPage ? '<p>Sign in to the <strong>admin page</strong>. It is for organisation admins only.</p>' : `<p>The command-line client <strong>twg</strong> asks for: ${asked}.</p>`;
@@ -46,6 +46,8 @@ export function loginPage(status: number, params: Record<string, string>, option
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form>`,
+    // The sign-in ends in a redirect to the client (twg's loopback port): form-action must allow it.
+    params.redirect_uri ? new URL(params.redirect_uri).origin : undefined,
   );
 }
 
