@@ -4,7 +4,7 @@
 // organisation right now AND granted to the session; the organisation's answer is read once per
 // request, so a settings change applies to the next request on every instance.
 import type { Catalog, ObjectTypeDef } from '../modules/cli-permission/catalog.ts';
-import { type Caller, CLI_CLIENT_ID } from '../modules/session/caller.ts';
+import { ADMIN_CLIENT_ID, type Caller, CLI_CLIENT_ID } from '../modules/session/caller.ts';
 import { RestrictedError, type RestrictionReason } from '../shared/errors.ts';
 
 export type TypeAction = 'read' | 'write' | 'delete';
@@ -25,8 +25,9 @@ export class PermissionGate {
   ) {
     this.granted = new Set(caller.kind === 'account' ? caller.scopes : []);
     this.bitbucketScopes = new Set(caller.kind === 'account' ? (caller.bitbucket?.scopes ?? []) : []);
-    // The admin page's sessions are not governed by the CLI settings (PRODUCT §5).
-    this.governedByOrganization = caller.kind === 'account' && caller.clientId === CLI_CLIENT_ID;
+    // The admin page's sessions are not governed by the CLI settings (PRODUCT §5), but only while
+    // their account is an org admin: a demoted admin's admin-page token is held to them like twg's.
+    this.governedByOrganization = caller.kind === 'account' && (caller.clientId === CLI_CLIENT_ID || (caller.clientId === ADMIN_CLIENT_ID && !caller.isOrgAdmin));
   }
 
   /** Null when the permission may be used now, else why not. */

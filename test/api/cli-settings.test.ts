@@ -61,6 +61,18 @@ describe('CLI permission settings', () => {
     expect(adminPage.body.data.object).toEqual({ id: workItem });
   });
 
+  it('holds an admin-page session to the settings once its account is not an org admin', async () => {
+    const { tenant, admin, workItem } = await setup();
+    const demoted = await tenant.account({ admin: true });
+    await save(tenant, admin.token, { allowAllByDefault: false, selectedPermissions: ALL.filter((key) => key !== 'read:work-item:jira') });
+    const read = (token: string) => t.graphql(token, 'query($w: ID!) { object(id: $w) { id } }', { w: workItem });
+    expect((await read(demoted.token)).body.data.object).toEqual({ id: workItem });
+    await t.app.services.orgs.setOrgAdmin(demoted.accountId, false);
+    const after = await read(demoted.token);
+    expect(after.body.data.object).toBeNull();
+    expect(after.body.errors?.[0].extensions).toMatchObject({ code: 'RESTRICTED', reason: 'NOT_ALLOWED_BY_ORGANIZATION' });
+  });
+
   it('refuses a stale expectedVersion with CONFLICT and unknown keys with BAD_USER_INPUT', async () => {
     const { tenant, admin } = await setup();
     await save(tenant, admin.token, { allowAllByDefault: false });
