@@ -4,11 +4,11 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import * as oauth from 'oauth4webapi';
 import type { OAuthTokens } from './credentials.ts';
 import { CliError, EXIT, loginNeeded } from './exit-codes.ts';
 import { type Invocation, requestHeaders } from './invocation.ts';
+import { pollUntil } from './poll.ts';
 
 export const CLIENT: oauth.Client = { client_id: 'twg-cli', token_endpoint_auth_method: 'none' };
 const NO_SECRET = oauth.None();
@@ -108,7 +108,7 @@ export async function loginWithBrowser(invocation: Invocation, as: oauth.Authori
   }).toString();
   printer.tell('Open this address in a browser to sign in:');
   printer.tell(authorizationUrl.href);
-  if (mayOpenBrowser(invocation.env)) openBrowser(authorizationUrl.href);
+  openInBrowser(invocation.env, authorizationUrl.href);
 
   const timeout = setTimeout(() => settle.reject(new CliError(EXIT.notSignedIn, 'sign-in timed out: nobody completed it in the browser within 5 minutes')), BROWSER_LOGIN_TIMEOUT_MS);
   try {
@@ -120,12 +120,12 @@ export async function loginWithBrowser(invocation: Invocation, as: oauth.Authori
   }
 }
 
-/** Tests and scripts set TWG_NO_BROWSER=1; without a terminal nobody would see the browser anyway. */
-function mayOpenBrowser(env: NodeJS.ProcessEnv): boolean {
-  return !env.TWG_NO_BROWSER && Boolean(process.stderr.isTTY);
-}
-
-function openBrowser(url: string): void {
+/**
+ * Opens the address in the person's browser when it can. Tests and scripts set TWG_NO_BROWSER=1;
+ * without a terminal nobody would see the browser anyway. Callers always print the address too.
+ */
+export function openInBrowser(env: NodeJS.ProcessEnv, url: string): void {
+  if (env.TWG_NO_BROWSER || !process.stderr.isTTY) return;
   const [command, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
   const child = spawn(command, args, { stdio: 'ignore', detached: true });
   child.on('error', () => {}); // No opener: the printed address is enough.
@@ -148,35 +148,26 @@ export async function loginWithDevice(invocation: Invocation, as: oauth.Authoriz
     printer.tell('Waiting for approval; press Enter to check now.');
 
     let intervalMs = (device.interval ?? 5) * 1000;
-    const deadline = Date.now() + device.expires_in * 1000;
-    const lines = process.stdin.readable ? createInterface({ input: process.stdin }) : null;
-    let wake: (() => void) | null = null;
-    lines?.on('line', () => wake?.());
-    try {
-      for (;;) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, intervalMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        if (Date.now() > deadline) throw new CliError(EXIT.notSignedIn, 'the code expired before it was approved; run twg login --device again');
+    return pollUntil(
+      async () => {
         try {
           return await oauth.processDeviceCodeResponse(as, CLIENT, await oauth.deviceCodeGrantRequest(as, CLIENT, NO_SECRET, device.device_code, requestOptions(invocation)));
         } catch (error) {
           if (!(error instanceof oauth.ResponseBodyError)) throw error;
-          if (error.error === 'authorization_pending') continue;
+          if (error.error === 'authorization_pending') return undefined;
           if (error.error === 'slow_down') {
             intervalMs += 5000; // RFC 8628 §3.5
-            continue;
+            return undefined;
           }
           throw error;
         }
-      }
-    } finally {
-      lines?.close();
-    }
+      },
+      {
+        intervalMs: () => intervalMs,
+        deadline: Date.now() + device.expires_in * 1000,
+        expired: () => new CliError(EXIT.notSignedIn, 'the code expired before it was approved; run twg login --device again'),
+      },
+    );
   });
 }
 

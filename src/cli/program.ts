@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerAuthCommands } from './commands/auth.ts';
 import { registerBitbucketCommands } from './commands/bitbucket.ts';
+import { registerConnectCommand } from './commands/connect.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerProductCommands } from './commands/objects.ts';
 import { EXIT } from './exit-codes.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerBitbucketCommands(program);
   registerAdminCommands(program);
   registerDoctorCommand(program);
+  registerConnectCommand(program);
   program
     .command('help')
     .description('Describe a command and its flags, e.g. twg help jira workitem get')
