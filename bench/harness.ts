@@ -67,6 +67,27 @@ export async function measure(runs: number, warmup: number, once: () => Promise<
     await once();
     samples.push(performance.now() - t0);
   }
+  return timingOf(samples);
+}
+
+/**
+ * Several cases measured in turn, one request of each per round, so that garbage collection and
+ * drift over the run fall on every case alike; a comparison of their p99s is then fair.
+ */
+export async function measureInterleaved(runs: number, warmup: number, cases: (() => Promise<void>)[]): Promise<Timing[]> {
+  for (let i = 0; i < warmup; i++) for (const once of cases) await once();
+  const samples = cases.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    for (const [index, once] of cases.entries()) {
+      const t0 = performance.now();
+      await once();
+      samples[index].push(performance.now() - t0);
+    }
+  }
+  return samples.map(timingOf);
+}
+
+function timingOf(samples: number[]): Timing {
   const sorted = samples.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
 }
