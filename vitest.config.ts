@@ -14,5 +14,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: one, here. Most files spend their time
+    // waiting on child processes (twg, the operator command line, chromium, a second server) or
+    // the database, so three files at a time keep both cores busy.
+    maxWorkers: 3,
   },
 });
