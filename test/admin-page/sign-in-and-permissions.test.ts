@@ -105,6 +105,9 @@ describe('the admin page', () => {
     expect(after.access).not.toBe(before.access);
     expect(after.refresh).not.toBe(before.refresh);
 
+    // The screen's last requests must be answered first: one still in flight when the session
+    // ends would sign the page out before the click below.
+    await page.waitForLoadState('networkidle');
     await h.t.app.services.sessions.revoke(org.tenant.orgId, { accountId: org.admin.accountId });
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('alert').filter({ hasText: 'The session was ended; sign in again.' }).waitFor();

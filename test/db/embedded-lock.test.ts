@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/db/client.ts';
 
-describe('the embedded database folder', () => {
+// Only about the embedded database: the PostgreSQL pass would repeat it exactly.
+describe.skipIf(Boolean(process.env.DATABASE_URL))('the embedded database folder', () => {
   it('refuses a second opener with a clear error while the first holds it', async () => {
     const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-lock-')), 'data');
     const first = await openPglite({ dataDir });
