@@ -107,18 +107,23 @@ export class ConnectionService {
     const { org_id: orgId } = connection;
     const progress: DeletionProgress = { connectionId, deletedObjects: 0, totalObjects: await connections.countObjects(orgId, connectionId), done: false };
     run.onProgress?.({ ...progress });
-    for (;;) {
-      run.signal?.throwIfAborted();
-      const removed = await this.db.transaction().execute((trx) => new ConnectionRepository(trx).deleteObjectBatch(orgId, connectionId, batchSize));
-      if (removed === 0) break;
-      progress.deletedObjects += removed;
-      run.onProgress?.({ ...progress });
-    }
-    for (;;) {
-      run.signal?.throwIfAborted();
-      const removed = await this.db.transaction().execute((trx) => new ConnectionRepository(trx).deleteDirectoryBatch(orgId, connectionId, batchSize));
-      if (removed === 0) break;
-    }
+    // Each batch in a transaction of its own, until one removes nothing.
+    const drain = async (batch: (repository: ConnectionRepository) => Promise<number>, onBatch: (removed: number) => void = () => {}) => {
+      for (;;) {
+        run.signal?.throwIfAborted();
+        const removed = await this.db.transaction().execute((trx) => batch(new ConnectionRepository(trx)));
+        if (removed === 0) return;
+        onBatch(removed);
+      }
+    };
+    await drain(
+      (repository) => repository.deleteObjectBatch(orgId, connectionId, batchSize),
+      (removed) => {
+        progress.deletedObjects += removed;
+        run.onProgress?.({ ...progress });
+      },
+    );
+    await drain((repository) => repository.deleteDirectoryBatch(orgId, connectionId, batchSize));
     run.signal?.throwIfAborted();
     // One transaction for the last rows and the event: the audit service joins it this way.
     await inRequestTransaction(this.db, async () => {
