@@ -220,7 +220,8 @@ describe('the admin page', () => {
     await checkScreen(page, 'audit-event');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    expect(await first.evaluate((button) => button === document.activeElement)).toBe(true);
+    // The dialog's close event, which gives focus back, comes a task after it is hidden.
+    await expect.poll(() => first.evaluate((button) => button === document.activeElement)).toBe(true);
 
     // Changed behind the append-only trigger's back, as an intruder with database access would.
     const victim = (await sql<{ id: string }>`select id from audit_event where org_id = ${org.tenant.orgId} and command = 'confluence page get' order by seq limit 1`.execute(h.t.db)).rows[0].id;

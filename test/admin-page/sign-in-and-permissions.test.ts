@@ -101,9 +101,9 @@ describe('the admin page', () => {
     h.t.clock.advance(11 * 60 * 1000);
     await page.getByRole('link', { name: 'IP allowlist' }).click();
     await page.getByRole('switch', { name: 'Enforce the allowlist' }).waitFor();
-    const after = await stored();
-    expect(after.access).not.toBe(before.access);
-    expect(after.refresh).not.toBe(before.refresh);
+    // The screen shows before its data arrives: the refused request and the refresh may still be on their way.
+    await expect.poll(async () => (await stored()).access).not.toBe(before.access);
+    expect((await stored()).refresh).not.toBe(before.refresh);
 
     // The screen's last requests must be answered first: one still in flight when the session
     // ends would sign the page out before the click below.
@@ -173,7 +173,8 @@ describe('the admin page', () => {
     expect(await panel(page).getByText(defaultCatalog.permission('write:work-item:jira')!.description, { exact: true }).isVisible()).toBe(true);
     await page.keyboard.press('Escape');
     await panel(page).waitFor({ state: 'hidden' });
-    expect(await activeText(page)).toBe('Edit Write and manage permissions');
+    // The dialog's close event, which gives focus back, comes a task after it is hidden.
+    await expect.poll(() => activeText(page)).toBe('Edit Write and manage permissions');
     expect(await card(page, 'Write and manage').getByText(`1 of ${WRITE.length} allowed`).isVisible()).toBe(true);
 
     await card(page, 'Delete').getByRole('button').click();

@@ -126,7 +126,9 @@ describe('normalizeAddress', () => {
   it('reads any spelling of an IPv6 address as its eight groups', () => {
     const spellings = (groups: number[]) => {
       const full = groups.map((g) => g.toString(16)).join(':');
-      return [full, full.toUpperCase(), normalizeAddress(full)!, groups.map((g) => g.toString(16).padStart(4, '0')).join(':')];
+      const normal = normalizeAddress(full)!;
+      // An IPv4-mapped address (::ffff:a.b.c.d) normalises to its IPv4 form, not an IPv6 spelling.
+      return [full, full.toUpperCase(), ...(normal.includes('.') ? [] : [normal]), groups.map((g) => g.toString(16).padStart(4, '0')).join(':')];
     };
     const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
     fc.assert(
