@@ -2,10 +2,11 @@
 // a trivial authenticated query through app.fetch with a real twg-cli bearer token, against the
 // same query sent to the same GraphQL handler with authentication taken out (the Caller and the
 // organisation snapshot of one earlier authentication passed straight in, as app.fetch would).
-// The difference is the per-request cost of authentication: as the server runs, the credential
-// cache (on PostgreSQL its barrier, one `select 1` on the listening connection) and the bearer
-// parsing; with the cache off, the token lookup statement (session, account, CLI settings,
-// principal version, allowlist). The permission gate
+// The difference is the per-request cost of authentication: as the server runs, the bearer
+// parsing and the credential cache, whose barrier (on PostgreSQL one `select 1` on the listening
+// connection) runs beside the request and is waited for only before the response leaves; with the
+// cache off, the token lookup statement (session, account, CLI settings, principal version,
+// allowlist). The permission gate
 // runs in both (the query asks for effectivePermissions, which checks every granted scope against
 // the organisation's allowed set); its cost alone is measured in memory below.
 //

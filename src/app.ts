@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './db/database.ts';
 import type { Services } from './graphql/context.ts';
 import { PrincipalCache } from './authz/viewer-principals.ts';
+import type { ParseMemo } from './graphql/plugins/use-parse-once.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { adminPageRoutes } from './http/admin-page/admin-page.routes.ts';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
@@ -33,7 +34,7 @@ import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { SecretBox } from './shared/secret-box.ts';
 import type { ChangeFeed } from './db/client.ts';
-import { CredentialCache } from './modules/session/credential-cache.ts';
+import { CredentialCache, type Speculation } from './modules/session/credential-cache.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -64,6 +65,16 @@ export interface RequestInfo {
   /** The socket peer's IP address; undefined when the app is called without a socket (tests). */
   clientAddress?: string;
 }
+
+/** A response not yet sent, with what its audit event needs. */
+interface Answer {
+  response: Response;
+  recorder: AuditRecorder | null;
+  /** Overrides the outcome the GraphQL result tells. */
+  outcome?: AuditOutcome;
+}
+
+type Authenticated = ({ ok: false } & Answer) | { ok: true; caller: Caller; org: OrgSnapshot; recorder: AuditRecorder | null };
 
 export interface App {
   fetch(request: Request, info?: RequestInfo): Promise<Response>;
@@ -127,25 +138,28 @@ export function createApp(deps: AppDeps): App {
 
   /**
    * The request's credentials as a Caller, with its audit recorder (the audit log follows
-   * accounts and the admins behind API keys, not connections); or the refusal to answer,
-   * recorded. A bearer token (session or admin API key), an X-Bitbucket-Token (PRODUCT §8), or
-   * both of one account.
+   * accounts and the admins behind API keys, not connections); or the refusal to answer, for the
+   * caller to record. A bearer token (session or admin API key), an X-Bitbucket-Token (PRODUCT
+   * §8), or both of one account. With a `speculation`, cached credentials are used before their
+   * barrier has confirmed them: the caller confirms before anything leaves.
    */
-  async function authenticate(request: Request, info: RequestInfo, requestId: string) {
+  async function authenticate(request: Request, info: RequestInfo, requestId: string, speculation?: Speculation): Promise<Authenticated> {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
     const bitbucketSecret = request.headers.get('x-bitbucket-token')?.trim() || null;
     if (!token && !bitbucketSecret) {
-      return { ok: false as const, refusal: errorResponse(401, 'UNAUTHENTICATED', 'Sign in first: send a bearer token (run `twg login`).', requestId, { 'www-authenticate': 'Bearer realm="teamgraph"' }) };
+      return { ok: false, recorder: null, response: errorResponse(401, 'UNAUTHENTICATED', 'Sign in first: send a bearer token (run `twg login`).', requestId, { 'www-authenticate': 'Bearer realm="teamgraph"' }) };
     }
     // Admin API keys and session tokens differ by prefix; both end as a Caller.
-    const bearer = token ? (token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token) : await services.sessions.authenticate(token)) : null;
-    const bitbucket = bitbucketSecret ? await services.bitbucketTokens.authenticate(bitbucketSecret) : null;
+    const bearer = token ? (token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token, speculation) : await services.sessions.authenticate(token, speculation)) : null;
+    const bitbucket = bitbucketSecret ? await services.bitbucketTokens.authenticate(bitbucketSecret, speculation) : null;
     const actor = bearer?.actor ? { ...bearer.actor, bitbucketTokenId: bitbucket?.ok ? bitbucket.tokenId : null } : (bitbucket?.actor ?? null);
     const recorder = actor && deps.auditLog !== false ? new AuditRecorder(request, info.clientAddress ?? null, services.clock) : null;
     if (recorder) recorder.actor = actor!;
-    const refuse = async (status: number, code: string, message: string, outcome: AuditOutcome, headers: Record<string, string> = {}, subCode?: string) => ({
-      ok: false as const,
-      refusal: await audited(recorder, errorResponse(status, code, message, requestId, headers, subCode), outcome),
+    const refuse = (status: number, code: string, message: string, outcome: AuditOutcome, headers: Record<string, string> = {}, subCode?: string): Authenticated => ({
+      ok: false,
+      recorder,
+      outcome,
+      response: errorResponse(status, code, message, requestId, headers, subCode),
     });
 
     if (bearer && !bearer.ok && bearer.reason === 'connection-disabled') {
@@ -176,7 +190,7 @@ export function createApp(deps: AppDeps): App {
     if (caller.kind !== 'connection' && !services.ipAllowlist.allows(caller.orgId, org.ipAllowlist, info.clientAddress)) {
       return refuse(403, 'IP_NOT_ALLOWED', `Your organisation does not allow requests from ${info.clientAddress ?? 'an unknown address'}.`, 'IP_BLOCKED');
     }
-    return { ok: true as const, caller, org, recorder };
+    return { ok: true, caller, org, recorder };
   }
 
   /** GET /admin/audit/export: every matching event, streamed, for an admin (PRODUCT §9). */
@@ -184,7 +198,7 @@ export function createApp(deps: AppDeps): App {
     const requestId = randomUUID();
     if (request.method !== 'GET') return errorResponse(405, 'BAD_USER_INPUT', 'Use GET.', requestId, { allow: 'GET' }, 'METHOD_NOT_ALLOWED');
     const auth = await authenticate(request, info, requestId);
-    if (!auth.ok) return auth.refusal;
+    if (!auth.ok) return audited(auth.recorder, auth.response, auth.outcome);
     const recorder = auth.recorder;
     if (recorder) recorder.operationName = 'auditExport';
     if (!isAdmin(auth.caller)) {
@@ -203,19 +217,41 @@ export function createApp(deps: AppDeps): App {
     return audited(recorder, response, undefined, (r) => r.adminEvent('audit.exported', { format: parsed.format, filter: parsed.filter }));
   }
 
+  /**
+   * A GraphQL request. Cached credentials are used at once while the change feed's barrier runs
+   * beside the request (issue 3: on PostgreSQL the barrier is a round trip). Until it confirms
+   * them nothing leaves: no response, no audit event, and no mutation starts (useAudit waits for
+   * it). Should the barrier show that they changed, the request runs again from the database.
+   */
   async function graphql(request: Request, info: RequestInfo): Promise<Response> {
     const requestId = randomUUID();
     const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !new URL(request.url).searchParams.has('query');
     if (wantsGraphiql) return yoga.handleRequest(request, { requestId } as any);
 
-    const auth = await authenticate(request, info, requestId);
-    if (!auth.ok) return auth.refusal;
+    const rerunnable = new Rerunnable(request);
+    const speculation = services.credentials.speculate();
+    let answer = await respond(rerunnable, info, requestId, speculation);
+    if (speculation.relies && !(await speculation.confirm())) answer = await respond(rerunnable, info, requestId);
+    return audited(answer.recorder, answer.response, answer.outcome);
+  }
+
+  async function respond(rerunnable: Rerunnable, info: RequestInfo, requestId: string, speculation?: Speculation): Promise<Answer> {
+    const auth = await authenticate(rerunnable.request, info, requestId, speculation);
+    if (!auth.ok) return auth;
     const recorder = auth.recorder;
-    const bounded = await boundBody(request);
-    if (!bounded) return audited(recorder, errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, requestId, {}, 'BODY_TOO_LARGE'), 'ERROR');
-    const response = await yoga.handleRequest(bounded, { caller: auth.caller, org: auth.org, requestId, audit: recorder, clientAddress: info.clientAddress });
+    const bounded = await rerunnable.body();
+    if (!bounded) return { recorder, outcome: 'ERROR', response: errorResponse(413, 'BAD_USER_INPUT', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, requestId, {}, 'BODY_TOO_LARGE') };
+    const response = await yoga.handleRequest(bounded, {
+      caller: auth.caller,
+      org: auth.org,
+      requestId,
+      audit: recorder,
+      clientAddress: info.clientAddress,
+      credentialsConfirmed: () => speculation?.confirm() ?? Promise.resolve(true),
+      parseMemo: rerunnable.parsed,
+    });
     response.headers.set('x-request-id', requestId);
-    return audited(recorder, response);
+    return { recorder, response };
   }
 
   const oauthRoute = oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl });
@@ -254,6 +290,23 @@ export function createApp(deps: AppDeps): App {
   }
 
   return { fetch, services };
+}
+
+/**
+ * A GraphQL request that may run twice: its body is read (and bounded) once, and what yoga parsed
+ * from it is kept for the second run (useParseOnce), which cannot read the body again.
+ */
+class Rerunnable {
+  private bounded: Promise<Request | null> | null = null;
+  readonly parsed: ParseMemo = {};
+
+  constructor(readonly request: Request) {}
+
+  /** The request to execute; null when its body is over the limit. */
+  body(): Promise<Request | null> {
+    this.bounded ??= boundBody(this.request);
+    return this.bounded;
+  }
 }
 
 /** Reads at most MAX_BODY_BYTES of the body; null when it is larger. */

@@ -71,6 +71,12 @@ export interface RequestContext {
   cache: Map<string, unknown>;
   /** Work to start once the mutation's changes committed (e.g. a background deletion); see use-audit. */
   afterCommit: (() => void)[];
+  /**
+   * Resolves true once the caller's cached credentials are known to be current, false when they
+   * changed (the HTTP layer then runs the request again). Nothing may be written before it is
+   * true: useAudit waits for it before a mutation.
+   */
+  credentialsConfirmed: () => Promise<boolean>;
 }
 
 /** The last argument is what the HTTP layer knows beyond the caller; absent outside a request (benchmarks). */
@@ -79,7 +85,11 @@ export function createRequestContext(
   caller: Caller,
   org: OrgSnapshot,
   requestId: string,
-  { audit = null, clientAddress }: { audit?: AuditRecorder | null; clientAddress?: string } = {},
+  {
+    audit = null,
+    clientAddress,
+    credentialsConfirmed = () => Promise.resolve(true),
+  }: { audit?: AuditRecorder | null; clientAddress?: string; credentialsConfirmed?: () => Promise<boolean> } = {},
 ): RequestContext {
   let principals: Promise<ViewerPrincipals> | undefined;
   const viewer = () =>
@@ -106,6 +116,7 @@ export function createRequestContext(
     audit,
     cache: new Map(),
     afterCommit: [],
+    credentialsConfirmed,
   };
 }
 

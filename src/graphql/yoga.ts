@@ -7,6 +7,7 @@ import { createRequestContext, type Services } from './context.ts';
 import { useErrorPolicy, maskError } from './plugins/use-error-policy.ts';
 import { useAudit } from './plugins/use-audit.ts';
 import { useLimits } from './plugins/use-limits.ts';
+import { type ParseMemo, useParseOnce } from './plugins/use-parse-once.ts';
 import { schema } from './schema.ts';
 
 export interface GraphqlServerContext {
@@ -17,6 +18,10 @@ export interface GraphqlServerContext {
   audit: AuditRecorder | null;
   /** The client's address (PRODUCT §7); undefined when unknown. */
   clientAddress?: string;
+  /** Resolves true once the credentials the caller came from are known current; see RequestContext. */
+  credentialsConfirmed?: () => Promise<boolean>;
+  /** Shared by the runs of a request the HTTP layer may run twice; see useParseOnce. */
+  parseMemo?: ParseMemo;
 }
 
 export function createGraphqlHandler(services: Services, logger: Logger) {
@@ -24,10 +29,13 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // app.ts bounds the body before it reaches yoga (MAX_BODY_BYTES); a second limit would only
+    // wrap every body in another stream.
+    maxRequestBodySize: false,
     logging: false,
     graphiql: { title: 'teamgraph GraphiQL', defaultQuery: '{\n  viewer {\n    account { email displayName }\n    grantedPermissions\n  }\n  objects(first: 10) {\n    edges { node { id type displayName container { displayName } } }\n  }\n}\n' },
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ caller, org, requestId, audit, clientAddress }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress }),
-    plugins: [...useLimits(), useErrorPolicy(), useAudit(services)],
+    context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed }),
+    plugins: [useParseOnce(), ...useLimits(), useErrorPolicy(), useAudit(services)],
   });
 }

@@ -2,7 +2,8 @@
 // anywhere, even by another process writing the database directly, applies to the next request.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
+import type { ChangeFeed } from '../../src/db/client.ts';
+import { createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -46,5 +47,114 @@ describe('the credential cache', () => {
     await sql`insert into cli_settings (org_id, allow_all_by_default, selected_permissions, version, updated_at)
       values (${tenant.orgId}, false, ${['read:page:confluence']}::text[], 1, now())`.execute(t.db);
     expect((await t.graphql(token, VIEWER)).body.data.viewer.effectivePermissions).toEqual(['read:page:confluence']);
+  });
+});
+
+/**
+ * Hands notifications over as late as PostgreSQL may: only at the next barrier. The app then goes
+ * ahead on a cached row that a change committed before the request has already made stale, as it
+ * does on PostgreSQL when the notification is still on its way.
+ */
+function lateFeed(changes: ChangeFeed): ChangeFeed & { held: number } {
+  const held: (() => void)[] = [];
+  return {
+    get held() {
+      return held.length;
+    },
+    listen: (channel, onMessage, onState) => changes.listen(channel, (payload) => held.push(() => onMessage(payload)), onState),
+    async sync() {
+      await changes.sync();
+      for (const deliver of held.splice(0)) deliver();
+    },
+  };
+}
+
+describe('credentials used before their barrier confirms them', () => {
+  let late: TestApp;
+  let feed: ReturnType<typeof lateFeed>;
+  beforeAll(async () => {
+    late = await startTestApp({ feed: (changes) => (feed = lateFeed(changes)) });
+  });
+  afterAll(() => late.close());
+
+  const OBJECT = 'query ($id: ID!) { object(id: $id) { displayName } }';
+  const CREATE_TOKEN = 'mutation { createBitbucketToken(input: { label: "late", scopes: ["repository:read"] }) { secret } }';
+  const events = async (accountId: string) =>
+    (await sql<{ outcome: string; status: number }>`select outcome, (event_json::jsonb ->> 'statusCode')::int as status from audit_event where actor_account_id = ${accountId} order by seq`.execute(late.db)).rows;
+  const chainReads = () => late.statements.filter((s) => s.includes('with recursive chain')).length;
+
+  /** An account whose token's row is cached, with nothing held back. */
+  async function cachedAccount(tenant: Awaited<ReturnType<typeof createTenant>>) {
+    const account = await tenant.account();
+    // The first use is written (and notified); once that is heard, the next request caches the row.
+    expect((await late.graphql(account.token, VIEWER)).status).toBe(200);
+    await feed.sync();
+    expect((await late.graphql(account.token, VIEWER)).status).toBe(200);
+    expect(feed.held).toBe(0);
+    return account;
+  }
+
+  it('answers 401, and audits only that, when the barrier shows the session was revoked', async () => {
+    const tenant = await createTenant(late, 'LateRevoke');
+    await tenant.ingest('setObjects', { objects: [objectInput('L-1')] });
+    const { accountId, token } = await cachedAccount(tenant);
+    const id = (await late.graphql(token, '{ objects(first: 1) { edges { node { id } } } }')).body.data.objects.edges[0].node.id;
+    const before = (await events(accountId)).length;
+
+    await sql`update session set revoked_at = now() where account_id = ${accountId}`.execute(late.db);
+    // On its way: heard by this process (at once on the embedded database) and held back.
+    await expect.poll(() => feed.held).toBeGreaterThan(0);
+    late.statements.length = 0;
+    const refused = await late.graphql(token, OBJECT, { id });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    // The request did run on the stale row, and its answer was thrown away.
+    expect(chainReads()).toBe(1);
+    expect((await events(accountId)).slice(before)).toEqual([{ outcome: 'UNAUTHENTICATED', status: 401 }]);
+  });
+
+  it('runs no mutation on a stale row', async () => {
+    const tenant = await createTenant(late, 'LateMutation');
+    const { accountId, token } = await cachedAccount(tenant);
+    await sql`update account set active = false where id = ${accountId}`.execute(late.db);
+    // On its way: heard by this process (at once on the embedded database) and held back.
+    await expect.poll(() => feed.held).toBeGreaterThan(0);
+    const refused = await late.graphql(token, CREATE_TOKEN);
+    expect(refused.status).toBe(401);
+    expect(await late.db.selectFrom('bitbucket_token').select('id').where('account_id', '=', accountId).execute()).toEqual([]);
+  });
+
+  it('runs the request again from what it parsed when the change leaves the token working', async () => {
+    const tenant = await createTenant(late, 'LateSettings');
+    await tenant.ingest('setObjects', { objects: [objectInput('L-2')] });
+    const { accountId, token } = await cachedAccount(tenant);
+    const id = (await late.graphql(token, '{ objects(first: 1) { edges { node { id } } } }')).body.data.objects.edges[0].node.id;
+    const before = (await events(accountId)).length;
+
+    // Work items are no longer allowed; pages still are.
+    await sql`insert into cli_settings (org_id, allow_all_by_default, selected_permissions, version, updated_at)
+      values (${tenant.orgId}, false, ${['read:page:confluence']}::text[], 1, now())`.execute(late.db);
+    await expect.poll(() => feed.held).toBeGreaterThan(0);
+    late.statements.length = 0;
+    const restricted = await late.graphql(token, OBJECT, { id });
+    expect(restricted.status).toBe(200);
+    expect(restricted.body.errors?.[0].extensions).toMatchObject({ code: 'RESTRICTED', reason: 'NOT_ALLOWED_BY_ORGANIZATION' });
+    expect(chainReads()).toBe(2);
+    expect((await events(accountId)).slice(before)).toEqual([{ outcome: 'RESTRICTED', status: 200 }]);
+
+    // A body that does not parse fails the same way on the second run, audited once.
+    await sql`update cli_settings set version = 2 where org_id = ${tenant.orgId}`.execute(late.db);
+    const malformed = await late.app.fetch(
+      new Request('http://teamgraph.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query": ' }),
+    );
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await events(accountId)).slice(before + 1)).toEqual([{ outcome: 'ERROR', status: 400 }]);
+
+    // A mutation runs once, on the fresh row.
+    await sql`update cli_settings set allow_all_by_default = true, version = 3 where org_id = ${tenant.orgId}`.execute(late.db);
+    const created = await late.graphql(token, CREATE_TOKEN);
+    expect(created.body.errors).toBeUndefined();
+    expect(await late.db.selectFrom('bitbucket_token').select('id').where('account_id', '=', accountId).execute()).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 // A real app over a fresh database, driven through app.fetch with real tokens, and a tenant
 // factory that creates organisations, sites, connections and accounts the way the operator does.
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
-import type { DbHandle } from '../../src/db/client.ts';
+import type { ChangeFeed, DbHandle } from '../../src/db/client.ts';
 import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from './clock.ts';
@@ -25,12 +25,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies'> = {}): Promise<TestApp> {
+/** `feed` stands between the database's change notifications and the app (tests that delay them). */
+export async function startTestApp(
+  { feed = (changes) => changes, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies'> & { feed?: (changes: ChangeFeed) => ChangeFeed } = {},
+): Promise<TestApp> {
   const statements: string[] = [];
   const handle = await openTestDatabase((sql) => statements.push(sql));
   const clock = new TestClock();
   const logs: string[] = [];
-  const app = createApp({ db: handle.db, changes: handle.changes, clock, ...options, logger: createLogger('error', (line) => logs.push(line)) });
+  const app = createApp({ db: handle.db, changes: feed(handle.changes), clock, ...options, logger: createLogger('error', (line) => logs.push(line)) });
   return {
     app,
     db: handle.db,

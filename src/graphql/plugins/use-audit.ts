@@ -2,10 +2,12 @@
 // and runs a mutation inside one request transaction that also appends the event, so a change
 // and its audit event commit together or not at all. Queries and requests that never execute
 // (parse and validation errors) are recorded by the HTTP layer once the response is ready.
-// Tasks a mutation queued in `afterCommit` start once its transaction committed.
+// Tasks a mutation queued in `afterCommit` start once its transaction committed. A mutation starts
+// only once the caller's credentials are confirmed current (see credential-cache.ts).
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { inRequestTransaction } from '../../db/request-transaction.ts';
+import { UnauthenticatedError } from '../../shared/errors.ts';
 import type { RequestContext, Services } from '../context.ts';
 import type { GraphqlServerContext } from '../yoga.ts';
 
@@ -21,6 +23,8 @@ export function useAudit(services: Services): Plugin<RequestContext> {
       }
       if (operation?.operation !== 'mutation') return;
       setExecuteFn(async (executionArgs) => {
+        // Cached credentials that changed: nothing runs, and the HTTP layer starts the request again.
+        if (!(await context.credentialsConfirmed())) return { errors: [new UnauthenticatedError('The credentials changed while the request was on its way.')] };
         const result = recorder
           ? await inRequestTransaction(services.db, async () => {
               const executed = (await executeFn(executionArgs)) as ExecutionResult;

@@ -9,7 +9,7 @@ import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
 import { ADMIN_KEY_CLIENT_ID, type AdminKeyCaller } from '../session/caller.ts';
 import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
-import { CredentialCache } from '../session/credential-cache.ts';
+import { CredentialCache, type Speculation } from '../session/credential-cache.ts';
 import { AdminKeyRepository } from './admin-key.repository.ts';
 
 export const ADMIN_KEY_PREFIX = 'twgk_';
@@ -53,9 +53,9 @@ export class AdminKeyService {
     return this.keys.find(orgId, id);
   }
 
-  async authenticate(secret: string): Promise<AuthenticationResult> {
+  async authenticate(secret: string, speculation?: Speculation): Promise<AuthenticationResult> {
     const keyHash = sha256(secret);
-    const key = await this.credentials.lookup(`admin-key:${keyHash}`, () => this.keys.findByHash(keyHash));
+    const key = await this.credentials.lookup(`admin-key:${keyHash}`, () => this.keys.findByHash(keyHash), speculation);
     if (!key) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     // PRODUCT §9: the actor is always an account; for a key, the admin who created it.

@@ -12,7 +12,7 @@ import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { OrgSnapshot } from '../session/caller.ts';
 import { lastUseDue, type SessionEndReason } from '../session/session.service.ts';
 import { BitbucketTokenRepository } from './bitbucket-token.repository.ts';
-import { CredentialCache } from '../session/credential-cache.ts';
+import { CredentialCache, type Speculation } from '../session/credential-cache.ts';
 
 export const BITBUCKET_TOKEN_PREFIX = 'twgb_';
 export const BITBUCKET_SCOPES = ['repository:read', 'repository:write', 'pullrequest:read', 'pullrequest:write'] as const;
@@ -64,10 +64,10 @@ export class BitbucketTokenService {
     return (await this.tokens.find(orgId, id))!;
   }
 
-  async authenticate(secret: string): Promise<BitbucketAuthentication> {
+  async authenticate(secret: string, speculation?: Speculation): Promise<BitbucketAuthentication> {
     if (!secret.startsWith(BITBUCKET_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const tokenHash = sha256(secret);
-    const row = await this.credentials.lookup(`bitbucket-token:${tokenHash}`, () => this.tokens.findByHash(tokenHash));
+    const row = await this.credentials.lookup(`bitbucket-token:${tokenHash}`, () => this.tokens.findByHash(tokenHash), speculation);
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor = { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: null, clientId: BITBUCKET_CLIENT_ID, bitbucketTokenId: row.id };

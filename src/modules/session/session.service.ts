@@ -9,7 +9,7 @@ import { newSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
-import { CredentialCache } from './credential-cache.ts';
+import { CredentialCache, type Speculation } from './credential-cache.ts';
 
 export const TOKEN_PREFIX = 'twg_';
 export const REFRESH_TOKEN_PREFIX = 'twgr_';
@@ -116,10 +116,11 @@ export class SessionService {
     });
   }
 
-  async authenticate(token: string): Promise<AuthenticationResult> {
+  /** `speculation`: a cached row may be used before its barrier (see credential-cache.ts). */
+  async authenticate(token: string, speculation?: Speculation): Promise<AuthenticationResult> {
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const tokenHash = sha256(token);
-    const row = await this.credentials.lookup(`session:${tokenHash}`, () => this.sessions.findByTokenHash(tokenHash));
+    const row = await this.credentials.lookup(`session:${tokenHash}`, () => this.sessions.findByTokenHash(tokenHash), speculation);
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor | null = row.account_id ? { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: row.session_id, clientId: row.client_id } : null;
