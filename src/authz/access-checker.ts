@@ -35,10 +35,13 @@ export class AccessChecker {
   }
 
   private async loadChains(ids: readonly string[]): Promise<true[]> {
+    // A single object (object(id), node) is compared with `=`: PostgreSQL then keeps one generic
+    // plan for the named statement, while with `any($n)` it plans every execution anew.
+    const wanted = ids.length === 1 ? sql`o.id = ${ids[0]}` : sql`o.id = any(${[...ids]}::text[])`;
     const result = await sql<ObjectRow & { hop: number }>`
       with recursive chain as (
         select o.*, 0 as hop from graph_object o
-        where o.org_id = ${this.orgId} and o.id = any(${[...ids]}::text[]) and not o.deleted
+        where o.org_id = ${this.orgId} and ${wanted} and not o.deleted
         union all
         select p.*, c.hop + 1
         from chain c join graph_object p on p.org_id = ${this.orgId} and p.id = c.container_id and not p.deleted
