@@ -83,28 +83,30 @@ describe('credentials used before their barrier confirms them', () => {
     (await sql<{ outcome: string; status: number }>`select outcome, (event_json::jsonb ->> 'statusCode')::int as status from audit_event where actor_account_id = ${accountId} order by seq`.execute(late.db)).rows;
   const chainReads = () => late.statements.filter((s) => s.includes('with recursive chain')).length;
 
-  /** An account whose token's row is cached, with nothing held back. */
-  async function cachedAccount(tenant: Awaited<ReturnType<typeof createTenant>>) {
-    const account = await tenant.account();
+  /** An account whose token's row is cached, with nothing held back; an object it sees; its audit events so far. */
+  async function cachedAccount(name: string) {
+    const tenant = await createTenant(late, name);
+    await tenant.ingest('setObjects', { objects: [objectInput(`${name}-1`)] });
+    const { accountId, token } = await tenant.account();
     // The first use is written (and notified); once that is heard, the next request caches the row.
-    expect((await late.graphql(account.token, VIEWER)).status).toBe(200);
+    expect((await late.graphql(token, VIEWER)).status).toBe(200);
     await feed.sync();
-    expect((await late.graphql(account.token, VIEWER)).status).toBe(200);
+    const id = (await late.graphql(token, '{ objects(first: 1) { edges { node { id } } } }')).body.data.objects.edges[0].node.id;
     expect(feed.held).toBe(0);
-    return account;
+    return { tenant, accountId, token, id, before: (await events(accountId)).length };
+  }
+
+  /** A change written straight to the database, as another process would, whose notification is on its way. */
+  async function changeElsewhere(change: { execute(db: TestApp['db']): Promise<unknown> }) {
+    await change.execute(late.db);
+    // Heard by this process (at once on the embedded database) and held back.
+    await expect.poll(() => feed.held).toBeGreaterThan(0);
+    late.statements.length = 0;
   }
 
   it('answers 401, and audits only that, when the barrier shows the session was revoked', async () => {
-    const tenant = await createTenant(late, 'LateRevoke');
-    await tenant.ingest('setObjects', { objects: [objectInput('L-1')] });
-    const { accountId, token } = await cachedAccount(tenant);
-    const id = (await late.graphql(token, '{ objects(first: 1) { edges { node { id } } } }')).body.data.objects.edges[0].node.id;
-    const before = (await events(accountId)).length;
-
-    await sql`update session set revoked_at = now() where account_id = ${accountId}`.execute(late.db);
-    // On its way: heard by this process (at once on the embedded database) and held back.
-    await expect.poll(() => feed.held).toBeGreaterThan(0);
-    late.statements.length = 0;
+    const { accountId, token, id, before } = await cachedAccount('LateRevoke');
+    await changeElsewhere(sql`update session set revoked_at = now() where account_id = ${accountId}`);
     const refused = await late.graphql(token, OBJECT, { id });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
@@ -114,28 +116,18 @@ describe('credentials used before their barrier confirms them', () => {
   });
 
   it('runs no mutation on a stale row', async () => {
-    const tenant = await createTenant(late, 'LateMutation');
-    const { accountId, token } = await cachedAccount(tenant);
-    await sql`update account set active = false where id = ${accountId}`.execute(late.db);
-    // On its way: heard by this process (at once on the embedded database) and held back.
-    await expect.poll(() => feed.held).toBeGreaterThan(0);
+    const { accountId, token } = await cachedAccount('LateMutation');
+    await changeElsewhere(sql`update account set active = false where id = ${accountId}`);
     const refused = await late.graphql(token, CREATE_TOKEN);
     expect(refused.status).toBe(401);
     expect(await late.db.selectFrom('bitbucket_token').select('id').where('account_id', '=', accountId).execute()).toEqual([]);
   });
 
   it('runs the request again from what it parsed when the change leaves the token working', async () => {
-    const tenant = await createTenant(late, 'LateSettings');
-    await tenant.ingest('setObjects', { objects: [objectInput('L-2')] });
-    const { accountId, token } = await cachedAccount(tenant);
-    const id = (await late.graphql(token, '{ objects(first: 1) { edges { node { id } } } }')).body.data.objects.edges[0].node.id;
-    const before = (await events(accountId)).length;
-
+    const { tenant, accountId, token, id, before } = await cachedAccount('LateSettings');
     // Work items are no longer allowed; pages still are.
-    await sql`insert into cli_settings (org_id, allow_all_by_default, selected_permissions, version, updated_at)
-      values (${tenant.orgId}, false, ${['read:page:confluence']}::text[], 1, now())`.execute(late.db);
-    await expect.poll(() => feed.held).toBeGreaterThan(0);
-    late.statements.length = 0;
+    await changeElsewhere(sql`insert into cli_settings (org_id, allow_all_by_default, selected_permissions, version, updated_at)
+      values (${tenant.orgId}, false, ${['read:page:confluence']}::text[], 1, now())`);
     const restricted = await late.graphql(token, OBJECT, { id });
     expect(restricted.status).toBe(200);
     expect(restricted.body.errors?.[0].extensions).toMatchObject({ code: 'RESTRICTED', reason: 'NOT_ALLOWED_BY_ORGANIZATION' });
@@ -143,7 +135,7 @@ describe('credentials used before their barrier confirms them', () => {
     expect((await events(accountId)).slice(before)).toEqual([{ outcome: 'RESTRICTED', status: 200 }]);
 
     // A body that does not parse fails the same way on the second run, audited once.
-    await sql`update cli_settings set version = 2 where org_id = ${tenant.orgId}`.execute(late.db);
+    await changeElsewhere(sql`update cli_settings set version = 2 where org_id = ${tenant.orgId}`);
     const malformed = await late.app.fetch(
       new Request('http://teamgraph.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query": ' }),
     );
@@ -152,7 +144,7 @@ describe('credentials used before their barrier confirms them', () => {
     expect((await events(accountId)).slice(before + 1)).toEqual([{ outcome: 'ERROR', status: 400 }]);
 
     // A mutation runs once, on the fresh row.
-    await sql`update cli_settings set allow_all_by_default = true, version = 3 where org_id = ${tenant.orgId}`.execute(late.db);
+    await changeElsewhere(sql`update cli_settings set allow_all_by_default = true, version = 3 where org_id = ${tenant.orgId}`);
     const created = await late.graphql(token, CREATE_TOKEN);
     expect(created.body.errors).toBeUndefined();
     expect(await late.db.selectFrom('bitbucket_token').select('id').where('account_id', '=', accountId).execute()).toHaveLength(1);
