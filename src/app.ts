@@ -221,7 +221,8 @@ export function createApp(deps: AppDeps): App {
    * A GraphQL request. Cached credentials are used at once while the change feed's barrier runs
    * beside the request (issue 3: on PostgreSQL the barrier is a round trip). Until it confirms
    * them nothing leaves: no response, no audit event, and no mutation starts (useAudit waits for
-   * it). Should the barrier show that they changed, the request runs again from the database.
+   * it; query fields only read). Should the barrier show that they changed, the request runs
+   * again from the database.
    */
   async function graphql(request: Request, info: RequestInfo): Promise<Response> {
     const requestId = randomUUID();

@@ -134,6 +134,8 @@ export class SessionService {
     const caller: Caller = row.account_id
       ? { ...base, kind: 'account', accountId: row.account_id, isOrgAdmin: row.is_org_admin === true }
       : { ...base, kind: 'connection', connectionId: row.connection_id!, cloudId: row.connection_cloud_id! };
+    // Also on a speculative row: a last use written to a session that turns out to have ended
+    // keeps nothing alive (ended sessions stay ended).
     if (lastUseDue(row.last_used_at, now)) {
       await this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now });
     }
