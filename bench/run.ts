@@ -232,7 +232,7 @@ async function main() {
     const description = describePlan(plan);
     progress(`loading: ${JSON.stringify({ users: description.users, groups: description.groups, containers: description.containers })}`);
     let analyzeMs = 0;
-    const loaded = await loadDataset(app.services, plan!, async (done, total) => {
+    const loaded = await loadDataset(app.services, plan, async (done, total) => {
       if (done % 10_000 === 0 || done >= total) progress(`ingested ${done}/${total}`);
       if (options.analyzeEvery > 0 && done % options.analyzeEvery === 0 && done < total) {
         const t0 = performance.now();
@@ -247,12 +247,12 @@ async function main() {
     out();
     out('### Dataset');
     out();
-    out(`seed ${plan!.seed}; ${description.objects.toLocaleString('en')} objects (${description.containers} containers), ${description.users.toLocaleString('en')} third-party users, ${description.groups} groups (3 levels of nesting and a cycle), ${description.accounts} accounts`);
+    out(`seed ${plan.seed}; ${description.objects.toLocaleString('en')} objects (${description.containers} containers), ${description.users.toLocaleString('en')} third-party users, ${description.groups} groups (3 levels of nesting and a cycle), ${description.accounts} accounts`);
     out();
-    out(`ACL mix: ${Object.entries(plan!.mix).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+    out(`ACL mix: ${Object.entries(plan.mix).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
 
     const viewers: ViewerSetup[] = [];
-    for (const name of VIEWERS) viewers.push(await setUpViewer(handle, app, plan!, loaded, name, options.explain));
+    for (const name of VIEWERS) viewers.push(await setUpViewer(handle, app, plan, loaded, name, options.explain));
     // The model of 100,000 objects holds about 140 MB of this process's heap, which a server does
     // not: kept through the measurements, every major collection would walk it on the server's time.
     plan = null;
