@@ -18,7 +18,7 @@ import { createApp } from '../src/app.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { type Backend, codeRevision, ms, out, progress, withDatabase } from './harness.ts';
+import { type Backend, codeRevision, ms, out, progress, withDatabase, BENCH_ORIGIN } from './harness.ts';
 
 const run = promisify(execFile);
 const AUTOCANNON = path.join(path.dirname(createRequire(import.meta.url).resolve('autocannon/package.json')), 'autocannon.js');
@@ -83,8 +83,8 @@ async function main() {
 
   await withDatabase(options, async (handle) => {
     const logger = createLogger('error');
-    const audited = createApp({ db: handle.db, changes: handle.changes, logger });
-    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false });
+    const audited = createApp({ db: handle.db, changes: handle.changes, logger, publicUrl: BENCH_ORIGIN });
+    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false, publicUrl: BENCH_ORIGIN });
     const { orgs, sessions, catalog, ipAllowlist } = audited.services;
     const { orgId } = await orgs.createOrganization('Bench');
     const { cloudId } = await orgs.createSite(orgId, 'bench');

@@ -20,7 +20,7 @@ import { PermissionGate } from '../src/authz/permission-gate.ts';
 import { createGraphqlHandler } from '../src/graphql/yoga.ts';
 import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { type Backend, codeRevision, measureInterleaved, ms, out, progress, type Timing, withDatabase } from './harness.ts';
+import { type Backend, codeRevision, measureInterleaved, ms, out, progress, type Timing, withDatabase, BENCH_ORIGIN } from './harness.ts';
 
 const QUERY = '{ viewer { effectivePermissions } }';
 
@@ -68,9 +68,9 @@ async function main() {
     // measured on its own below and by bench/audit-overhead.ts.
     // Credential lookups are cached as in the server (they follow the change feed); `uncached`
     // shows what one lookup per request costs.
-    const app = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false });
-    const uncached = createApp({ db: handle.db, logger, auditLog: false });
-    const audited = createApp({ db: handle.db, changes: handle.changes, logger });
+    const app = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false, publicUrl: BENCH_ORIGIN });
+    const uncached = createApp({ db: handle.db, logger, auditLog: false, publicUrl: BENCH_ORIGIN });
+    const audited = createApp({ db: handle.db, changes: handle.changes, logger, publicUrl: BENCH_ORIGIN });
     const { orgs, sessions, catalog } = app.services;
     const { orgId } = await orgs.createOrganization('Bench');
     const { cloudId } = await orgs.createSite(orgId, 'bench');

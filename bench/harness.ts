@@ -8,6 +8,9 @@ import { percentile } from './dataset.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
+/** The public origin of the benchmarks' apps; the requests they send name it too. */
+export const BENCH_ORIGIN = 'http://teamgraph.test';
+
 export interface DatabaseOptions {
   backend: Backend;
   /** A PostgreSQL server URL; each run creates its own database there and drops it after. */

@@ -37,7 +37,7 @@ import {
   VIEWERS,
   type ViewerName,
 } from './dataset.ts';
-import { type Backend, codeRevision, measure, ms, out, progress, type Timing, withDatabase } from './harness.ts';
+import { type Backend, codeRevision, measure, ms, out, progress, type Timing, withDatabase, BENCH_ORIGIN } from './harness.ts';
 
 const LIST_QUERY = 'query ($after: String) { objects(first: 25, after: $after) { edges { node { id displayName } } pageInfo { hasNextPage endCursor } } }';
 const OBJECT_QUERY = 'query ($id: ID!) { object(id: $id) { id displayName } }';
@@ -225,8 +225,8 @@ async function main() {
       out(`- PGlite: ${version.rows[0].version.split(',')[0]}`);
     }
     // As the server runs: credential lookups follow the change feed.
-    const app = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error') });
-    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), auditLog: false });
+    const app = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), publicUrl: BENCH_ORIGIN });
+    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), auditLog: false, publicUrl: BENCH_ORIGIN });
     progress(`generating ${options.objects} objects`);
     let plan: DatasetPlan | null = generateDataset({ objects: options.objects, seed: options.seed });
     const description = describePlan(plan);

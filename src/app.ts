@@ -44,8 +44,11 @@ export interface AppDeps {
   catalog?: Catalog;
   logger?: Logger;
   lifetimes?: SessionLifetimes;
-  /** The OAuth issuer; undefined: the origin each request came to. */
-  publicUrl?: string;
+  /**
+   * The service's public origin (e.g. https://teamgraph.example.com): the OAuth issuer and the
+   * base of every address the service hands out. Never the Host a request names (issue 15).
+   */
+  publicUrl: string;
   /** How long audit events are kept (PRODUCT §9: 180 days unless configured). */
   auditRetentionDays?: number;
   /** false only in benchmarks that measure what the audit log costs; main.ts never sets it. */
@@ -79,9 +82,10 @@ type Authenticated = ({ ok: false } & Answer) | { ok: true; caller: Caller; org:
 export interface App {
   fetch(request: Request, info?: RequestInfo): Promise<Response>;
   services: Services;
+  publicUrl: string;
 }
 
-export function createServices(deps: AppDeps): Services {
+export function createServices(deps: Omit<AppDeps, 'publicUrl'>): Services {
   const logger = deps.logger ?? createLogger();
   const clock = deps.clock ?? systemClock;
   const catalog = deps.catalog ?? defaultCatalog;
@@ -264,10 +268,16 @@ export function createApp(deps: AppDeps): App {
   const trustedProxies = deps.trustedProxies ?? parseTrustedProxies(undefined);
 
   async function fetch(request: Request, socket: RequestInfo = {}): Promise<Response> {
-    const url = new URL(request.url);
-    // From here on clientAddress is the client's, normalised (PRODUCT §7), not the socket peer's.
-    const info: RequestInfo = { clientAddress: clientAddress(socket.clientAddress, request.headers.get('x-forwarded-for'), trustedProxies) };
+    // Issue 15: whatever arrives, the answer comes from here, with a public code and no stack.
+    let url: URL;
     try {
+      url = new URL(request.url);
+    } catch {
+      return errorResponse(400, 'BAD_USER_INPUT', 'The request target is not a valid URL path.', randomUUID(), {}, 'INVALID_REQUEST_TARGET');
+    }
+    try {
+      // From here on clientAddress is the client's, normalised (PRODUCT §7), not the socket peer's.
+      const info: RequestInfo = { clientAddress: clientAddress(socket.clientAddress, request.headers.get('x-forwarded-for'), trustedProxies) };
       if (url.pathname === '/graphql') return await graphql(request, info);
       if (url.pathname === '/admin/audit/export') return await auditExport(request, info);
       const page = oauthRoute(url.pathname) ?? linkRoute(url.pathname) ?? adminPageRoute(url.pathname);
@@ -281,8 +291,8 @@ export function createApp(deps: AppDeps): App {
         return response;
       }
       if (url.pathname === '/healthz') return new Response('ok\n', { headers: { 'content-type': 'text/plain' } });
-      if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);
-      return errorResponse(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`, randomUUID());
+      if (url.pathname === '/' && request.method === 'GET') return Response.redirect(`${deps.publicUrl}/graphql`, 302);
+      return errorResponse(404, 'NOT_FOUND', `Nothing at ${url.pathname.slice(0, 200)}.`, randomUUID());
     } catch (error) {
       const requestId = randomUUID();
       logger.error('unexpected error', { error, requestId, path: url.pathname });
@@ -290,7 +300,7 @@ export function createApp(deps: AppDeps): App {
     }
   }
 
-  return { fetch, services };
+  return { fetch, services, publicUrl: deps.publicUrl };
 }
 
 /**

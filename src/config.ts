@@ -12,7 +12,11 @@ export interface Config {
   demo: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   lifetimes: SessionLifetimes;
-  /** The OAuth issuer; undefined: the origin each request came to. */
+  /**
+   * The service's public origin: the OAuth issuer and the base of every address it hands out.
+   * undefined only when the listening address is loopback; the server then uses that address
+   * (see publicOrigin). Never taken from a request's Host header (issue 15).
+   */
   publicUrl: string | undefined;
   trustedProxies: TrustedProxies;
   auditRetentionDays: number;
@@ -38,8 +42,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idleSeconds: seconds('TEAMGRAPH_SESSION_IDLE_TTL', DEFAULT_LIFETIMES.idleSeconds),
     absoluteSeconds: seconds('TEAMGRAPH_SESSION_MAX_TTL', DEFAULT_LIFETIMES.absoluteSeconds),
   };
-  const publicUrl = env.TEAMGRAPH_PUBLIC_URL?.trim().replace(/\/+$/, '') || undefined;
-  if (publicUrl && !/^https?:\/\/[^/]+$/.test(publicUrl)) problems.push(`TEAMGRAPH_PUBLIC_URL must be an origin such as https://teamgraph.example.com, got "${env.TEAMGRAPH_PUBLIC_URL}"`);
+  const publicUrl = parseOrigin(env.TEAMGRAPH_PUBLIC_URL);
+  if (publicUrl === null) problems.push(`TEAMGRAPH_PUBLIC_URL must be an origin such as https://teamgraph.example.com, got "${env.TEAMGRAPH_PUBLIC_URL}"`);
+  const host = env.HOST ?? '127.0.0.1';
+  // Issue 15: an issuer taken from the Host header lets anyone name theirs. On loopback only this
+  // machine can reach the server, so its listening address is the origin; elsewhere it is said.
+  if (!publicUrl && !isLoopbackHost(host)) {
+    problems.push(`TEAMGRAPH_PUBLIC_URL must be set when HOST is not a loopback address (HOST=${host}): it is the address clients use, e.g. https://teamgraph.example.com`);
+  }
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   let trustedProxies = parseTrustedProxies(undefined);
@@ -55,17 +65,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
-    host: env.HOST ?? '127.0.0.1',
+    host,
     databaseUrl,
     dataDir: path.resolve(env.TEAMGRAPH_DATA_DIR ?? '.data'),
     demo: demo === 'on',
     logLevel,
     lifetimes,
-    publicUrl,
+    publicUrl: publicUrl ?? undefined,
     trustedProxies,
     auditRetentionDays,
     secretKey: secretKey ?? undefined,
   };
+}
+
+/** An http(s) origin without path, query or credentials; undefined when unset, null when malformed. */
+function parseOrigin(raw: string | undefined): string | null | undefined {
+  const value = raw?.trim().replace(/\/+$/, '');
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    return /^https?:$/.test(url.protocol) && bare ? url.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 /** undefined when unset, null when malformed. */
@@ -74,4 +97,15 @@ function parseSecretKey(raw: string | undefined): Buffer | null | undefined {
   if (!value) return undefined;
   const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
   return key.length === 32 ? key : null;
+}
+
+/** Addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/** The public origin of a server listening on `host`:`port` (TEAMGRAPH_PUBLIC_URL when set). */
+export function publicOrigin(config: Pick<Config, 'publicUrl' | 'host'>, port: number): string {
+  return config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }

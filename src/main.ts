@@ -1,13 +1,14 @@
 // Process entry: loadConfig -> open the database -> migrate -> demo data -> listen -> shut down
 // gracefully on SIGINT/SIGTERM.
 import { createApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, publicOrigin } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { loadDemoIfEmpty } from './demo.ts';
-import { createHttpServer } from './http-server.ts';
+import { requestListener } from './http-server.ts';
 import { createLogger } from './shared/logger.ts';
 import { keyFromFile } from './shared/secret-box.ts';
+import { createServer } from 'node:http';
 import path from 'node:path';
 
 async function main() {
@@ -16,23 +17,23 @@ async function main() {
   const database = await openDatabase(config);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
+  // The public origin may be the listening address (loopback, PORT=0): listen first, then answer.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const base = publicOrigin(config, typeof address === 'object' && address ? address.port : config.port);
   const app = createApp({
     db: database.db,
     logger,
     lifetimes: config.lifetimes,
-    publicUrl: config.publicUrl,
+    publicUrl: base,
     trustedProxies: config.trustedProxies,
     auditRetentionDays: config.auditRetentionDays,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
   });
+  server.on('request', requestListener(app));
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
-
-  const server = createHttpServer(app);
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const where = database.backend === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   process.stdout.write(`teamgraph is listening on ${base} (${where})\nGraphiQL: ${base}/graphql\n`);
   if (demo) process.stdout.write(demo.instructions);

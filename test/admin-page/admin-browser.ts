@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import { serveTestApp, type TestServer } from '../support/http-server.ts';
+import type { TestServer } from '../support/http-server.ts';
 
 export const PASSWORD = 'admin page test password';
 const ARTIFACTS = path.resolve('test-results/admin-page');
@@ -28,8 +28,8 @@ export interface AdminPageHarness {
 }
 
 export async function startAdminPageApp(): Promise<AdminPageHarness> {
-  const t = await startTestApp();
-  const server = await serveTestApp(t);
+  const t = await startTestApp({ serve: true });
+  const server = t.server!;
   return {
     t,
     server,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createCatalog, defaultCatalog } from '../../src/modules/cli-permission/catalog.ts';
-import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
+import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, TEST_ORIGIN } from '../support/app.ts';
 
 let t: TestApp;
 
@@ -119,7 +119,7 @@ describe('CLI permission settings', () => {
     const customAdmin = await custom.account({ admin: true });
     await save(custom, customAdmin.token, { allowAllByDefault: false });
     const extra = { key: 'read:comment:jira', category: 'READ' as const, product: 'jira' as const, description: 'Read comments.', introducedInCatalogVersion: 3 };
-    const later = createApp({ db: t.db, clock: t.clock, catalog: createCatalog(defaultCatalog.objectTypes, [...defaultCatalog.permissions, extra]) });
+    const later = createApp({ db: t.db, clock: t.clock, publicUrl: TEST_ORIGIN, catalog: createCatalog(defaultCatalog.objectTypes, [...defaultCatalog.permissions, extra]) });
     const settingsOf = async (orgId: string, token: string) => {
       const response = await later.fetch(
         new Request('http://teamgraph.test/graphql', {

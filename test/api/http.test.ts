@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../src/app.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import { serveTestApp } from '../support/http-server.ts';
+import { serveOnLoopback } from '../support/http-server.ts';
 
 let t: TestApp;
 let tenant: Tenant;
@@ -94,7 +94,8 @@ describe('limits and errors', () => {
   });
 
   it('refuses a large body over real HTTP too, declared or chunked, and serves one just under the limit', async () => {
-    const server = await serveTestApp(t);
+    // GraphQL does not depend on the origin: the in-process app serves over a socket as it is.
+    const server = await serveOnLoopback(() => t.app);
     try {
       const send = (body: string | ReadableStream<Uint8Array>) =>
         fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` }, body, duplex: 'half' } as RequestInit);

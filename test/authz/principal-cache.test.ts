@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { createTenant, groupPrincipal, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+import { createTenant, groupPrincipal, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl, TEST_ORIGIN } from '../support/app.ts';
 
 let t: TestApp;
 let other: App;
@@ -40,7 +40,7 @@ const setGroup = async (externalId: string, members: { type: string; externalId:
 
 beforeAll(async () => {
   t = await startTestApp();
-  other = createApp({ db: t.db, clock: t.clock, logger: createLogger('error') });
+  other = createApp({ db: t.db, clock: t.clock, logger: createLogger('error'), publicUrl: TEST_ORIGIN });
   tenant = await createTenant(t);
   alice = await tenant.account({ member: false });
   accepted(await tenant.ingest('setUsers', { users: ['u-alice', 'u-spare'].map((externalId) => ({ externalId, updateSequenceNumber: 1 })) }));

@@ -12,7 +12,7 @@ import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
 import { CLI, insecure, PASSWORD } from '../oauth/oauth-harness.ts';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import { serveTestApp, type TestServer } from '../support/http-server.ts';
+import type { TestServer } from '../support/http-server.ts';
 
 const TWG = fileURLToPath(new URL('../../src/cli/bin/twg.js', import.meta.url));
 
@@ -84,8 +84,8 @@ export class CliHarness {
   ) {}
 
   static async start(): Promise<CliHarness> {
-    const t = await startTestApp();
-    return new CliHarness(t, await serveTestApp(t));
+    const t = await startTestApp({ serve: true });
+    return new CliHarness(t, t.server!);
   }
 
   get url(): string {

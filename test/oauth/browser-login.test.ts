@@ -9,14 +9,14 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, PASSWORD } from '../admin-page/admin-browser.ts';
 import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
-import { serveTestApp, type TestServer } from '../support/http-server.ts';
+import type { TestServer } from '../support/http-server.ts';
 
 let t: TestApp;
 let server: TestServer;
 let browser: Browser;
 beforeAll(async () => {
-  t = await startTestApp();
-  server = await serveTestApp(t);
+  t = await startTestApp({ serve: true });
+  server = t.server!;
   browser = await launchBrowser();
 });
 afterAll(async () => {

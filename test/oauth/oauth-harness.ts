@@ -5,7 +5,7 @@
 import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import { serveTestApp, type TestServer } from '../support/http-server.ts';
+import type { TestServer } from '../support/http-server.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -164,8 +164,8 @@ export class OAuthHarness {
   ) {}
 
   static async start(): Promise<OAuthHarness> {
-    const t = await startTestApp();
-    const server = await serveTestApp(t);
+    const t = await startTestApp({ serve: true });
+    const server = t.server!;
     try {
       const issuer = new URL(server.url);
       const response = await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure });

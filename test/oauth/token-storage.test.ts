@@ -12,9 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from '../support/clock.ts';
-import type { TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
-import { serveTestApp, type TestServer } from '../support/http-server.ts';
+import { serveOnLoopback, type TestServer } from '../support/http-server.ts';
 import { CLI, insecure, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
 
 const run = promisify(execFile);
@@ -82,8 +81,7 @@ function formsOf(value: string): { form: string; text: string }[] {
 beforeAll(async () => {
   handle = await openTestDatabase();
   const clock = new TestClock();
-  app = createApp({ db: handle.db, clock, logger: createLogger('error', () => {}) });
-  server = await serveTestApp({ app } as TestApp);
+  server = await serveOnLoopback((publicUrl) => (app = createApp({ db: handle.db, clock, publicUrl, logger: createLogger('error', () => {}) })));
   const issuer = new URL(server.url);
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
 }, 60_000);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
+import { TEST_ORIGIN } from '../support/app.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
 import { CLI, insecure, oauthError, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
@@ -180,7 +181,7 @@ describe.skipIf(!process.env.DATABASE_URL)('no stale access on any instance (Pos
   beforeAll(async () => {
     handle = await openTestDatabase();
     if (!handle.url) throw new Error('openTestDatabase gave no clone URL on PostgreSQL');
-    app = createApp({ db: handle.db, logger: createLogger('error', () => {}) });
+    app = createApp({ db: handle.db, logger: createLogger('error', () => {}), publicUrl: TEST_ORIGIN });
     [a, b] = await Promise.all([startInstance('A', handle.url), startInstance('B', handle.url)]);
 
     const { orgs, sessions, catalog } = app.services;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
+import { TEST_ORIGIN } from '../support/app.ts';
 import { openPglite } from '../../src/db/client.ts';
 
 const run = promisify(execFile);
@@ -43,7 +44,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the operator command line', 
     const viewer = async () => {
       const handle = await openPglite({ dataDir });
       try {
-        const response = await createApp({ db: handle.db }).fetch(
+        const response = await createApp({ db: handle.db, publicUrl: TEST_ORIGIN }).fetch(
           new Request('http://teamgraph.test/graphql', {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${token.accessToken}` },

@@ -10,7 +10,7 @@ import { type DbHandle, openPglite } from '../../src/db/client.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import { copyObjects, rowsOf } from '../support/connection-rows.ts';
 import { openTestDatabase } from '../support/database.ts';
-import { objectInput } from '../support/app.ts';
+import { objectInput, TEST_ORIGIN } from '../support/app.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -56,7 +56,7 @@ it('carries on after the operator’s deletion is killed halfway, leaving no row
   try {
     const handle = await db.open();
     await migrateToLatest(handle.db);
-    const app = createApp({ db: handle.db });
+    const app = createApp({ db: handle.db, publicUrl: TEST_ORIGIN });
     const { orgs, sessions } = app.services;
     const { orgId } = await orgs.createOrganization('Crash');
     const { cloudId } = await orgs.createSite(orgId, 'crash');

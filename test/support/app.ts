@@ -6,6 +6,10 @@ import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller
 import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from './clock.ts';
 import { openTestDatabase } from './database.ts';
+import { serveOnLoopback, type TestServer } from './http-server.ts';
+
+/** The public origin of apps under test that are not served over a socket. */
+export const TEST_ORIGIN = 'http://teamgraph.test';
 
 export interface GraphqlResult {
   status: number;
@@ -20,29 +24,41 @@ export interface TestApp {
   logs: string[];
   /** Every SQL statement run, in order; tests may clear it. */
   statements: string[];
+  /** The app's public origin: TEST_ORIGIN, or the loopback address it is served on. */
+  url: string;
+  /** With `serve`: the app over real HTTP at `url`. */
+  server?: TestServer;
   /** A GraphQL request; `from` is the socket peer's address (none by default, as without a socket). */
   graphql(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>, from?: string): Promise<GraphqlResult>;
   close(): Promise<void>;
 }
 
-/** `feed` stands between the database's change notifications and the app (tests that delay them). */
+/**
+ * `feed` stands between the database's change notifications and the app (tests that delay them);
+ * `serve` also serves the app over HTTP on loopback (its public origin is then that address).
+ */
 export async function startTestApp(
-  { feed = (changes) => changes, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies'> & { feed?: (changes: ChangeFeed) => ChangeFeed } = {},
+  { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const handle = await openTestDatabase((sql) => statements.push(sql));
   const clock = new TestClock();
   const logs: string[] = [];
-  const app = createApp({ db: handle.db, changes: feed(handle.changes), clock, ...options, logger: createLogger('error', (line) => logs.push(line)) });
+  const make = (publicUrl: string) =>
+    createApp({ db: handle.db, changes: feed(handle.changes), clock, publicUrl, ...options, logger: createLogger('error', (line) => logs.push(line)) });
+  const server = serve ? await serveOnLoopback(make) : undefined;
+  const app = server?.app ?? make(TEST_ORIGIN);
   return {
     app,
     db: handle.db,
     clock,
     logs,
     statements,
+    url: server?.url ?? TEST_ORIGIN,
+    server,
     async graphql(token, query, variables, headers = {}, from) {
       const response = await app.fetch(
-        new Request('http://teamgraph.test/graphql', {
+        new Request(`${TEST_ORIGIN}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
           body: JSON.stringify({ query, variables }),
@@ -51,7 +67,10 @@ export async function startTestApp(
       );
       return { status: response.status, body: await response.json(), headers: response.headers };
     },
-    close: () => handle.close(),
+    close: async () => {
+      await server?.close();
+      await handle.close();
+    },
   };
 }
 

@@ -1,17 +1,20 @@
-// Serves a test app over real HTTP on 127.0.0.1 and an ephemeral port, with the server src/main.ts
-// uses, for tests that must talk over sockets (OAuth clients, concurrent requests).
+// Serves an app over real HTTP on 127.0.0.1 and an ephemeral port, with the request listener
+// src/main.ts uses, for tests that must talk over sockets (OAuth clients, concurrent requests).
+// As in main.ts, the socket is bound first: the app's public origin is the address it listens on.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHttpServer } from '../../src/http-server.ts';
-import type { TestApp } from './app.ts';
+import type { App } from '../../src/app.ts';
+import { requestListener } from '../../src/http-server.ts';
 
 export interface TestServer {
   /** The origin, e.g. `http://127.0.0.1:54321`, without a trailing slash. */
   url: string;
+  /** Stops listening; a second call does nothing. */
   close(): Promise<void>;
 }
 
-export async function serveTestApp(t: TestApp): Promise<TestServer> {
-  const server = createHttpServer(t.app);
+export async function serveOnLoopback(makeApp: (publicUrl: string) => App): Promise<TestServer & { app: App }> {
+  const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -19,14 +22,18 @@ export async function serveTestApp(t: TestApp): Promise<TestServer> {
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const app = makeApp(url);
+  server.on('request', requestListener(app));
+  let closed: Promise<void> | null = null;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    app,
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      (closed ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         // Keep-alive sockets of the test's fetch would otherwise hold close() open.
         server.closeAllConnections();
-      }),
+      })),
   };
 }

@@ -12,8 +12,8 @@ const COOKIE = 'twg_link';
 export interface LinkRouteDeps {
   links: AccountLinkService;
   oauth: OAuthService;
-  /** This service's public origin; undefined: the origin of each request. */
-  publicUrl?: string;
+  /** This service's public origin, never a request's Host (issue 15). */
+  publicUrl: string;
 }
 
 export type LinkHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
@@ -24,8 +24,7 @@ export function linkRoutes(deps: LinkRouteDeps): (pathname: string) => LinkHandl
     if (!match) return undefined;
     const [, connectionId, callback] = match;
     return async (request, address) => {
-      const origin = deps.publicUrl ?? new URL(request.url).origin;
-      const base = `${origin}/connections/${connectionId}/link`;
+      const base = `${deps.publicUrl}/connections/${connectionId}/link`;
       try {
         if (callback && request.method === 'GET') return await completeLink(deps, connectionId, request, `${base}/callback`);
         if (!callback && request.method === 'GET') return linkPage(200, connectionId, await deps.links.providerOrigin(connectionId), {});

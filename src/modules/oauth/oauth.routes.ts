@@ -19,23 +19,22 @@ export interface OAuthRouteDeps {
   oauth: OAuthService;
   catalog: Catalog;
   accessTokenSeconds: number;
-  /** The issuer; undefined: the origin of each request. */
-  publicUrl?: string;
+  /** The issuer: the configured public origin, never a request's Host (issue 15). */
+  publicUrl: string;
 }
 
 export type OAuthHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
 
 /** The handler for an OAuth path, or undefined when the path is not one. */
 export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHandler | undefined {
-  const issuerOf = (request: Request) => deps.publicUrl ?? new URL(request.url).origin;
   const routes: Record<string, Partial<Record<'GET' | 'POST', OAuthHandler>>> = {
-    '/.well-known/oauth-authorization-server': { GET: async (request) => json(200, metadata(issuerOf(request), deps.catalog)) },
+    '/.well-known/oauth-authorization-server': { GET: async (request) => json(200, metadata(deps.publicUrl, deps.catalog)) },
     '/oauth/authorize': {
-      GET: async (request) => authorizeGet(deps, request, issuerOf(request)),
-      POST: async (request, address) => authorizePost(deps, request, issuerOf(request), address),
+      GET: async (request) => authorizeGet(deps, request, deps.publicUrl),
+      POST: async (request, address) => authorizePost(deps, request, deps.publicUrl, address),
     },
     '/oauth/token': { POST: (request, address) => tokenEndpoint(deps, request, address) },
-    '/oauth/device_authorization': { POST: (request) => deviceAuthorization(deps, request, issuerOf(request)) },
+    '/oauth/device_authorization': { POST: (request) => deviceAuthorization(deps, request, deps.publicUrl) },
     '/oauth/revoke': { POST: (request) => revocation(deps, request) },
     '/device': {
       GET: async (request) => devicePage(200, { userCode: new URL(request.url).searchParams.get('user_code') ?? undefined }),
