@@ -1,6 +1,6 @@
 // createApp(deps): one fetch handler for the whole service. /graphql goes to yoga after the
 // bearer token is checked and the body size bounded; other paths to the HTTP routes.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './db/database.ts';
 import type { Services } from './graphql/context.ts';
@@ -9,6 +9,7 @@ import type { ParseMemo } from './graphql/plugins/use-parse-once.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { adminPageRoutes } from './http/admin-page/admin-page.routes.ts';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
+import { FormGuard } from './http/form-guard.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { AccountLinkService } from './modules/account-link/account-link.service.ts';
 import { linkRoutes } from './modules/account-link/account-link.routes.ts';
@@ -57,7 +58,7 @@ export interface AppDeps {
   countries?: CountryLookup;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
-  /** Seals secrets the server sends on (3LO client secrets); undefined: a key for this process only. */
+  /** Seals secrets the server sends on (3LO client secrets) and keys form tokens; undefined: a key for this process only. */
   secretKey?: Buffer;
   /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
   changes?: ChangeFeed;
@@ -259,9 +260,10 @@ export function createApp(deps: AppDeps): App {
     return { recorder, response };
   }
 
-  const oauthRoute = oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl });
+  const forms = new FormGuard(deps.secretKey ?? randomBytes(32), deps.publicUrl);
+  const oauthRoute = oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms });
 
-  const linkRoute = linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl });
+  const linkRoute = linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms });
 
   const adminPageRoute = adminPageRoutes();
 

@@ -61,6 +61,8 @@ export interface LinkAttemptTable {
   account_id: string;
   browser_binding_hash: string;
   code_verifier: string;
+  /** The provider's answer, waiting for the account to confirm it; null before the callback. */
+  external_id: string | null;
   expires_at: Timestamp;
 }
 export interface SessionTable {

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
+import { FormBrowser } from '../support/form-browser.ts';
 
 const ORIGIN = 'http://teamgraph.test';
 const PASSWORD = 'admin page password';
@@ -17,6 +18,13 @@ afterAll(() => t.close());
 
 const post = (path: string, body: Record<string, string>) =>
   t.app.fetch(new Request(`${ORIGIN}${path}`, { method: 'POST', body: new URLSearchParams(body), redirect: 'manual' }));
+
+/** The admin's browser on the login page of the admin client. */
+const signIn = (email: string) =>
+  new FormBrowser(ORIGIN, (request) => t.app.fetch(request)).submit({
+    pageUrl: `${ORIGIN}/oauth/authorize?${new URLSearchParams(authorization(`${ORIGIN}/admin/callback`))}`,
+    fields: { email, password: PASSWORD },
+  });
 
 const authorization = (redirectUri: string) => ({
   response_type: 'code',
@@ -47,7 +55,7 @@ describe('the teamgraph-admin OAuth client', () => {
 
   it('signs an org admin in with a code whose session reaches admin fields', async () => {
     const { tenant, email } = await person(true);
-    const answer = await post('/oauth/authorize', { ...authorization(`${ORIGIN}/admin/callback`), email, password: PASSWORD });
+    const answer = await signIn(email);
     expect(answer.status).toBe(303);
     const location = new URL(answer.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(`${ORIGIN}/admin/callback`);
@@ -61,7 +69,7 @@ describe('the teamgraph-admin OAuth client', () => {
 
   it('refuses to refresh the session of an admin who is no longer one', async () => {
     const { email, accountId } = await person(true);
-    const answer = await post('/oauth/authorize', { ...authorization(`${ORIGIN}/admin/callback`), email, password: PASSWORD });
+    const answer = await signIn(email);
     const code = new URL(answer.headers.get('location')!).searchParams.get('code')!;
     const tokens = (await (await post('/oauth/token', { grant_type: 'authorization_code', client_id: 'teamgraph-admin', code, redirect_uri: `${ORIGIN}/admin/callback`, code_verifier: VERIFIER })).json()) as { refresh_token: string };
     const refreshed = await post('/oauth/token', { grant_type: 'refresh_token', client_id: 'teamgraph-admin', refresh_token: tokens.refresh_token });
@@ -76,7 +84,7 @@ describe('the teamgraph-admin OAuth client', () => {
 
   it('refuses a member who is not an org admin on the login page, with no code', async () => {
     const { email } = await person(false);
-    const answer = await post('/oauth/authorize', { ...authorization(`${ORIGIN}/admin/callback`), email, password: PASSWORD });
+    const answer = await signIn(email);
     expect(answer.status).toBe(403);
     expect(answer.headers.get('location')).toBeNull();
     expect(await answer.text()).toContain('organisation admins only');

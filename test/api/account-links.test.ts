@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestProvider, TEST_PROVIDER, type TestProvider } from '../support/oauth-provider.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+import { FormBrowser } from '../support/form-browser.ts';
 
 const { CLIENT_ID, CLIENT_SECRET } = TEST_PROVIDER;
 
@@ -51,20 +52,33 @@ async function person(tenant: Tenant, email: string) {
   return { accountId, email, password, token: accessToken };
 }
 
-/** Plays the browser: the link page, sign-in, the provider, back to the callback. */
-async function linkInBrowser(connectionId: string, who: { email: string; password: string }, tamper: (callback: URL) => URL = (u) => u, withCookie = true) {
-  const form = await t.app.fetch(new Request(`${APP}/connections/${connectionId}/link`));
-  expect(form.status).toBe(200);
-  expect(await form.text()).toContain(`action="/connections/${connectionId}/link"`);
-  const signedIn = await t.app.fetch(
-    new Request(`${APP}/connections/${connectionId}/link`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ email: who.email, password: who.password }) }),
-  );
+interface LinkOptions {
+  /** Changes the provider's redirect back before the browser follows it. */
+  tamper?: (callback: URL) => URL;
+  /** The callback is opened in another browser than the one that signed in. */
+  otherBrowser?: boolean;
+  /** What the person answers on the confirmation page; null stops there. */
+  decision?: 'link' | 'cancel' | null;
+  browser?: FormBrowser;
+}
+
+const newBrowser = () => new FormBrowser(APP, (request) => t.app.fetch(request));
+
+/** Plays the browser: the link page, sign-in, the provider, back to the callback, the confirmation. */
+async function linkInBrowser(connectionId: string, who: { email: string; password: string }, { tamper = (u) => u, otherBrowser = false, decision = 'link', browser = newBrowser() }: LinkOptions = {}) {
+  const pageUrl = `${APP}/connections/${connectionId}/link`;
+  const form = await browser.open(pageUrl);
+  expect(form.response.status).toBe(200);
+  expect(form.html).toContain(`action="/connections/${connectionId}/link"`);
+  const signedIn = await browser.submit({ pageUrl, page: form.html, fields: { email: who.email, password: who.password } });
   if (signedIn.status !== 303) return { status: signedIn.status, text: await signedIn.text() };
-  const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
-  const atProvider = await fetch(signedIn.headers.get('location')!, { redirect: 'manual' });
+  const atProvider = await browser.request(signedIn.headers.get('location')!);
   expect(atProvider.status).toBe(302);
-  const callback = tamper(new URL(atProvider.headers.get('location')!));
-  const done = await t.app.fetch(new Request(callback, { headers: withCookie ? { cookie } : {} }));
+  const callback = tamper(new URL(atProvider.headers.get('location')!)).toString();
+  const answered = await (otherBrowser ? newBrowser() : browser).request(callback);
+  const text = await answered.text();
+  if (answered.status !== 200 || decision === null) return { status: answered.status, text };
+  const done = await browser.submit({ pageUrl: callback, page: text, fields: { decision } });
   return { status: done.status, text: await done.text() };
 }
 
@@ -114,17 +128,85 @@ describe('linking an account through the connection’s OAuth provider', () => {
     expect(await linksOf(alice.token)).toEqual([]);
   });
 
+  it('refuses the login CSRF of issue 15: another site cannot sign someone’s browser in to link the forger', async () => {
+    const { tenant } = await linkedTenant('Csrf');
+    const dave = await person(tenant, 'dave@csrf.test');
+    const carol = await person(tenant, 'carol@csrf.test');
+    provider.state.signedIn = 'gh-carol';
+    // Carol's browser has been on the link page before; Dave's page posts his credentials to it.
+    const carolsBrowser = newBrowser();
+    await carolsBrowser.open(`${APP}/connections/${tenant.connectionId}/link`);
+    const forged = await carolsBrowser.request(`${APP}/connections/${tenant.connectionId}/link`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://dave.example', 'sec-fetch-site': 'cross-site' },
+      body: new URLSearchParams({ email: dave.email, password: dave.password }),
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('location')).toBeNull();
+    expect(carolsBrowser.cookie('twg_link')).toBeUndefined();
+    expect(await linksOf(dave.token)).toEqual([]);
+    expect(await linksOf(carol.token)).toEqual([]);
+  });
+
+  it('binds the provider’s answer to the account that started the link, which must confirm it: cancelling links nothing', async () => {
+    const { tenant } = await linkedTenant('Confirm');
+    const dave = await person(tenant, 'dave@confirm.test');
+    // Dave's sign-in in a browser where the provider knows Carol (as if a forged sign-in had got through).
+    provider.state.signedIn = 'gh-carol';
+    const browser = newBrowser();
+    const shown = await linkInBrowser(tenant.connectionId, dave, { browser, decision: null });
+    expect(shown.status).toBe(200);
+    expect(shown.text).toContain('dave@confirm.test');
+    expect(shown.text).toContain('gh-carol');
+    expect(await linksOf(dave.token)).toEqual([]);
+    const callbackPage = shown.text;
+    const cancelled = await browser.submit({ pageUrl: `${APP}/connections/${tenant.connectionId}/link/callback`, page: callbackPage, fields: { decision: 'cancel' } });
+    expect(cancelled.status).toBe(200);
+    expect(await cancelled.text()).toContain('Nothing linked');
+    expect(await linksOf(dave.token)).toEqual([]);
+    // The confirmation is single use: the same page cannot link afterwards.
+    const late = await browser.submit({ pageUrl: `${APP}/connections/${tenant.connectionId}/link/callback`, page: callbackPage, fields: { decision: 'link' } });
+    expect(late.status).toBe(400);
+    expect(await late.text()).toContain('INVALID_STATE');
+    expect(await linksOf(dave.token)).toEqual([]);
+  });
+
+  it('accepts the confirmation only in the browser that started the link, and not from another site', async () => {
+    const { tenant } = await linkedTenant('SameBrowser');
+    const erin = await person(tenant, 'erin@samebrowser.test');
+    provider.state.signedIn = 'gh-alice';
+    const mine = newBrowser();
+    const shown = await linkInBrowser(tenant.connectionId, erin, { browser: mine, decision: null });
+    const callback = `${APP}/connections/${tenant.connectionId}/link/callback`;
+    // Another browser with a ticket of its own (its own attempt) and this page's confirmation secret.
+    const other = newBrowser();
+    const otherShown = await linkInBrowser(tenant.connectionId, erin, { browser: other, decision: null });
+    const stolen = shown.text.match(/name="confirmation" value="([^"]+)"/)![1];
+    const copied = await other.submit({ pageUrl: callback, page: otherShown.text, fields: { decision: 'link', confirmation: stolen } });
+    expect(copied.status).toBe(400);
+    expect(await copied.text()).toContain('INVALID_STATE');
+    const crossSite = await mine.submit({ pageUrl: callback, page: shown.text, fields: { decision: 'link' }, from: { origin: 'https://elsewhere.example', site: 'cross-site' } });
+    expect(crossSite.status).toBe(403);
+    expect(await linksOf(erin.token)).toEqual([]);
+    // The refused attempts consumed nothing of this browser's: its own confirmation still links.
+    const linked = await mine.submit({ pageUrl: callback, page: shown.text, fields: { decision: 'link' } });
+    expect(linked.status).toBe(200);
+    expect(await linksOf(erin.token)).toEqual([{ connectionId: tenant.connectionId, provider: 'jira', externalId: 'gh-alice', source: 'OAUTH_3LO' }]);
+  });
+
   it('refuses a callback with a wrong state, or from a browser that did not start the attempt', async () => {
     const { tenant } = await linkedTenant('State');
     const carol = await person(tenant, 'carol@state.test');
     const before = provider.state.exchanges;
-    const wrongState = await linkInBrowser(tenant.connectionId, carol, (u) => {
-      u.searchParams.set('state', 'not-the-state');
-      return u;
+    const wrongState = await linkInBrowser(tenant.connectionId, carol, {
+      tamper: (u) => {
+        u.searchParams.set('state', 'not-the-state');
+        return u;
+      },
     });
     expect(wrongState.status).toBe(400);
     expect(wrongState.text).toContain('INVALID_STATE');
-    const otherBrowser = await linkInBrowser(tenant.connectionId, carol, (u) => u, false);
+    const otherBrowser = await linkInBrowser(tenant.connectionId, carol, { otherBrowser: true });
     expect(otherBrowser.status).toBe(400);
     expect(otherBrowser.text).toContain('INVALID_STATE');
     // No code was exchanged and nothing linked.

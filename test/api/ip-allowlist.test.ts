@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustedProxies } from '../../src/http/client-ip.ts';
 import { countryLookupFromRows } from '../../src/modules/ip-allowlist/country-lookup.ts';
 import { sha256 } from '../../src/shared/secrets.ts';
-import { createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
+import { createTenant, objectInput, startTestApp, TEST_ORIGIN, type TestApp } from '../support/app.ts';
+import { FormBrowser } from '../support/form-browser.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -164,15 +165,14 @@ describe('sign-in and tokens', () => {
 
   const form = (path: string, body: Record<string, string>, from: string) =>
     t.app.fetch(new Request(`http://teamgraph.test${path}`, { method: 'POST', body: new URLSearchParams(body), redirect: 'manual' }), { clientAddress: from });
+  /** A person's browser at address `from`, submitting one of the sign-in pages. */
+  const browserAt = (from: string) => new FormBrowser(TEST_ORIGIN, (request) => t.app.fetch(request, { clientAddress: from }));
 
   async function login(email: string, from: string) {
     const verifier = 'v'.repeat(50);
     const challenge = Buffer.from(sha256Bytes(verifier)).toString('base64url');
-    return form(
-      '/oauth/authorize',
-      { response_type: 'code', client_id: 'twg-cli', redirect_uri: 'http://127.0.0.1:5555/callback', code_challenge: challenge, code_challenge_method: 'S256', state: 's', email, password: PASSWORD },
-      from,
-    );
+    const params = { response_type: 'code', client_id: 'twg-cli', redirect_uri: 'http://127.0.0.1:5555/callback', code_challenge: challenge, code_challenge_method: 'S256', state: 's' };
+    return browserAt(from).submit({ pageUrl: `${TEST_ORIGIN}/oauth/authorize?${new URLSearchParams(params)}`, fields: { email, password: PASSWORD } });
   }
 
   it('refuses the login page, the code exchange, refresh and device approval from outside the rules', async () => {
@@ -199,7 +199,7 @@ describe('sign-in and tokens', () => {
     expect((await refresh(OFFICE)).status).toBe(200);
 
     const device = (await (await form('/oauth/device_authorization', { client_id: 'twg-cli' }, HOME)).json()) as { user_code: string };
-    const approval = await form('/device', { user_code: device.user_code, email, password: PASSWORD, decision: 'approve' }, HOME);
+    const approval = await browserAt(HOME).submit({ pageUrl: `${TEST_ORIGIN}/device`, fields: { user_code: device.user_code, email, password: PASSWORD, decision: 'approve' } });
     expect(approval.status).toBe(403);
     expect(await approval.text()).toContain('IP_NOT_ALLOWED');
   });

@@ -13,6 +13,7 @@ import { expect } from 'vitest';
 import { CLI, insecure, PASSWORD } from '../oauth/oauth-harness.ts';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 import type { TestServer } from '../support/http-server.ts';
+import { FormBrowser } from '../support/form-browser.ts';
 
 const TWG = fileURLToPath(new URL('../../src/cli/bin/twg.js', import.meta.url));
 
@@ -126,20 +127,17 @@ export class CliHarness {
 
   /** What the browser does with the address `twg login` printed: the login form, then the redirect to twg. */
   async completeBrowserLogin(authorizationUrl: string, email: string, password = PASSWORD): Promise<Response> {
-    const url = new URL(authorizationUrl);
-    const form = await fetch(url, { redirect: 'manual' });
-    expect(form.status, await form.clone().text()).toBe(200);
-    const body = new URLSearchParams(url.searchParams);
-    body.set('email', email);
-    body.set('password', password);
-    const answer = await fetch(`${url.origin}${url.pathname}`, { method: 'POST', body, redirect: 'manual' });
+    const browser = new FormBrowser(this.url);
+    const form = await browser.open(authorizationUrl);
+    expect(form.response.status, form.html).toBe(200);
+    const answer = await browser.submit({ pageUrl: authorizationUrl, page: form.html, fields: { email, password } });
     expect(answer.status, await answer.clone().text()).toBe(303);
     return fetch(answer.headers.get('location')!, { redirect: 'manual' });
   }
 
   /** What the person does on the device page with the code `twg login --device` printed. */
   async approveDevice(userCode: string, email: string): Promise<void> {
-    const response = await fetch(`${this.url}/device`, { method: 'POST', body: new URLSearchParams({ user_code: userCode, email, password: PASSWORD, decision: 'approve' }), redirect: 'manual' });
+    const response = await new FormBrowser(this.url).submit({ pageUrl: `${this.url}/device`, fields: { user_code: userCode, email, password: PASSWORD, decision: 'approve' } });
     expect(response.status, await response.clone().text()).toBe(200);
   }
 

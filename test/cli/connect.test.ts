@@ -5,6 +5,7 @@ import { objectInput, userPrincipal, viewAcl } from '../support/app.ts';
 import { startTestProvider, TEST_PROVIDER, type TestProvider } from '../support/oauth-provider.ts';
 import { PASSWORD } from '../oauth/oauth-harness.ts';
 import { CliHarness } from './cli-harness.ts';
+import { FormBrowser } from '../support/form-browser.ts';
 
 let h: CliHarness;
 let provider: TestProvider;
@@ -43,13 +44,15 @@ it('links the signed-in account at the connection’s provider and reports what 
   const twg = machine.start(['connect', connectionId]);
   const [address] = await twg.waitForStderr(/^http\S+\/connections\/\S+\/link$/m);
   await twg.waitForStderr(/press Enter/);
-  // The browser: the link page's sign-in, the provider, back to the callback with the cookie.
+  // The browser: the link page's sign-in, the provider, back to the callback, the confirmation.
   provider.state.signedIn = 'gh-ada';
-  const signedIn = await fetch(address, { method: 'POST', body: new URLSearchParams({ email: person.email, password: PASSWORD }), redirect: 'manual' });
+  const browser = new FormBrowser(h.url);
+  const signedIn = await browser.submit({ pageUrl: address, fields: { email: person.email, password: PASSWORD } });
   expect(signedIn.status).toBe(303);
-  const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
-  const atProvider = await fetch(signedIn.headers.get('location')!, { redirect: 'manual' });
-  const linked = await fetch(atProvider.headers.get('location')!, { headers: { cookie } });
+  const callback = (await browser.request(signedIn.headers.get('location')!)).headers.get('location')!;
+  const confirmation = await browser.open(callback);
+  expect(confirmation.html).toContain('gh-ada');
+  const linked = await browser.submit({ pageUrl: callback, page: confirmation.html, fields: { decision: 'link' } });
   expect(linked.status).toBe(200);
   twg.type('');
   const result = await twg.done;

@@ -6,6 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 import type { TestServer } from '../support/http-server.ts';
+import { FormBrowser, formOf } from '../support/form-browser.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -94,14 +95,28 @@ export async function pendingAuthorization(options: { scope?: string[]; redirect
  */
 export async function signInThroughBrowser(as: oauth.AuthorizationServer, email: string): Promise<{ verifier: string; code: string; tokens: oauth.TokenEndpointResponse }> {
   const { verifier, state, redirectUri, params: request } = await pendingAuthorization();
-  const form = new URLSearchParams({ ...(Object.fromEntries(Object.entries(request).filter(([, v]) => v !== null)) as Record<string, string>), email, password: PASSWORD });
-  const answer = await fetch(as.authorization_endpoint!, { method: 'POST', body: form, redirect: 'manual' });
+  const answer = await submitLogin(as, request, email, PASSWORD);
   const location = answer.headers.get('location');
   if (answer.status !== 303 || !location) throw new Error(`the login of ${email} answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
   const callback = new URL(location);
   const params = oauth.validateAuthResponse(as, CLI, callback, state);
   const tokens = await oauth.processAuthorizationCodeResponse(as, CLI, await oauth.authorizationCodeGrantRequest(as, CLI, oauth.None(), params, redirectUri, verifier, insecure));
   return { verifier, code: callback.searchParams.get('code')!, tokens };
+}
+
+/**
+ * The person's browser on the login page: it opens the authorization URL and sends the form with
+ * its ticket. A request the server answers with an error page (no form) is sent as it is.
+ */
+async function submitLogin(as: oauth.AuthorizationServer, params: AuthorizationParams, email: string, password: string): Promise<Response> {
+  const browser = new FormBrowser(new URL(as.authorization_endpoint!).origin);
+  const pageUrl = new URL(as.authorization_endpoint!);
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) if (value !== null) fields[key] = value;
+  pageUrl.search = new URLSearchParams(fields).toString();
+  const { html } = await browser.open(pageUrl.toString());
+  if (!formOf(html)) return fetch(as.authorization_endpoint!, { method: 'POST', body: new URLSearchParams({ ...fields, email, password }), redirect: 'manual' });
+  return browser.submit({ pageUrl: pageUrl.toString(), page: html, fields: { ...fields, email, password } });
 }
 
 export function loopback(port: number): string {
@@ -233,11 +248,7 @@ export class OAuthHarness {
 
   /** What the browser does when the person submits the login form. */
   postAuthorize(params: AuthorizationParams, email: string, password: string): Promise<Response> {
-    const body = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) if (value !== null) body.set(key, value);
-    body.set('email', email);
-    body.set('password', password);
-    return fetch(this.as.authorization_endpoint!, { method: 'POST', body, redirect: 'manual' });
+    return submitLogin(this.as, params, email, password);
   }
 
   /** Signs in through the login form and returns the redirect to the loopback callback. */
@@ -332,7 +343,7 @@ export class OAuthHarness {
 
   /** What the browser does when the person submits the device page. */
   postDevice(fields: { user_code: string; email: string; password: string; decision: 'approve' | 'deny' }, verificationUri = `${this.url}/device`): Promise<Response> {
-    return fetch(verificationUri, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' });
+    return new FormBrowser(this.url).submit({ pageUrl: verificationUri, fields });
   }
 
   // --- revocation ---

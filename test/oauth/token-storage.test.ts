@@ -15,6 +15,7 @@ import { TestClock } from '../support/clock.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
 import { serveOnLoopback, type TestServer } from '../support/http-server.ts';
 import { CLI, insecure, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
+import { FormBrowser } from '../support/form-browser.ts';
 
 const run = promisify(execFile);
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -133,7 +134,7 @@ describe('token storage', () => {
     const device = await oauth.processDeviceAuthorizationResponse(as, CLI, await oauth.deviceAuthorizationRequest(as, CLI, oauth.None(), { scope: READ_JIRA }, insecure));
     keep('device code', device.device_code);
     userCode = device.user_code;
-    const approval = await fetch(`${server.url}/device`, { method: 'POST', body: new URLSearchParams({ user_code: userCode, email, password: PASSWORD, decision: 'approve' }), redirect: 'manual' });
+    const approval = await new FormBrowser(server.url).submit({ pageUrl: `${server.url}/device`, fields: { user_code: userCode, email, password: PASSWORD, decision: 'approve' } });
     expect(approval.status, (await approval.text()).slice(0, 300)).toBe(200);
     const polled = await oauth.processDeviceCodeResponse(as, CLI, await oauth.deviceCodeGrantRequest(as, CLI, oauth.None(), device.device_code, insecure));
     await expectWorks('device access token', keep('device access token', polled.access_token));

@@ -1,5 +1,6 @@
 // The 3LO side of user links (issue 5): a connection's third-party OAuth provider, the attempts
-// of the link flow (single use, ten minutes), and the links that flow writes.
+// of the link flow (single use, ten minutes; first waiting for the provider, then, holding its
+// answer, for the account's confirmation), and the links that flow writes.
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { ConnectionLinkProviderTable, Database } from '../../db/database.ts';
 
@@ -31,9 +32,16 @@ export class AccountLinkRepository {
     await this.db.insertInto('link_attempt').values(row).execute();
   }
 
-  /** Takes the attempt out: whatever the callback brings, a state is used at most once. */
-  takeAttempt(stateHash: string) {
-    return this.db.deleteFrom('link_attempt').where('state_hash', '=', stateHash).returningAll().executeTakeFirst();
+  accountEmail(orgId: string, accountId: string): Promise<string> {
+    return this.db.selectFrom('account').select('email').where('org_id', '=', orgId).where('id', '=', accountId).executeTakeFirstOrThrow().then((row) => row.email);
+  }
+
+  /**
+   * Takes the attempt out, if `browserBindingHash` is its browser's: whatever the callback or the
+   * confirmation brings next, a key is used at most once, and only by the browser that holds it.
+   */
+  takeAttempt(stateHash: string, browserBindingHash: string) {
+    return this.db.deleteFrom('link_attempt').where('state_hash', '=', stateHash).where('browser_binding_hash', '=', browserBindingHash).returningAll().executeTakeFirst();
   }
 
   /** Links the third-party user to the account, moving a link it had; the connection's sequence number is kept. */

@@ -1,12 +1,16 @@
-// The browser side of 3LO links: GET /connections/<id>/link shows a sign-in form, its POST
-// signs the person in and sends the browser to the provider with a cookie binding the attempt
-// to it, and GET /connections/<id>/link/callback completes the link. The cookie is what stops a
-// link started by one person from being completed in another's browser.
-import { escape, page } from '../oauth/pages.ts';
+// The browser side of 3LO links: GET /connections/<id>/link shows a sign-in form; its POST signs
+// the person in and sends the browser to the provider with a cookie binding the attempt to it;
+// GET …/link/callback reads the provider's answer and asks the account to confirm it; POST
+// …/link/confirm makes (or drops) the link. The cookie stops a link started by one person from
+// being completed in another's browser; the forms' tickets (FormGuard) stop another site from
+// posting them; the confirmation names the account that started it, so a sign-in forged in
+// someone's browser does not quietly take their identity at the provider (issue 15).
+import { type FormGuard, cookie } from '../../http/form-guard.ts';
+import { escape, formToken, page } from '../oauth/pages.ts';
 import type { OAuthService } from '../oauth/oauth.service.ts';
 import { type AccountLinkService, LinkError } from './account-link.service.ts';
 
-const PATH = /^\/connections\/([A-Za-z0-9_-]{1,80})\/link(\/callback)?$/;
+const PATH = /^\/connections\/([A-Za-z0-9_-]{1,80})\/link(\/callback|\/confirm)?$/;
 const COOKIE = 'twg_link';
 
 export interface LinkRouteDeps {
@@ -14,22 +18,29 @@ export interface LinkRouteDeps {
   oauth: OAuthService;
   /** This service's public origin, never a request's Host (issue 15). */
   publicUrl: string;
+  forms: FormGuard;
 }
 
 export type LinkHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
+
+/** The FormGuard purposes of the link page's two forms, per connection. */
+const startForm = (connectionId: string) => `link-start:${connectionId}`;
+const confirmForm = (connectionId: string) => `link-confirm:${connectionId}`;
 
 export function linkRoutes(deps: LinkRouteDeps): (pathname: string) => LinkHandler | undefined {
   return (pathname) => {
     const match = PATH.exec(pathname);
     if (!match) return undefined;
-    const [, connectionId, callback] = match;
+    const [, connectionId, step] = match;
+    const base = `${deps.publicUrl}/connections/${connectionId}/link`;
+    const allowed = step === '/callback' ? 'GET' : step === '/confirm' ? 'POST' : 'GET, POST';
     return async (request, address) => {
-      const base = `${deps.publicUrl}/connections/${connectionId}/link`;
+      if (!allowed.split(', ').includes(request.method)) return new Response(null, { status: 405, headers: { allow: allowed } });
       try {
-        if (callback && request.method === 'GET') return await completeLink(deps, connectionId, request, `${base}/callback`);
-        if (!callback && request.method === 'GET') return linkPage(200, connectionId, await deps.links.providerOrigin(connectionId), {});
-        if (!callback && request.method === 'POST') return await startLink(deps, connectionId, request, base, address);
-        return new Response(null, { status: 405, headers: { allow: callback ? 'GET' : 'GET, POST' } });
+        if (step === '/callback') return await answered(deps, connectionId, request, `${base}/callback`);
+        if (step === '/confirm') return await confirmed(deps, connectionId, request);
+        if (request.method === 'GET') return signInPage(200, connectionId, deps, request, {});
+        return await startLink(deps, connectionId, request, base, address);
       } catch (error) {
         if (error instanceof LinkError) return page(error.status, 'Linking failed', `<p class="error" role="alert">${escape(error.message)}</p><p class="muted">${error.code}</p>`);
         throw error;
@@ -38,26 +49,31 @@ export function linkRoutes(deps: LinkRouteDeps): (pathname: string) => LinkHandl
   };
 }
 
-function linkPage(status: number, connectionId: string, providerOrigin: string | null, options: { email?: string; error?: string }): Response {
+async function signInPage(status: number, connectionId: string, deps: LinkRouteDeps, request: Request, options: { email?: string; error?: string }): Promise<Response> {
+  const ticket = deps.forms.issue(request, startForm(connectionId));
+  const providerOrigin = await deps.links.providerOrigin(connectionId);
   return page(
     status,
     'Link your account',
-    `<p>Sign in to teamgraph; you are then sent to the connection's provider to prove who you are there, and that identity is linked to your account.</p>${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
-<form method="post" action="/connections/${escape(connectionId)}/link">
+    `<p>Sign in to teamgraph; you are then sent to the connection's provider to prove who you are there, and asked to confirm the link.</p>${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
+<form method="post" action="/connections/${escape(connectionId)}/link">${formToken(ticket)}
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in and continue</button></form>`,
     providerOrigin ?? undefined,
+    ticket,
   );
 }
 
 async function startLink(deps: LinkRouteDeps, connectionId: string, request: Request, base: string, address: string | undefined): Promise<Response> {
   const form = new URLSearchParams(await request.text());
   const email = form.get('email') ?? '';
+  const refusal = deps.forms.checkForm(request, form, startForm(connectionId));
+  if (refusal) return signInPage(403, connectionId, deps, request, { email, error: refusal.message });
   const check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
   if (!check.ok) {
     const message = check.reason === 'throttled' ? 'Too many wrong passwords for this e-mail. Wait 15 minutes and try again.' : 'Wrong e-mail or password, or the account is deactivated.';
-    return linkPage(check.reason === 'throttled' ? 429 : 401, connectionId, await deps.links.providerOrigin(connectionId), { email, error: message });
+    return signInPage(check.reason === 'throttled' ? 429 : 401, connectionId, deps, request, { email, error: message });
   }
   const { authorizationUrl, browserBinding } = await deps.links.start(connectionId, check.account, `${base}/callback`, address);
   const secure = base.startsWith('https:') ? '; Secure' : '';
@@ -73,22 +89,36 @@ async function startLink(deps: LinkRouteDeps, connectionId: string, request: Req
   });
 }
 
-async function completeLink(deps: LinkRouteDeps, connectionId: string, request: Request, redirectUri: string): Promise<Response> {
-  const binding = cookie(request.headers.get('cookie'), COOKIE);
-  const linked = await deps.links.complete(connectionId, new URL(request.url), binding, redirectUri);
-  const response = page(
+async function answered(deps: LinkRouteDeps, connectionId: string, request: Request, redirectUri: string): Promise<Response> {
+  const answer = await deps.links.answer(connectionId, new URL(request.url), cookie(request.headers.get('cookie'), COOKIE), redirectUri);
+  const ticket = deps.forms.issue(request, confirmForm(connectionId));
+  return page(
     200,
-    'Account linked',
-    `<p>Your account is now linked to <strong>${escape(linked.externalId)}</strong> at ${escape(linked.provider)}. What that identity may see in the graph is visible to you from your next request.</p><p class="muted">You can close this window.</p>`,
+    'Confirm the link',
+    `<p>You are signed in to teamgraph as <strong>${escape(answer.accountEmail)}</strong>.</p>
+<p>${escape(answer.provider)} says you are <strong>${escape(answer.externalId)}</strong> there. Linking them lets ${escape(answer.accountEmail)} see what ${escape(answer.externalId)} may see.</p>
+<p>Only link if both are you. If you did not start this, choose Cancel.</p>
+<form method="post" action="/connections/${escape(connectionId)}/link/confirm">${formToken(ticket)}<input type="hidden" name="confirmation" value="${escape(answer.confirmation)}">
+<button type="submit" name="decision" value="link">Link ${escape(answer.externalId)} to ${escape(answer.accountEmail)}</button><button type="submit" name="decision" value="cancel">Cancel</button></form>`,
+    undefined,
+    ticket,
   );
-  response.headers.append('set-cookie', `${COOKIE}=; Path=/connections/${connectionId}/link; Max-Age=0; HttpOnly; SameSite=Lax`);
-  return response;
 }
 
-function cookie(header: string | null, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=') || null;
-  }
-  return null;
+async function confirmed(deps: LinkRouteDeps, connectionId: string, request: Request): Promise<Response> {
+  const form = new URLSearchParams(await request.text());
+  const refusal = deps.forms.checkForm(request, form, confirmForm(connectionId));
+  if (refusal) throw new LinkError(refusal.code, refusal.message, 403);
+  const decision = form.get('decision');
+  if (decision !== 'link' && decision !== 'cancel') throw new LinkError('INVALID_STATE', 'Choose Link or Cancel.');
+  const done = await deps.links.confirm(connectionId, form.get('confirmation') ?? '', cookie(request.headers.get('cookie'), COOKIE), decision === 'link');
+  const response = done.linked
+    ? page(
+        200,
+        'Account linked',
+        `<p>Your account is now linked to <strong>${escape(done.externalId)}</strong> at ${escape(done.provider)}. What that identity may see in the graph is visible to you from your next request.</p><p class="muted">You can close this window.</p>`,
+      )
+    : page(200, 'Nothing linked', '<p>The link was cancelled; nothing changed.</p><p class="muted">You can close this window.</p>');
+  response.headers.append('set-cookie', `${COOKIE}=; Path=/connections/${connectionId}/link; Max-Age=0; HttpOnly; SameSite=Lax`);
+  return response;
 }

@@ -17,6 +17,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
 import { AccountLinkRepository, type LinkProviderRow } from './account-link.repository.ts';
+import type { FormRefusalCode } from '../../http/form-guard.ts';
 
 export const LINK_ATTEMPT_SECONDS = 600;
 
@@ -36,7 +37,7 @@ export interface LinkProviderInput {
 /** Why a link attempt failed, in words for the person in the browser; `code` is stable. */
 export class LinkError extends Error {
   constructor(
-    readonly code: 'UNKNOWN_CONNECTION' | 'OTHER_ORGANIZATION' | 'NO_PROVIDER' | 'IP_NOT_ALLOWED' | 'INVALID_STATE' | 'EXPIRED' | 'PROVIDER_ERROR' | 'NO_EXTERNAL_ID',
+    readonly code: 'UNKNOWN_CONNECTION' | 'OTHER_ORGANIZATION' | 'NO_PROVIDER' | 'IP_NOT_ALLOWED' | 'INVALID_STATE' | 'EXPIRED' | 'PROVIDER_ERROR' | 'NO_EXTERNAL_ID' | FormRefusalCode,
     message: string,
     readonly status = 400,
   ) {
@@ -168,6 +169,7 @@ export class AccountLinkService {
         account_id: account.accountId,
         browser_binding_hash: sha256(browserBinding),
         code_verifier: codeVerifier,
+        external_id: null,
         expires_at: new Date(now.getTime() + LINK_ATTEMPT_SECONDS * 1000),
       },
       now,
@@ -183,11 +185,16 @@ export class AccountLinkService {
     return { authorizationUrl, browserBinding };
   }
 
-  /** The provider sent the browser back: check, exchange, read the user-info, link. */
-  async complete(connectionId: string, callback: URL, browserBinding: string | null, redirectUri: string) {
+  /**
+   * The provider sent the browser back: check the state and the browser, exchange the code and
+   * read the user-info. Nothing is linked yet: issue 15, the answer is bound to the account that
+   * started the attempt and waits for that account to confirm it in the same browser, so a
+   * sign-in forged in someone else's browser cannot take their identity at the provider.
+   */
+  async answer(connectionId: string, callback: URL, browserBinding: string | null, redirectUri: string) {
     const state = callback.searchParams.get('state');
-    const attempt = state ? await this.links.takeAttempt(sha256(state)) : undefined;
-    if (!attempt || attempt.connection_id !== connectionId || !browserBinding || sha256(browserBinding) !== attempt.browser_binding_hash) {
+    const attempt = state && browserBinding ? await this.links.takeAttempt(sha256(state), sha256(browserBinding)) : undefined;
+    if (!attempt || attempt.external_id !== null || attempt.connection_id !== connectionId) {
       throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
     }
     if (attempt.expires_at <= this.clock.now()) throw new LinkError('EXPIRED', 'This link attempt expired; start again from the link page.');
@@ -214,18 +221,40 @@ export class AccountLinkService {
     } catch (error) {
       throw new LinkError('PROVIDER_ERROR', providerMessage(error), 502);
     }
-    if ((typeof externalId !== 'string' && typeof externalId !== 'number') || String(externalId).length === 0 || String(externalId).length > 255) {
+    if ((typeof externalId !== 'string' && typeof externalId !== 'number') || String(externalId).length === 0 || String(externalId).length > 255 || String(externalId).includes('\u0000')) {
       throw new LinkError('NO_EXTERNAL_ID', `The provider's user-info has no usable "${provider.external_id_field}" (1 to 255 characters); nothing was linked.`, 502);
     }
-    const id = String(externalId);
+    const confirmation = newSecret('');
     const now = this.clock.now();
+    await this.links.insertAttempt(
+      { ...attempt, state_hash: sha256(confirmation), code_verifier: '', external_id: String(externalId), expires_at: new Date(now.getTime() + LINK_ATTEMPT_SECONDS * 1000) },
+      now,
+    );
     const connection = (await new ConnectionRepository(this.db).find(attempt.org_id, attempt.connection_id))!;
-    await this.links.link(attempt.org_id, attempt.connection_id, id, attempt.account_id, now);
+    return { confirmation, accountEmail: await this.links.accountEmail(attempt.org_id, attempt.account_id), provider: connection.provider, externalId: String(externalId) };
+  }
+
+  /**
+   * The account that started the attempt confirms (or cancels) the provider's answer, in the
+   * browser that started it; only then is the link made.
+   */
+  async confirm(connectionId: string, confirmation: string, browserBinding: string | null, accepted: boolean) {
+    const attempt = confirmation && browserBinding ? await this.links.takeAttempt(sha256(confirmation), sha256(browserBinding)) : undefined;
+    if (!attempt || attempt.external_id === null || attempt.connection_id !== connectionId) {
+      throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
+    }
+    if (attempt.expires_at <= this.clock.now()) throw new LinkError('EXPIRED', 'This link attempt expired; start again from the link page.');
+    const connection = await new ConnectionRepository(this.db).find(attempt.org_id, attempt.connection_id);
+    if (!connection || connection.deletion_started_at || connection.disabled_at) throw new LinkError('UNKNOWN_CONNECTION', 'There is no such connection, or it is disabled.', 404);
+    const result = { orgId: attempt.org_id, accountId: attempt.account_id, connectionId: attempt.connection_id, provider: connection.provider, externalId: attempt.external_id, linked: accepted };
+    if (!accepted) return result;
+    const now = this.clock.now();
+    await this.links.link(attempt.org_id, attempt.connection_id, attempt.external_id, attempt.account_id, now);
     await this.audit.append({
-      ...operatorEvent(attempt.org_id, 'user-link.created', { connectionId: attempt.connection_id, externalId: id, source: 'OAUTH_3LO' }, newId('auditEvent'), now),
+      ...operatorEvent(attempt.org_id, 'user-link.created', { connectionId: attempt.connection_id, externalId: attempt.external_id, source: 'OAUTH_3LO' }, newId('auditEvent'), now),
       actor: { accountId: attempt.account_id, email: null },
     });
-    return { orgId: attempt.org_id, accountId: attempt.account_id, connectionId: attempt.connection_id, provider: connection.provider, externalId: id };
+    return result;
   }
 
   linksOf(orgId: string, accountId: string) {

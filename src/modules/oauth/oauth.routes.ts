@@ -5,13 +5,18 @@ import type { SignedIn } from '../session/session.service.ts';
 import { type PublicClient, PUBLIC_CLIENTS } from './clients.ts';
 import { OAuthError } from './oauth-error.ts';
 import type { AuthorizationRequest, ConnectionClient, OAuthService, PasswordCheck } from './oauth.service.ts';
-import { devicePage, loginPage, page } from './pages.ts';
+import { deviceNotice, devicePage, loginPage, page } from './pages.ts';
+import type { FormGuard } from '../../http/form-guard.ts';
 import { CODE_CHALLENGE, CODE_VERIFIER } from './pkce.ts';
 import { displayUserCode } from './user-code.ts';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const GRANT_TYPES = ['authorization_code', 'refresh_token', DEVICE_GRANT, 'client_credentials'];
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'];
+/** The FormGuard purposes of the two forms, and the paths that serve them. */
+const LOGIN_FORM = 'oauth-login';
+const DEVICE_FORM = 'device';
+const FORMS = new Set(['/oauth/authorize', '/device']);
 /** The parameters of an authorization request, carried through the login form. */
 const AUTHORIZATION_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'scope', 'state'];
 
@@ -21,6 +26,8 @@ export interface OAuthRouteDeps {
   accessTokenSeconds: number;
   /** The issuer: the configured public origin, never a request's Host (issue 15). */
   publicUrl: string;
+  /** Refuses cross-site posts: the forms' tickets, the endpoints' Origin (issue 15). */
+  forms: FormGuard;
 }
 
 export type OAuthHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
@@ -37,7 +44,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHa
     '/oauth/device_authorization': { POST: (request) => deviceAuthorization(deps, request, deps.publicUrl) },
     '/oauth/revoke': { POST: (request) => revocation(deps, request) },
     '/device': {
-      GET: async (request) => devicePage(200, { userCode: new URL(request.url).searchParams.get('user_code') ?? undefined }),
+      GET: async (request) => devicePage(200, deps.forms.issue(request, DEVICE_FORM), { userCode: new URL(request.url).searchParams.get('user_code') ?? undefined }),
       POST: (request, address) => deviceDecision(deps, request, address),
     },
   };
@@ -47,6 +54,10 @@ export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHa
     return async (request, address) => {
       const handler = methods[request.method as 'GET' | 'POST'];
       if (!handler) return new Response(null, { status: 405, headers: { allow: Object.keys(methods).join(', ') } });
+      // The forms check their own tickets (and answer with the form again); the endpoints that
+      // programs call are refused here when a browser says another site sent them.
+      const crossSite = request.method === 'POST' && !FORMS.has(pathname) ? deps.forms.checkSite(request) : null;
+      if (crossSite) return json(403, { error: 'invalid_request', error_description: crossSite.message });
       try {
         return await handler(request, address);
       } catch (error) {
@@ -118,7 +129,7 @@ function parseAuthorization(deps: OAuthRouteDeps, params: URLSearchParams, issue
 function authorizeGet(deps: OAuthRouteDeps, request: Request, issuer: string): Response {
   const parsed = parseAuthorization(deps, new URL(request.url).searchParams, issuer);
   if (parsed instanceof Response) return parsed;
-  return loginPage(200, parsed.formParams, { scopes: parsed.scopes, adminPage: parsed.client.adminsOnly });
+  return loginPage(200, parsed.formParams, deps.forms.issue(request, LOGIN_FORM), { scopes: parsed.scopes, adminPage: parsed.client.adminsOnly });
 }
 
 async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: string, address: string | undefined): Promise<Response> {
@@ -126,15 +137,20 @@ async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: str
   const parsed = parseAuthorization(deps, form, issuer);
   if (parsed instanceof Response) return parsed;
   const email = form.get('email') ?? '';
+  const again = (status: number, error: string) =>
+    loginPage(status, parsed.formParams, deps.forms.issue(request, LOGIN_FORM), { email, scopes: parsed.scopes, adminPage: parsed.client.adminsOnly, error });
+  // Issue 15: a sign-in forged by another site would sign the browser in as the forger.
+  const refusal = deps.forms.checkForm(request, form, LOGIN_FORM);
+  if (refusal) return again(403, refusal.message);
   const check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
-  if (!check.ok) return loginPage(check.reason === 'throttled' ? 429 : 401, parsed.formParams, { email, scopes: parsed.scopes, adminPage: parsed.client.adminsOnly, error: passwordMessage(check) });
+  if (!check.ok) return again(check.reason === 'throttled' ? 429 : 401, passwordMessage(check));
   try {
     const code = await deps.oauth.authorize(parsed, check.account, address);
     return authorizationRedirect(parsed.redirectUri, { code, state: parsed.state, iss: issuer });
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     // Outside the allowlist the person sees why here; the client learns nothing of the address.
-    if (error.status === 403) return loginPage(403, parsed.formParams, { email, scopes: parsed.scopes, adminPage: parsed.client.adminsOnly, error: error.description });
+    if (error.status === 403) return again(403, error.description);
     return authorizationRedirect(parsed.redirectUri, { error: error.error, error_description: error.description, state: parsed.state, iss: issuer });
   }
 }
@@ -247,11 +263,13 @@ async function deviceDecision(deps: OAuthRouteDeps, request: Request, address: s
   const form = await readForm(request);
   const userCode = form.get('user_code') ?? '';
   const email = form.get('email') ?? '';
-  if (!(await deps.oauth.mayTryUserCode(address ?? 'unknown'))) {
-    return devicePage(429, { userCode, email, error: 'Too many wrong codes from this address. Wait 15 minutes, then try again.' });
-  }
+  const again = (status: number, error: string) => devicePage(status, deps.forms.issue(request, DEVICE_FORM), { userCode, email, error });
+  // Issue 15: an approval forged by another site would sign the forger's terminal in.
+  const refusal = deps.forms.checkForm(request, form, DEVICE_FORM);
+  if (refusal) return again(403, refusal.message);
+  if (!(await deps.oauth.mayTryUserCode(address ?? 'unknown'))) return again(429, 'Too many wrong codes from this address. Wait 15 minutes, then try again.');
   const decision = form.get('decision');
-  if (decision !== 'approve' && decision !== 'deny') return devicePage(400, { userCode, email, error: 'Choose Approve or Deny.' });
+  if (decision !== 'approve' && decision !== 'deny') return again(400, 'Choose Approve or Deny.');
   let check: PasswordCheck | undefined;
   const outcome = await deps.oauth.decideDevice(
     userCode,
@@ -262,14 +280,14 @@ async function deviceDecision(deps: OAuthRouteDeps, request: Request, address: s
     },
     decision === 'approve',
   );
-  if (outcome === 'unknown-code') return devicePage(400, { userCode, email, error: 'That code is not valid: it may be mistyped, expired or already used.' });
+  if (outcome === 'unknown-code') return again(400, 'That code is not valid: it may be mistyped, expired or already used.');
   if (outcome === 'wrong-credentials') {
     const failed = check as Exclude<PasswordCheck, { ok: true }>;
-    return devicePage(failed.reason === 'throttled' ? 429 : 401, { userCode, email, error: passwordMessage(failed) });
+    return again(failed.reason === 'throttled' ? 429 : 401, passwordMessage(failed));
   }
-  if (outcome === 'approved') return devicePage(200, { notice: 'Approved. Return to your terminal: it is now signed in.' });
-  if (outcome === 'denied') return devicePage(200, { notice: 'Denied. The terminal will not be signed in.' });
-  return devicePage(403, { notice: outcome.description });
+  if (outcome === 'approved') return deviceNotice(200, 'Approved. Return to your terminal: it is now signed in.');
+  if (outcome === 'denied') return deviceNotice(200, 'Denied. The terminal will not be signed in.');
+  return deviceNotice(403, outcome.description);
 }
 
 // --- helpers ------------------------------------------------------------------------------------

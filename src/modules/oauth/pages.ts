@@ -1,6 +1,9 @@
 // The server-rendered pages of sign-in: the login page of the authorization code flow, the
 // device verification page, and the error page shown when a redirect would be unsafe. Every
 // interpolated value goes through `escape`; there is no script, so the CSP forbids all of it.
+// Every form carries its FormGuard ticket (src/http/form-guard.ts).
+import { FORM_TOKEN_FIELD, type FormTicket } from '../../http/form-guard.ts';
+
 export function escape(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -12,11 +15,12 @@ button{margin:1rem .5rem 0 0;padding:.5rem 1rem;font-size:1rem}.error{color:#ae2
 
 /**
  * A whole page as a Response, not cacheable and not frameable. `formTarget` is an origin a form
- * on it may end at: browsers apply form-action to the redirects after a submission too.
+ * on it may end at: browsers apply form-action to the redirects after a submission too. A page
+ * with a form passes its `ticket`: the token goes in the form (`formToken`), the cookie here.
  */
-export function page(status: number, title: string, body: string, formTarget?: string): Response {
+export function page(status: number, title: string, body: string, formTarget?: string, ticket?: FormTicket): Response {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · teamgraph</title><style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
-  return new Response(html, {
+  const response = new Response(html, {
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
@@ -26,7 +30,12 @@ export function page(status: number, title: string, body: string, formTarget?: s
       'referrer-policy': 'no-referrer',
     },
   });
+  if (ticket?.setCookie) response.headers.append('set-cookie', ticket.setCookie);
+  return response;
 }
+
+/** The hidden field that carries a form's ticket. */
+export const formToken = (ticket: FormTicket) => `<input type="hidden" name="${FORM_TOKEN_FIELD}" value="${escape(ticket.token)}">`;
 
 const errorBlock = (message: string | undefined) => (message ? `<p class="error" role="alert">${escape(message)}</p>` : '');
 const hidden = (params: Record<string, string>) =>
@@ -35,35 +44,39 @@ const hidden = (params: Record<string, string>) =>
     .join('');
 
 /** The login page; the authorization request's parameters (already validated) travel as hidden fields. */
-export function loginPage(status: number, params: Record<string, string>, options: { email?: string; error?: string; scopes: string[] | null; adminPage?: boolean }): Response {
+export function loginPage(status: number, params: Record<string, string>, ticket: FormTicket, options: { email?: string; error?: string; scopes: string[] | null; adminPage?: boolean }): Response {
   const asked = options.scopes === null ? 'every permission your organization allows the command-line client' : options.scopes.map(escape).join(', ');
   const purpose = options.adminPage ? '<p>Sign in to the <strong>admin page</strong>. It is for organisation admins only.</p>' : `<p>The command-line client <strong>twg</strong> asks for: ${asked}.</p>`;
   return page(
     status,
     'Sign in to teamgraph',
     `${purpose}${errorBlock(options.error)}
-<form method="post" action="/oauth/authorize">${hidden(params)}
+<form method="post" action="/oauth/authorize">${hidden(params)}${formToken(ticket)}
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form>`,
     // The sign-in ends in a redirect to the client (twg's loopback port): form-action must allow it.
     params.redirect_uri ? new URL(params.redirect_uri).origin : undefined,
+    ticket,
   );
 }
 
 /** The device verification page: the code shown by the terminal, then sign in and decide. */
-export function devicePage(status: number, options: { userCode?: string; email?: string; error?: string; notice?: string } = {}): Response {
-  const title = options.notice ? 'Device sign-in' : 'Sign in a device';
-  if (options.notice) return page(status, title, `<p>${escape(options.notice)}</p>`);
+export function devicePage(status: number, ticket: FormTicket, options: { userCode?: string; email?: string; error?: string } = {}): Response {
   return page(
     status,
-    title,
+    'Sign in a device',
     `<p>Enter the code your terminal shows, then sign in to approve or deny it.</p>${errorBlock(options.error)}
-<form method="post" action="/device">
+<form method="post" action="/device">${formToken(ticket)}
 <label for="user_code">Code</label><input id="user_code" name="user_code" class="code" autocomplete="off" required placeholder="BCDF-GHJK" value="${escape(options.userCode ?? '')}">
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(options.email ?? '')}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny">Deny</button></form>
 <p class="muted">Only approve a code you started yourself, on a machine you trust.</p>`,
+    undefined,
+    ticket,
   );
 }
+
+/** What became of a device decision. */
+export const deviceNotice = (status: number, notice: string): Response => page(status, 'Device sign-in', `<p>${escape(notice)}</p>`);
