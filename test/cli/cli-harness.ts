@@ -220,10 +220,7 @@ export class Machine {
       state: 'direct',
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     }).toString();
-    const body = new URLSearchParams(url.searchParams);
-    body.set('email', email);
-    body.set('password', PASSWORD);
-    const answer = await fetch(as.authorization_endpoint!, { method: 'POST', body, redirect: 'manual' });
+    const answer = await new FormBrowser(this.h.url).submit({ pageUrl: url.toString(), fields: { email, password: PASSWORD } });
     expect(answer.status, await answer.clone().text()).toBe(303);
     const params = oauth.validateAuthResponse(as, CLI, new URL(answer.headers.get('location')!), 'direct');
     const tokens = await oauth.processAuthorizationCodeResponse(as, CLI, await oauth.authorizationCodeGrantRequest(as, CLI, oauth.None(), params, redirectUri, verifier, insecure));

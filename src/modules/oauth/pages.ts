@@ -27,7 +27,9 @@ export function page(status: number, title: string, body: string, formTarget?: s
       'cache-control': 'no-store',
       'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${formTarget ? ` ${formTarget}` : ''}; frame-ancestors 'none'`,
       'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
+      // Not no-referrer: browsers then send `Origin: null` with the form's own POST, which
+      // FormGuard must refuse. Other sites still learn nothing of these pages' addresses.
+      'referrer-policy': 'same-origin',
     },
   });
   if (ticket?.setCookie) response.headers.append('set-cookie', ticket.setCookie);
