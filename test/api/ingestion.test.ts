@@ -379,6 +379,17 @@ describe('hostile input', () => {
     expect(edges.body.errors).toBeUndefined();
     expect(edges.body.data.setRelationships.results[0]).toMatchObject({ status: 'REJECTED', code: 'PROPERTIES_TOO_DEEP' });
   });
+
+  it('rejects control characters in a url, stores the normalised form, and refuses other schemes', async () => {
+    const refused = ['https://ok.example/\n<script>', 'https://ok.example/a\tb', 'https://ok.example/\u007f', 'https://ok.example/\u0085', '\u0001https://ok.example/', 'javascript:alert(1)', 'ftp://ok.example/', 'not a url', `https://x.example/${'é'.repeat(700)}`];
+    const payload = await tenant.ingest('setObjects', {
+      objects: [objectInput('U-norm', { url: 'HTTPS://Ok.Example/a/../b' }), ...refused.map((url, i) => objectInput(`U-${i}`, { url })), objectInput('U-plain', { url: 'http://ok.example:80/x?q=1#f' })],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['ACCEPTED', ...refused.map(() => 'INVALID_URL'), 'ACCEPTED']);
+    expect((await lookup('U-norm')).url).toBe('https://ok.example/b');
+    expect((await lookup('U-plain')).url).toBe('http://ok.example/x?q=1#f');
+    expect(await lookup('U-0')).toBeNull();
+  });
 });
 
 async function storedUsers(externalIds: string[]) {

@@ -28,6 +28,9 @@ export const LIMITS = {
   propertiesBytes: 32 * 1024,
 };
 
+/** PRODUCT §2: control characters anywhere, which the URL parser would silently drop or trim. */
+const URL_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
 export interface ObjectInput {
   type: string;
   externalId: string;
@@ -122,7 +125,7 @@ export class ObjectService {
     checkSequenceNumber(o.updateSequenceNumber);
     checkDisplayName(o.displayName, ItemRejection);
     checkDescription(o.description, ItemRejection);
-    if (o.url !== null && o.url !== undefined) checkUrl(o.url);
+    const url = o.url === null || o.url === undefined ? null : normalizeUrl(o.url);
     checkProperties(o.properties, ItemRejection);
     if (o.container) {
       this.knownType(o.container.type);
@@ -133,10 +136,10 @@ export class ObjectService {
     }
     const problem = validatePermissions(o.permissions);
     if (problem) throw new ItemRejection(problem.code, problem.message);
-    return { product: type.product };
+    return { product: type.product, url };
   }
 
-  private storeObjects(caller: ConnectionCaller, valid: { index: number; item: ObjectInput; value: { product: string } }[]) {
+  private storeObjects(caller: ConnectionCaller, valid: { index: number; item: ObjectInput; value: { product: string; url: string | null } }[]) {
     return this.db.transaction().execute(async (trx) => {
       const objects = new ObjectRepository(trx);
       const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
@@ -175,7 +178,7 @@ export class ObjectService {
           externalId: item.externalId,
           displayName: item.displayName,
           description: item.description ?? null,
-          url: item.url ?? null,
+          url: value.url,
           container: item.container ?? null,
           containerId: item.container ? idOf(item.container) : null,
           properties: item.properties ?? null,
@@ -291,16 +294,13 @@ function checkDescription(description: string | null | undefined, Err: Problem) 
   if (description && description.length > LIMITS.description) throw new Err('DESCRIPTION_TOO_LONG', `description is at most ${LIMITS.description} characters, got ${description.length}.`);
 }
 
-function checkUrl(url: string) {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
+/** PRODUCT §2: the address as stored is the parsed, normalised one, so the limit applies to it. */
+function normalizeUrl(url: string): string {
+  const parsed = !URL_CONTROL_CHARACTER.test(url) && URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.href.length > LIMITS.url) {
+    throw new ItemRejection('INVALID_URL', `url must be an http or https address without control characters, at most ${LIMITS.url} characters once normalised; got ${JSON.stringify(url.slice(0, 100))}.`);
   }
-  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || url.length > LIMITS.url) {
-    throw new ItemRejection('INVALID_URL', `url must be an http or https address of at most ${LIMITS.url} characters.`);
-  }
+  return parsed.href;
 }
 
 function checkProperties(properties: unknown, Err: Problem) {
