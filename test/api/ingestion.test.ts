@@ -241,6 +241,7 @@ describe('relationships', () => {
 
 describe('hostile input', () => {
   const NUL = '\u0000';
+  const HOUR = 3_600_000;
   const edgeBetween = (from: string, to: string) => ({ type: 'work-item-links-work-item', from: { type: 'jira:work-item', externalId: from }, to: { type: 'jira:work-item', externalId: to } });
 
   /** The results as [code or status, message] per item, for one readable comparison. */
@@ -389,6 +390,40 @@ describe('hostile input', () => {
     expect((await lookup('U-norm')).url).toBe('https://ok.example/b');
     expect((await lookup('U-plain')).url).toBe('http://ok.example/x?q=1#f');
     expect(await lookup('U-0')).toBeNull();
+  });
+
+  it('rejects times more than a day ahead of the server clock, item by item', async () => {
+    const now = t.clock.now().getTime();
+    const at = (ms: number) => new Date(ms).toISOString();
+    const payload = await tenant.ingest('setObjects', {
+      objects: [
+        objectInput('T-far', { createdAt: '9999-12-31T23:59:59Z' }),
+        objectInput('T-soon', { createdAt: at(now - HOUR), lastUpdatedAt: at(now + HOUR) }),
+        objectInput('T-day', { lastUpdatedAt: at(now + 25 * HOUR) }),
+        objectInput('T-old', { createdAt: '0100-01-01T00:00:00Z', lastUpdatedAt: '1970-01-01T00:00:00Z' }),
+        objectInput('T-edge', { lastUpdatedAt: at(now + 24 * HOUR) }),
+      ],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['TIME_IN_FUTURE', 'ACCEPTED', 'TIME_IN_FUTURE', 'ACCEPTED', 'ACCEPTED']);
+    expect(payload.results[0].message).toContain('createdAt');
+    expect(payload.results[2].message).toContain('lastUpdatedAt');
+    expect(await lookup('T-soon')).toMatchObject({ createdAt: at(now - HOUR), lastUpdatedAt: at(now + HOUR) });
+    expect(await lookup('T-old')).toMatchObject({ createdAt: '0100-01-01T00:00:00.000Z', lastUpdatedAt: '1970-01-01T00:00:00.000Z' });
+    expect(await lookup('T-far')).toBeNull();
+  });
+
+  it('rejects a time before year 100, which the back ends cannot store or read back, as that item alone', async () => {
+    const payload = await tenant.ingest('setObjects', {
+      objects: [
+        objectInput('T-zero', { createdAt: '0000-06-01T00:00:00Z' }),
+        objectInput('T-bc', { lastUpdatedAt: '0000-01-01T00:00:00+23:59' }),
+        objectInput('T-one', { createdAt: '0001-01-01T00:00:00Z' }),
+        objectInput('T-fine'),
+      ],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['TIME_TOO_EARLY', 'TIME_TOO_EARLY', 'TIME_TOO_EARLY', 'ACCEPTED']);
+    expect(payload.results[1].message).toContain('lastUpdatedAt');
+    expect(await lookup('T-fine')).not.toBeNull();
   });
 });
 

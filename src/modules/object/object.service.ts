@@ -26,7 +26,16 @@ export const LIMITS = {
   description: 10_000,
   url: 2_048,
   propertiesBytes: 32 * 1024,
+  /** Issue 15: a time further ahead would pin an object to the top of every list by lastUpdatedAt. */
+  futureTimeMs: 24 * 60 * 60 * 1000,
 };
+
+/**
+ * The earliest time both back ends keep exactly. The embedded database's driver sends years before
+ * 1 as 0000 or -000001, which PostgreSQL refuses (failing the whole batch), and reads years 1 to 99
+ * back as 19xx or 20xx (JavaScript's date parsing); the DateTime scalar allows no year past 9999.
+ */
+const EARLIEST_TIME = Date.parse('0100-01-01T00:00:00Z');
 
 /** PRODUCT §2: control characters anywhere, which the URL parser would silently drop or trim. */
 const URL_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
@@ -66,10 +75,11 @@ export class ObjectService {
   async setObjects(caller: ConnectionCaller, connectionId: string, objects: ObjectInput[]): Promise<IngestionPayload> {
     requireOwnConnection(caller, connectionId);
     requireBatchSize(objects, 'objects');
+    const now = this.clock.now();
     return ingestEach(
       objects,
       (o) => o.externalId,
-      (o) => this.validateObject(o),
+      (o) => this.validateObject(o, now),
       (valid) => this.storeObjects(caller, valid),
     );
   }
@@ -119,7 +129,7 @@ export class ObjectService {
     return type;
   }
 
-  private validateObject(o: ObjectInput) {
+  private validateObject(o: ObjectInput, now: Date) {
     const type = this.knownType(o.type);
     checkExternalId(o.externalId);
     checkSequenceNumber(o.updateSequenceNumber);
@@ -127,6 +137,8 @@ export class ObjectService {
     checkDescription(o.description, ItemRejection);
     const url = o.url === null || o.url === undefined ? null : normalizeUrl(o.url);
     checkProperties(o.properties, ItemRejection);
+    checkTime(o.createdAt, 'createdAt', now);
+    checkTime(o.lastUpdatedAt, 'lastUpdatedAt', now);
     if (o.container) {
       this.knownType(o.container.type);
       checkExternalId(o.container.externalId, 'The container externalId');
@@ -301,6 +313,14 @@ function normalizeUrl(url: string): string {
     throw new ItemRejection('INVALID_URL', `url must be an http or https address without control characters, at most ${LIMITS.url} characters once normalised; got ${JSON.stringify(url.slice(0, 100))}.`);
   }
   return parsed.href;
+}
+
+function checkTime(time: Date | null | undefined, field: string, now: Date) {
+  if (!time) return;
+  if (time.getTime() > now.getTime() + LIMITS.futureTimeMs) {
+    throw new ItemRejection('TIME_IN_FUTURE', `${field} may be at most ${LIMITS.futureTimeMs / 3_600_000} hours after the server's time (${now.toISOString()}), got ${time.toISOString()}.`);
+  }
+  if (time.getTime() < EARLIEST_TIME) throw new ItemRejection('TIME_TOO_EARLY', `${field} must be in year ${new Date(EARLIEST_TIME).getUTCFullYear()} or later, got ${time.toISOString()}.`);
 }
 
 function checkProperties(properties: unknown, Err: Problem) {
