@@ -11,6 +11,7 @@ import { ConnectionRepository } from '../connection/connection.repository.ts';
 import {
   checkExternalId,
   checkSequenceNumber,
+  findUnstorable,
   type IngestionPayload,
   ingestEach,
   ItemRejection,
@@ -221,6 +222,7 @@ export class ObjectService {
     orgId: string,
     input: { containerId: string; type: string; displayName: string; description?: string | null; properties?: unknown },
   ): Promise<string> {
+    requireStorable(input);
     const type = this.catalog.objectType(input.type);
     if (!type) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${input.type}" is not an object type of the catalogue.`);
     checkDisplayName(input.displayName, inputError);
@@ -259,6 +261,7 @@ export class ObjectService {
   }
 
   async updateObject(access: AccessDecider, orgId: string, input: { id: string; displayName?: string | null; description?: string | null; properties?: unknown }) {
+    requireStorable(input);
     if (input.displayName !== undefined) checkDisplayName(input.displayName ?? '', inputError);
     checkDescription(input.description, inputError);
     checkProperties(input.properties, inputError);
@@ -297,6 +300,12 @@ function reachesKey(start: ObjectKey, target: string, containerOf: Map<string, O
 
 type Problem = new (code: string, message: string) => Error;
 const inputError: Problem = BadUserInputError as unknown as Problem;
+
+/** The rule ingestion applies to each item (U+0000, nesting), for a person's single change. */
+function requireStorable(input: unknown) {
+  const problem = findUnstorable(input);
+  if (problem) throw new BadUserInputError(problem.code, problem.message);
+}
 
 function checkDisplayName(name: string, Err: Problem) {
   if (name.length < 1 || name.length > LIMITS.displayName) throw new Err('INVALID_DISPLAY_NAME', `displayName must be 1 to ${LIMITS.displayName} characters, got ${name.length}.`);
