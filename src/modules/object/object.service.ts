@@ -36,7 +36,7 @@ export const LIMITS = {
  * 1 as 0000 or -000001, which PostgreSQL refuses (failing the whole batch), and reads years 1 to 99
  * back as 19xx or 20xx (JavaScript's date parsing); the DateTime scalar allows no year past 9999.
  */
-const EARLIEST_TIME = Date.parse('0100-01-01T00:00:00Z');
+export const EARLIEST_TIME = Date.parse('0100-01-01T00:00:00Z');
 
 /** PRODUCT §2: control characters anywhere, which the URL parser would silently drop or trim. */
 const URL_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
