@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INPUT_DEPTH } from '../../src/modules/ingestion/ingestion.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 
 let t: TestApp;
@@ -237,3 +238,201 @@ describe('relationships', () => {
     expect(late.results[0].status).toBe('STALE');
   });
 });
+
+describe('hostile input', () => {
+  const NUL = '\u0000';
+  const HOUR = 3_600_000;
+  const edgeBetween = (from: string, to: string) => ({ type: 'work-item-links-work-item', from: { type: 'jira:work-item', externalId: from }, to: { type: 'jira:work-item', externalId: to } });
+
+  /** The results as [code or status, message] per item, for one readable comparison. */
+  const outcomes = (payload: any) => payload.results.map((r: any) => [r.code ?? r.status, r.message]);
+
+  /** Sends a raw JSON body, for variables that JSON.stringify itself cannot build (too deep). */
+  async function postRaw(body: string) {
+    const response = await t.app.fetch(
+      new Request('http://teamgraph.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.connectionToken}` }, body }),
+      {},
+    );
+    return { status: response.status, body: await response.json() };
+  }
+
+  const nested = (depth: number, leaf = '1') => `${'{"a":'.repeat(depth)}${leaf}${'}'.repeat(depth)}`;
+
+  it('rejects an object with U+0000 in any string or key, naming the field, and stores the rest of the batch', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ displayName: `Bad${NUL}name` }, 'displayName'],
+      [{ description: `x${NUL}` }, 'description'],
+      [{ properties: { [`key${NUL}`]: 1 } }, 'properties'],
+      [{ properties: { a: { b: `value${NUL}` } } }, 'properties.a.b'],
+      [{ properties: { list: [1, { 'odd key': [NUL] }] } }, 'properties.list[1]["odd key"][0]'],
+      [{ container: { type: 'jira:project', externalId: `P${NUL}` } }, 'container.externalId'],
+      [{ permissions: viewAcl([userPrincipal(`u${NUL}`)]) }, 'permissions[0].accessControls[0].principals[0].id'],
+      [{ properties: { lone: '\ud800' } }, 'properties.lone'],
+    ];
+    const payload = await tenant.ingest('setObjects', {
+      objects: [objectInput('H-ok-1'), ...cases.map(([overrides], i) => objectInput(`H-${i}`, overrides)), objectInput('H-ok-2', { properties: { pair: '😀', tab: 'a\tb' } })],
+    });
+    expect(payload.results.slice(1, -1).map((r: any) => [r.index, r.status, r.code])).toEqual(cases.map((_, i) => [i + 1, 'REJECTED', 'INVALID_CHARACTER']));
+    cases.forEach(([, path], i) => expect(payload.results[i + 1].message).toContain(path));
+    expect(payload).toMatchObject({ acceptedCount: 2, rejectedCount: cases.length });
+    expect(await lookup('H-ok-1')).not.toBeNull();
+    expect((await lookup('H-ok-2')).properties).toEqual({ pair: '😀', tab: 'a\tb' });
+    expect(await lookup('H-0')).toBeNull();
+  });
+
+  it('rejects U+0000 in an externalId of every ingestion mutation and applies the rest of the batch', async () => {
+    await tenant.ingest('setObjects', { objects: [objectInput('HX-1'), objectInput('HX-2'), objectInput('HX-3')] });
+    const objects = await tenant.ingest('deleteObjects', {
+      objects: [{ type: 'jira:work-item', externalId: `HX${NUL}`, updateSequenceNumber: 2 }, { type: 'jira:work-item', externalId: 'HX-3', updateSequenceNumber: 2 }],
+    });
+    expect(objects.results.map((r: any) => r.code ?? r.status)).toEqual(['INVALID_CHARACTER', 'ACCEPTED']);
+    expect(await lookup('HX-3')).toBeNull();
+
+    const edges = await tenant.ingest('setRelationships', {
+      relationships: [
+        { ...edgeBetween(`HX${NUL}`, 'HX-2'), updateSequenceNumber: 1 },
+        { ...edgeBetween('HX-1', 'HX-2'), type: `links${NUL}`, updateSequenceNumber: 1 },
+        { ...edgeBetween('HX-1', 'HX-2'), updateSequenceNumber: 1 },
+      ],
+    });
+    expect(outcomes(edges).map(([code]: string[]) => code)).toEqual(['INVALID_CHARACTER', 'INVALID_CHARACTER', 'ACCEPTED']);
+    expect(edges.results[0].message).toContain('from.externalId');
+    const deletedEdges = await tenant.ingest('deleteRelationships', {
+      relationships: [{ ...edgeBetween('HX-1', `HX${NUL}`), updateSequenceNumber: 2 }, { ...edgeBetween('HX-1', 'HX-2'), updateSequenceNumber: 2 }],
+    });
+    expect(deletedEdges.results.map((r: any) => r.code ?? r.status)).toEqual(['INVALID_CHARACTER', 'ACCEPTED']);
+    expect(deletedEdges.results[0].message).toContain('to.externalId');
+
+    const users = await tenant.ingest('setUsers', {
+      users: [
+        { externalId: `hu${NUL}`, updateSequenceNumber: 1 },
+        { externalId: 'hu-1', displayName: `A${NUL}`, updateSequenceNumber: 1 },
+        { externalId: 'hu-2', email: `a${NUL}@x.test`, updateSequenceNumber: 1 },
+        { externalId: 'hu-3', displayName: 'Three', email: 'three@x.test', updateSequenceNumber: 1 },
+        { externalId: 'hu-4', updateSequenceNumber: 1 },
+      ],
+    });
+    expect(outcomes(users).map(([code]: string[]) => code)).toEqual(['INVALID_CHARACTER', 'INVALID_CHARACTER', 'INVALID_CHARACTER', 'ACCEPTED', 'ACCEPTED']);
+    expect(users.results.map((r: any) => r.message)).toEqual([expect.stringContaining('externalId'), expect.stringContaining('displayName'), expect.stringContaining('email'), null, null]);
+    const deletedUsers = await tenant.ingest('deleteUsers', { items: [{ externalId: `hu${NUL}`, updateSequenceNumber: 2 }, { externalId: 'hu-4', updateSequenceNumber: 2 }] });
+    expect(deletedUsers.results.map((r: any) => r.code ?? r.status)).toEqual(['INVALID_CHARACTER', 'ACCEPTED']);
+    expect(await storedUsers(['hu-1', 'hu-2', 'hu-3', 'hu-4'])).toEqual([
+      { external_id: 'hu-3', display_name: 'Three', email: 'three@x.test', deleted: false },
+      { external_id: 'hu-4', display_name: null, email: null, deleted: true },
+    ]);
+
+    const groups = await tenant.ingest('setGroups', {
+      groups: [
+        { externalId: 'hg-1', members: [{ type: 'USER', externalId: 'hu-3' }, { type: 'USER', externalId: `hu${NUL}` }], updateSequenceNumber: 1 },
+        { externalId: 'hg-2', displayName: 'Two', members: [{ type: 'USER', externalId: 'hu-3' }, { type: 'GROUP', externalId: 'hg-3' }], updateSequenceNumber: 1 },
+        { externalId: 'hg-3', members: [], updateSequenceNumber: 1 },
+      ],
+    });
+    expect(groups.results.map((r: any) => r.code ?? r.status)).toEqual(['INVALID_CHARACTER', 'ACCEPTED', 'ACCEPTED']);
+    expect(groups.results[0].message).toContain('members[1].externalId');
+    const deletedGroups = await tenant.ingest('deleteGroups', { items: [{ externalId: `hg${NUL}`, updateSequenceNumber: 2 }, { externalId: 'hg-3', updateSequenceNumber: 2 }] });
+    expect(deletedGroups.results.map((r: any) => r.code ?? r.status)).toEqual(['INVALID_CHARACTER', 'ACCEPTED']);
+    const members = await t.db.selectFrom('group_member').select(['group_external_id', 'member_type', 'member_external_id']).where('org_id', '=', tenant.orgId).where('group_external_id', 'like', 'hg-%').orderBy('group_external_id').execute();
+    expect(members).toEqual([{ group_external_id: 'hg-2', member_type: 'USER', member_external_id: 'hu-3' }]);
+
+    const mapped = await tenant.ingest('mapUsers', {
+      directMappings: [
+        { externalId: 'hu-3', externalEmailAddress: `three${NUL}@x.test`, updateSequenceNumber: 1 },
+        { externalId: 'hu-3', accountId: `acc${NUL}`, updateSequenceNumber: 1 },
+        { externalId: 'hu-1', externalEmailAddress: 'someone-later@x.test', updateSequenceNumber: 1 },
+        { externalId: 'hu-3', accountId: reader.accountId, updateSequenceNumber: 2 },
+      ],
+    });
+    expect(mapped.results.map((r: any) => r.code ?? r.status)).toEqual(['INVALID_CHARACTER', 'INVALID_CHARACTER', 'ACCEPTED', 'ACCEPTED']);
+    expect(mapped.results.slice(0, 2).map((r: any) => r.message)).toEqual([expect.stringContaining('externalEmailAddress'), expect.stringContaining('accountId')]);
+    const links = await t.db.selectFrom('user_link').select(['external_id', 'account_id', 'pending_email']).where('org_id', '=', tenant.orgId).where('external_id', 'in', ['hu-1', 'hu-3']).orderBy('external_id').execute();
+    expect(links).toEqual([
+      { external_id: 'hu-1', account_id: null, pending_email: 'someone-later@x.test' },
+      { external_id: 'hu-3', account_id: reader.accountId, pending_email: null },
+    ]);
+  });
+
+  it(`rejects properties nested deeper than ${MAX_INPUT_DEPTH} levels, even 20,000 deep, and stores the rest of the batch`, async () => {
+    const deepest = JSON.parse(nested(MAX_INPUT_DEPTH));
+    const payload = await tenant.ingest('setObjects', {
+      objects: [objectInput('N-limit', { properties: deepest }), objectInput('N-over', { properties: JSON.parse(nested(MAX_INPUT_DEPTH + 1)) })],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['ACCEPTED', 'PROPERTIES_TOO_DEEP']);
+    expect(payload.results[1].message).toContain(String(MAX_INPUT_DEPTH));
+    expect((await lookup('N-limit')).properties).toEqual(deepest);
+
+    const good = JSON.stringify(objectInput('N-ok'));
+    const deep = JSON.stringify(objectInput('N-deep', { properties: '@' })).replace('"@"', nested(20_000));
+    const selection = '{ acceptedCount rejectedCount results { index status code message } }';
+    const body = `{"query":"mutation($i: SetObjectsInput!) { setObjects(input: $i) ${selection} }","variables":{"i":{"connectionId":"${tenant.connectionId}","objects":[${good},${deep}]}}}`;
+    expect(body.length).toBeGreaterThan(100_000);
+    expect(body.length).toBeLessThan(1024 * 1024);
+    const result = await postRaw(body);
+    expect(result.body.errors).toBeUndefined();
+    expect(result.body.data.setObjects).toMatchObject({ acceptedCount: 1, rejectedCount: 1, results: [{ status: 'ACCEPTED' }, { index: 1, status: 'REJECTED', code: 'PROPERTIES_TOO_DEEP' }] });
+    expect(await lookup('N-ok')).not.toBeNull();
+    expect(await lookup('N-deep')).toBeNull();
+
+    const edge = JSON.stringify({ ...edgeBetween('N-ok', 'N-limit'), properties: '@', updateSequenceNumber: 1 }).replace('"@"', nested(20_000));
+    const edges = await postRaw(
+      `{"query":"mutation($i: SetRelationshipsInput!) { setRelationships(input: $i) ${selection} }","variables":{"i":{"connectionId":"${tenant.connectionId}","relationships":[${edge}]}}}`,
+    );
+    expect(edges.body.errors).toBeUndefined();
+    expect(edges.body.data.setRelationships.results[0]).toMatchObject({ status: 'REJECTED', code: 'PROPERTIES_TOO_DEEP' });
+  });
+
+  it('rejects control characters in a url, stores the normalised form, and refuses other schemes', async () => {
+    const refused = ['https://ok.example/\n<script>', 'https://ok.example/a\tb', 'https://ok.example/\u007f', 'https://ok.example/\u0085', '\u0001https://ok.example/', 'javascript:alert(1)', 'ftp://ok.example/', 'not a url', `https://x.example/${'é'.repeat(700)}`];
+    const payload = await tenant.ingest('setObjects', {
+      objects: [objectInput('U-norm', { url: 'HTTPS://Ok.Example/a/../b' }), ...refused.map((url, i) => objectInput(`U-${i}`, { url })), objectInput('U-plain', { url: 'http://ok.example:80/x?q=1#f' })],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['ACCEPTED', ...refused.map(() => 'INVALID_URL'), 'ACCEPTED']);
+    expect((await lookup('U-norm')).url).toBe('https://ok.example/b');
+    expect((await lookup('U-plain')).url).toBe('http://ok.example/x?q=1#f');
+    expect(await lookup('U-0')).toBeNull();
+  });
+
+  it('rejects times more than a day ahead of the server clock, item by item', async () => {
+    const now = t.clock.now().getTime();
+    const at = (ms: number) => new Date(ms).toISOString();
+    const payload = await tenant.ingest('setObjects', {
+      objects: [
+        objectInput('T-far', { createdAt: '9999-12-31T23:59:59Z' }),
+        objectInput('T-soon', { createdAt: at(now - HOUR), lastUpdatedAt: at(now + HOUR) }),
+        objectInput('T-day', { lastUpdatedAt: at(now + 25 * HOUR) }),
+        objectInput('T-old', { createdAt: '0100-01-01T00:00:00Z', lastUpdatedAt: '1970-01-01T00:00:00Z' }),
+        objectInput('T-edge', { lastUpdatedAt: at(now + 24 * HOUR) }),
+      ],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['TIME_IN_FUTURE', 'ACCEPTED', 'TIME_IN_FUTURE', 'ACCEPTED', 'ACCEPTED']);
+    expect(payload.results[0].message).toContain('createdAt');
+    expect(payload.results[2].message).toContain('lastUpdatedAt');
+    expect(await lookup('T-soon')).toMatchObject({ createdAt: at(now - HOUR), lastUpdatedAt: at(now + HOUR) });
+    expect(await lookup('T-old')).toMatchObject({ createdAt: '0100-01-01T00:00:00.000Z', lastUpdatedAt: '1970-01-01T00:00:00.000Z' });
+    expect(await lookup('T-far')).toBeNull();
+  });
+
+  it('rejects a time before year 100, which the back ends cannot store or read back, as that item alone', async () => {
+    const payload = await tenant.ingest('setObjects', {
+      objects: [
+        objectInput('T-zero', { createdAt: '0000-06-01T00:00:00Z' }),
+        objectInput('T-bc', { lastUpdatedAt: '0000-01-01T00:00:00+23:59' }),
+        objectInput('T-one', { createdAt: '0001-01-01T00:00:00Z' }),
+        objectInput('T-fine'),
+      ],
+    });
+    expect(payload.results.map((r: any) => r.code ?? r.status)).toEqual(['TIME_TOO_EARLY', 'TIME_TOO_EARLY', 'TIME_TOO_EARLY', 'ACCEPTED']);
+    expect(payload.results[1].message).toContain('lastUpdatedAt');
+    expect(await lookup('T-fine')).not.toBeNull();
+  });
+});
+
+async function storedUsers(externalIds: string[]) {
+  return t.db
+    .selectFrom('external_user')
+    .select(['external_id', 'display_name', 'email', 'deleted'])
+    .where('org_id', '=', tenant.orgId)
+    .where('external_id', 'in', externalIds)
+    .orderBy('external_id')
+    .execute();
+}

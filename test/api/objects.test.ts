@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INPUT_DEPTH } from '../../src/modules/ingestion/ingestion.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 
 let t: TestApp;
@@ -220,6 +221,26 @@ describe('changes by people', () => {
     const r = await t.graphql(readOnly.token, 'mutation($i: UpdateObjectInput!) { updateObject(input: $i) { id } }', { i: { id: ids['W-0'], displayName: 'nope' } });
     expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'RESTRICTED', permission: 'write:work-item:jira' });
     await tenant.ingest('mapUsers', { directMappings: [{ externalId: 'ext-alice', accountId: alice.accountId, updateSequenceNumber: 3 }] });
+  });
+
+  it('refuses U+0000 and properties nested deeper than the limit as bad input, before they reach the database', async () => {
+    const create = 'mutation($i: CreateObjectInput!) { createObject(input: $i) { id } }';
+    const update = 'mutation($i: UpdateObjectInput!) { updateObject(input: $i) { id } }';
+    const tooDeep = JSON.parse(`${'{"a":'.repeat(MAX_INPUT_DEPTH + 1)}1${'}'.repeat(MAX_INPUT_DEPTH + 1)}`);
+    const refusals = [
+      await t.graphql(alice.token, create, { i: { containerId: ids.P, type: 'jira:work-item', displayName: 'Bad\u0000name' } }),
+      await t.graphql(alice.token, create, { i: { containerId: `${ids.P}\u0000`, type: 'jira:work-item', displayName: 'x' } }),
+      await t.graphql(alice.token, update, { i: { id: ids.P, properties: { 'k\u0000': 1 } } }),
+      await t.graphql(alice.token, update, { i: { id: ids.P, properties: tooDeep } }),
+    ];
+    expect(refusals.map((r) => r.body.errors?.[0].extensions)).toEqual([
+      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER' },
+      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER' },
+      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER' },
+      { code: 'BAD_USER_INPUT', subCode: 'PROPERTIES_TOO_DEEP' },
+    ]);
+    expect(refusals[0].body.errors?.[0].message).toContain('displayName');
+    expect(refusals[1].body.errors?.[0].message).toContain('containerId');
   });
 
   it('updates and deletes with EDIT and DELETE', async () => {

@@ -15,8 +15,9 @@ const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math
 const MAX_HOPS = 32;
 const OBJECT_TYPES = ['jira:work-item', 'jira:project', 'confluence:page', 'graph:document'] as const;
 // A few instants so that several objects share one (ties are broken by id); the 2020 ones are
-// older than the filler of the padded organisation, the 2027 ones newer.
-const TIMES = ['2027-03-01T10:00:00.000Z', '2027-03-01T10:00:00.000Z', '2027-03-01T10:00:00.001Z', '2027-03-02T00:00:00.000Z', '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.005Z'];
+// older than the filler of the padded organisation (stamped with the test clock, which starts at
+// 2026-11-23T08:00Z), the others newer, yet within the 24 hours ahead that ingestion accepts.
+const TIMES = ['2026-11-23T20:00:00.000Z', '2026-11-23T20:00:00.000Z', '2026-11-23T20:00:00.001Z', '2026-11-24T00:00:00.000Z', '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.005Z'];
 const ACTIONS = ['VIEW', 'EDIT', 'DELETE'] as const;
 type Action = (typeof ACTIONS)[number];
 

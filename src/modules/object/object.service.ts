@@ -11,6 +11,7 @@ import { ConnectionRepository } from '../connection/connection.repository.ts';
 import {
   checkExternalId,
   checkSequenceNumber,
+  findUnstorable,
   type IngestionPayload,
   ingestEach,
   ItemRejection,
@@ -26,7 +27,19 @@ export const LIMITS = {
   description: 10_000,
   url: 2_048,
   propertiesBytes: 32 * 1024,
+  /** Issue 15: a time further ahead would pin an object to the top of every list by lastUpdatedAt. */
+  futureTimeMs: 24 * 60 * 60 * 1000,
 };
+
+/**
+ * The earliest time both back ends keep exactly. The embedded database's driver sends years before
+ * 1 as 0000 or -000001, which PostgreSQL refuses (failing the whole batch), and reads years 1 to 99
+ * back as 19xx or 20xx (JavaScript's date parsing); the DateTime scalar allows no year past 9999.
+ */
+export const EARLIEST_TIME = Date.parse('0100-01-01T00:00:00Z');
+
+/** PRODUCT §2: control characters anywhere, which the URL parser would silently drop or trim. */
+const URL_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export interface ObjectInput {
   type: string;
@@ -63,10 +76,11 @@ export class ObjectService {
   async setObjects(caller: ConnectionCaller, connectionId: string, objects: ObjectInput[]): Promise<IngestionPayload> {
     requireOwnConnection(caller, connectionId);
     requireBatchSize(objects, 'objects');
+    const now = this.clock.now();
     return ingestEach(
       objects,
       (o) => o.externalId,
-      (o) => this.validateObject(o),
+      (o) => this.validateObject(o, now),
       (valid) => this.storeObjects(caller, valid),
     );
   }
@@ -116,14 +130,16 @@ export class ObjectService {
     return type;
   }
 
-  private validateObject(o: ObjectInput) {
+  private validateObject(o: ObjectInput, now: Date) {
     const type = this.knownType(o.type);
     checkExternalId(o.externalId);
     checkSequenceNumber(o.updateSequenceNumber);
     checkDisplayName(o.displayName, ItemRejection);
     checkDescription(o.description, ItemRejection);
-    if (o.url !== null && o.url !== undefined) checkUrl(o.url);
+    const url = o.url === null || o.url === undefined ? null : normalizeUrl(o.url);
     checkProperties(o.properties, ItemRejection);
+    checkTime(o.createdAt, 'createdAt', now);
+    checkTime(o.lastUpdatedAt, 'lastUpdatedAt', now);
     if (o.container) {
       this.knownType(o.container.type);
       checkExternalId(o.container.externalId, 'The container externalId');
@@ -133,10 +149,10 @@ export class ObjectService {
     }
     const problem = validatePermissions(o.permissions);
     if (problem) throw new ItemRejection(problem.code, problem.message);
-    return { product: type.product };
+    return { product: type.product, url };
   }
 
-  private storeObjects(caller: ConnectionCaller, valid: { index: number; item: ObjectInput; value: { product: string } }[]) {
+  private storeObjects(caller: ConnectionCaller, valid: { index: number; item: ObjectInput; value: { product: string; url: string | null } }[]) {
     return this.db.transaction().execute(async (trx) => {
       const objects = new ObjectRepository(trx);
       const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
@@ -175,7 +191,7 @@ export class ObjectService {
           externalId: item.externalId,
           displayName: item.displayName,
           description: item.description ?? null,
-          url: item.url ?? null,
+          url: value.url,
           container: item.container ?? null,
           containerId: item.container ? idOf(item.container) : null,
           properties: item.properties ?? null,
@@ -206,6 +222,7 @@ export class ObjectService {
     orgId: string,
     input: { containerId: string; type: string; displayName: string; description?: string | null; properties?: unknown },
   ): Promise<string> {
+    requireStorable(input);
     const type = this.catalog.objectType(input.type);
     if (!type) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${input.type}" is not an object type of the catalogue.`);
     checkDisplayName(input.displayName, inputError);
@@ -244,6 +261,7 @@ export class ObjectService {
   }
 
   async updateObject(access: AccessDecider, orgId: string, input: { id: string; displayName?: string | null; description?: string | null; properties?: unknown }) {
+    requireStorable(input);
     if (input.displayName !== undefined) checkDisplayName(input.displayName ?? '', inputError);
     checkDescription(input.description, inputError);
     checkProperties(input.properties, inputError);
@@ -283,6 +301,12 @@ function reachesKey(start: ObjectKey, target: string, containerOf: Map<string, O
 type Problem = new (code: string, message: string) => Error;
 const inputError: Problem = BadUserInputError as unknown as Problem;
 
+/** The rule ingestion applies to each item (U+0000, nesting), for a person's single change. */
+function requireStorable(input: unknown) {
+  const problem = findUnstorable(input);
+  if (problem) throw new BadUserInputError(problem.code, problem.message);
+}
+
 function checkDisplayName(name: string, Err: Problem) {
   if (name.length < 1 || name.length > LIMITS.displayName) throw new Err('INVALID_DISPLAY_NAME', `displayName must be 1 to ${LIMITS.displayName} characters, got ${name.length}.`);
 }
@@ -291,16 +315,21 @@ function checkDescription(description: string | null | undefined, Err: Problem) 
   if (description && description.length > LIMITS.description) throw new Err('DESCRIPTION_TOO_LONG', `description is at most ${LIMITS.description} characters, got ${description.length}.`);
 }
 
-function checkUrl(url: string) {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
+/** PRODUCT §2: the address as stored is the parsed, normalised one, so the limit applies to it. */
+function normalizeUrl(url: string): string {
+  const parsed = !URL_CONTROL_CHARACTER.test(url) && URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.href.length > LIMITS.url) {
+    throw new ItemRejection('INVALID_URL', `url must be an http or https address without control characters, at most ${LIMITS.url} characters once normalised; got ${JSON.stringify(url.slice(0, 100))}.`);
   }
-  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || url.length > LIMITS.url) {
-    throw new ItemRejection('INVALID_URL', `url must be an http or https address of at most ${LIMITS.url} characters.`);
+  return parsed.href;
+}
+
+function checkTime(time: Date | null | undefined, field: string, now: Date) {
+  if (!time) return;
+  if (time.getTime() > now.getTime() + LIMITS.futureTimeMs) {
+    throw new ItemRejection('TIME_IN_FUTURE', `${field} may be at most ${LIMITS.futureTimeMs / 3_600_000} hours after the server's time (${now.toISOString()}), got ${time.toISOString()}.`);
   }
+  if (time.getTime() < EARLIEST_TIME) throw new ItemRejection('TIME_TOO_EARLY', `${field} must be in year ${new Date(EARLIEST_TIME).getUTCFullYear()} or later, got ${time.toISOString()}.`);
 }
 
 function checkProperties(properties: unknown, Err: Problem) {

@@ -14,11 +14,11 @@ import {
   type StoreOutcome,
 } from '../ingestion/ingestion.ts';
 import { ObjectRepository } from '../object/object.repository.ts';
+import { LIMITS } from '../object/object.service.ts';
 import type { ConnectionCaller } from '../session/caller.ts';
 import { RelationshipRepository } from './relationship.repository.ts';
 
 const RELATIONSHIP_TYPE = /^[a-z][a-z0-9-]{0,99}$/;
-const MAX_PROPERTIES_BYTES = 32 * 1024;
 
 export interface RelationshipInput {
   type: string;
@@ -55,7 +55,7 @@ export class RelationshipService {
         checkSequenceNumber(r.updateSequenceNumber);
         if (r.properties !== undefined && r.properties !== null) {
           if (typeof r.properties !== 'object' || Array.isArray(r.properties)) throw new ItemRejection('INVALID_PROPERTIES', 'properties must be a JSON object.');
-          if (Buffer.byteLength(JSON.stringify(r.properties)) > MAX_PROPERTIES_BYTES) throw new ItemRejection('PROPERTIES_TOO_LARGE', `properties are at most ${MAX_PROPERTIES_BYTES} bytes encoded.`);
+          if (Buffer.byteLength(JSON.stringify(r.properties)) > LIMITS.propertiesBytes) throw new ItemRejection('PROPERTIES_TOO_LARGE', `properties are at most ${LIMITS.propertiesBytes} bytes encoded.`);
         }
       },
       (valid) =>
