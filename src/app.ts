@@ -34,6 +34,7 @@ import { type SessionLifetimes, SessionService } from './modules/session/session
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { SecretBox } from './shared/secret-box.ts';
+import { AppError, HTTP_STATUS } from './shared/errors.ts';
 import type { ChangeFeed } from './db/client.ts';
 import { CredentialCache, type Speculation } from './modules/session/credential-cache.ts';
 
@@ -297,6 +298,9 @@ export function createApp(deps: AppDeps): App {
       return errorResponse(404, 'NOT_FOUND', `Nothing at ${url.pathname.slice(0, 200)}.`, randomUUID());
     } catch (error) {
       const requestId = randomUUID();
+      // A client's mistake found deep in a route (text the database cannot hold, say) is answered
+      // as such; anything else is a fault (PRODUCT §10).
+      if (error instanceof AppError) return errorResponse(HTTP_STATUS[error.code], error.code, error.message, requestId, {}, error.extensions.subCode as string | undefined);
       logger.error('unexpected error', { error, requestId, path: url.pathname });
       return errorResponse(500, 'INTERNAL', 'Internal error.', requestId);
     }

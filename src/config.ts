@@ -20,6 +20,8 @@ export interface Config {
   publicUrl: string | undefined;
   trustedProxies: TrustedProxies;
   auditRetentionDays: number;
+  /** The longest a statement of the server's may run on PostgreSQL (issue 15); 0: no bound. */
+  statementTimeoutMs: number;
   /** TEAMGRAPH_SECRET_KEY (32 bytes, base64 or hex); undefined: the key file in the data folder. */
   secretKey: Buffer | undefined;
 }
@@ -60,6 +62,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const auditRetentionDays = Number(env.TEAMGRAPH_AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
   if (!Number.isInteger(auditRetentionDays) || auditRetentionDays <= 0) problems.push(`TEAMGRAPH_AUDIT_RETENTION_DAYS must be a positive number of days, got "${env.TEAMGRAPH_AUDIT_RETENTION_DAYS}"`);
+  const statementTimeout = Number(env.TEAMGRAPH_STATEMENT_TIMEOUT ?? 5);
+  if (!Number.isFinite(statementTimeout) || statementTimeout < 0) problems.push(`TEAMGRAPH_STATEMENT_TIMEOUT must be a number of seconds (0: no bound), got "${env.TEAMGRAPH_STATEMENT_TIMEOUT}"`);
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -74,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrl ?? undefined,
     trustedProxies,
     auditRetentionDays,
+    statementTimeoutMs: statementTimeout * 1000,
     secretKey: secretKey ?? undefined,
   };
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, { statementTimeoutMs: config.statementTimeoutMs });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
   // The public origin may be the listening address (loopback, PORT=0): listen first, then answer.

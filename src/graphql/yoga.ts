@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.ts';
 import { createRequestContext, type Services } from './context.ts';
 import { useErrorPolicy, maskError } from './plugins/use-error-policy.ts';
 import { useAudit } from './plugins/use-audit.ts';
+import { useInputBounds } from './plugins/use-input-bounds.ts';
 import { useLimits } from './plugins/use-limits.ts';
 import { type ParseMemo, useParseOnce } from './plugins/use-parse-once.ts';
 import { schema } from './schema.ts';
@@ -36,6 +37,6 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     graphiql: { title: 'teamgraph GraphiQL', defaultQuery: '{\n  viewer {\n    account { email displayName }\n    grantedPermissions\n  }\n  objects(first: 10) {\n    edges { node { id type displayName container { displayName } } }\n  }\n}\n' },
     maskedErrors: { maskError: maskError(logger) },
     context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed }),
-    plugins: [useParseOnce(), ...useLimits(), useErrorPolicy(), useAudit(services)],
+    plugins: [useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useAudit(services)],
   });
 }

@@ -8,7 +8,9 @@ export function encodeCursor(key: readonly (string | number)[]): string {
 export function decodeCursor(cursor: string, shape: readonly ('string' | 'number')[]): (string | number)[] {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === shape.length && key.every((part, i) => typeof part === shape[i])) return key;
+    // The API writes numbers as safe integers (positions); anything else never came from it.
+    const fits = (part: unknown, i: number) => typeof part === shape[i] && (typeof part !== 'number' || Number.isSafeInteger(part));
+    if (Array.isArray(key) && key.length === shape.length && key.every(fits)) return key;
   } catch {
     // fall through to the error below
   }

@@ -13,6 +13,19 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'INTERNAL';
 
+/** The HTTP status of a refusal outside GraphQL (a route's or the edge's). */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  RESTRICTED: 403,
+  FORBIDDEN: 403,
+  IP_NOT_ALLOWED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+};
+
 export type RestrictionReason = 'NOT_ALLOWED_BY_ORGANIZATION' | 'NOT_GRANTED_TO_SESSION';
 
 export class AppError extends GraphQLError {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../src/app.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
@@ -123,12 +124,19 @@ describe('limits and errors', () => {
   });
 
   it('masks unexpected errors as INTERNAL with a request id and logs them', async () => {
-    const r = await t.graphql(alice.token, 'query($id: ID!) { object(id: $id) { id } }', { id: 'obj_\u0000' });
+    // A real fault: the table the check reads is gone (this file's own database; put back after).
+    await sql`alter table graph_object rename to graph_object_away`.execute(t.db);
+    let r: Awaited<ReturnType<typeof t.graphql>>;
+    try {
+      r = await t.graphql(alice.token, '{ objects(first: 5) { edges { cursor } } }');
+    } finally {
+      await sql`alter table graph_object_away rename to graph_object`.execute(t.db);
+    }
     const error = r.body.errors?.[0];
     expect(error?.extensions.code).toBe('INTERNAL');
     expect(error?.extensions.requestId).toBe(r.headers.get('x-request-id'));
     expect(error?.message).toBe('Internal error.');
-    expect(t.logs.some((line) => line.includes('unexpected error'))).toBe(true);
+    expect(t.logs.some((line) => line.includes('"level":"error"') && line.includes('unexpected error'))).toBe(true);
   });
 
   it('lets a domain error thrown deep in a service reach the client unmasked, with its sub-code', async () => {

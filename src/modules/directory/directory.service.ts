@@ -143,7 +143,7 @@ export class DirectoryService {
           if (item.accountId) {
             // An account of another organisation is indistinguishable from a missing one.
             if (!(await orgs.findAccount(caller.orgId, item.accountId))) {
-              return new ItemRejection('UNKNOWN_ACCOUNT', `No account ${item.accountId} in this organisation.`);
+              return new ItemRejection('UNKNOWN_ACCOUNT', `No account ${item.accountId.slice(0, 80)} in this organisation.`);
             }
             accountId = item.accountId;
           } else {

@@ -5,6 +5,7 @@ import { AclActionEnum, GroupMemberTypeEnum, IngestionStatusEnum, PrincipalTypeE
 import { EARLIEST_TIME, LIMITS } from '../object/object.service.ts';
 import type { ConnectionCaller } from '../session/caller.ts';
 import { type IngestionItemResult, type IngestionPayload, MAX_BATCH, MAX_INPUT_DEPTH } from './ingestion.ts';
+import { VALIDATED_PER_ITEM } from '../../graphql/plugins/use-input-bounds.ts';
 
 // Client-facing statements of the limits ingestion enforces item by item (PRODUCT §2, §10).
 const NO_NUL = 'No string or key of an item may contain U+0000 or an unpaired UTF-16 surrogate (the item is REJECTED, INVALID_CHARACTER).';
@@ -52,6 +53,7 @@ const PermissionInput = builder.inputType('PermissionInput', {
 });
 const ObjectInput = builder.inputType('ObjectInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     type: t.string({ required: true }),
     externalId: t.string({ required: true }),
@@ -73,6 +75,7 @@ const SetObjectsInput = builder.inputType('SetObjectsInput', {
 });
 const DeleteObjectRefInput = builder.inputType('DeleteObjectRefInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     type: t.string({ required: true }),
     externalId: t.string({ required: true }),
@@ -84,6 +87,7 @@ const DeleteObjectsInput = builder.inputType('DeleteObjectsInput', {
 });
 const ExternalUserInput = builder.inputType('ExternalUserInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     externalId: t.string({ required: true }),
     displayName: t.string(),
@@ -99,6 +103,7 @@ const GroupMemberInput = builder.inputType('GroupMemberInput', {
 });
 const ExternalGroupInput = builder.inputType('ExternalGroupInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     externalId: t.string({ required: true }),
     displayName: t.string(),
@@ -111,6 +116,7 @@ const SetGroupsInput = builder.inputType('SetGroupsInput', {
 });
 const ExternalRefInput = builder.inputType('ExternalRefInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({ externalId: t.string({ required: true }), updateSequenceNumber: t.field({ type: 'SafeInt', required: true }) }),
 });
 const DeleteExternalInput = builder.inputType('DeleteExternalInput', {
@@ -118,6 +124,7 @@ const DeleteExternalInput = builder.inputType('DeleteExternalInput', {
 });
 const UserMappingInput = builder.inputType('UserMappingInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     externalId: t.string({ required: true }),
     accountId: t.id(),
@@ -130,6 +137,7 @@ const MapUsersInput = builder.inputType('MapUsersInput', {
 });
 const RelationshipInput = builder.inputType('RelationshipInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     type: t.string({ required: true }),
     from: t.field({ type: ObjectRefInput, required: true }),
@@ -143,6 +151,7 @@ const SetRelationshipsInput = builder.inputType('SetRelationshipsInput', {
 });
 const RelationshipRefInput = builder.inputType('RelationshipRefInput', {
   description: NO_NUL,
+  extensions: VALIDATED_PER_ITEM,
   fields: (t) => ({
     type: t.string({ required: true }),
     from: t.field({ type: ObjectRefInput, required: true }),

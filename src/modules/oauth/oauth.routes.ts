@@ -4,6 +4,7 @@ import type { Catalog } from '../cli-permission/catalog.ts';
 import type { SignedIn } from '../session/session.service.ts';
 import { type PublicClient, PUBLIC_CLIENTS } from './clients.ts';
 import { OAuthError } from './oauth-error.ts';
+import { BadUserInputError } from '../../shared/errors.ts';
 import type { AuthorizationRequest, ConnectionClient, OAuthService, PasswordCheck } from './oauth.service.ts';
 import { deviceNotice, devicePage, loginPage, page } from './pages.ts';
 import type { FormGuard } from '../../http/form-guard.ts';
@@ -62,6 +63,8 @@ export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHa
         return await handler(request, address);
       } catch (error) {
         if (error instanceof OAuthError) return oauthErrorResponse(error, request);
+        // Text the database cannot hold (issue 15) is a malformed request, in OAuth's words.
+        if (error instanceof BadUserInputError) return oauthErrorResponse(new OAuthError('invalid_request', error.message), request);
         throw error;
       }
     };

@@ -12,6 +12,9 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/e
 import { isAdmin } from '../session/caller.ts';
 import { ObjectRepository } from './object.repository.ts';
 
+/** Issue 15: a text filter is matched against every candidate row; its cost grows with its length. */
+const MAX_TEXT_FILTER = 200;
+
 /** A live object the caller may view, or null. A connection sees its own objects. */
 export async function visibleObject(ctx: RequestContext, id: string): Promise<ObjectRow | null> {
   if (ctx.caller.kind === 'connection') {
@@ -39,7 +42,11 @@ function afterPosition(after: string | null | undefined) {
   if (!after) return null;
   const [time, id] = decodeCursor(after, ['string', 'string']) as [string, string];
   const lastUpdatedAt = new Date(time);
-  if (Number.isNaN(lastUpdatedAt.getTime())) throw new BadUserInputError('INVALID_CURSOR', 'The cursor is not one this API returned.');
+  // Issue 15: the API writes a stored time as toISOString() does, with a four-digit year; a time
+  // out of that form (and of PostgreSQL's range) is not one of its cursors.
+  if (!/^\d{4}-/.test(time) || Number.isNaN(lastUpdatedAt.getTime()) || lastUpdatedAt.toISOString() !== time) {
+    throw new BadUserInputError('INVALID_CURSOR', 'The cursor is not one this API returned.');
+  }
   return { lastUpdatedAt, id };
 }
 
@@ -158,7 +165,10 @@ const ObjectFilterInput = builder.inputType('ObjectFilter', {
     types: t.stringList(),
     products: t.field({ type: [ProductEnum] }),
     containerId: t.id(),
-    text: t.string({ description: 'Case-insensitive match on display name and description.' }),
+    text: t.string({
+      description: `Case-insensitive match on display name and description; at most ${MAX_TEXT_FILTER} characters (longer: BAD_USER_INPUT STRING_TOO_LONG).`,
+      extensions: { maxLength: MAX_TEXT_FILTER },
+    }),
     updatedAfter: t.field({ type: 'DateTime' }),
     updatedBefore: t.field({ type: 'DateTime' }),
   }),
