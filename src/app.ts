@@ -13,6 +13,7 @@ import { FormGuard } from './http/form-guard.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { AccountLinkService } from './modules/account-link/account-link.service.ts';
 import { linkRoutes } from './modules/account-link/account-link.routes.ts';
+import { providerFetch } from './modules/account-link/provider-fetch.ts';
 import { ADMIN_KEY_PREFIX, AdminKeyService } from './modules/admin-key/admin-key.service.ts';
 import { AuditRecorder } from './modules/audit/audit-recorder.ts';
 import { parseExportQuery } from './modules/audit/audit-export.ts';
@@ -61,6 +62,8 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** Seals secrets the server sends on (3LO client secrets) and keys form tokens; undefined: a key for this process only. */
   secretKey?: Buffer;
+  /** Lets 3LO providers be at loopback, private and link-local addresses (TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS). */
+  allowPrivateProviderUrls?: boolean;
   /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
   changes?: ChangeFeed;
 }
@@ -112,7 +115,10 @@ export function createServices(deps: Omit<AppDeps, 'publicUrl'>): Services {
     principals: new PrincipalCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
-    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist),
+    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, {
+      fetch: providerFetch({ allowPrivate: deps.allowPrivateProviderUrls ?? false }),
+      allowPrivate: deps.allowPrivateProviderUrls ?? false,
+    }),
     bitbucketTokens: new BitbucketTokenService(deps.db, clock, credentials),
     adminKeys: new AdminKeyService(deps.db, clock, credentials),
     credentials,

@@ -20,6 +20,8 @@ export interface Config {
   publicUrl: string | undefined;
   trustedProxies: TrustedProxies;
   auditRetentionDays: number;
+  /** 3LO providers may be at loopback, private and link-local addresses (issue 15: off by default). */
+  allowPrivateProviderUrls: boolean;
   /** The longest a statement of the server's may run on PostgreSQL (issue 15); 0: no bound. */
   statementTimeoutMs: number;
   /** TEAMGRAPH_SECRET_KEY (32 bytes, base64 or hex); undefined: the key file in the data folder. */
@@ -62,6 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const auditRetentionDays = Number(env.TEAMGRAPH_AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
   if (!Number.isInteger(auditRetentionDays) || auditRetentionDays <= 0) problems.push(`TEAMGRAPH_AUDIT_RETENTION_DAYS must be a positive number of days, got "${env.TEAMGRAPH_AUDIT_RETENTION_DAYS}"`);
+  const allowPrivate = env.TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS ?? '0';
+  if (!['0', '1'].includes(allowPrivate)) problems.push(`TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS must be 0 or 1, got "${allowPrivate}"`);
   const statementTimeout = Number(env.TEAMGRAPH_STATEMENT_TIMEOUT ?? 5);
   if (!Number.isFinite(statementTimeout) || statementTimeout < 0) problems.push(`TEAMGRAPH_STATEMENT_TIMEOUT must be a number of seconds (0: no bound), got "${env.TEAMGRAPH_STATEMENT_TIMEOUT}"`);
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
@@ -78,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrl ?? undefined,
     trustedProxies,
     auditRetentionDays,
+    allowPrivateProviderUrls: allowPrivate === '1',
     statementTimeoutMs: statementTimeout * 1000,
     secretKey: secretKey ?? undefined,
   };

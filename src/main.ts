@@ -28,6 +28,7 @@ async function main() {
     lifetimes: config.lifetimes,
     publicUrl: base,
     trustedProxies: config.trustedProxies,
+    allowPrivateProviderUrls: config.allowPrivateProviderUrls,
     auditRetentionDays: config.auditRetentionDays,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,

@@ -38,14 +38,15 @@ export interface TestApp {
  * `serve` also serves the app over HTTP on loopback (its public origin is then that address).
  */
 export async function startTestApp(
-  { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
+  { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const handle = await openTestDatabase((sql) => statements.push(sql));
   const clock = new TestClock();
   const logs: string[] = [];
   const make = (publicUrl: string) =>
-    createApp({ db: handle.db, changes: feed(handle.changes), clock, publicUrl, ...options, logger: createLogger('error', (line) => logs.push(line)) });
+    // The tests' OAuth providers listen on loopback, as TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS=1 allows.
+    createApp({ db: handle.db, changes: feed(handle.changes), clock, publicUrl, allowPrivateProviderUrls: true, ...options, logger: createLogger('error', (line) => logs.push(line)) });
   const server = serve ? await serveOnLoopback(make) : undefined;
   const app = server?.app ?? make(TEST_ORIGIN);
   return {

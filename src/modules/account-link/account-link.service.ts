@@ -18,6 +18,8 @@ import { ConnectionRepository } from '../connection/connection.repository.ts';
 import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
 import { AccountLinkRepository, type LinkProviderRow } from './account-link.repository.ts';
 import type { FormRefusalCode } from '../../http/form-guard.ts';
+import { isIP } from 'node:net';
+import { isPublicAddress, type ProviderFetch } from './provider-fetch.ts';
 
 export const LINK_ATTEMPT_SECONDS = 600;
 
@@ -47,8 +49,12 @@ export class LinkError extends Error {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** Providers must use https; plain http is accepted on loopback only (development and tests). */
-function endpoint(value: string, name: string): URL {
+/**
+ * Providers must use https; plain http is accepted on loopback only (development and tests). An
+ * address that is not public is refused here when it is written as one (a name is checked when it
+ * is resolved, see provider-fetch.ts).
+ */
+function endpoint(value: string, name: string, allowPrivate: boolean): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -57,6 +63,10 @@ function endpoint(value: string, name: string): URL {
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
     throw new BadUserInputError('INVALID_LINK_PROVIDER', `${name} must be an https URL (http only on loopback): ${value}`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivate && (host === 'localhost' || (isIP(host) && !isPublicAddress(host)))) {
+    throw new BadUserInputError('INVALID_LINK_PROVIDER', `${name} must be at a public address; ${url.hostname} is not one (an operator may allow private addresses with TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS=1).`);
   }
   return url;
 }
@@ -72,8 +82,14 @@ export class AccountLinkService {
     private readonly secrets: SecretBox,
     private readonly audit: AuditService,
     private readonly ipAllowlist: IpAllowlistService,
+    private readonly provider: { fetch: ProviderFetch; allowPrivate: boolean },
   ) {
     this.links = new AccountLinkRepository(db);
+  }
+
+  /** oauth4webapi's options for a request to a provider: through the guarded fetch. */
+  private requestOptions(url: string) {
+    return { [oauth.customFetch]: this.provider.fetch as typeof fetch, [oauth.allowInsecureRequests]: insecureAllowed(url) };
   }
 
   private async liveConnection(orgId: string, connectionId: string) {
@@ -87,7 +103,7 @@ export class AccountLinkService {
     await this.liveConnection(orgId, connectionId);
     if (!input.clientId.trim() || !input.clientSecret) throw new BadUserInputError('INVALID_LINK_PROVIDER', 'clientId and clientSecret are required.');
     let { authorizationEndpoint, tokenEndpoint, userinfoEndpoint } = input;
-    const issuer = input.issuer ? endpoint(input.issuer, 'issuer') : null;
+    const issuer = input.issuer ? endpoint(input.issuer, 'issuer', this.provider.allowPrivate) : null;
     if (issuer && !(authorizationEndpoint && tokenEndpoint && userinfoEndpoint)) {
       const metadata = await this.discover(issuer);
       authorizationEndpoint ??= metadata.authorization_endpoint;
@@ -101,9 +117,9 @@ export class AccountLinkService {
       org_id: orgId,
       connection_id: connectionId,
       issuer: issuer?.href.replace(/\/$/, '') ?? null,
-      authorization_endpoint: endpoint(authorizationEndpoint, 'authorizationEndpoint').href,
-      token_endpoint: endpoint(tokenEndpoint, 'tokenEndpoint').href,
-      userinfo_endpoint: endpoint(userinfoEndpoint, 'userinfoEndpoint').href,
+      authorization_endpoint: endpoint(authorizationEndpoint, 'authorizationEndpoint', this.provider.allowPrivate).href,
+      token_endpoint: endpoint(tokenEndpoint, 'tokenEndpoint', this.provider.allowPrivate).href,
+      userinfo_endpoint: endpoint(userinfoEndpoint, 'userinfoEndpoint', this.provider.allowPrivate).href,
       client_id: input.clientId.trim(),
       client_secret_sealed: this.secrets.seal(input.clientSecret),
       scopes: [...new Set(input.scopes.map((s) => s.trim()).filter(Boolean))],
@@ -114,18 +130,24 @@ export class AccountLinkService {
     return row;
   }
 
-  /** OpenID metadata first, then RFC 8414's: providers publish one or the other. */
+  /**
+   * OpenID metadata first, then RFC 8414's: providers publish one or the other. Issue 15: every
+   * failure (no such name, a closed or filtered port, an address that is not public, an answer
+   * that is not metadata) is the same error, so discovery cannot probe the network behind it.
+   */
   private async discover(issuer: URL): Promise<oauth.AuthorizationServer> {
-    const failures: string[] = [];
     for (const algorithm of ['oidc', 'oauth2'] as const) {
       try {
-        const response = await oauth.discoveryRequest(issuer, { algorithm, [oauth.allowInsecureRequests]: issuer.protocol === 'http:' });
+        const response = await oauth.discoveryRequest(issuer, { algorithm, ...this.requestOptions(issuer.href) });
         return await oauth.processDiscoveryResponse(issuer, response);
-      } catch (error) {
-        failures.push((error as Error).message);
+      } catch {
+        // the next algorithm, then the one error below
       }
     }
-    throw new BadUserInputError('INVALID_LINK_PROVIDER', `The issuer's metadata could not be read from ${issuer.href}: ${failures.join('; ')}`);
+    throw new BadUserInputError(
+      'PROVIDER_UNREACHABLE',
+      `The issuer's metadata could not be read from ${issuer.href}: it cannot be reached from teamgraph at a public address, or it does not publish OpenID or OAuth metadata there.`,
+    );
   }
 
   async removeProvider(orgId: string, connectionId: string): Promise<boolean> {
@@ -211,11 +233,9 @@ export class AccountLinkService {
     let externalId: unknown;
     try {
       const params = oauth.validateAuthResponse(as, client, callback.searchParams, state!);
-      const tokenResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, attempt.code_verifier, {
-        [oauth.allowInsecureRequests]: insecureAllowed(provider.token_endpoint),
-      });
+      const tokenResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, attempt.code_verifier, this.requestOptions(provider.token_endpoint));
       const tokens = await oauth.processAuthorizationCodeResponse(as, client, tokenResponse);
-      const userinfoResponse = await oauth.userInfoRequest(as, client, tokens.access_token, { [oauth.allowInsecureRequests]: insecureAllowed(provider.userinfo_endpoint) });
+      const userinfoResponse = await oauth.userInfoRequest(as, client, tokens.access_token, this.requestOptions(provider.userinfo_endpoint));
       const userinfo = await oauth.processUserInfoResponse(as, client, oauth.skipSubjectCheck, userinfoResponse);
       externalId = (userinfo as Record<string, unknown>)[provider.external_id_field];
     } catch (error) {
@@ -272,5 +292,6 @@ function providerMessage(error: unknown): string {
     return `The provider did not authorise the link: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}. Nothing was linked.`;
   }
   if (error instanceof oauth.ResponseBodyError) return `The provider refused the code exchange: ${error.error}. Nothing was linked.`;
-  return `The provider's answer could not be used (${(error as Error).message}). Nothing was linked.`;
+  // Issue 15: nothing about why (a refused connection, an address that is not public) leaves.
+  return "The provider could not be reached, or its answer could not be used. Nothing was linked.";
 }
