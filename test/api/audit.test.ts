@@ -1,10 +1,12 @@
 // The audit log (PRODUCT §9): one event per request for every outcome, with the documented
 // fields; admin actions with before and after; durable before the response, or no effect;
-// append-only in the database; a hash chain that names the first broken event and survives the
-// retention purge; newest-first listing with filters and cursors.
+// append-only in the database; a hash chain that names the first broken event, survives the
+// retention purge, and is never reported broken by a check racing appends or the purge;
+// newest-first listing with filters and cursors.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainHash } from '../../src/modules/audit/audit-event.ts';
+import { chainHash, operatorEvent } from '../../src/modules/audit/audit-event.ts';
+import { newId } from '../../src/shared/ids.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -251,6 +253,56 @@ describe('the hash chain', () => {
       expect(row.hash).toBe(chainHash(i === 0 ? '' : rows[i - 1].hash, row.event_json));
       if (i > 0) expect(row.prev_hash).toBe(rows[i - 1].hash);
     });
+  });
+
+  it('never reports an untouched chain broken while requests are being audited', async () => {
+    const { tenant, admin, user } = await auditedTenant('Busy');
+    // Four lanes of audited requests (queries, and mutations whose event commits with them) run
+    // until the verifications are done, so appends land between the statements of every walk.
+    let done = false;
+    let requests = 0;
+    const lane = async (index: number) => {
+      while (!done) {
+        requests++;
+        if (index === 0) {
+          await t.graphql(admin.token, 'mutation($i: UpdateCliPermissionsInput!) { updateCliPermissions(input: $i) { revokedSessionCount } }', {
+            i: { orgId: tenant.orgId, allowAllByDefault: true, revokeSessions: false },
+          });
+        } else {
+          await t.graphql(user.token, '{ viewer { account { id } } }', undefined, { 'x-twg-command': `busy ${index}` });
+        }
+      }
+    };
+    const verifications = async () => {
+      try {
+        const answers = [];
+        for (let round = 0; round < 5; round++) answers.push(...(await Promise.all(Array.from({ length: 4 }, () => t.graphql(admin.token, VERIFY, { org: tenant.orgId })))));
+        return answers;
+      } finally {
+        done = true;
+      }
+    };
+    const [answers] = await Promise.all([verifications(), ...[0, 1, 2, 3].map(lane)]);
+    expect(requests).toBeGreaterThan(20);
+    for (const answer of answers) expect(answer.body.data.organization.verifyAuditChain).toMatchObject({ valid: true, firstBrokenEventId: null });
+  });
+
+  it('never reports a chain broken when the retention purge runs during the walk', async () => {
+    const tenant = await createTenant(t, 'Purging');
+    const { audit } = t.app.services;
+    // Operator events, as the command line writes them: more than a walk reads in one statement (500).
+    const appendEvents = async (count: number) => {
+      for (let i = 0; i < count; i++) await audit.append(operatorEvent(tenant.orgId, 'test.filler', { i }, newId('auditEvent'), t.clock.now()));
+    };
+    for (let round = 0; round < 2; round++) {
+      await appendEvents(600);
+      t.clock.advance(181 * 24 * 3600 * 1000);
+      await appendEvents(20);
+      // Called side by side, the purge's transaction lands between the walk's statements.
+      const [verified, purged] = await Promise.all([audit.verify(tenant.orgId), audit.purgeExpired()]);
+      expect(purged.find((p) => p.orgId === tenant.orgId)?.deleted, `round ${round}`).toBeGreaterThanOrEqual(600);
+      expect(verified, `round ${round}`).toMatchObject({ valid: true, firstBrokenEventId: null });
+    }
   });
 
   it('purges events past the retention and still verifies from the checkpoint', async () => {

@@ -65,6 +65,23 @@ export class AuditRepository {
     return this.db.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).executeTakeFirst();
   }
 
+  purgeCheckpoint(orgId: string) {
+    return this.db.selectFrom('audit_chain').select(['checkpoint_seq', 'checkpoint_hash']).where('org_id', '=', orgId).executeTakeFirst();
+  }
+
+  /** Events after `afterSeq` up to `lastSeq`, oldest first: a range of the primary key. */
+  segment(orgId: string, afterSeq: number, lastSeq: number, limit: number) {
+    return this.db
+      .selectFrom('audit_event')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('seq', '>', afterSeq)
+      .where('seq', '<=', lastSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute() as Promise<StoredAuditEvent[]>;
+  }
+
   /**
    * Deletes the oldest events of the organisation up to (not including) the first event at or
    * after `before`, and moves the checkpoint to the last one deleted. Returns how many went.

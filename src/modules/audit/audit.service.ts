@@ -10,6 +10,20 @@ import { type AuditFilter, AuditRepository, type StoredAuditEvent } from './audi
 export const DEFAULT_RETENTION_DAYS = 180;
 const BATCH = 500;
 
+/** A position in the chain: an event's seq and hash (and its id, when the event was read). */
+interface ChainPoint {
+  seq: number;
+  hash: string;
+  id: string | null;
+}
+
+interface WalkResult {
+  valid: boolean;
+  /** The last event found intact (or the purge checkpoint the walk carried on from). */
+  reached: ChainPoint;
+  verification: AuditChainVerification;
+}
+
 export interface AuditChainVerification {
   valid: boolean;
   eventsChecked: number;
@@ -52,31 +66,65 @@ export class AuditService {
     return row ? (JSON.parse(row.event_json) as AuditEvent) : null;
   }
 
-  /**
-   * Walks the chain from the checkpoint: each event must chain from its predecessor's hash, its
-   * hash must be sha256(previous hash || stored JSON), its columns must say what its JSON says,
-   * and the last one must be the head.
-   */
+  /** Walks the chain from the purge checkpoint to the head. */
   async verify(orgId: string): Promise<AuditChainVerification> {
     const head = await this.events.chainHead(orgId);
     if (!head) return { valid: true, eventsChecked: 0, firstBrokenEventId: null };
-    let previousHash = head.checkpoint_hash;
-    let expectedSeq = Number(head.checkpoint_seq) + 1;
+    const from: ChainPoint = { seq: Number(head.checkpoint_seq), hash: head.checkpoint_hash, id: null };
+    return (await this.walk(orgId, from, { seq: Number(head.last_seq), hash: head.last_hash, id: null }, BATCH)).verification;
+  }
+
+  /**
+   * Walks from `from` to `head`: each event must chain from its predecessor's hash, its hash must
+   * be sha256(previous hash || stored JSON), its columns must say what its JSON says, and the last
+   * one must hash to the head's hash.
+   *
+   * The walk sees one consistent chain without a transaction. It is bound to the head read
+   * before it: the append statement writes an event and moves the head together, and appends
+   * serialise on the head row, so every event up to a committed head is committed, and events
+   * appended during the walk lie beyond the bound. A REPEATABLE READ snapshot would give the same
+   * on PostgreSQL, but on the embedded database (one connection) a transaction as long as a
+   * million-event walk would stop every other request for its duration, and on PostgreSQL it
+   * would hold back vacuum. Nothing is rewritten but by the retention purge, which deletes from
+   * the oldest end and moves its checkpoint in the same transaction: where the walk finds a gap
+   * or a break, it reads the purge checkpoint again, and if that has moved past where the walk
+   * stands it carries on from there (the purged events are no longer part of the chain).
+   */
+  private async walk(orgId: string, from: ChainPoint, head: ChainPoint, batch: number, onBatch?: (checked: number) => void): Promise<WalkResult> {
+    let at = from;
     let checked = 0;
-    let lastId: string | null = null;
-    for (;;) {
-      const rows = await this.events.list(orgId, {}, { afterSeq: expectedSeq - 1, limit: BATCH, oldestFirst: true });
+    const broken = (id: string | null): WalkResult => ({ valid: false, reached: at, verification: { valid: false, eventsChecked: checked, firstBrokenEventId: id } });
+    while (at.seq < head.seq) {
+      const rows = await this.events.segment(orgId, at.seq, head.seq, batch);
+      let brokenRow: StoredAuditEvent | null = null;
       for (const row of rows) {
         checked++;
-        if (!followsChain(row, previousHash, expectedSeq, orgId)) return { valid: false, eventsChecked: checked, firstBrokenEventId: row.id };
-        previousHash = row.hash;
-        expectedSeq++;
-        lastId = row.id;
+        if (!followsChain(row, at.hash, at.seq + 1, orgId)) {
+          brokenRow = row;
+          break;
+        }
+        at = { seq: Number(row.seq), hash: row.hash, id: row.id };
       }
-      if (rows.length < BATCH) break;
+      onBatch?.(checked);
+      if (!brokenRow && rows.length === batch) continue;
+      if (!brokenRow && at.seq === head.seq) break;
+      const purged = await this.purgeCheckpoint(orgId);
+      if (purged.seq > at.seq) {
+        at = purged;
+        continue;
+      }
+      // A break, or events missing before the head: name the event out of place, else the last one that held.
+      return broken(brokenRow?.id ?? at.id);
     }
-    const complete = Number(head.last_seq) === expectedSeq - 1 && head.last_hash === previousHash;
-    return { valid: complete, eventsChecked: checked, firstBrokenEventId: complete ? null : lastId };
+    // Purged past the head this walk was bound to: nothing of it is left to check.
+    if (at.seq > head.seq) return { valid: true, reached: at, verification: { valid: true, eventsChecked: checked, firstBrokenEventId: null } };
+    if (at.hash !== head.hash) return broken(at.id);
+    return { valid: true, reached: at, verification: { valid: true, eventsChecked: checked, firstBrokenEventId: null } };
+  }
+
+  private async purgeCheckpoint(orgId: string): Promise<ChainPoint> {
+    const row = await this.events.purgeCheckpoint(orgId);
+    return { seq: Number(row?.checkpoint_seq ?? 0), hash: row?.checkpoint_hash ?? '', id: null };
   }
 
   /** Deletes every organisation's events older than the retention; the chains stay verifiable. */
