@@ -1,6 +1,7 @@
 // The audit log (PRODUCT §9): appends events to each organisation's hash chain, lists and exports
-// them newest first, verifies the chain from its checkpoint, and purges past the retention.
-// Verification and export read in keyset batches, so neither holds more than one batch.
+// them newest first, verifies the chain (what is new since the verified-up-to checkpoint, or all of
+// it for the operator), and purges past the retention. Verification and export read in keyset
+// batches, so neither holds more than one batch.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -9,6 +10,9 @@ import { type AuditFilter, AuditRepository, type StoredAuditEvent } from './audi
 
 export const DEFAULT_RETENTION_DAYS = 180;
 const BATCH = 500;
+/** Events per statement of a walk: a call of verifyAuditChain usually finds a few dozen new ones, the full check all. */
+const INCREMENTAL_BATCH = 500;
+const FULL_BATCH = 2000;
 
 /** A position in the chain: an event's seq and hash (and its id, when the event was read). */
 interface ChainPoint {
@@ -66,12 +70,55 @@ export class AuditService {
     return row ? (JSON.parse(row.event_json) as AuditEvent) : null;
   }
 
-  /** Walks the chain from the purge checkpoint to the head. */
+  /**
+   * The check behind verifyAuditChain (PRODUCT §9): the events appended since the last check that
+   * found the chain intact, up to the head. The checkpointed event must still be there as it was
+   * verified; events before it are not walked again (`verifyFull` does that). When the chain
+   * verifies, the checkpoint moves to the head the walk was bound to.
+   */
   async verify(orgId: string): Promise<AuditChainVerification> {
-    const head = await this.events.chainHead(orgId);
-    if (!head) return { valid: true, eventsChecked: 0, firstBrokenEventId: null };
-    const from: ChainPoint = { seq: Number(head.checkpoint_seq), hash: head.checkpoint_hash, id: null };
-    return (await this.walk(orgId, from, { seq: Number(head.last_seq), hash: head.last_hash, id: null }, BATCH)).verification;
+    const state = await this.events.chainState(orgId);
+    if (!state) return { valid: true, eventsChecked: 0, firstBrokenEventId: null };
+    let from: ChainPoint = { seq: Number(state.checkpoint_seq), hash: state.checkpoint_hash, id: null };
+    const verifiedSeq = state.verified_seq === null ? 0 : Number(state.verified_seq);
+    // A purge that passed the verified checkpoint took its event: the purge checkpoint is the newer start.
+    if (verifiedSeq > from.seq) {
+      // One row: the hash it was verified with, and its JSON and columns still agreeing with that
+      // hash. A change to it, or a rewrite of the chain before it that rehashed it, shows here;
+      // other changes before it are the full check's to find.
+      const event = await this.events.eventAt(orgId, verifiedSeq);
+      if (event && event.hash === state.verified_hash && followsChain(event, event.prev_hash, verifiedSeq, orgId)) {
+        from = { seq: verifiedSeq, hash: event.hash, id: event.id };
+      } else if (event) {
+        return { valid: false, eventsChecked: 1, firstBrokenEventId: event.id };
+      } else {
+        // Gone: purged since the state was read, or deleted behind the triggers' back.
+        const purged = await this.purgeCheckpoint(orgId);
+        if (purged.seq < verifiedSeq) {
+          const [next] = await this.events.segment(orgId, verifiedSeq, Number(state.last_seq), 1);
+          return { valid: false, eventsChecked: 0, firstBrokenEventId: next?.id ?? null };
+        }
+        from = purged;
+      }
+    }
+    const result = await this.walk(orgId, from, { seq: Number(state.last_seq), hash: state.last_hash, id: null }, INCREMENTAL_BATCH);
+    if (result.valid && result.reached.seq > verifiedSeq) await this.events.advanceVerified(orgId, result.reached.seq, result.reached.hash, this.clock.now());
+    return result.verification;
+  }
+
+  /**
+   * The operator's full check: every event from the purge checkpoint to the head, `onProgress`
+   * after each batch. It moves the verified-up-to checkpoint only forward, and only when the
+   * whole chain is intact.
+   */
+  async verifyFull(orgId: string, onProgress?: (progress: { checked: number; total: number }) => void): Promise<AuditChainVerification> {
+    const state = await this.events.chainState(orgId);
+    if (!state) return { valid: true, eventsChecked: 0, firstBrokenEventId: null };
+    const from: ChainPoint = { seq: Number(state.checkpoint_seq), hash: state.checkpoint_hash, id: null };
+    const head: ChainPoint = { seq: Number(state.last_seq), hash: state.last_hash, id: null };
+    const result = await this.walk(orgId, from, head, FULL_BATCH, (checked) => onProgress?.({ checked, total: head.seq - from.seq }));
+    if (result.valid) await this.events.advanceVerified(orgId, result.reached.seq, result.reached.hash, this.clock.now());
+    return result.verification;
   }
 
   /**
