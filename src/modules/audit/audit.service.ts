@@ -22,7 +22,6 @@ interface ChainPoint {
 }
 
 interface WalkResult {
-  valid: boolean;
   /** The last event found intact (or the purge checkpoint the walk carried on from). */
   reached: ChainPoint;
   verification: AuditChainVerification;
@@ -92,7 +91,9 @@ export class AuditService {
       } else if (event) {
         return { valid: false, eventsChecked: 1, firstBrokenEventId: event.id };
       } else {
-        // Gone: purged since the state was read, or deleted behind the triggers' back.
+        // Gone: purged since the state was read, or else deleted behind the triggers' back or cut
+        // off with the end of the chain. Then the event after it has lost its predecessor, and is
+        // the one the full check names too.
         const purged = await this.purgeCheckpoint(orgId);
         if (purged.seq < verifiedSeq) {
           const [next] = await this.events.segment(orgId, verifiedSeq, Number(state.last_seq), 1);
@@ -102,7 +103,7 @@ export class AuditService {
       }
     }
     const result = await this.walk(orgId, from, { seq: Number(state.last_seq), hash: state.last_hash, id: null }, INCREMENTAL_BATCH);
-    if (result.valid && result.reached.seq > verifiedSeq) await this.events.advanceVerified(orgId, result.reached.seq, result.reached.hash, this.clock.now());
+    if (result.verification.valid && result.reached.seq > verifiedSeq) await this.events.advanceVerified(orgId, result.reached.seq, result.reached.hash, this.clock.now());
     return result.verification;
   }
 
@@ -117,7 +118,7 @@ export class AuditService {
     const from: ChainPoint = { seq: Number(state.checkpoint_seq), hash: state.checkpoint_hash, id: null };
     const head: ChainPoint = { seq: Number(state.last_seq), hash: state.last_hash, id: null };
     const result = await this.walk(orgId, from, head, FULL_BATCH, (checked) => onProgress?.({ checked, total: head.seq - from.seq }));
-    if (result.valid) await this.events.advanceVerified(orgId, result.reached.seq, result.reached.hash, this.clock.now());
+    if (result.verification.valid) await this.events.advanceVerified(orgId, result.reached.seq, result.reached.hash, this.clock.now());
     return result.verification;
   }
 
@@ -140,7 +141,7 @@ export class AuditService {
   private async walk(orgId: string, from: ChainPoint, head: ChainPoint, batch: number, onBatch?: (checked: number) => void): Promise<WalkResult> {
     let at = from;
     let checked = 0;
-    const broken = (id: string | null): WalkResult => ({ valid: false, reached: at, verification: { valid: false, eventsChecked: checked, firstBrokenEventId: id } });
+    const result = (valid: boolean, brokenId: string | null = null): WalkResult => ({ reached: at, verification: { valid, eventsChecked: checked, firstBrokenEventId: brokenId } });
     while (at.seq < head.seq) {
       const rows = await this.events.segment(orgId, at.seq, head.seq, batch);
       let brokenRow: StoredAuditEvent | null = null;
@@ -161,12 +162,11 @@ export class AuditService {
         continue;
       }
       // A break, or events missing before the head: name the event out of place, else the last one that held.
-      return broken(brokenRow?.id ?? at.id);
+      return result(false, brokenRow?.id ?? at.id);
     }
     // Purged past the head this walk was bound to: nothing of it is left to check.
-    if (at.seq > head.seq) return { valid: true, reached: at, verification: { valid: true, eventsChecked: checked, firstBrokenEventId: null } };
-    if (at.hash !== head.hash) return broken(at.id);
-    return { valid: true, reached: at, verification: { valid: true, eventsChecked: checked, firstBrokenEventId: null } };
+    if (at.seq > head.seq) return result(true);
+    return at.hash === head.hash ? result(true) : result(false, at.id);
   }
 
   private async purgeCheckpoint(orgId: string): Promise<ChainPoint> {
