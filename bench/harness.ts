@@ -90,7 +90,7 @@ export async function measureInterleaved(runs: number, warmup: number, cases: ((
   return samples.map(timingOf);
 }
 
-function timingOf(samples: number[]): Timing {
+export function timingOf(samples: number[]): Timing {
   const sorted = samples.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
 }

@@ -14,7 +14,8 @@ import * as ipAllowlist from './010_ip_allowlist.ts';
 import * as bitbucketToken from './011_bitbucket_token.ts';
 import * as connectionLifecycle from './012_connection_lifecycle.ts';
 import * as credentialChangeNotify from './013_credential_change_notify.ts';
-import * as linkConfirmation from './014_link_confirmation.ts';
+import * as auditVerification from './014_audit_verification.ts';
+import * as linkConfirmation from './015_link_confirmation.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -30,5 +31,6 @@ export const migrations: Record<string, Migration> = {
   '011_bitbucket_token': bitbucketToken,
   '012_connection_lifecycle': connectionLifecycle,
   '013_credential_change_notify': credentialChangeNotify,
-  '014_link_confirmation': linkConfirmation,
+  '014_audit_verification': auditVerification,
+  '015_link_confirmation': linkConfirmation,
 };

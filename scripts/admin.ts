@@ -28,7 +28,7 @@ const USAGE = `usage: npm run --silent admin -- <command>
   connection delete --connection X   (progress on stderr; run it again to resume)
   token --account A [--client twg-cli|teamgraph-admin] [--scope S]... [--ttl SECONDS]
   token --connection X
-  audit verify --org O
+  audit verify --org O [--full]   (--full: the whole chain, progress on stderr)
   audit purge
   demo`;
 
@@ -47,6 +47,7 @@ const OPTIONS = {
   scope: { type: 'string', multiple: true },
   ttl: { type: 'string' },
   connection: { type: 'string' },
+  full: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -111,7 +112,7 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
     case 'token':
       return issueToken(services, flags);
     case 'audit verify':
-      return { orgId: required(flags, 'org'), ...(await services.audit.verify(required(flags, 'org'))) };
+      return verifyAuditChain(services, required(flags, 'org'), flags.full ?? false);
     case 'audit purge':
       return { retentionDays: services.audit.retentionDays, purged: await services.audit.purgeExpired() };
     case 'demo': {
@@ -139,6 +140,26 @@ async function deleteConnection(services: Services, connectionId: string) {
     onProgress: (p) => process.stderr.write(`deleting connection ${connectionId}: ${p.deletedObjects}/${p.totalObjects} objects${p.done ? ', done' : ''}\n`),
   });
   return { connectionId, deleted: true, deletedObjects: result.deletedObjects };
+}
+
+/** Progress lines on stderr every this many events of a full check. */
+const VERIFY_PROGRESS_EVERY = 10_000;
+
+/**
+ * What verifyAuditChain checks (what is new since the last intact check), or with `full` the
+ * whole chain from the purge checkpoint (PRODUCT §9: a change to an event a check had already
+ * verified is only found this way), with a progress line every 10,000 events and at the end.
+ */
+async function verifyAuditChain(services: Services, orgId: string, full: boolean) {
+  if (!full) return { orgId, ...(await services.audit.verify(orgId)) };
+  let reported = 0;
+  const result = await services.audit.verifyFull(orgId, ({ checked, total }) => {
+    if (checked - reported < VERIFY_PROGRESS_EVERY && checked < total) return;
+    reported = checked;
+    const percent = total > 0 ? Math.floor((checked * 100) / total) : 100;
+    process.stderr.write(`verifying the audit chain of ${orgId}: ${checked}/${total} events (${percent}%)\n`);
+  });
+  return { orgId, ...result };
 }
 
 async function issueToken(services: Services, flags: Flags) {

@@ -260,6 +260,13 @@ export interface AuditEventTable {
   hash: string;
 }
 
+export interface AuditVerificationTable {
+  org_id: string;
+  verified_seq: number;
+  verified_hash: string;
+  verified_at: Timestamp;
+}
+
 export interface IpAllowlistTable {
   org_id: string;
   enabled: boolean;
@@ -307,6 +314,7 @@ export interface Database {
   admin_api_key: AdminApiKeyTable;
   audit_chain: AuditChainTable;
   audit_event: AuditEventTable;
+  audit_verification: AuditVerificationTable;
   ip_allowlist: IpAllowlistTable;
   bitbucket_token: BitbucketTokenTable;
   connection_link_provider: ConnectionLinkProviderTable;

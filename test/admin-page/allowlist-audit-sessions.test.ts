@@ -223,8 +223,12 @@ describe('the admin page', () => {
     // The dialog's close event, which gives focus back, comes a task after it is hidden.
     await expect.poll(() => first.evaluate((button) => button === document.activeElement)).toBe(true);
 
-    // Changed behind the append-only trigger's back, as an intruder with database access would.
-    const victim = (await sql<{ id: string }>`select id from audit_event where org_id = ${org.tenant.orgId} and command = 'confluence page get' order by seq limit 1`.execute(h.t.db)).rows[0].id;
+    // Changed behind the append-only trigger's back, as an intruder with database access would: an
+    // event after the one the page's first check verified up to (the next check starts there).
+    const victim = (
+      await sql<{ id: string }>`select id from audit_event e where org_id = ${org.tenant.orgId}
+        and seq > (select verified_seq from audit_verification v where v.org_id = e.org_id) order by seq limit 1`.execute(h.t.db)
+    ).rows[0].id;
     await sql.raw('alter table audit_event disable trigger audit_event_append_only').execute(h.t.db);
     await sql`update audit_event set command = 'nothing to see' where id = ${victim}`.execute(h.t.db);
     await sql.raw('alter table audit_event enable trigger audit_event_append_only').execute(h.t.db);

@@ -1,10 +1,12 @@
 // The audit log (PRODUCT §9): one event per request for every outcome, with the documented
 // fields; admin actions with before and after; durable before the response, or no effect;
-// append-only in the database; a hash chain that names the first broken event and survives the
-// retention purge; newest-first listing with filters and cursors.
+// append-only in the database; a hash chain that names the first broken event, survives the
+// retention purge, and is never reported broken by a check racing appends or the purge;
+// newest-first listing with filters and cursors.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainHash } from '../../src/modules/audit/audit-event.ts';
+import { chainHash, operatorEvent } from '../../src/modules/audit/audit-event.ts';
+import { newId } from '../../src/shared/ids.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -208,16 +210,19 @@ describe('the hash chain', () => {
     }
   }
 
-  it('verifies an untouched chain, and names the event when one byte of any stored field changes', async () => {
+  /** The organisation's events, oldest first. */
+  const chainOf = async (orgId: string) =>
+    (await sql<{ id: string; seq: number; command: string | null }>`select id, seq, command from audit_event where org_id = ${orgId} order by seq`.execute(t.db)).rows;
+  const verifyAs = async (token: string, orgId: string) => (await t.graphql(token, VERIFY, { org: orgId })).body.data.organization.verifyAuditChain;
+
+  it('verifies an untouched chain, and names the event after the checkpoint when one byte of any stored field changes', async () => {
     const { tenant, admin, user } = await auditedTenant('Chain');
-    for (let i = 0; i < 5; i++) await t.graphql(user.token, '{ viewer { account { id } } }', undefined, { 'x-twg-command': `cmd ${i}` });
     // The verifying request's own event is written after its answer, so it is not yet checked.
     const stored = await countRows(tenant.orgId);
-    const clean = await t.graphql(admin.token, VERIFY, { org: tenant.orgId });
-    expect(clean.body.data.organization.verifyAuditChain).toEqual({ valid: true, eventsChecked: stored, firstBrokenEventId: null });
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: stored, firstBrokenEventId: null });
+    for (let i = 0; i < 5; i++) await t.graphql(user.token, '{ viewer { account { id } } }', undefined, { 'x-twg-command': `cmd ${i}` });
 
-    const rows = (await sql<{ id: string; seq: number }>`select id, seq from audit_event where org_id = ${tenant.orgId} order by seq`.execute(t.db)).rows;
-    const victim = rows[3].id;
+    const victim = (await chainOf(tenant.orgId)).find((row) => row.command === 'cmd 2')!.id;
     const changes: [string, string, string][] = [
       ['event_json', `event_json = replace(event_json, '"cmd 2"', '"cmd 9"')`, `event_json = replace(event_json, '"cmd 9"', '"cmd 2"')`],
       ['hash', `hash = overlay(hash placing (case substr(hash, 1, 1) when 'a' then 'b' else 'a' end) from 1 for 1)`, ''],
@@ -233,12 +238,73 @@ describe('the hash chain', () => {
     for (const [column, change, undo] of changes) {
       const saved = (await sql<{ hash: string; prev_hash: string }>`select hash, prev_hash from audit_event where id = ${victim}`.execute(t.db)).rows[0];
       await tamper(tenant.orgId, victim, change);
-      const broken = await t.graphql(admin.token, VERIFY, { org: tenant.orgId });
-      expect(broken.body.data.organization.verifyAuditChain, `after changing ${column}`).toMatchObject({ valid: false, firstBrokenEventId: victim });
+      // A check that finds a break leaves the checkpoint where it was, so each one walks past the victim again.
+      expect(await verifyAs(admin.token, tenant.orgId), `after changing ${column}`).toMatchObject({ valid: false, firstBrokenEventId: victim });
       await tamper(tenant.orgId, victim, undo || `hash = '${saved.hash}', prev_hash = '${saved.prev_hash}'`);
     }
-    const again = await t.graphql(admin.token, VERIFY, { org: tenant.orgId });
-    expect(again.body.data.organization.verifyAuditChain.valid).toBe(true);
+    expect((await verifyAs(admin.token, tenant.orgId)).valid).toBe(true);
+  });
+
+  it('checks only the events appended since the last check that found the chain intact', async () => {
+    const { tenant, admin, user } = await auditedTenant('Incremental');
+    const stored = await countRows(tenant.orgId);
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: stored, firstBrokenEventId: null });
+    for (let i = 0; i < 3; i++) await t.graphql(user.token, '{ viewer { account { id } } }');
+    // The three requests, and the first check's own event.
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 4, firstBrokenEventId: null });
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 1, firstBrokenEventId: null });
+    const concurrent = await Promise.all([verifyAs(admin.token, tenant.orgId), verifyAs(admin.token, tenant.orgId)]);
+    for (const answer of concurrent) expect(answer).toMatchObject({ valid: true, firstBrokenEventId: null });
+    // Each of the two read the head after the third check's event, perhaps after the other's too.
+    const checkpoint = (await sql<{ verified_seq: number }>`select verified_seq from audit_verification where org_id = ${tenant.orgId}`.execute(t.db)).rows[0];
+    expect(Number(checkpoint.verified_seq)).toBeGreaterThanOrEqual(stored + 6);
+  });
+
+  it('does not walk again what a check verified; the full check finds a change there', async () => {
+    const { tenant, admin, user } = await auditedTenant('Full');
+    for (let i = 0; i < 3; i++) await t.graphql(user.token, '{ viewer { account { id } } }', undefined, { 'x-twg-command': `old ${i}` });
+    await verifyAs(admin.token, tenant.orgId);
+    const victim = (await chainOf(tenant.orgId)).find((row) => row.command === 'old 1')!.id;
+    await tamper(tenant.orgId, victim, `event_json = replace(event_json, '"old 1"', '"new 1"')`);
+
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 1, firstBrokenEventId: null });
+    const { audit } = t.app.services;
+    expect(await audit.verifyFull(tenant.orgId)).toMatchObject({ valid: false, firstBrokenEventId: victim });
+    // The failed full check moved the checkpoint neither back nor forward.
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 1, firstBrokenEventId: null });
+
+    await tamper(tenant.orgId, victim, `event_json = replace(event_json, '"new 1"', '"old 1"')`);
+    const progress: { checked: number; total: number }[] = [];
+    const full = await audit.verifyFull(tenant.orgId, (p) => progress.push(p));
+    expect(full).toEqual({ valid: true, eventsChecked: await countRows(tenant.orgId), firstBrokenEventId: null });
+    expect(progress.at(-1)).toEqual({ checked: full.eventsChecked, total: full.eventsChecked });
+    // An intact full check moved the checkpoint to the head, which the last check's own event had reached.
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 0, firstBrokenEventId: null });
+  });
+
+  it('confirms the checkpointed event is still there as it was verified', async () => {
+    const { tenant, admin } = await auditedTenant('Checkpoint');
+    await verifyAs(admin.token, tenant.orgId);
+    const checkpoint = (await sql<{ verified_seq: number }>`select verified_seq from audit_verification where org_id = ${tenant.orgId}`.execute(t.db)).rows[0];
+    const chain = await chainOf(tenant.orgId);
+    const checkpointed = chain.find((row) => Number(row.seq) === Number(checkpoint.verified_seq))!;
+
+    await tamper(tenant.orgId, checkpointed.id, `event_json = replace(event_json, '"SUCCESS"', '"ERROR"'), outcome = 'ERROR'`);
+    expect(await verifyAs(admin.token, tenant.orgId)).toMatchObject({ valid: false, firstBrokenEventId: checkpointed.id });
+    await tamper(tenant.orgId, checkpointed.id, `event_json = replace(event_json, '"ERROR"', '"SUCCESS"'), outcome = 'SUCCESS'`);
+    expect((await verifyAs(admin.token, tenant.orgId)).valid).toBe(true);
+
+    // Deleted behind the triggers' back, not by the purge: the event after it has lost its predecessor.
+    const verifiedNow = (await sql<{ verified_seq: number }>`select verified_seq from audit_verification where org_id = ${tenant.orgId}`.execute(t.db)).rows[0];
+    const gone = (await chainOf(tenant.orgId)).filter((row) => Number(row.seq) >= Number(verifiedNow.verified_seq));
+    await sql.raw('alter table audit_event disable trigger audit_event_append_only').execute(t.db);
+    try {
+      await sql`delete from audit_event where id = ${gone[0].id}`.execute(t.db);
+    } finally {
+      await sql.raw('alter table audit_event enable trigger audit_event_append_only').execute(t.db);
+    }
+    expect(await verifyAs(admin.token, tenant.orgId)).toMatchObject({ valid: false, firstBrokenEventId: gone[1].id });
+    expect(await t.app.services.audit.verifyFull(tenant.orgId)).toMatchObject({ valid: false, firstBrokenEventId: gone[1].id });
   });
 
   it('chains each event from the previous one with sha256(previous hash || stored JSON)', async () => {
@@ -253,9 +319,61 @@ describe('the hash chain', () => {
     });
   });
 
-  it('purges events past the retention and still verifies from the checkpoint', async () => {
+  it('never reports an untouched chain broken while requests are being audited', async () => {
+    const { tenant, admin, user } = await auditedTenant('Busy');
+    // Four lanes of audited requests (queries, and mutations whose event commits with them) run
+    // until the verifications are done, so appends land between the statements of every walk.
+    let done = false;
+    let requests = 0;
+    const lane = async (index: number) => {
+      while (!done) {
+        requests++;
+        if (index === 0) {
+          await t.graphql(admin.token, 'mutation($i: UpdateCliPermissionsInput!) { updateCliPermissions(input: $i) { revokedSessionCount } }', {
+            i: { orgId: tenant.orgId, allowAllByDefault: true, revokeSessions: false },
+          });
+        } else {
+          await t.graphql(user.token, '{ viewer { account { id } } }', undefined, { 'x-twg-command': `busy ${index}` });
+        }
+      }
+    };
+    const verifications = async () => {
+      try {
+        const answers = [];
+        for (let round = 0; round < 5; round++) answers.push(...(await Promise.all(Array.from({ length: 4 }, () => t.graphql(admin.token, VERIFY, { org: tenant.orgId })))));
+        return answers;
+      } finally {
+        done = true;
+      }
+    };
+    const [answers] = await Promise.all([verifications(), ...[0, 1, 2, 3].map(lane)]);
+    expect(requests).toBeGreaterThan(20);
+    for (const answer of answers) expect(answer.body.data.organization.verifyAuditChain).toMatchObject({ valid: true, firstBrokenEventId: null });
+  });
+
+  it('never reports a chain broken when the retention purge runs during the walk', async () => {
+    const tenant = await createTenant(t, 'Purging');
+    const { audit } = t.app.services;
+    // Operator events, as the command line writes them: more than a walk reads in one statement (500).
+    const appendEvents = async (count: number) => {
+      for (let i = 0; i < count; i++) await audit.append(operatorEvent(tenant.orgId, 'test.filler', { i }, newId('auditEvent'), t.clock.now()));
+    };
+    for (let round = 0; round < 2; round++) {
+      await appendEvents(600);
+      t.clock.advance(181 * 24 * 3600 * 1000);
+      await appendEvents(20);
+      // Called side by side, the purge's transaction lands between the walk's statements.
+      const [verified, purged] = await Promise.all([audit.verify(tenant.orgId), audit.purgeExpired()]);
+      expect(purged.find((p) => p.orgId === tenant.orgId)?.deleted, `round ${round}`).toBeGreaterThanOrEqual(600);
+      expect(verified, `round ${round}`).toMatchObject({ valid: true, firstBrokenEventId: null });
+    }
+  });
+
+  it('starts from the purge checkpoint once the retention purge has passed the verified one', async () => {
     const { tenant, admin, user } = await auditedTenant('Retention');
     for (let i = 0; i < 3; i++) await t.graphql(user.token, '{ viewer { account { id } } }');
+    expect((await verifyAs(admin.token, tenant.orgId)).valid).toBe(true);
+    // With the check's own event, everything so far is old.
     const old = await countRows(tenant.orgId);
     t.clock.advance(181 * 24 * 3600 * 1000);
     const fresh = await tenant.account({ email: 'fresh@retention.test' });
@@ -264,9 +382,24 @@ describe('the hash chain', () => {
     expect(purged.find((p) => p.orgId === tenant.orgId)?.deleted).toBe(old);
     expect(await countRows(tenant.orgId)).toBe(2);
     const adminNow = await tenant.account({ admin: true });
-    const verified = await t.graphql(adminNow.token, VERIFY, { org: tenant.orgId });
-    expect(verified.body.data.organization.verifyAuditChain).toMatchObject({ valid: true, firstBrokenEventId: null });
-    expect(admin.token).toBeTruthy();
+    expect(await verifyAs(adminNow.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 2, firstBrokenEventId: null });
+    expect(await verifyAs(adminNow.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 1, firstBrokenEventId: null });
+    expect(await t.app.services.audit.verifyFull(tenant.orgId)).toEqual({ valid: true, eventsChecked: 4, firstBrokenEventId: null });
+  });
+
+  it('keeps the verified checkpoint when the retention purge stops short of it', async () => {
+    const { tenant } = await auditedTenant('ShortPurge');
+    const early = await countRows(tenant.orgId);
+    t.clock.advance(100 * 24 * 3600 * 1000);
+    const admin = await tenant.account({ admin: true });
+    for (let i = 0; i < 3; i++) await t.graphql(admin.token, '{ viewer { account { id } } }');
+    expect(await verifyAs(admin.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: early + 3, firstBrokenEventId: null });
+    t.clock.advance(100 * 24 * 3600 * 1000);
+    // Only the events from before the first advance are past the retention.
+    const purged = await t.app.services.audit.purgeExpired();
+    expect(purged.find((p) => p.orgId === tenant.orgId)?.deleted).toBe(early);
+    const adminNow = await tenant.account({ admin: true });
+    expect(await verifyAs(adminNow.token, tenant.orgId)).toEqual({ valid: true, eventsChecked: 1, firstBrokenEventId: null });
   });
 });
 

@@ -3,10 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
+import { loadAuditChain } from '../../bench/audit-chain.ts';
+import { createApp, createServices } from '../../src/app.ts';
 import { TEST_ORIGIN } from '../support/app.ts';
 import { openPglite } from '../../src/db/client.ts';
+import type { Database } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrator.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -21,6 +25,16 @@ async function admin(dataDir: string, ...args: string[]) {
     return { code: 0, stdout, stderr };
   } catch (error: any) {
     return { code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string };
+  }
+}
+
+/** Opens the command line's data folder in this process, between two runs of it. */
+async function withDataDir<T>(dataDir: string, use: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  const handle = await openPglite({ dataDir });
+  try {
+    return await use(handle.db);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -81,6 +95,41 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the operator command line', 
     expect(JSON.parse(deactivated.stdout)).toEqual({ accountId, active: false });
     expect((await viewer()).status).toBe(401);
     // A dozen processes, each opening the embedded database and migrating it.
+  }, 180_000);
+
+  it('verifies the audit chain incrementally, and in full with --full and progress on stderr', async () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-admin-')), 'data');
+    const tamper = (db: Kysely<Database>, id: string, from: string, to: string) =>
+      sql.raw(`alter table audit_event disable trigger audit_event_append_only;
+        update audit_event set event_json = replace(event_json, '${from}', '${to}') where id = '${id}';
+        alter table audit_event enable trigger audit_event_append_only;`).execute(db);
+    // 12,000 events written in bulk and verified as verifyAuditChain does; then a change, behind
+    // the triggers' back, to an event that check verified.
+    const { orgId, victim } = await withDataDir(dataDir, async (db) => {
+      await migrateToLatest(db);
+      const services = createServices({ db });
+      const { orgId } = await services.orgs.createOrganization('Chained');
+      await loadAuditChain(db, orgId, 12_000);
+      expect(await services.audit.verify(orgId)).toEqual({ valid: true, eventsChecked: 12_000, firstBrokenEventId: null });
+      const victim = (await sql<{ id: string }>`select id from audit_event where org_id = ${orgId} and seq = 11000`.execute(db)).rows[0].id;
+      await tamper(db, victim, '"cli.command.invoked"', '"cli.command.invokeD"');
+      return { orgId, victim };
+    });
+    const incremental = await admin(dataDir, 'audit', 'verify', '--org', orgId);
+    expect(JSON.parse(incremental.stdout)).toEqual({ orgId, valid: true, eventsChecked: 0, firstBrokenEventId: null });
+    expect(incremental.stderr).toBe('');
+
+    const line = (checked: number, percent: number) => `verifying the audit chain of ${orgId}: ${checked}/12000 events (${percent}%)`;
+    const broken = await admin(dataDir, 'audit', 'verify', '--org', orgId, '--full');
+    expect(broken.code).toBe(0);
+    expect(broken.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(broken.stdout)).toEqual({ orgId, valid: false, eventsChecked: 11_000, firstBrokenEventId: victim });
+    expect(broken.stderr.trim().split('\n')).toEqual([line(10_000, 83)]);
+
+    await withDataDir(dataDir, (db) => tamper(db, victim, '"cli.command.invokeD"', '"cli.command.invoked"'));
+    const intact = await admin(dataDir, 'audit', 'verify', '--org', orgId, '--full');
+    expect(JSON.parse(intact.stdout)).toEqual({ orgId, valid: true, eventsChecked: 12_000, firstBrokenEventId: null });
+    expect(intact.stderr.trim().split('\n')).toEqual([line(10_000, 83), line(12_000, 100)]);
   }, 180_000);
 
   it('prints one line on stderr and exits 1 on an error', async () => {

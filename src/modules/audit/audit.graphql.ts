@@ -92,10 +92,17 @@ export const AuditEventFilterInput = builder.inputType('AuditEventFilter', {
 export const AuditChainVerificationRef = builder
   .objectRef<{ valid: boolean; eventsChecked: number; firstBrokenEventId: string | null }>('AuditChainVerification')
   .implement({
+    description:
+      'One check of the organisation\'s audit hash chain, up to the newest event when the check began. ' +
+      'It walks the events appended since the last check that found the chain intact and confirms that the last event that check verified is unchanged; ' +
+      'earlier events are not walked again (the operator command `audit verify --full` walks the whole chain).',
     fields: (t) => ({
-      valid: t.exposeBoolean('valid'),
-      eventsChecked: t.exposeInt('eventsChecked'),
-      firstBrokenEventId: t.exposeID('firstBrokenEventId', { nullable: true, description: 'The first event whose hash does not follow from its predecessor.' }),
+      valid: t.exposeBoolean('valid', { description: 'Whether every event checked chains from its predecessor, matches its recorded hash, and the last one is the chain head.' }),
+      eventsChecked: t.exposeInt('eventsChecked', { description: 'How many events this check walked: those appended since the last check that found the chain intact.' }),
+      firstBrokenEventId: t.exposeID('firstBrokenEventId', {
+        nullable: true,
+        description: 'The first event that does not follow from its predecessor: it, or an event before it, was changed or removed. Null when valid.',
+      }),
     }),
   });
 

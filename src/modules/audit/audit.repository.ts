@@ -61,8 +61,46 @@ export class AuditRepository {
     return this.db.selectFrom('audit_event').select('event_json').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   }
 
-  chainHead(orgId: string) {
-    return this.db.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).executeTakeFirst();
+  /** The head, the purge checkpoint and the verified-up-to checkpoint, in one statement. */
+  chainState(orgId: string) {
+    return this.db
+      .selectFrom('audit_chain as c')
+      .leftJoin('audit_verification as v', 'v.org_id', 'c.org_id')
+      .select(['c.last_seq', 'c.last_hash', 'c.checkpoint_seq', 'c.checkpoint_hash', 'v.verified_seq', 'v.verified_hash'])
+      .where('c.org_id', '=', orgId)
+      .executeTakeFirst();
+  }
+
+  purgeCheckpoint(orgId: string) {
+    return this.db.selectFrom('audit_chain').select(['checkpoint_seq', 'checkpoint_hash']).where('org_id', '=', orgId).executeTakeFirst();
+  }
+
+  /** Events after `afterSeq` up to `lastSeq`, oldest first: a range of the primary key. */
+  segment(orgId: string, afterSeq: number, lastSeq: number, limit: number) {
+    return this.db
+      .selectFrom('audit_event')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('seq', '>', afterSeq)
+      .where('seq', '<=', lastSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute() as Promise<StoredAuditEvent[]>;
+  }
+
+  eventAt(orgId: string, seq: number) {
+    return this.db.selectFrom('audit_event').selectAll().where('org_id', '=', orgId).where('seq', '=', seq).executeTakeFirst() as Promise<StoredAuditEvent | undefined>;
+  }
+
+  /** Moves the verified-up-to checkpoint forward, never back: of two concurrent calls, the further one stays. */
+  async advanceVerified(orgId: string, seq: number, hash: string, at: Date): Promise<void> {
+    await this.db
+      .insertInto('audit_verification')
+      .values({ org_id: orgId, verified_seq: seq, verified_hash: hash, verified_at: at })
+      .onConflict((oc) =>
+        oc.column('org_id').doUpdateSet((eb) => ({ verified_seq: eb.ref('excluded.verified_seq'), verified_hash: eb.ref('excluded.verified_hash'), verified_at: eb.ref('excluded.verified_at') })).where('audit_verification.verified_seq', '<', (eb) => eb.ref('excluded.verified_seq')),
+      )
+      .execute();
   }
 
   /**

@@ -104,7 +104,12 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
       args: { filter: t.arg({ type: AuditEventFilterInput }), first: t.arg.int(), after: t.arg.string() },
       resolve: (org, args, ctx) => auditEventsOf(ctx, org.id, args),
     }),
-    verifyAuditChain: t.field({ ...adminOnly, type: AuditChainVerificationRef, resolve: (org, _args, ctx) => ctx.services.audit.verify(org.id) }),
+    verifyAuditChain: t.field({
+      ...adminOnly,
+      type: AuditChainVerificationRef,
+      description: 'Checks the audit hash chain from where the last intact check ended to the newest event, and moves that point forward when it holds.',
+      resolve: (org, _args, ctx) => ctx.services.audit.verify(org.id),
+    }),
     accessExplanation: t.field({
       ...adminOnly,
       type: AccessExplanationRef,
