@@ -678,7 +678,7 @@ async function verifyChain() {
   say(
     status,
     result.valid
-      ? `Hash chain intact: ${plural(result.eventsChecked, 'event')} checked, none changed or removed.`
+      ? `Hash chain intact: ${plural(result.eventsChecked, 'event')} checked since the last check, none changed or removed.`
       : `Hash chain broken at event ${result.firstBrokenEventId}: it, or an event before it, was changed or removed (${plural(result.eventsChecked, 'event')} checked).`,
   );
 }

@@ -109,6 +109,9 @@ export class AuditRepository {
    */
   async purgeBefore(orgId: string, before: Date): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
+      // One statement deletes every expired event: after a long pause that may take longer than a
+      // request's statement may run (TEAMGRAPH_STATEMENT_TIMEOUT); this is not a request.
+      await sql`set local statement_timeout = 0`.execute(trx);
       const head = await trx.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).forUpdate().executeTakeFirst();
       if (!head) return 0;
       const firstKept = await trx.selectFrom('audit_event').select((eb) => eb.fn.min('seq').as('seq')).where('org_id', '=', orgId).where('time', '>=', before).executeTakeFirst();
