@@ -12,8 +12,10 @@
 //  - inverted: start from acl_entry rows naming the viewer's principals, then descend into
 //    children that inherit (status 1). Right when the viewer sees little.
 // A small forward probe runs first and answers for viewers who see much. When it finds less than
-// half a page, the viewer sees little: the inverted plan answers, unless the visible set turns
-// out larger than INVERTED_CAP; then forward windows sized from the probe's density take over.
+// half a page of visible objects (whatever a text filter says), the viewer sees little: the
+// inverted plan answers, unless the visible set turns out larger than INVERTED_CAP; then forward
+// windows sized from the probe's density take over. A text filter is matched on rows already
+// examined, never in the scan that chooses them (issue 15: see forwardPage).
 // (A window sized from a sparse probe is a noisy guess, and a wrong guess costs thousands of
 // rows; the inverted plan costs what the viewer sees, which a sparse probe says is little.)
 import { type Kysely, type RawBuilder, sql } from 'kysely';
@@ -74,7 +76,9 @@ export async function listVisibleObjects(
   const probe = await forwardPage(db, orgId, principals, hidden, filter, position, window);
   if (probe.rows.length >= position.limit || probe.scanned < window) return done(probe.rows, 'forward', 1);
   let statements = 1;
-  if (probe.rows.length < position.limit / 2) {
+  // How much the viewer sees is told by the window's visible rows, whatever the text says (issue
+  // 15: a text's matches among invisible objects must not choose the plan).
+  if (probe.visible < position.limit / 2) {
     statements++;
     const inverted = await invertedPage(db, orgId, principals, hidden, filter, position, tuning.invertedCap ?? INVERTED_CAP);
     if (inverted) return done(inverted, 'inverted', statements);
@@ -109,22 +113,25 @@ function viewStatus(alias: string, principals: string[]): RawBuilder<number> {
     ) end)`;
 }
 
-function filterConditions(alias: string, filter: ObjectListFilter, position: ListPosition): RawBuilder<boolean> {
+function filterConditions(alias: string, filter: ObjectListFilter, position: ListPosition, options: { text: boolean } = { text: true }): RawBuilder<boolean> {
   const o = sql.raw(alias);
   const conditions: RawBuilder<unknown>[] = [sql`${o}.type = any(${[...filter.types]}::text[])`];
   if (filter.cloudIds) conditions.push(sql`${o}.cloud_id = any(${[...filter.cloudIds]}::text[])`);
   if (filter.containerId) conditions.push(sql`${o}.container_id = ${filter.containerId}`);
   if (filter.ids) conditions.push(sql`${o}.id = any(${[...filter.ids]}::text[])`);
-  if (filter.text) {
-    const pattern = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    conditions.push(sql`(${o}.display_name ilike ${pattern} or ${o}.description ilike ${pattern})`);
-  }
+  if (filter.text && options.text) conditions.push(textMatches(alias, filter.text));
   if (filter.updatedAfter) conditions.push(sql`${o}.last_updated_at > ${filter.updatedAfter}`);
   if (filter.updatedBefore) conditions.push(sql`${o}.last_updated_at < ${filter.updatedBefore}`);
   if (position.after) {
     conditions.push(sql`(${o}.last_updated_at, ${o}.id) < (${position.after.lastUpdatedAt}::timestamptz, ${position.after.id})`);
   }
   return sql<boolean>`${sql.join(conditions, sql` and `)}`;
+}
+
+function textMatches(alias: string, text: string): RawBuilder<boolean> {
+  const o = sql.raw(alias);
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return sql<boolean>`(${o}.display_name ilike ${pattern} or ${o}.description ilike ${pattern})`;
 }
 
 /** Leaves out the objects of hidden (disabled) connections; container chains stay within one connection. */
@@ -140,13 +147,22 @@ async function forwardPage(
   filter: ObjectListFilter,
   position: ListPosition,
   window: number,
-): Promise<{ rows: ObjectRow[]; scanned: number }> {
-  const result = await sql<ObjectRow & { scanned: number; status: number }>`
+): Promise<{ rows: ObjectRow[]; scanned: number; visible: number }> {
+  // Issue 15: the text is matched on the window's rows, not in the scan that fills the window.
+  // Were it in the scan, how many rows the window examines (and so which plan answers, and how
+  // fast) would depend on how many objects match the text, visible or not, and a viewer could
+  // time whether objects it may not see hold a word. This way a window costs what the same window
+  // without the text costs, plus one match per row; the page takes the visible rows that match,
+  // and the inverted plan matches the text only in the visible set. The price: a rare text walks
+  // windows of every object in order instead of one scan of the matching ones (bench/RESULTS.md).
+  const text = filter.text ? textMatches('o', filter.text) : sql<boolean>`true`;
+  // The window carries what deciding needs; only the page's rows are read whole.
+  const result = await sql<ObjectRow & { scanned: number; visible: number }>`
     with recursive
     win as (
-      select o.*, ${viewStatus('o', principals)} as status
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', principals)} as status, ${text} as matches
       from graph_object o
-      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', filter, position)}${notHidden('o', hidden)}
+      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', filter, position, { text: false })}${notHidden('o', hidden)}
       order by o.last_updated_at desc, o.id desc
       limit ${window}
     ),
@@ -159,18 +175,21 @@ async function forwardPage(
       from walk k join graph_object p on p.org_id = ${orgId} and p.id = k.container_id and not p.deleted
       where k.status = 1 and k.hops < ${MAX_CONTAINER_HOPS}
     ),
-    page as (
-      select w.* from win w
+    shown as (
+      select w.id, w.last_updated_at, w.matches from win w
       where w.status = 2 or (w.status = 1 and exists (select 1 from walk k where k.origin = w.id and k.status = 2))
-      order by w.last_updated_at desc, w.id desc
+    ),
+    page as (
+      select s.id from shown s where s.matches
+      order by s.last_updated_at desc, s.id desc
       limit ${position.limit}
     )
-    select p.*, (select count(*) from win)::int as scanned
-    from (select 1) one left join page p on true
-    order by p.last_updated_at desc, p.id desc
+    select o.*, (select count(*) from win)::int as scanned, (select count(*) from shown)::int as visible
+    from (select 1) one left join (page p join graph_object o on o.org_id = ${orgId} and o.id = p.id) on true
+    order by o.last_updated_at desc, o.id desc
   `.execute(db);
-  const scanned = result.rows[0]?.scanned ?? 0;
-  return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned };
+  const { scanned = 0, visible = 0 } = result.rows[0] ?? {};
+  return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned, visible };
 }
 
 /** The page from the viewer's whole visible set; null when that set is larger than `cap`. */
@@ -216,7 +235,7 @@ async function invertedPage(
   return result.rows.filter((r) => r.id !== null).map(stripExtras);
 }
 
-function stripExtras(row: ObjectRow & { scanned?: number; status?: number; visible_count?: number }): ObjectRow {
-  const { scanned: _scanned, status: _status, visible_count: _count, ...rest } = row;
+function stripExtras(row: ObjectRow & { scanned?: number; visible?: number; visible_count?: number }): ObjectRow {
+  const { scanned: _scanned, visible: _visible, visible_count: _count, ...rest } = row;
   return rest;
 }

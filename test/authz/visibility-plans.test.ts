@@ -73,3 +73,33 @@ describe('the list filter plans', () => {
     expect(plans.has('forward:2')).toBe(true);
   });
 });
+
+describe('a text filter', () => {
+  it('takes the same plan, in as many statements, for a text only invisible objects hold as for one nothing holds', async () => {
+    // Issue 15: the plan (and so the time) must not tell a viewer whether objects it may not see match.
+    const other = await createTenant(t, 'TextTiming');
+    const reader = await other.account({ member: false });
+    await other.ingest('mapUsers', { directMappings: [{ externalId: 'r', accountId: reader.accountId, updateSequenceNumber: 1 }] });
+    const objects = Array.from({ length: 90 }, (_, i) =>
+      objectInput(`T-${i}`, {
+        displayName: i % 10 === 0 ? `visible ${i}` : i % 2 ? `needle ${i}` : `hay ${i}`,
+        lastUpdatedAt: new Date(Date.parse('2026-03-01T00:00:00Z') + i * 1000).toISOString(),
+        permissions: viewAcl([userPrincipal(i % 10 === 0 ? 'r' : 'nobody')]),
+      }),
+    );
+    await other.ingest('setObjects', { objects });
+    const principals = await loadViewerPrincipals(t.db, other.orgId, reader.accountId);
+    for (const tuning of [{ probeWindow: 8 }, { probeWindow: 8, invertedCap: 3 }, { probeWindow: 40 }]) {
+      const plans = [];
+      for (const text of ['needle', 'absent', 'visible 8']) {
+        const trace = {} as VisibilityPlanTrace;
+        const rows = await listVisibleObjects(t.db, other.orgId, principals, { types: TYPES, text }, { limit: 3 }, trace, tuning);
+        plans.push({ text, plan: `${trace.plan}:${trace.statements}`, found: rows.map((r) => r.external_id) });
+      }
+      expect(plans[0].found).toEqual([]);
+      expect(plans[1].found).toEqual([]);
+      expect(plans[2].found).toEqual(['T-80']);
+      expect(plans[0].plan, JSON.stringify(tuning)).toBe(plans[1].plan);
+    }
+  });
+});
