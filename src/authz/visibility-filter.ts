@@ -156,7 +156,8 @@ async function forwardPage(
   // and the inverted plan matches the text only in the visible set. The price: a rare text walks
   // windows of every object in order instead of one scan of the matching ones (bench/RESULTS.md).
   const text = filter.text ? textMatches('o', filter.text) : sql<boolean>`true`;
-  // The window carries what deciding needs; only the page's rows are read whole.
+  // The window carries what deciding needs; the page's rows alone are read whole (a window may
+  // grow to many thousand rows).
   const result = await sql<ObjectRow & { scanned: number; visible: number }>`
     with recursive
     win as (
@@ -180,13 +181,15 @@ async function forwardPage(
       where w.status = 2 or (w.status = 1 and exists (select 1 from walk k where k.origin = w.id and k.status = 2))
     ),
     page as (
-      select s.id from shown s where s.matches
+      select s.id, s.last_updated_at from shown s where s.matches
       order by s.last_updated_at desc, s.id desc
       limit ${position.limit}
     )
     select o.*, (select count(*) from win)::int as scanned, (select count(*) from shown)::int as visible
-    from (select 1) one left join (page p join graph_object o on o.org_id = ${orgId} and o.id = p.id) on true
-    order by o.last_updated_at desc, o.id desc
+    from (select 1) one
+    left join page p on true
+    left join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = p.id) o on true
+    order by p.last_updated_at desc, p.id desc
   `.execute(db);
   const { scanned = 0, visible = 0 } = result.rows[0] ?? {};
   return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned, visible };
