@@ -1,6 +1,7 @@
 // The only reader of process.env: every variable is validated at once so a bad setting fails fast.
 import path from 'node:path';
 import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
+import { isLoopbackHost } from './shared/ip-address.ts';
 import { DEFAULT_RETENTION_DAYS } from './modules/audit/audit.service.ts';
 import { DEFAULT_LIFETIMES, type SessionLifetimes } from './modules/session/session.service.ts';
 
@@ -107,12 +108,6 @@ function parseSecretKey(raw: string | undefined): Buffer | null | undefined {
   if (!value) return undefined;
   const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
   return key.length === 32 ? key : null;
-}
-
-/** Addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
 /** The public origin of a server listening on `host`:`port` (TEAMGRAPH_PUBLIC_URL when set). */

@@ -6,9 +6,11 @@
 //    none: typed by the person) and `Origin`, when sent, must be the public origin;
 //  - browsers that say nothing (old ones; `Origin` is not sent on every same-origin POST) are held
 //    by a token: each page embeds, per form, HMAC(server key, form purpose, browser binding), where
-//    the binding is a random value in an HttpOnly, SameSite=Strict cookie (`__Host-` on https, so
-//    no sibling host can plant one). A cross-site page can neither read the token nor make the
-//    browser send the cookie with its POST, so a login forged in someone's browser is refused.
+//    the binding is a random value in an HttpOnly, SameSite=Lax cookie (`__Host-` on https, so no
+//    sibling host can plant one). A cross-site page can neither read the token nor make the browser
+//    send the cookie with its POST, so a login forged in someone's browser is refused. (Lax, not
+//    Strict: a provider's redirect back to the link flow is a cross-site GET, and with Strict the
+//    browser would arrive without its binding and get a new one, expiring its other open forms.)
 // The OAuth endpoints serve programs (twg, oauth4webapi), which send neither header nor cookie;
 // for them only what a browser says is checked, so a page elsewhere cannot drive them either.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -44,7 +46,7 @@ export class FormGuard {
     this.key = createHmac('sha256', secretKey).update('teamgraph form tokens v1').digest();
     const secure = publicUrl.startsWith('https:');
     this.cookieName = secure ? '__Host-twg_form' : 'twg_form';
-    this.cookieAttributes = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+    this.cookieAttributes = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
   }
 
   /** The ticket of the form `purpose` on a page answering `request`. */
@@ -62,9 +64,10 @@ export class FormGuard {
     const crossSite = this.checkSite(request);
     if (crossSite) return crossSite;
     const binding = this.binding(request);
-    const sent = form.get(FORM_TOKEN_FIELD) ?? '';
-    const expected = binding ? this.tokenFor(purpose, binding) : '';
-    if (!binding || sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(expected))) {
+    const sent = Buffer.from(form.get(FORM_TOKEN_FIELD) ?? '');
+    const expected = Buffer.from(binding ? this.tokenFor(purpose, binding) : '');
+    // Lengths in bytes: timingSafeEqual throws on buffers of different lengths.
+    if (!binding || sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
       return {
         code: 'FORM_EXPIRED',
         message: 'This form is out of date, was opened in another browser, or your browser blocks cookies for this site. Nothing was done; open the page again and resend it.',

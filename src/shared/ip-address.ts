@@ -195,3 +195,8 @@ export function subnetMatcher(subnets: readonly Subnet[]): (address: string) => 
   };
 }
 
+/** A host name or address only this machine can reach: localhost, 127.0.0.0/8, ::1 (bracketed or not). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}

@@ -143,7 +143,7 @@ describe('linking an account through the connection’s OAuth provider', () => {
     });
     expect(forged.status).toBe(403);
     expect(forged.headers.get('location')).toBeNull();
-    expect(carolsBrowser.cookie('twg_link')).toBeUndefined();
+    expect(carolsBrowser.cookie(`twg_link_${tenant.connectionId}`)).toBeUndefined();
     expect(await linksOf(dave.token)).toEqual([]);
     expect(await linksOf(carol.token)).toEqual([]);
   });
@@ -158,17 +158,33 @@ describe('linking an account through the connection’s OAuth provider', () => {
     expect(shown.status).toBe(200);
     expect(shown.text).toContain('dave@confirm.test');
     expect(shown.text).toContain('gh-carol');
+    expect(browser.cookie(`twg_link_${tenant.connectionId}`)).toBeDefined();
     expect(await linksOf(dave.token)).toEqual([]);
     const callbackPage = shown.text;
     const cancelled = await browser.submit({ pageUrl: `${APP}/connections/${tenant.connectionId}/link/callback`, page: callbackPage, fields: { decision: 'cancel' } });
     expect(cancelled.status).toBe(200);
     expect(await cancelled.text()).toContain('Nothing linked');
+    expect(browser.cookie(`twg_link_${tenant.connectionId}`)).toBeUndefined();
     expect(await linksOf(dave.token)).toEqual([]);
     // The confirmation is single use: the same page cannot link afterwards.
     const late = await browser.submit({ pageUrl: `${APP}/connections/${tenant.connectionId}/link/callback`, page: callbackPage, fields: { decision: 'link' } });
     expect(late.status).toBe(400);
     expect(await late.text()).toContain('INVALID_STATE');
     expect(await linksOf(dave.token)).toEqual([]);
+  });
+
+  it('links nothing when the account was deactivated between its sign-in and its confirmation', async () => {
+    const { tenant } = await linkedTenant('Deactivated');
+    const gus = await person(tenant, 'gus@deactivated.test');
+    provider.state.signedIn = 'gh-alice';
+    const browser = newBrowser();
+    const shown = await linkInBrowser(tenant.connectionId, gus, { browser, decision: null });
+    await t.app.services.orgs.setAccountActive(gus.accountId, false);
+    const refused = await browser.submit({ pageUrl: `${APP}/connections/${tenant.connectionId}/link/callback`, page: shown.text, fields: { decision: 'link' } });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('ACCOUNT_INACTIVE');
+    const links = await t.db.selectFrom('user_link').select('external_id').where('org_id', '=', tenant.orgId).execute();
+    expect(links).toEqual([]);
   });
 
   it('accepts the confirmation only in the browser that started the link, and not from another site', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash, operatorEvent } from '../../src/modules/audit/audit-event.ts';
 import { newId } from '../../src/shared/ids.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
+import { AuditRepository } from '../../src/modules/audit/audit.repository.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -367,6 +368,18 @@ describe('the hash chain', () => {
       expect(purged.find((p) => p.orgId === tenant.orgId)?.deleted, `round ${round}`).toBeGreaterThanOrEqual(600);
       expect(verified, `round ${round}`).toMatchObject({ valid: true, firstBrokenEventId: null });
     }
+  });
+
+  it('purges in batches, each moving the checkpoint, and leaves a chain that verifies', async () => {
+    const tenant = await createTenant(t, 'Batches');
+    const { audit } = t.app.services;
+    for (let i = 0; i < 350; i++) await audit.append(operatorEvent(tenant.orgId, 'test.filler', { i }, newId('auditEvent'), t.clock.now()));
+    t.clock.advance(181 * 24 * 3600 * 1000);
+    await audit.append(operatorEvent(tenant.orgId, 'test.kept', {}, newId('auditEvent'), t.clock.now()));
+    const before = new Date(t.clock.now().getTime() - 180 * 24 * 3600 * 1000);
+    expect(await new AuditRepository(t.db).purgeBefore(tenant.orgId, before, 100)).toBe(350);
+    expect(await countRows(tenant.orgId)).toBe(1);
+    expect(await audit.verifyFull(tenant.orgId)).toEqual({ valid: true, eventsChecked: 1, firstBrokenEventId: null });
   });
 
   it('starts from the purge checkpoint once the retention purge has passed the verified one', async () => {

@@ -67,6 +67,7 @@ describe('client mistakes in GraphQL', () => {
   it('refuses a text filter over its documented maximum, inline or in a variable, and any string over the general one', async () => {
     await expectBadInput(t.graphql(token, OBJECTS, { f: { text: 'x'.repeat(201) } }), 'STRING_TOO_LONG', /\$f\.text is 201 characters/);
     await expectBadInput(t.graphql(token, `{ objects(filter: { text: "${'x'.repeat(201)}" }) { edges { cursor } } }`), 'STRING_TOO_LONG');
+    await expectBadInput(t.graphql(token, `query($t: String = "${'x'.repeat(201)}") { objects(filter: { text: $t }) { edges { cursor } } }`), 'STRING_TOO_LONG', /\$t is 201/);
     const ok = await t.graphql(token, OBJECTS, { f: { text: 'x'.repeat(200) } });
     expect(ok.body.errors).toBeUndefined();
     await expectBadInput(t.graphql(token, 'query($id: ID!) { object(id: $id) { id } }', { id: 'x'.repeat(INPUT_BOUNDS.string + 1) }), 'STRING_TOO_LONG');

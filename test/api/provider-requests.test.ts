@@ -25,7 +25,7 @@ afterAll(() => servers.forEach((s) => s.close()));
 
 describe('providerFetch', () => {
   it('counts only public unicast addresses as public', () => {
-    for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '224.0.0.1']) {
+    for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::7f00:1', '::808:808', '224.0.0.1']) {
       expect(isPublicAddress(address), address).toBe(false);
     }
     for (const address of ['8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8']) expect(isPublicAddress(address), address).toBe(true);
@@ -42,6 +42,16 @@ describe('providerFetch', () => {
     const open = await providerFetch({ allowPrivate: true })(`http://localhost:${target.port}/ok`);
     expect(open.status).toBe(200);
     expect(target.hits).toEqual(['/ok']);
+  });
+
+  it('gives up on a provider that keeps the answer coming too slowly, as a whole', async () => {
+    const trickle = await listening((_req, res) => {
+      res.writeHead(200);
+      const drip = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(drip));
+    });
+    servers.push(trickle.server);
+    await expect(providerFetch({ allowPrivate: true, timeoutMs: 300 })(`http://127.0.0.1:${trickle.port}/`)).rejects.toThrow(/no answer within 300 ms/);
   });
 
   it('follows no redirect, and bounds the size of an answer', async () => {

@@ -67,6 +67,19 @@ describe('the login page', () => {
     await expectRefused(await victim.submit({ pageUrl: loginUrl, page: html, fields: { email, password: PASSWORD }, from: { origin: null, site: null } }), /out of date/);
   });
 
+  it('refuses a ticket of the right length in characters but not in bytes, without a fault', async () => {
+    const cookie = `twg_form=${'a'.repeat(43)}`;
+    const params = Object.fromEntries(new URL(loginUrl).searchParams);
+    const response = await t.app.fetch(
+      new Request(`${TEST_ORIGIN}/oauth/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        body: new URLSearchParams({ ...params, email, password: PASSWORD, form_token: 'é'.repeat(43) }),
+      }),
+    );
+    await expectRefused(response, /out of date/);
+  });
+
   it('checks no password for a refused form: a forger cannot lock the account out', async () => {
     for (let i = 0; i < 12; i++) await forged(`${TEST_ORIGIN}/oauth/authorize`, { ...Object.fromEntries(new URL(loginUrl).searchParams), email, password: 'wrong' }, { origin: EVIL.origin });
     expect((await browser().submit({ pageUrl: loginUrl, fields: { email, password: PASSWORD } })).status).toBe(303);
@@ -93,7 +106,7 @@ describe('the account link page', () => {
     await victim.open(page);
     await expectRefused(await forged(page, { email, password: PASSWORD }, { origin: EVIL.origin, 'sec-fetch-site': EVIL.site }, victim), /sent from another site/);
     await expectRefused(await forged(page, { email, password: PASSWORD }, {}, victim), /out of date/);
-    expect(victim.cookie('twg_link')).toBeUndefined();
+    expect(victim.cookie(`twg_link_${tenant.connectionId}`)).toBeUndefined();
     const attempts = await t.db.selectFrom('link_attempt').select('state_hash').where('org_id', '=', tenant.orgId).execute();
     expect(attempts).toEqual([]);
   });

@@ -30,6 +30,8 @@ export function maskError(logger: Logger) {
       return new GraphQLError(graphqlError.message, { nodes: graphqlError.nodes, extensions: { code: 'BAD_USER_INPUT', subCode: 'INVALID_VARIABLES' } });
     }
     const refused = databaseInputError(original);
+    // A stopped statement may be a costly request or a stalled server: the operator should see it.
+    if (refused?.extensions.subCode === 'QUERY_TIMEOUT') logger.warn('statement timeout', { path: graphqlError?.path });
     if (refused) return new GraphQLError(refused.message, { nodes: graphqlError?.nodes, path: graphqlError?.path, extensions: refused.extensions });
     logger.error('unexpected error', { error: original, path: graphqlError?.path });
     return new GraphQLError('Internal error.', {

@@ -13,10 +13,12 @@ import {
   type GraphQLSchema,
   getNamedType,
   getNullableType,
+  getOperationAST,
   isInputObjectType,
   isListType,
   isScalarType,
   TypeInfo,
+  valueFromASTUntyped,
   visit,
   visitWithTypeInfo,
 } from 'graphql';
@@ -37,7 +39,14 @@ export function useInputBounds(): Plugin {
       });
     },
     onExecute({ args }) {
-      checkStrings(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>);
+      // A variable the request leaves out takes its default, which is checked where it is used too.
+      const given = (args.variableValues ?? {}) as Record<string, unknown>;
+      const variables: Record<string, unknown> = {};
+      for (const definition of getOperationAST(args.document, args.operationName)?.variableDefinitions ?? []) {
+        const name = definition.variable.name.value;
+        variables[name] = name in given ? given[name] : definition.defaultValue ? valueFromASTUntyped(definition.defaultValue) : undefined;
+      }
+      checkStrings(args.schema, args.document, variables);
     },
   };
 }

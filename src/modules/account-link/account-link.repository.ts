@@ -40,8 +40,18 @@ export class AccountLinkRepository {
    * Takes the attempt out, if `browserBindingHash` is its browser's: whatever the callback or the
    * confirmation brings next, a key is used at most once, and only by the browser that holds it.
    */
-  takeAttempt(stateHash: string, browserBindingHash: string) {
-    return this.db.deleteFrom('link_attempt').where('state_hash', '=', stateHash).where('browser_binding_hash', '=', browserBindingHash).returningAll().executeTakeFirst();
+  takeAttempt(stateHash: string, browserBindingHash: string, stage: 'waiting-for-provider' | 'answered') {
+    return this.db
+      .deleteFrom('link_attempt')
+      .where('state_hash', '=', stateHash)
+      .where('browser_binding_hash', '=', browserBindingHash)
+      .where('external_id', stage === 'answered' ? 'is not' : 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  accountActive(orgId: string, accountId: string): Promise<boolean> {
+    return this.db.selectFrom('account').select('active').where('org_id', '=', orgId).where('id', '=', accountId).executeTakeFirst().then((row) => row?.active === true);
   }
 
   /** Links the third-party user to the account, moving a link it had; the connection's sequence number is kept. */

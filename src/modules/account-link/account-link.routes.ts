@@ -8,10 +8,9 @@
 import { type FormGuard, cookie } from '../../http/form-guard.ts';
 import { escape, formToken, page } from '../oauth/pages.ts';
 import type { OAuthService } from '../oauth/oauth.service.ts';
-import { type AccountLinkService, LinkError } from './account-link.service.ts';
+import { type AccountLinkService, LINK_ATTEMPT_SECONDS, LinkError } from './account-link.service.ts';
 
 const PATH = /^\/connections\/([A-Za-z0-9_-]{1,80})\/link(\/callback|\/confirm)?$/;
-const COOKIE = 'twg_link';
 
 export interface LinkRouteDeps {
   links: AccountLinkService;
@@ -33,17 +32,19 @@ export function linkRoutes(deps: LinkRouteDeps): (pathname: string) => LinkHandl
     if (!match) return undefined;
     const [, connectionId, step] = match;
     const base = `${deps.publicUrl}/connections/${connectionId}/link`;
+    const binding = new LinkCookie(connectionId, deps.publicUrl.startsWith('https:'));
     const allowed = step === '/callback' ? 'GET' : step === '/confirm' ? 'POST' : 'GET, POST';
     return async (request, address) => {
       if (!allowed.split(', ').includes(request.method)) return new Response(null, { status: 405, headers: { allow: allowed } });
       try {
-        if (step === '/callback') return await answered(deps, connectionId, request, `${base}/callback`);
-        if (step === '/confirm') return await confirmed(deps, connectionId, request);
+        if (step === '/callback') return await answered(deps, connectionId, request, `${base}/callback`, binding);
+        if (step === '/confirm') return await confirmed(deps, connectionId, request, binding, address);
         if (request.method === 'GET') return signInPage(200, connectionId, deps, request, {});
-        return await startLink(deps, connectionId, request, base, address);
+        return await startLink(deps, connectionId, request, base, address, binding);
       } catch (error) {
-        if (error instanceof LinkError) return page(error.status, 'Linking failed', `<p class="error" role="alert">${escape(error.message)}</p><p class="muted">${error.code}</p>`);
-        throw error;
+        if (!(error instanceof LinkError)) throw error;
+        // The attempt is over: the browser forgets it too.
+        return failure(error.status, error.message, error.code, binding.clear());
       }
     };
   };
@@ -65,7 +66,42 @@ async function signInPage(status: number, connectionId: string, deps: LinkRouteD
   );
 }
 
-async function startLink(deps: LinkRouteDeps, connectionId: string, request: Request, base: string, address: string | undefined): Promise<Response> {
+/** A page saying why linking failed, with its stable code. */
+function failure(status: number, message: string, code: string, setCookie?: string): Response {
+  const response = page(status, 'Linking failed', `<p class="error" role="alert">${escape(message)}</p><p class="muted">${code}</p>`);
+  if (setCookie) response.headers.append('set-cookie', setCookie);
+  return response;
+}
+
+/**
+ * The cookie that binds a link attempt to the browser that started it, one per connection. On
+ * https it is `__Host-` (no sibling host can plant one). Lax: the provider's redirect back is a
+ * top-level GET, which carries it. It lives as long as the attempt: renewed when the provider's
+ * answer starts the confirmation's ten minutes, cleared when the attempt ends.
+ */
+class LinkCookie {
+  private readonly name: string;
+  private readonly attributes: string;
+
+  constructor(connectionId: string, secure: boolean) {
+    this.name = `${secure ? '__Host-' : ''}twg_link_${connectionId}`;
+    this.attributes = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  }
+
+  read(request: Request): string | null {
+    return cookie(request.headers.get('cookie'), this.name);
+  }
+
+  set(value: string): string {
+    return `${this.name}=${value}; Max-Age=${LINK_ATTEMPT_SECONDS}; ${this.attributes}`;
+  }
+
+  clear(): string {
+    return `${this.name}=; Max-Age=0; ${this.attributes}`;
+  }
+}
+
+async function startLink(deps: LinkRouteDeps, connectionId: string, request: Request, base: string, address: string | undefined, binding: LinkCookie): Promise<Response> {
   const form = new URLSearchParams(await request.text());
   const email = form.get('email') ?? '';
   const refusal = deps.forms.checkForm(request, form, startForm(connectionId));
@@ -76,23 +112,17 @@ async function startLink(deps: LinkRouteDeps, connectionId: string, request: Req
     return signInPage(check.reason === 'throttled' ? 429 : 401, connectionId, deps, request, { email, error: message });
   }
   const { authorizationUrl, browserBinding } = await deps.links.start(connectionId, check.account, `${base}/callback`, address);
-  const secure = base.startsWith('https:') ? '; Secure' : '';
   return new Response(null, {
     status: 303,
-    headers: {
-      location: authorizationUrl.toString(),
-      // Lax: the provider's redirect back is a top-level GET, which carries it.
-      'set-cookie': `${COOKIE}=${browserBinding}; Path=/connections/${connectionId}/link; Max-Age=600; HttpOnly; SameSite=Lax${secure}`,
-      'cache-control': 'no-store',
-      'referrer-policy': 'no-referrer',
-    },
+    headers: { location: authorizationUrl.toString(), 'set-cookie': binding.set(browserBinding), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
   });
 }
 
-async function answered(deps: LinkRouteDeps, connectionId: string, request: Request, redirectUri: string): Promise<Response> {
-  const answer = await deps.links.answer(connectionId, new URL(request.url), cookie(request.headers.get('cookie'), COOKIE), redirectUri);
+async function answered(deps: LinkRouteDeps, connectionId: string, request: Request, redirectUri: string, binding: LinkCookie): Promise<Response> {
+  const browserBinding = binding.read(request);
+  const answer = await deps.links.answer(connectionId, new URL(request.url), browserBinding, redirectUri);
   const ticket = deps.forms.issue(request, confirmForm(connectionId));
-  return page(
+  const response = page(
     200,
     'Confirm the link',
     `<p>You are signed in to teamgraph as <strong>${escape(answer.accountEmail)}</strong>.</p>
@@ -103,15 +133,18 @@ async function answered(deps: LinkRouteDeps, connectionId: string, request: Requ
     undefined,
     ticket,
   );
+  response.headers.append('set-cookie', binding.set(browserBinding!));
+  return response;
 }
 
-async function confirmed(deps: LinkRouteDeps, connectionId: string, request: Request): Promise<Response> {
+async function confirmed(deps: LinkRouteDeps, connectionId: string, request: Request, binding: LinkCookie, address: string | undefined): Promise<Response> {
   const form = new URLSearchParams(await request.text());
+  // Refused before anything is read: the attempt stays for the browser's own page to confirm.
   const refusal = deps.forms.checkForm(request, form, confirmForm(connectionId));
-  if (refusal) throw new LinkError(refusal.code, refusal.message, 403);
+  if (refusal) return failure(403, refusal.message, refusal.code);
   const decision = form.get('decision');
   if (decision !== 'link' && decision !== 'cancel') throw new LinkError('INVALID_STATE', 'Choose Link or Cancel.');
-  const done = await deps.links.confirm(connectionId, form.get('confirmation') ?? '', cookie(request.headers.get('cookie'), COOKIE), decision === 'link');
+  const done = await deps.links.confirm(connectionId, form.get('confirmation') ?? '', binding.read(request), decision === 'link', address);
   const response = done.linked
     ? page(
         200,
@@ -119,6 +152,6 @@ async function confirmed(deps: LinkRouteDeps, connectionId: string, request: Req
         `<p>Your account is now linked to <strong>${escape(done.externalId)}</strong> at ${escape(done.provider)}. What that identity may see in the graph is visible to you from your next request.</p><p class="muted">You can close this window.</p>`,
       )
     : page(200, 'Nothing linked', '<p>The link was cancelled; nothing changed.</p><p class="muted">You can close this window.</p>');
-  response.headers.append('set-cookie', `${COOKIE}=; Path=/connections/${connectionId}/link; Max-Age=0; HttpOnly; SameSite=Lax`);
+  response.headers.append('set-cookie', binding.clear());
   return response;
 }

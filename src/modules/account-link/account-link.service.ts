@@ -4,11 +4,13 @@
 // that started the attempt, exchanges the code, reads the user-info and links the account to
 // the external id it names. Links take effect at the next request, like mappings (the
 // principal version moves with user_link).
+import { isIP } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
+import { isLoopbackHost } from '../../shared/ip-address.ts';
 import { newId } from '../../shared/ids.ts';
 import type { SecretBox } from '../../shared/secret-box.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
@@ -17,8 +19,6 @@ import type { AuditService } from '../audit/audit.service.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
 import { AccountLinkRepository, type LinkProviderRow } from './account-link.repository.ts';
-import type { FormRefusalCode } from '../../http/form-guard.ts';
-import { isIP } from 'node:net';
 import { isPublicAddress, type ProviderFetch } from './provider-fetch.ts';
 
 export const LINK_ATTEMPT_SECONDS = 600;
@@ -39,15 +39,13 @@ export interface LinkProviderInput {
 /** Why a link attempt failed, in words for the person in the browser; `code` is stable. */
 export class LinkError extends Error {
   constructor(
-    readonly code: 'UNKNOWN_CONNECTION' | 'OTHER_ORGANIZATION' | 'NO_PROVIDER' | 'IP_NOT_ALLOWED' | 'INVALID_STATE' | 'EXPIRED' | 'PROVIDER_ERROR' | 'NO_EXTERNAL_ID' | FormRefusalCode,
+    readonly code: 'UNKNOWN_CONNECTION' | 'OTHER_ORGANIZATION' | 'NO_PROVIDER' | 'IP_NOT_ALLOWED' | 'INVALID_STATE' | 'EXPIRED' | 'PROVIDER_ERROR' | 'NO_EXTERNAL_ID' | 'ACCOUNT_INACTIVE',
     message: string,
     readonly status = 400,
   ) {
     super(message);
   }
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
  * Providers must use https; plain http is accepted on loopback only (development and tests). An
@@ -61,7 +59,7 @@ function endpoint(value: string, name: string, allowPrivate: boolean): URL {
   } catch {
     throw new BadUserInputError('INVALID_LINK_PROVIDER', `${name} is not a URL: ${value}`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new BadUserInputError('INVALID_LINK_PROVIDER', `${name} must be an https URL (http only on loopback): ${value}`);
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -215,8 +213,8 @@ export class AccountLinkService {
    */
   async answer(connectionId: string, callback: URL, browserBinding: string | null, redirectUri: string) {
     const state = callback.searchParams.get('state');
-    const attempt = state && browserBinding ? await this.links.takeAttempt(sha256(state), sha256(browserBinding)) : undefined;
-    if (!attempt || attempt.external_id !== null || attempt.connection_id !== connectionId) {
+    const attempt = state && browserBinding ? await this.links.takeAttempt(sha256(state), sha256(browserBinding), 'waiting-for-provider') : undefined;
+    if (!attempt || attempt.connection_id !== connectionId) {
       throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
     }
     if (attempt.expires_at <= this.clock.now()) throw new LinkError('EXPIRED', 'This link attempt expired; start again from the link page.');
@@ -258,8 +256,8 @@ export class AccountLinkService {
    * The account that started the attempt confirms (or cancels) the provider's answer, in the
    * browser that started it; only then is the link made.
    */
-  async confirm(connectionId: string, confirmation: string, browserBinding: string | null, accepted: boolean) {
-    const attempt = confirmation && browserBinding ? await this.links.takeAttempt(sha256(confirmation), sha256(browserBinding)) : undefined;
+  async confirm(connectionId: string, confirmation: string, browserBinding: string | null, accepted: boolean, address: string | undefined) {
+    const attempt = confirmation && browserBinding ? await this.links.takeAttempt(sha256(confirmation), sha256(browserBinding), 'answered') : undefined;
     if (!attempt || attempt.external_id === null || attempt.connection_id !== connectionId) {
       throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
     }
@@ -268,6 +266,11 @@ export class AccountLinkService {
     if (!connection || connection.deletion_started_at || connection.disabled_at) throw new LinkError('UNKNOWN_CONNECTION', 'There is no such connection, or it is disabled.', 404);
     const result = { orgId: attempt.org_id, accountId: attempt.account_id, connectionId: attempt.connection_id, provider: connection.provider, externalId: attempt.external_id, linked: accepted };
     if (!accepted) return result;
+    // Up to twenty minutes have passed since the password: the account and its address must still be allowed.
+    if (!(await this.links.accountActive(attempt.org_id, attempt.account_id))) throw new LinkError('ACCOUNT_INACTIVE', 'Your account is deactivated; nothing was linked.', 403);
+    if (!(await this.ipAllowlist.addressAllowed(attempt.org_id, address))) {
+      throw new LinkError('IP_NOT_ALLOWED', `Your organisation does not allow requests from ${address ?? 'an unknown address'}; nothing was linked.`, 403);
+    }
     const now = this.clock.now();
     await this.links.link(attempt.org_id, attempt.connection_id, attempt.external_id, attempt.account_id, now);
     await this.audit.append({

@@ -35,7 +35,12 @@ export class AddressNotAllowed extends Error {}
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+    // ::a.b.c.d (IPv4-compatible, deprecated) counts as unicast to ipaddr.js; it is no public address.
+    else if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
+  }
   return parsed.range() === 'unicast';
 }
 
@@ -59,7 +64,7 @@ export function providerFetch({ allowPrivate, timeoutMs = 10_000, maxBytes = 102
       const transport = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
       if (!transport) return reject(new AddressNotAllowed(`${target.protocol} is not http or https`));
       const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers) : (init.headers ?? {});
-      const request = transport.request(target, { method: init.method ?? 'GET', headers, lookup, timeout: timeoutMs, signal: init.signal ?? undefined }, (response) => {
+      const request = transport.request(target, { method: init.method ?? 'GET', headers, lookup, signal: init.signal ?? undefined }, (response) => {
         const chunks: Buffer[] = [];
         let size = 0;
         response.on('data', (chunk: Buffer) => {
@@ -80,7 +85,9 @@ export function providerFetch({ allowPrivate, timeoutMs = 10_000, maxBytes = 102
           resolve(new Response(empty ? null : Buffer.concat(chunks), { status, headers: answer }));
         });
       });
-      request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      // The whole exchange, not only each silence: a provider sending a byte now and then is cut off too.
+      const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      request.on('close', () => clearTimeout(deadline));
       request.on('error', reject);
       request.end(init.body === null || init.body === undefined ? undefined : String(init.body));
     });

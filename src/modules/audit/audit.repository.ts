@@ -106,32 +106,37 @@ export class AuditRepository {
   /**
    * Deletes the oldest events of the organisation up to (not including) the first event at or
    * after `before`, and moves the checkpoint to the last one deleted. Returns how many went.
+   * Batches of `batch` events, each its own transaction: the purge holds the chain head (which
+   * every append of the organisation waits for) only as long as one batch takes.
    */
-  async purgeBefore(orgId: string, before: Date): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      // One statement deletes every expired event: after a long pause that may take longer than a
-      // request's statement may run (TEAMGRAPH_STATEMENT_TIMEOUT); this is not a request.
-      await sql`set local statement_timeout = 0`.execute(trx);
-      const head = await trx.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).forUpdate().executeTakeFirst();
-      if (!head) return 0;
-      const firstKept = await trx.selectFrom('audit_event').select((eb) => eb.fn.min('seq').as('seq')).where('org_id', '=', orgId).where('time', '>=', before).executeTakeFirst();
-      const keepFrom = firstKept?.seq ?? Number(head.last_seq) + 1;
-      const last = await trx
-        .selectFrom('audit_event')
-        .select(['seq', 'hash'])
-        .where('org_id', '=', orgId)
-        .where('seq', '<', keepFrom)
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (!last) return 0;
-      // The append-only trigger lets this transaction, and only it, delete.
-      await sql`select set_config('teamgraph.audit_purge', 'on', true)`.execute(trx);
-      const deleted = await trx.deleteFrom('audit_event').where('org_id', '=', orgId).where('seq', '<=', last.seq).executeTakeFirst();
-      await sql`select set_config('teamgraph.audit_purge', 'off', true)`.execute(trx);
-      await trx.updateTable('audit_chain').set({ checkpoint_seq: last.seq, checkpoint_hash: last.hash }).where('org_id', '=', orgId).execute();
-      return Number(deleted.numDeletedRows);
-    });
+  async purgeBefore(orgId: string, before: Date, batch = 10_000): Promise<number> {
+    const firstKept = await this.db.selectFrom('audit_event').select((eb) => eb.fn.min('seq').as('seq')).where('org_id', '=', orgId).where('time', '>=', before).executeTakeFirst();
+    let deletedInAll = 0;
+    for (;;) {
+      const deleted = await this.db.transaction().execute(async (trx) => {
+        const head = await trx.selectFrom('audit_chain').selectAll().where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+        if (!head) return 0;
+        const keepFrom = firstKept?.seq ?? Number(head.last_seq) + 1;
+        const last = await trx
+          .selectFrom('audit_event')
+          .select(['seq', 'hash'])
+          .where('org_id', '=', orgId)
+          .where('seq', '<', keepFrom)
+          .where('seq', '<=', Number(head.checkpoint_seq) + batch)
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (!last) return 0;
+        // The append-only trigger lets this transaction, and only it, delete.
+        await sql`select set_config('teamgraph.audit_purge', 'on', true)`.execute(trx);
+        const result = await trx.deleteFrom('audit_event').where('org_id', '=', orgId).where('seq', '<=', last.seq).executeTakeFirst();
+        await sql`select set_config('teamgraph.audit_purge', 'off', true)`.execute(trx);
+        await trx.updateTable('audit_chain').set({ checkpoint_seq: last.seq, checkpoint_hash: last.hash }).where('org_id', '=', orgId).execute();
+        return Number(result.numDeletedRows);
+      });
+      if (deleted === 0) return deletedInAll;
+      deletedInAll += deleted;
+    }
   }
 
   organizationsWithEvents() {
