@@ -101,6 +101,7 @@ export function createServices(deps: Omit<AppDeps, 'publicUrl'>): Services {
   const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
   const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
   const secrets = deps.secretKey ? new SecretBox(deps.secretKey) : SecretBox.random();
+  const allowPrivate = deps.allowPrivateProviderUrls ?? false;
   return {
     db: deps.db,
     clock,
@@ -115,10 +116,7 @@ export function createServices(deps: Omit<AppDeps, 'publicUrl'>): Services {
     principals: new PrincipalCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
-    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, {
-      fetch: providerFetch({ allowPrivate: deps.allowPrivateProviderUrls ?? false }),
-      allowPrivate: deps.allowPrivateProviderUrls ?? false,
-    }),
+    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),
     bitbucketTokens: new BitbucketTokenService(deps.db, clock, credentials),
     adminKeys: new AdminKeyService(deps.db, clock, credentials),
     credentials,

@@ -46,7 +46,9 @@ export function useInputBounds(): Plugin {
         const name = definition.variable.name.value;
         variables[name] = name in given ? given[name] : definition.defaultValue ? valueFromASTUntyped(definition.defaultValue) : undefined;
       }
-      checkStrings(args.schema, args.document, variables);
+      const bounds = boundsOf(args.schema, args.document);
+      if (bounds.tooLong) throw tooLong(bounds.tooLong.where, bounds.tooLong.length, bounds.tooLong.max);
+      for (const use of bounds.uses) checkValue(variables[use.name], use.type, `$${use.name}`, use.max);
     },
   };
 }
@@ -91,8 +93,8 @@ const exempt = (type: GraphQLInputType) => isInputObjectType(type) && type.exten
 const maxLengthOf = (field: { extensions?: Record<string, unknown> | null } | null | undefined) =>
   typeof field?.extensions?.maxLength === 'number' ? field.extensions.maxLength : INPUT_BOUNDS.string;
 
-function refuse(where: string, length: number, max: number): never {
-  throw new BadUserInputError('STRING_TOO_LONG', `${where} is ${length} characters long; at most ${max} are accepted.`);
+function tooLong(where: string, length: number, max: number): BadUserInputError {
+  return new BadUserInputError('STRING_TOO_LONG', `${where} is ${length} characters long; at most ${max} are accepted.`);
 }
 
 /** Walks a variable's value as its type says: input objects by field, lists by item. */
@@ -113,14 +115,28 @@ function checkValue(value: unknown, type: GraphQLInputType, path: string, max: n
     }
     return;
   }
-  if (isScalarType(nullable) && nullable.name !== 'JSON' && typeof value === 'string' && value.length > max) refuse(path, value.length, max);
+  if (isScalarType(nullable) && nullable.name !== 'JSON' && typeof value === 'string' && value.length > max) throw tooLong(path, value.length, max);
 }
+
+/** What a document allows its strings: its inline strings' verdict, and where each variable is used. */
+interface DocumentBounds {
+  /** The first inline string over its bound (an error is made per request: errors are not shared). */
+  tooLong: { where: string; length: number; max: number } | null;
+  uses: { name: string; type: GraphQLInputType; max: number }[];
+}
+
+// yoga hands the same DocumentNode to every request of a cached document: it is read once.
+const documents = new WeakMap<DocumentNode, DocumentBounds>();
 
 /**
  * Every string of the operation, each against the argument or input field it is given to: the
- * inline ones, and each variable's value where it is used (as the type of that place says).
+ * inline ones, checked here, and the places the variables are used, with the type and bound of
+ * each place, for each request's values to be checked against.
  */
-function checkStrings(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): void {
+function boundsOf(schema: GraphQLSchema, document: DocumentNode): DocumentBounds {
+  const known = documents.get(document);
+  if (known) return known;
+  const bounds: DocumentBounds = { tooLong: null, uses: [] };
   const typeInfo = new TypeInfo(schema);
   let exemptDepth = 0;
   const limits: number[] = [];
@@ -150,16 +166,18 @@ function checkStrings(schema: GraphQLSchema, document: DocumentNode, variables: 
       },
       Variable: (node) => {
         const type = typeInfo.getInputType();
-        if (exemptDepth === 0 && type && limits.length > 0) checkValue(variables[node.name.value], type, `$${node.name.value}`, limit());
+        if (exemptDepth === 0 && type && limits.length > 0) bounds.uses.push({ name: node.name.value, type, max: limit() });
       },
       StringValue: (node) => {
-        if (exemptDepth > 0) return;
+        if (exemptDepth > 0 || bounds.tooLong) return;
         const type = getNamedType(typeInfo.getInputType() ?? undefined);
         if (type && isScalarType(type) && type.name === 'JSON') return;
-        if (node.value.length > limit()) refuse(`A string at line ${locationOf(node)}`, node.value.length, limit());
+        if (node.value.length > limit()) bounds.tooLong = { where: `A string at line ${locationOf(node)}`, length: node.value.length, max: limit() };
       },
     }),
   );
+  documents.set(document, bounds);
+  return bounds;
 }
 
 const locationOf = (node: { loc?: { startToken: { line: number; column: number } } }) => (node.loc ? `${node.loc.startToken.line}, column ${node.loc.startToken.column}` : '?');

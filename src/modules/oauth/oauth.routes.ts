@@ -36,13 +36,13 @@ export type OAuthHandler = (request: Request, clientAddress: string | undefined)
 /** The handler for an OAuth path, or undefined when the path is not one. */
 export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHandler | undefined {
   const routes: Record<string, Partial<Record<'GET' | 'POST', OAuthHandler>>> = {
-    '/.well-known/oauth-authorization-server': { GET: async (request) => json(200, metadata(deps.publicUrl, deps.catalog)) },
+    '/.well-known/oauth-authorization-server': { GET: async () => json(200, metadata(deps.publicUrl, deps.catalog)) },
     '/oauth/authorize': {
-      GET: async (request) => authorizeGet(deps, request, deps.publicUrl),
-      POST: async (request, address) => authorizePost(deps, request, deps.publicUrl, address),
+      GET: async (request) => authorizeGet(deps, request),
+      POST: async (request, address) => authorizePost(deps, request, address),
     },
     '/oauth/token': { POST: (request, address) => tokenEndpoint(deps, request, address) },
-    '/oauth/device_authorization': { POST: (request) => deviceAuthorization(deps, request, deps.publicUrl) },
+    '/oauth/device_authorization': { POST: (request) => deviceAuthorization(deps, request) },
     '/oauth/revoke': { POST: (request) => revocation(deps, request) },
     '/device': {
       GET: async (request) => devicePage(200, deps.forms.issue(request, DEVICE_FORM), { userCode: new URL(request.url).searchParams.get('user_code') ?? undefined }),
@@ -97,7 +97,8 @@ type ParsedAuthorization = AuthorizationRequest & { state: string | null; formPa
  * Validates an authorization request. Until the client and its redirect are known good, errors
  * are a page (redirecting would hand them to an arbitrary URL); after that, a redirect.
  */
-function parseAuthorization(deps: OAuthRouteDeps, params: URLSearchParams, issuer: string): ParsedAuthorization | Response {
+function parseAuthorization(deps: OAuthRouteDeps, params: URLSearchParams): ParsedAuthorization | Response {
+  const issuer = deps.publicUrl;
   const repeated = AUTHORIZATION_PARAMS.filter((name) => params.getAll(name).length > 1);
   const client = PUBLIC_CLIENTS.get(params.get('client_id') ?? '');
   if (!client || params.getAll('client_id').length > 1) return page(400, 'Sign-in failed', '<p>The application asked to sign in with an unknown client_id. Nothing was sent to it.</p>');
@@ -129,15 +130,16 @@ function parseAuthorization(deps: OAuthRouteDeps, params: URLSearchParams, issue
   return { client, redirectUri, codeChallenge, scopes, state, formParams };
 }
 
-function authorizeGet(deps: OAuthRouteDeps, request: Request, issuer: string): Response {
-  const parsed = parseAuthorization(deps, new URL(request.url).searchParams, issuer);
+function authorizeGet(deps: OAuthRouteDeps, request: Request): Response {
+  const parsed = parseAuthorization(deps, new URL(request.url).searchParams);
   if (parsed instanceof Response) return parsed;
   return loginPage(200, parsed.formParams, deps.forms.issue(request, LOGIN_FORM), { scopes: parsed.scopes, adminPage: parsed.client.adminsOnly });
 }
 
-async function authorizePost(deps: OAuthRouteDeps, request: Request, issuer: string, address: string | undefined): Promise<Response> {
+async function authorizePost(deps: OAuthRouteDeps, request: Request, address: string | undefined): Promise<Response> {
+  const issuer = deps.publicUrl;
   const form = await readForm(request);
-  const parsed = parseAuthorization(deps, form, issuer);
+  const parsed = parseAuthorization(deps, form);
   if (parsed instanceof Response) return parsed;
   const email = form.get('email') ?? '';
   const again = (status: number, error: string) =>
@@ -233,7 +235,8 @@ function tokenResponse(deps: OAuthRouteDeps, issued: { accessToken: string; scop
   });
 }
 
-async function deviceAuthorization(deps: OAuthRouteDeps, request: Request, issuer: string): Promise<Response> {
+async function deviceAuthorization(deps: OAuthRouteDeps, request: Request): Promise<Response> {
+  const issuer = deps.publicUrl;
   const form = await readForm(request);
   const client = await authenticateClient(deps, request, form);
   if (client.kind !== 'public') throw new OAuthError('unauthorized_client', 'Connections use the client_credentials grant.');
