@@ -16,6 +16,7 @@ import * as connectionLifecycle from './012_connection_lifecycle.ts';
 import * as credentialChangeNotify from './013_credential_change_notify.ts';
 import * as auditVerification from './014_audit_verification.ts';
 import * as linkConfirmation from './015_link_confirmation.ts';
+import * as visibilityStreams from './016_visibility_streams.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '013_credential_change_notify': credentialChangeNotify,
   '014_audit_verification': auditVerification,
   '015_link_confirmation': linkConfirmation,
+  '016_visibility_streams': visibilityStreams,
 };

@@ -36,7 +36,8 @@ export class AccessChecker {
 
   private async loadChains(ids: readonly string[]): Promise<true[]> {
     // A single object (object(id), node) is compared with `=`: PostgreSQL then keeps one generic
-    // plan for the named statement, while with `any($n)` it plans every execution anew.
+    // plan for the named statement, while with `any($n)` it plans every execution anew. Each step
+    // up is one primary-key lookup (`limit 1` keeps it a lookup whatever the estimates, issue 16).
     const wanted = ids.length === 1 ? sql`o.id = ${ids[0]}` : sql`o.id = any(${[...ids]}::text[])`;
     const result = await sql<ObjectRow & { hop: number }>`
       with recursive chain as (
@@ -44,7 +45,8 @@ export class AccessChecker {
         where o.org_id = ${this.orgId} and ${wanted} and not o.deleted
         union all
         select p.*, c.hop + 1
-        from chain c join graph_object p on p.org_id = ${this.orgId} and p.id = c.container_id and not p.deleted
+        from chain c
+        cross join lateral (select * from graph_object g where g.org_id = ${this.orgId} and g.id = c.container_id and not g.deleted limit 1) p
         where c.hop < ${MAX_CONTAINER_HOPS}
       )
       select distinct on (id) * from chain

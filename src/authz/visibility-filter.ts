@@ -1,27 +1,46 @@
 // The list filter (PRODUCT §3): one page of the objects a viewer may VIEW, newest first, decided
-// in SQL so a page never costs what the viewer cannot see.
+// in SQL so that a page costs what the viewer sees among the newest objects, never what it cannot
+// see, and never what the planner guesses.
 //
 // Each object has a status for the viewer: 2 = its VIEW controls are satisfied by the viewer's
 // principals alone; 1 = they are satisfied if the container is visible (CONTAINER principals);
 // 0 = never. Objects with one VIEW control (most of them) get their status from the row itself
 // (view_keys && principals); the others count satisfied controls in acl_entry.
 //
-// Two plans, chosen per request because the planner cannot know how much a viewer sees:
-//  - forward: walk the newest objects matching the filter in a bounded window, resolving
-//    status-1 rows up their container chain. Right when the viewer sees much.
-//  - inverted: start from acl_entry rows naming the viewer's principals, then descend into
-//    children that inherit (status 1). Right when the viewer sees little.
-// A small forward probe runs first and answers for viewers who see much. When it finds less than
-// half a page of visible objects (whatever a text filter says), the viewer sees little: the
-// inverted plan answers, unless the visible set turns out larger than INVERTED_CAP; then forward
-// windows sized from the probe's density take over. A text filter is matched on rows already
-// examined, never in the scan that chooses them (issue 15: see forwardPage).
-// (A window sized from a sparse probe is a noisy guess, and a wrong guess costs thousands of
-// rows; the inverted plan costs what the viewer sees, which a sparse probe says is little.)
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+// Two plans, chosen per request from what the first statement saw, not from table statistics:
+//  - forward: walk the newest objects matching the filter in a bounded window, resolving status-1
+//    rows up their container chain. Right when the viewer sees much of the newest.
+//  - streams: merge the viewer's streams newest first. A stream is one principal's VIEW entries
+//    (acl_entry_recent: principal, time) or one visible container's children (graph_object_
+//    children: container, time); each yields only rows that are visible and match the filter.
+//    The visible containers are found from the containers the viewer's keys name (acl_entry's
+//    entries of containers) and by descending through children that inherit (status 1). A page
+//    takes the newest row of every stream, then at most a page from the streams whose newest row
+//    is not older than the page's newest possible last row: the page costs about (streams + page)
+//    index steps, whether the viewer's objects are new or old, few or many.
+// A forward probe runs first and answers for viewers who see much. When it finds half a page or
+// more of visible objects, one window sized from that density may follow; otherwise, or when that
+// window falls short too, the streams answer. At most three statements.
+//
+// Why the planner cannot get these wrong (issue 16): every step is meant to be an index-ordered
+// scan with a LIMIT inside a LATERAL loop, or a primary-key lookup, driven by a small materialized
+// set (the viewer's keys, its visible containers). Statement shape alone does not hold that: a
+// planner that believes an organisation small (never analyzed, or analyzed while a larger one
+// filled the table) reads it whole through another index and sorts (240 ms instead of 3 at
+// 100,000 objects). So the statements run in a transaction whose planner settings leave only
+// index scans, nested loops and no sort where an index gives the order (withIndexPlans); the
+// transaction is rolled back, so the settings end with it, even inside a request's transaction.
+// The principal array reaches the planner only behind a scalar subquery, so planning does not
+// weigh it element by element. A test runs EXPLAIN ANALYZE on a never-analyzed database and on a
+// skewed one and refuses a sequential scan, or any scan of graph_object or acl_entry that reads a
+// good part of the organisation.
+//
+// A text filter is matched on rows already found visible (or examined by the forward window),
+// never in the scan that chooses them, so how many rows a page walks does not depend on whether
+// objects the viewer may not see hold the text (issue 15: see forwardPage).
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Database, GraphObjectTable } from '../db/database.ts';
-import type { Selectable } from 'kysely';
-import { ACTION_NUMBER, CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
+import { CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
 import type { ViewerPrincipals } from './acl-engine.ts';
 
 export type ObjectRow = Selectable<GraphObjectTable>;
@@ -34,8 +53,6 @@ export interface ObjectListFilter {
   text?: string | null;
   updatedAfter?: Date | null;
   updatedBefore?: Date | null;
-  /** Restrict to these ids (used to check a known set, e.g. relationship ends). */
-  ids?: readonly string[] | null;
 }
 
 export interface ListPosition {
@@ -44,16 +61,26 @@ export interface ListPosition {
   limit: number;
 }
 
-/** Rows the first forward window examines. */
-const probeWindow = (limit: number) => Math.max(64, limit * 4);
-/** The inverted plan gives up when the viewer may see more objects than this. */
-export const INVERTED_CAP = 5000;
+export type VisibilityPlan = 'forward' | 'streams';
 
 export interface VisibilityPlanTrace {
-  plan: 'forward' | 'inverted';
+  plan: VisibilityPlan;
   /** SQL statements the choice took. */
   statements: number;
 }
+
+export interface VisibilityTuning {
+  /** Rows the first forward window examines. */
+  probeWindow?: number;
+  /** The largest forward window after the probe; a sparser viewer goes to the streams. */
+  maxWindow?: number;
+  /** Skip the choice (tests run each plan over the same data). */
+  plan?: VisibilityPlan;
+}
+
+const probeWindow = (limit: number) => Math.max(64, limit * 4);
+/** Past this many rows, a forward window costs more than the streams of a viewer who sees little. */
+const MAX_WINDOW = 2000;
 
 export async function listVisibleObjects(
   db: Kysely<Database>,
@@ -62,73 +89,118 @@ export async function listVisibleObjects(
   filter: ObjectListFilter,
   position: ListPosition,
   trace?: VisibilityPlanTrace,
-  tuning: { invertedCap?: number; probeWindow?: number } = {},
+  tuning: VisibilityTuning = {},
 ): Promise<ObjectRow[]> {
   if (!viewer.active || filter.types.length === 0 || position.limit === 0) return [];
-  if (filter.ids && filter.ids.length === 0) return [];
-  const principals = [...viewer.keys];
-  const hidden = viewer.hiddenConnections ?? [];
-  const done = (rows: ObjectRow[], plan: VisibilityPlanTrace['plan'], statements: number) => {
-    if (trace) Object.assign(trace, { plan, statements });
-    return rows;
-  };
-  let window = tuning.probeWindow ?? probeWindow(position.limit);
-  const probe = await forwardPage(db, orgId, principals, hidden, filter, position, window);
-  if (probe.rows.length >= position.limit || probe.scanned < window) return done(probe.rows, 'forward', 1);
-  let statements = 1;
-  // How much the viewer sees is told by the window's visible rows, whatever the text says (issue
-  // 15: a text's matches among invisible objects must not choose the plan).
-  if (probe.visible < position.limit / 2) {
-    statements++;
-    const inverted = await invertedPage(db, orgId, principals, hidden, filter, position, tuning.invertedCap ?? INVERTED_CAP);
-    if (inverted) return done(inverted, 'inverted', statements);
-  }
-  // The viewer sees a fair share, just not among the newest: widen the window to where the page
-  // should be by the probe's density, and keep widening until the page fills or objects run out.
-  window = Math.ceil((window * position.limit * 2) / Math.max(1, probe.rows.length));
-  for (;;) {
-    statements++;
-    const { rows, scanned } = await forwardPage(db, orgId, principals, hidden, filter, position, window);
-    if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', statements);
-    window *= 4;
+  const query: ListQuery = { orgId, principals: [...viewer.keys], hidden: viewer.hiddenConnections ?? [], filter, position };
+  const { rows, plan, statements } = await withIndexPlans(db, (trx) => choosePlan(trx, query, tuning));
+  if (trace) Object.assign(trace, { plan, statements });
+  return rows;
+}
+
+/** What the list statements may use: index scans and nested loops, a sort only where nothing else gives the order. */
+const INDEX_PLANS = { enable_seqscan: 'off', enable_bitmapscan: 'off', enable_sort: 'off', enable_hashjoin: 'off', enable_mergejoin: 'off' };
+
+async function withIndexPlans<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  const trx = await db.startTransaction().execute();
+  try {
+    await sql`select ${sql.join(Object.entries(INDEX_PLANS).map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(trx);
+    return await work(trx);
+  } finally {
+    // Nothing was written: rolling back is as cheap as committing, and undoes the settings even
+    // when the transaction is a savepoint of a request's transaction.
+    await trx.rollback().execute();
   }
 }
 
+async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: VisibilityTuning): Promise<{ rows: ObjectRow[]; plan: VisibilityPlan; statements: number }> {
+  const { position } = query;
+  const done = (rows: ObjectRow[], plan: VisibilityPlan, statements: number) => ({ rows, plan, statements });
+  if (tuning.plan === 'streams') return done(await streamsPage(db, query), 'streams', 1);
+  if (tuning.plan === 'forward') {
+    for (let window = probeWindow(position.limit); ; window *= 4) {
+      const { rows, scanned } = await forwardPage(db, query, window);
+      if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', 1);
+    }
+  }
+  const probeSize = tuning.probeWindow ?? probeWindow(position.limit);
+  const probe = await forwardPage(db, query, probeSize);
+  if (probe.rows.length >= position.limit || probe.scanned < probeSize) return done(probe.rows, 'forward', 1);
+  // How much the viewer sees is told by the window's visible rows, whatever the text says (issue
+  // 15: a text's matches among invisible objects must not choose the plan).
+  let statements = 1;
+  if (probe.visible >= position.limit / 2) {
+    // A fair share of the newest is visible: a window where the page should end by that density.
+    const window = Math.ceil((probeSize * position.limit * 2) / probe.visible);
+    if (window <= (tuning.maxWindow ?? MAX_WINDOW)) {
+      statements++;
+      const { rows, scanned } = await forwardPage(db, query, window);
+      if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', statements);
+    }
+  }
+  return done(await streamsPage(db, query), 'streams', statements + 1);
+}
+
+interface ListQuery {
+  orgId: string;
+  principals: string[];
+  hidden: readonly string[];
+  filter: ObjectListFilter;
+  position: ListPosition;
+}
+
+/**
+ * The viewer's keys as every statement below names them: one materialized row, read through a
+ * scalar subquery, so the planner never estimates the array element by element.
+ */
+function viewerKeys(principals: string[]): RawBuilder<unknown> {
+  return sql`viewer as materialized (select ${principals}::text[] as keys)`;
+}
+const KEYS = sql`(select v.keys from viewer v)::text[]`;
+
 /** The status (0, 1, 2 as above) of the object row aliased `alias`. */
-function viewStatus(alias: string, principals: string[]): RawBuilder<number> {
+function viewStatus(alias: string): RawBuilder<number> {
   const o = sql.raw(alias);
-  const keys = sql`${principals}::text[]`;
   return sql<number>`(case
     when ${o}.view_controls = 0 then 0
     when ${o}.view_controls = 1 then
-      case when ${o}.view_keys && ${keys} then 2 when ${CONTAINER_KEY} = any(${o}.view_keys) then 1 else 0 end
+      case when ${o}.view_keys && ${KEYS} then 2 when ${CONTAINER_KEY} = any(${o}.view_keys) then 1 else 0 end
     else (
       select case
-        when count(distinct e.control_no) filter (where e.principal_key = any(${keys})) = ${o}.view_controls then 2
-        when count(distinct e.control_no) = ${o}.view_controls then 1
+        when count(distinct ve.control_no) filter (where ve.principal_key = any(${KEYS})) = ${o}.view_controls then 2
+        when count(distinct ve.control_no) = ${o}.view_controls then 1
         else 0 end
-      from acl_entry e
-      where e.org_id = ${o}.org_id and e.object_id = ${o}.id and e.action = ${ACTION_NUMBER.VIEW}
-        and (e.principal_key = any(${keys}) or e.principal_key = ${CONTAINER_KEY})
+      from acl_entry ve
+      where ve.org_id = ${o}.org_id and ve.object_id = ${o}.id
+        and (ve.principal_key = any(${KEYS}) or ve.principal_key = ${CONTAINER_KEY})
     ) end)`;
 }
 
-function filterConditions(alias: string, filter: ObjectListFilter, position: ListPosition, options: { text: boolean } = { text: true }): RawBuilder<boolean> {
+/** The filter's conditions on the object row aliased `alias`, without the text (see forwardPage). */
+function filterConditions(alias: string, { filter, position }: ListQuery): RawBuilder<boolean> {
   const o = sql.raw(alias);
   const conditions: RawBuilder<unknown>[] = [sql`${o}.type = any(${[...filter.types]}::text[])`];
   if (filter.cloudIds) conditions.push(sql`${o}.cloud_id = any(${[...filter.cloudIds]}::text[])`);
   if (filter.containerId) conditions.push(sql`${o}.container_id = ${filter.containerId}`);
-  if (filter.ids) conditions.push(sql`${o}.id = any(${[...filter.ids]}::text[])`);
-  if (filter.text && options.text) conditions.push(textMatches(alias, filter.text));
   if (filter.updatedAfter) conditions.push(sql`${o}.last_updated_at > ${filter.updatedAfter}`);
   if (filter.updatedBefore) conditions.push(sql`${o}.last_updated_at < ${filter.updatedBefore}`);
-  if (position.after) {
-    conditions.push(sql`(${o}.last_updated_at, ${o}.id) < (${position.after.lastUpdatedAt}::timestamptz, ${position.after.id})`);
-  }
+  if (position.after) conditions.push(before(alias, position.after));
   return sql<boolean>`${sql.join(conditions, sql` and `)}`;
 }
 
-function textMatches(alias: string, text: string): RawBuilder<boolean> {
+/**
+ * Strictly after `after` in the newest-first order, on the time and id columns of `alias`. The
+ * time alone is repeated as a range an index on (…, last_updated_at desc) starts from, so page n
+ * does not walk the n - 1 pages before it.
+ */
+function before(alias: string, after: { lastUpdatedAt: Date; id: string }, idColumn = 'id'): RawBuilder<boolean> {
+  const o = sql.raw(alias);
+  return sql<boolean>`${o}.last_updated_at <= ${after.lastUpdatedAt}::timestamptz
+    and (${o}.last_updated_at, ${sql.raw(`${alias}.${idColumn}`)}) < (${after.lastUpdatedAt}::timestamptz, ${after.id})`;
+}
+
+function textMatches(alias: string, text: string | null | undefined): RawBuilder<boolean> {
+  if (!text) return sql<boolean>`true`;
   const o = sql.raw(alias);
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   return sql<boolean>`(${o}.display_name ilike ${pattern} or ${o}.description ilike ${pattern})`;
@@ -139,106 +211,155 @@ function notHidden(alias: string, hidden: readonly string[]): RawBuilder<unknown
   return hidden.length === 0 ? sql`` : sql` and ${sql.raw(alias)}.connection_id <> all(${[...hidden]}::text[])`;
 }
 
-async function forwardPage(
-  db: Kysely<Database>,
-  orgId: string,
-  principals: string[],
-  hidden: readonly string[],
-  filter: ObjectListFilter,
-  position: ListPosition,
-  window: number,
-): Promise<{ rows: ObjectRow[]; scanned: number; visible: number }> {
+/**
+ * The page's rows, read whole by key in the order of `page` (id, last_updated_at). Here and below,
+ * `limit 1` or `offset 0` keeps a LATERAL step from being flattened into a join: each stays one
+ * index lookup per outer row, whatever the estimates.
+ */
+function wholeRows(orgId: string, extras: RawBuilder<unknown>): RawBuilder<ObjectRow> {
+  return sql<ObjectRow>`
+    select o.*, ${extras}
+    from (select 1) one
+    left join page p on true
+    left join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = p.id limit 1) o on true
+    order by p.last_updated_at desc, p.id desc`;
+}
+
+async function forwardPage(db: Kysely<Database>, query: ListQuery, window: number): Promise<{ rows: ObjectRow[]; scanned: number; visible: number }> {
+  const { orgId, principals, hidden, filter, position } = query;
   // Issue 15: the text is matched on the window's rows, not in the scan that fills the window.
   // Were it in the scan, how many rows the window examines (and so which plan answers, and how
   // fast) would depend on how many objects match the text, visible or not, and a viewer could
   // time whether objects it may not see hold a word. This way a window costs what the same window
-  // without the text costs, plus one match per row; the page takes the visible rows that match,
-  // and the inverted plan matches the text only in the visible set. The price: a rare text walks
-  // windows of every object in order instead of one scan of the matching ones (bench/RESULTS.md).
-  const text = filter.text ? textMatches('o', filter.text) : sql<boolean>`true`;
-  // The window carries what deciding needs; the page's rows alone are read whole (a window may
-  // grow to many thousand rows).
+  // without the text costs, plus one match per row; the page takes the visible rows that match.
+  // A container filter orders by the container first, which only the children index gives.
+  const order = filter.containerId ? sql`o.container_id, o.last_updated_at desc, o.id desc` : sql`o.last_updated_at desc, o.id desc`;
   const result = await sql<ObjectRow & { scanned: number; visible: number }>`
     with recursive
-    win as (
-      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', principals)} as status, ${text} as matches
+    ${viewerKeys(principals)},
+    win as materialized (
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, ${textMatches('o', filter.text)} as matches
       from graph_object o
-      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', filter, position, { text: false })}${notHidden('o', hidden)}
-      order by o.last_updated_at desc, o.id desc
+      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}
+      order by ${order}
       limit ${window}
     ),
+    -- Status-1 rows resolved up their chains, once per container they are in: by primary key, hop by hop.
     walk (origin, container_id, hops, status) as (
-      select w.id, p.container_id, 1, ${viewStatus('p', principals)}
-      from win w join graph_object p on p.org_id = ${orgId} and p.id = w.container_id and not p.deleted
-      where w.status = 1
+      select c.container_id, p.container_id, 1, ${viewStatus('p')}
+      from (select distinct w.container_id from win w where w.status = 1) c
+      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = c.container_id and not g.deleted limit 1) p
       union all
-      select k.origin, p.container_id, k.hops + 1, ${viewStatus('p', principals)}
-      from walk k join graph_object p on p.org_id = ${orgId} and p.id = k.container_id and not p.deleted
+      select k.origin, p.container_id, k.hops + 1, ${viewStatus('p')}
+      from walk k
+      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = k.container_id and not g.deleted limit 1) p
       where k.status = 1 and k.hops < ${MAX_CONTAINER_HOPS}
     ),
     shown as (
       select w.id, w.last_updated_at, w.matches from win w
-      where w.status = 2 or (w.status = 1 and exists (select 1 from walk k where k.origin = w.id and k.status = 2))
+      where w.status = 2 or (w.status = 1 and w.container_id in (select k.origin from walk k where k.status = 2))
     ),
     page as (
       select s.id, s.last_updated_at from shown s where s.matches
       order by s.last_updated_at desc, s.id desc
       limit ${position.limit}
     )
-    select o.*, (select count(*) from win)::int as scanned, (select count(*) from shown)::int as visible
-    from (select 1) one
-    left join page p on true
-    left join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = p.id) o on true
-    order by p.last_updated_at desc, p.id desc
+    ${wholeRows(orgId, sql`(select count(*) from win)::int as scanned, (select count(*) from shown)::int as visible`)}
   `.execute(db);
   const { scanned = 0, visible = 0 } = result.rows[0] ?? {};
   return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned, visible };
 }
 
-/** The page from the viewer's whole visible set; null when that set is larger than `cap`. */
-async function invertedPage(
-  db: Kysely<Database>,
-  orgId: string,
-  principals: string[],
-  hidden: readonly string[],
-  filter: ObjectListFilter,
-  position: ListPosition,
-  cap: number,
-): Promise<ObjectRow[] | null> {
-  // `capped` stops the recursion after cap + 1 rows, so giving up costs little. The visible set
-  // carries the columns the filter and the order need, so only the page's rows are read again.
-  const result = await sql<ObjectRow & { visible_count: number }>`
+/** The page merged from the viewer's streams (see the opening comment). */
+async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectRow[]> {
+  const { orgId, principals, hidden, filter, position } = query;
+  const rowsWanted = position.limit;
+  /** Visible rows of the object aliased `o`, matching the filter and the text. */
+  const visibleMatch = (o: string) => sql`
+    not ${sql.raw(o)}.deleted and ${filterConditions(o, query)}${notHidden(o, hidden)} and ${textMatches(o, filter.text)}`;
+  // One principal's VIEW entries, newest first; an object with the key in several controls once.
+  const principalStream = (key: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
+    select distinct on (e.last_updated_at, e.object_id) e.last_updated_at, e.object_id as id
+    from acl_entry e
+    cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.object_id limit 1) o
+    where e.org_id = ${orgId} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``}
+      and ${floor} and ${visibleMatch('o')}
+      and (${viewStatus('o')} = 2 or (${viewStatus('o')} = 1 and o.container_id in (select t.id from tree t)))
+    order by e.last_updated_at desc, e.object_id desc
+    limit ${limit}`;
+  // One visible container's children that inherit (status 1 is enough: the container is visible).
+  const containerStream = (container: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
+    select o.last_updated_at, o.id
+    from graph_object o
+    where o.org_id = ${orgId} and o.container_id = ${container} and ${CONTAINER_KEY} = any(o.view_keys)
+      and ${floor} and ${visibleMatch('o')} and ${viewStatus('o')} >= 1
+    order by o.container_id, o.last_updated_at desc, o.id desc
+    limit ${limit}`;
+  const atOrAboveBound = (alias: string, idColumn: string) =>
+    sql<boolean>`(${sql.raw(alias)}.last_updated_at, ${sql.raw(`${alias}.${idColumn}`)}) >= (select b.last_updated_at, b.id from bound b)`;
+  const result = await sql<ObjectRow>`
     with recursive
-    candidate as (
-      select distinct e.object_id from acl_entry e
-      where e.org_id = ${orgId} and e.action = ${ACTION_NUMBER.VIEW} and e.principal_key = any(${principals}::text[])
+    ${viewerKeys(principals)},
+    keys as materialized (select unnest(${KEYS}) as key),
+    -- Containers the viewer's keys satisfy (status 2): where inheritance starts.
+    roots as materialized (
+      select distinct o.id from keys k
+      cross join lateral (
+        select c.object_id from acl_entry c where c.org_id = ${orgId} and c.principal_key = k.key and c.on_container offset 0
+      ) c
+      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = c.object_id limit 1) o
+      where not o.deleted${notHidden('o', hidden)} and ${viewStatus('o')} = 2
     ),
-    visible (id, hops, last_updated_at, type, cloud_id, container_id, display_name, description) as (
-      select o.id, 0, o.last_updated_at, o.type, o.cloud_id, o.container_id, o.display_name, o.description
-      from candidate c join graph_object o on o.org_id = ${orgId} and o.id = c.object_id and not o.deleted
-      where ${viewStatus('o', principals)} = 2${notHidden('o', hidden)}
+    -- Down through children that are containers and inherit, to the depth PRODUCT §3 allows: a
+    -- container at hop h passes its visibility to children at h + 1.
+    tree (id, hops) as (
+      select r.id, 0 from roots r
       union all
-      select child.id, v.hops + 1, child.last_updated_at, child.type, child.cloud_id, child.container_id, child.display_name, child.description
-      from visible v join graph_object child on child.org_id = ${orgId} and child.container_id = v.id and not child.deleted
-      where v.hops < ${MAX_CONTAINER_HOPS} and ${viewStatus('child', principals)} = 1
+      select c.id, t.hops + 1
+      from tree t
+      cross join lateral (
+        select g.id from graph_object g
+        where g.org_id = ${orgId} and g.container_id = t.id and g.has_children and not g.deleted${notHidden('g', hidden)}
+          and ${viewStatus('g')} = 1
+        offset 0
+      ) c
+      where t.hops < ${MAX_CONTAINER_HOPS - 1}
     ),
-    capped as (select * from visible limit ${cap + 1}),
-    total as (select count(*)::int as visible_count from capped)
-    select total.visible_count, page.* from total left join lateral (
-      select o.* from (
-        select v.id from capped v
-        where ${filterConditions('v', filter, position)}
-        order by v.last_updated_at desc, v.id desc
-        limit ${position.limit}
-      ) chosen join graph_object o on o.org_id = ${orgId} and o.id = chosen.id
-    ) page on true
-    order by page.last_updated_at desc, page.id desc
+    containers as materialized (select distinct t.id from tree t),
+    -- The newest row of every stream.
+    tops as materialized (
+      select 'k' as kind, k.key, s.last_updated_at, s.id from keys k
+      cross join lateral (${principalStream(sql`k.key`, sql`true`, 1)}) s
+      union all
+      select 'c', c.id, s.last_updated_at, s.id from containers c
+      cross join lateral (${containerStream(sql`c.id`, sql`true`, 1)}) s
+    ),
+    -- The page's last row is not older than the page-size-th newest distinct top: there are that
+    -- many visible rows at or above it. Without that many tops, every stream may contribute.
+    bound as materialized (
+      select coalesce(max(d.last_updated_at), '-infinity'::timestamptz) as last_updated_at, coalesce(max(d.id), '') as id
+      from (select distinct t.last_updated_at, t.id from tops t order by t.last_updated_at desc, t.id desc offset ${rowsWanted - 1} limit 1) d
+    ),
+    candidates as (
+      select s.last_updated_at, s.id from tops t
+      cross join lateral (${principalStream(sql`t.key`, atOrAboveBound('e', 'object_id'), rowsWanted)}) s
+      where t.kind = 'k' and ${atOrAboveBound('t', 'id')}
+      union
+      select s.last_updated_at, s.id from tops t
+      cross join lateral (${containerStream(sql`t.key`, atOrAboveBound('o', 'id'), rowsWanted)}) s
+      where t.kind = 'c' and ${atOrAboveBound('t', 'id')}
+    ),
+    page as (
+      select c.id, c.last_updated_at from candidates c
+      order by c.last_updated_at desc, c.id desc
+      limit ${rowsWanted}
+    )
+    ${wholeRows(orgId, sql`1 as one`)}
   `.execute(db);
-  if ((result.rows[0]?.visible_count ?? 0) > cap) return null;
   return result.rows.filter((r) => r.id !== null).map(stripExtras);
 }
 
-function stripExtras(row: ObjectRow & { scanned?: number; visible?: number; visible_count?: number }): ObjectRow {
-  const { scanned: _scanned, visible: _visible, visible_count: _count, ...rest } = row;
+function stripExtras(row: ObjectRow & { scanned?: number; visible?: number; one?: number }): ObjectRow {
+  const { scanned: _scanned, visible: _visible, one: _one, ...rest } = row;
   return rest;
 }

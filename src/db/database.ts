@@ -143,13 +143,18 @@ export interface GraphObjectTable {
   last_updated_at: Timestamp;
   update_sequence_number: number;
   deleted: Generated<boolean>;
+  /** Some child names this object as container (migration 016). */
+  has_children: Generated<boolean>;
 }
+/** One principal of one VIEW control of an object, with the object's time (migration 016). */
 export interface AclEntryTable {
   org_id: string;
   principal_key: string;
-  action: number;
   object_id: string;
   control_no: number;
+  last_updated_at: Timestamp;
+  /** The object has children (graph_object.has_children), so its entries start inheritance. */
+  on_container: Generated<boolean>;
 }
 export interface RelationshipTable {
   org_id: string;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
-import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace } from '../../src/authz/visibility-filter.ts';
+import { listVisibleObjects, type ObjectRow, type VisibilityPlan, type VisibilityPlanTrace } from '../../src/authz/visibility-filter.ts';
 import { CLI_CLIENT_ID, type ConnectionCaller } from '../../src/modules/session/caller.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
@@ -503,7 +503,7 @@ async function observeThroughApi(token: string, pageSize: number, ids: string[],
   return { listed, single };
 }
 
-const planCounts = { forward: 0, inverted: 0 };
+const planCounts = { forward: 0, streams: 0 };
 
 /** What the worlds exercised, to show the properties are not vacuous. */
 const coverage = { view: 0, noView: 0, edit: 0, noEdit: 0, del: 0, noDel: 0, needs32Hops: 0, cutAt33Hops: 0 };
@@ -528,15 +528,18 @@ function resetCoverage() {
   for (const key of Object.keys(coverage) as (keyof typeof coverage)[]) coverage[key] = 0;
 }
 
-/** Pages through the SQL list filter directly, as `objects` does, recording the plan used. */
-async function listThroughFilter(orgId: string, accountId: string, pageSize: number): Promise<string[]> {
+/**
+ * Pages through the SQL list filter directly, as `objects` does, recording the plan it chose; or
+ * with one plan forced, so that each statement shape is checked on every world.
+ */
+async function listThroughFilter(orgId: string, accountId: string, pageSize: number, plan?: VisibilityPlan): Promise<string[]> {
   const viewer = await loadViewerPrincipals(t.db, orgId, accountId);
   const listed: string[] = [];
   let after: { lastUpdatedAt: Date; id: string } | null = null;
   for (let page = 0; page < 200; page++) {
     const trace = {} as VisibilityPlanTrace;
-    const rows: ObjectRow[] = await listVisibleObjects(t.db, orgId, viewer, { types: readableTypes }, { after, limit: pageSize + 1 }, trace);
-    if (trace.plan) planCounts[trace.plan]++;
+    const rows: ObjectRow[] = await listVisibleObjects(t.db, orgId, viewer, { types: readableTypes }, { after, limit: pageSize + 1 }, trace, { plan });
+    if (trace.plan && !plan) planCounts[trace.plan]++;
     const shown = rows.slice(0, pageSize);
     listed.push(...shown.map((r) => r.id));
     if (rows.length <= pageSize) return listed;
@@ -600,13 +603,18 @@ async function checkWorld(world: WorldSpec, built: BuiltWorld, list: 'api' | 'fi
     if (list === 'api') compareList(world, built, i, observed.listed, expected, 'objects (API)');
     else {
       compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize), expected, 'listVisibleObjects');
+      for (const plan of ['forward', 'streams'] as const) {
+        compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize, plan), expected, `listVisibleObjects, ${plan} plan`);
+      }
       // `children` is the same filter restricted to one container: a few containers per account.
       const containers = [...new Set(world.objects.flatMap((o) => (typeof o.container === 'number' ? [o.container] : [])))].slice(0, 3);
       for (const container of containers) {
         const children = new Set([...expected].filter((j) => world.objects[j].container === container));
         const viewer = await loadViewerPrincipals(t.db, built.space.orgId, accountId);
-        const rows = await listVisibleObjects(t.db, built.space.orgId, viewer, { types: readableTypes, containerId: built.objectIds[container] }, { limit: 100 });
-        compareList(world, built, i, rows.map((r) => r.id), children, `listVisibleObjects with containerId o${container}`);
+        for (const plan of [undefined, 'forward', 'streams'] as const) {
+          const rows = await listVisibleObjects(t.db, built.space.orgId, viewer, { types: readableTypes, containerId: built.objectIds[container] }, { limit: 100 }, undefined, { plan });
+          compareList(world, built, i, rows.map((r) => r.id), children, `listVisibleObjects with containerId o${container}, ${plan ?? 'chosen'} plan`);
+        }
       }
     }
     compareSingles(world, built, ref, i, observed.single);
@@ -718,11 +726,11 @@ describe('ACL property', () => {
     expect(coverage.cutAt33Hops).toBeGreaterThan(0);
   }, 600_000);
 
-  it('lists the same objects with the forward and the inverted plan of the list filter', async () => {
+  it('lists the same objects with the forward and the streams plan of the list filter', async () => {
     // PRODUCT §3 through both SQL plans: an organisation holding 300 objects nobody may view
     // fills the forward probe (64 rows and more) of any page the viewer cannot fill, so the last
-    // page of every list, and any page of objects older than the filler, comes from the inverted
-    // plan (or from widened forward windows when the probe found half a page or more). Each run
+    // page of every list, and any page of objects older than the filler, comes from the streams
+    // (or from a wider forward window when the probe found half a page or more). Each run
     // is a new site and connection of that organisation, with new accounts: what earlier runs
     // stored is invisible to them and only adds filler.
     const { orgId } = await newSpace();
@@ -737,7 +745,7 @@ describe('ACL property', () => {
       }));
       expectAll(await t.app.services.objects.setObjects(filler.caller, filler.connectionId, items), 'ACCEPTED', 'filler');
     }
-    planCounts.forward = planCounts.inverted = 0;
+    planCounts.forward = planCounts.streams = 0;
     resetCoverage();
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: worldArb(12) }, { weight: 1, arbitrary: chainWorldArb }), async (world) => {
@@ -749,7 +757,7 @@ describe('ACL property', () => {
     );
     console.log(`padded organisation: ${PADDED_RUNS} runs, list filter plans ${JSON.stringify(planCounts)}, coverage ${JSON.stringify(coverage)}`);
     expect(planCounts.forward).toBeGreaterThan(0);
-    expect(planCounts.inverted).toBeGreaterThan(0);
+    expect(planCounts.streams).toBeGreaterThan(0);
     expect(coverage.cutAt33Hops).toBeGreaterThan(0);
   }, 600_000);
 });

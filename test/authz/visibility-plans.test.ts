@@ -2,7 +2,7 @@
 // first, page after page. Small limits stand in for the production sizes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
-import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace } from '../../src/authz/visibility-filter.ts';
+import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace, type VisibilityTuning } from '../../src/authz/visibility-filter.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 
 let t: TestApp;
@@ -31,7 +31,7 @@ afterAll(() => t.close());
 
 const EXPECTED = [...Array.from({ length: 12 }, (_, k) => `O-${String(110 - k * 10).padStart(3, '0')}`), 'P'];
 
-async function pageThrough(limit: number, tuning: { invertedCap?: number; probeWindow?: number }) {
+async function pageThrough(limit: number, tuning: VisibilityTuning) {
   const principals = await loadViewerPrincipals(t.db, tenant.orgId, viewer.accountId);
   const seen: string[] = [];
   const plans = new Set<string>();
@@ -55,22 +55,29 @@ describe('the list filter plans', () => {
     expect(plans).toEqual(new Set(['forward:1']));
   });
 
-  it('answers from the inverted plan when the probe finds almost nothing', async () => {
+  it('answers from the streams when the probe finds almost nothing', async () => {
     const { seen, plans } = await pageThrough(3, { probeWindow: 4 });
     expect(seen).toEqual(EXPECTED);
-    expect([...plans].some((p) => p.startsWith('inverted'))).toBe(true);
+    expect(plans).toContain('streams:2');
   });
 
-  it('widens forward windows when the inverted plan gives up on a large visible set', async () => {
-    const { seen, plans } = await pageThrough(3, { probeWindow: 4, invertedCap: 5 });
-    expect(seen).toEqual(EXPECTED);
-    expect([...plans].some((p) => p.startsWith('forward:') && Number(p.split(':')[1]) >= 3)).toBe(true);
-  });
-
-  it('widens forward windows straight away when the probe finds a few', async () => {
+  it('tries one wider forward window when the probe finds a few, then the streams', async () => {
     const { seen, plans } = await pageThrough(2, { probeWindow: 25 });
     expect(seen).toEqual(EXPECTED);
     expect(plans.has('forward:2')).toBe(true);
+    const capped = await pageThrough(2, { probeWindow: 25, maxWindow: 30 });
+    expect(capped.seen).toEqual(EXPECTED);
+    expect(capped.plans.has('streams:2')).toBe(true);
+  });
+
+  it('gives the same pages with either plan forced', async () => {
+    for (const plan of ['forward', 'streams'] as const) {
+      for (const limit of [1, 2, 5, 13]) {
+        const { seen, plans } = await pageThrough(limit, { plan });
+        expect(seen, `${plan} ${limit}`).toEqual(EXPECTED);
+        expect(plans).toEqual(new Set([`${plan}:1`]));
+      }
+    }
   });
 });
 
@@ -89,7 +96,7 @@ describe('a text filter', () => {
     );
     await other.ingest('setObjects', { objects });
     const principals = await loadViewerPrincipals(t.db, other.orgId, reader.accountId);
-    for (const tuning of [{ probeWindow: 8 }, { probeWindow: 8, invertedCap: 3 }, { probeWindow: 40 }]) {
+    for (const tuning of [{ probeWindow: 8 }, { probeWindow: 40, maxWindow: 50 }, { probeWindow: 40 }] as VisibilityTuning[]) {
       const plans = [];
       for (const text of ['needle', 'absent', 'visible 8']) {
         const trace = {} as VisibilityPlanTrace;

@@ -30,11 +30,12 @@ export async function copyObjects(db: Kysely<Database>, connectionId: string, to
     insert into graph_object
     select o.org_id, o.id || '-' || g, o.cloud_id, o.connection_id, o.type, o.product, o.external_id || '-' || g, o.display_name, o.description, o.url,
       o.container_type, o.container_external_id || '-' || g, o.container_id || '-' || g, o.properties, o.permissions, o.acl, o.view_keys, o.view_controls,
-      o.created_at, o.last_updated_at, o.update_sequence_number, o.deleted
+      o.created_at, o.last_updated_at, o.update_sequence_number, o.deleted, o.has_children
     from graph_object o cross join generate_series(1, ${copies}) g where o.connection_id = ${connectionId}
   `.execute(db);
   await sql`
-    insert into acl_entry select e.org_id, e.principal_key, e.action, e.object_id || '-' || g, e.control_no
+    insert into acl_entry (org_id, principal_key, object_id, control_no, last_updated_at, on_container)
+    select e.org_id, e.principal_key, e.object_id || '-' || g, e.control_no, e.last_updated_at, e.on_container
     from acl_entry e join graph_object o on o.org_id = e.org_id and o.id = e.object_id cross join generate_series(1, ${copies}) g
     where o.connection_id = ${connectionId} and o.id not like '%-%'
   `.execute(db);

@@ -160,18 +160,41 @@ export class ObjectRepository {
           }))
           .whereRef('graph_object.update_sequence_number', '<', 'excluded.update_sequence_number'),
       )
-      .returning('id')
+      .returning(['id', 'has_children'])
       .execute();
     const ids = new Set(written.map((r) => r.id));
+    const containers = new Set(written.filter((r) => r.has_children).map((r) => r.id));
     const stored = writes.filter((w) => ids.has(w.id));
-    await this.replaceAclEntries(stored, previouslyStored);
-    await this.adoptWaitingChildren(stored);
+    await this.replaceAclEntries(stored, previouslyStored, containers);
+    const adopters = await this.adoptWaitingChildren(stored);
+    await this.markContainers(stored[0]?.orgId, [...stored.flatMap((w) => (w.containerId ? [w.containerId] : [])), ...adopters]);
     return ids;
   }
 
-  /** Updates the fields a person may change; ACL and identity stay. */
+  /** Updates the fields a person may change; ACL and identity stay, the VIEW index follows the time. */
   async updateFields(orgId: string, id: string, fields: { display_name?: string; description?: string | null; properties?: string | null; last_updated_at: Date }) {
     await this.db.updateTable('graph_object').set(fields).where('org_id', '=', orgId).where('id', '=', id).where('deleted', '=', false).execute();
+    await this.db.updateTable('acl_entry').set({ last_updated_at: fields.last_updated_at }).where('org_id', '=', orgId).where('object_id', '=', id).execute();
+  }
+
+  /**
+   * Marks the given objects, and their VIEW entries, as containers (migration 016); tombstones too,
+   * since children keep pointing at a deleted container that may come back. Rows already
+   * marked are not touched, so concurrent batches filing into one container do not queue on its
+   * row; a concurrent rewrite of the container's entries waits for the row and then sees the mark.
+   */
+  private async markContainers(orgId: string | undefined, ids: string[]) {
+    if (!orgId || ids.length === 0) return;
+    const marked = await sql<{ id: string }>`
+      update graph_object set has_children = true
+      where org_id = ${orgId} and id = any(${[...new Set(ids)]}::text[]) and not has_children
+      returning id
+    `.execute(this.db);
+    if (marked.rows.length === 0) return;
+    await sql`
+      update acl_entry set on_container = true
+      where org_id = ${orgId} and object_id = any(${marked.rows.map((r) => r.id)}::text[])
+    `.execute(this.db);
   }
 
   /** Tombstones existing objects whose sequence number is older; returns the ids deleted. */
@@ -219,17 +242,25 @@ export class ObjectRepository {
     return new Set(written.map((r) => r.id));
   }
 
-  /** Rewrites the ACL index of the written objects; new objects have no entries to remove. */
-  private async replaceAclEntries(writes: ObjectWrite[], previouslyStored: ReadonlySet<string>) {
+  /**
+   * Rewrites the VIEW index of the written objects (migration 016: the list filter's streams read
+   * it newest first); new objects have no entries to remove.
+   */
+  private async replaceAclEntries(writes: ObjectWrite[], previouslyStored: ReadonlySet<string>, containers: ReadonlySet<string>) {
     if (writes.length === 0) return;
     const orgId = writes[0].orgId;
     const replaced = writes.filter((w) => previouslyStored.has(w.id)).map((w) => w.id);
     if (replaced.length > 0) await this.db.deleteFrom('acl_entry').where('org_id', '=', orgId).where('object_id', 'in', replaced).execute();
     const entries = writes.flatMap((w) =>
-      ACTIONS.flatMap((action) =>
-        w.acl[action].flatMap((control, controlNo) =>
-          control.map((principalKey) => ({ org_id: orgId, principal_key: principalKey, action: ACTION_NUMBER[action], object_id: w.id, control_no: controlNo })),
-        ),
+      w.acl.VIEW.flatMap((control, controlNo) =>
+        control.map((principalKey) => ({
+          org_id: orgId,
+          principal_key: principalKey,
+          object_id: w.id,
+          control_no: controlNo,
+          last_updated_at: w.lastUpdatedAt,
+          on_container: containers.has(w.id),
+        })),
       ),
     );
     for (let i = 0; i < entries.length; i += 5000) {
@@ -240,11 +271,12 @@ export class ObjectRepository {
   /**
    * Points children that were ingested before their container at the written objects. Drives from
    * the written keys through the partial index of waiting children, so it costs the same at any size.
+   * Returns the containers that adopted children.
    */
-  private async adoptWaitingChildren(writes: ObjectWrite[]) {
-    if (writes.length === 0) return;
+  private async adoptWaitingChildren(writes: ObjectWrite[]): Promise<string[]> {
+    if (writes.length === 0) return [];
     const { orgId, connectionId } = writes[0];
-    await sql`
+    const adopted = await sql<{ container_id: string }>`
       update graph_object c set container_id = waiting.container_id
       from unnest(${writes.map((w) => w.id)}::text[], ${writes.map((w) => w.type)}::text[], ${writes.map((w) => w.externalId)}::text[]) as w(id, type, external_id)
       cross join lateral (
@@ -254,7 +286,9 @@ export class ObjectRepository {
         offset 0
       ) waiting
       where c.org_id = ${orgId} and c.id = waiting.id
+      returning c.container_id
     `.execute(this.db);
+    return adopted.rows.map((r) => r.container_id);
   }
 }
 
