@@ -17,6 +17,7 @@ import * as credentialChangeNotify from './013_credential_change_notify.ts';
 import * as auditVerification from './014_audit_verification.ts';
 import * as linkConfirmation from './015_link_confirmation.ts';
 import * as visibilityStreams from './016_visibility_streams.ts';
+import * as textSearch from './017_text_search.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '014_audit_verification': auditVerification,
   '015_link_confirmation': linkConfirmation,
   '016_visibility_streams': visibilityStreams,
+  '017_text_search': textSearch,
 };

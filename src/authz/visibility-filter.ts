@@ -18,9 +18,13 @@
 //    takes the newest row of every stream, then at most a page from the streams whose newest row
 //    is not older than the page's newest possible last row: the page costs about (streams + page)
 //    index steps, whether the viewer's objects are new or old, few or many.
+//  - text: with a text filter, every object holding the text (a trigram index, migration 017),
+//    decided like a window. For viewers who see most of the newest objects and a text rare among
+//    them, where a window would walk the organisation and a stream every object the viewer sees.
 // A forward probe runs first and answers for viewers who see much. When it finds half a page or
-// more of visible objects, one window sized from that density may follow; otherwise, or when that
-// window falls short too, the streams answer. At most three statements.
+// more of visible objects, one window sized from the density of visible matching rows may
+// follow; when that falls short, or the viewer sees little, the streams answer, or the text
+// plan for a text filter and a viewer who sees much. At most three statements after the settings.
 //
 // Why the planner cannot get these wrong (issue 16): every step is meant to be an index-ordered
 // scan with a LIMIT inside a LATERAL loop, or a primary-key lookup, driven by a small materialized
@@ -61,7 +65,7 @@ export interface ListPosition {
   limit: number;
 }
 
-export type VisibilityPlan = 'forward' | 'streams';
+export type VisibilityPlan = 'forward' | 'streams' | 'text';
 
 export interface VisibilityPlanTrace {
   plan: VisibilityPlan;
@@ -114,31 +118,33 @@ async function withIndexPlans<T>(db: Kysely<Database>, work: (trx: Kysely<Databa
 }
 
 async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: VisibilityTuning): Promise<{ rows: ObjectRow[]; plan: VisibilityPlan; statements: number }> {
-  const { position } = query;
+  const { position, filter } = query;
   const done = (rows: ObjectRow[], plan: VisibilityPlan, statements: number) => ({ rows, plan, statements });
   if (tuning.plan === 'streams') return done(await streamsPage(db, query), 'streams', 1);
+  if (tuning.plan === 'text') return done((await textPage(db, query)).rows, 'text', 1);
   if (tuning.plan === 'forward') {
-    for (let window = probeWindow(position.limit); ; window *= 4) {
+    for (let window = probeWindow(position.limit), statements = 1; ; window *= 4, statements++) {
       const { rows, scanned } = await forwardPage(db, query, window);
-      if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', 1);
+      if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', statements);
     }
   }
   const probeSize = tuning.probeWindow ?? probeWindow(position.limit);
   const probe = await forwardPage(db, query, probeSize);
   if (probe.rows.length >= position.limit || probe.scanned < probeSize) return done(probe.rows, 'forward', 1);
-  // How much the viewer sees is told by the window's visible rows, whatever the text says (issue
-  // 15: a text's matches among invisible objects must not choose the plan).
-  let statements = 1;
-  if (probe.visible >= position.limit / 2) {
-    // A fair share of the newest is visible: a window where the page should end by that density.
-    const window = Math.ceil((probeSize * position.limit * 2) / probe.visible);
-    if (window <= (tuning.maxWindow ?? MAX_WINDOW)) {
-      statements++;
-      const { rows, scanned } = await forwardPage(db, query, window);
-      if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', statements);
-    }
+  // The choice reads only what the viewer may see in the probe: how many of its rows are visible,
+  // and how many of those match (issue 15: matches among invisible objects must not choose).
+  if (probe.visible < position.limit / 2) return done(await streamsPage(db, query), 'streams', 2);
+  // A fair share of the newest is visible. Where the page should end, by the density of visible
+  // rows that match; a text rare among them is read from its index instead.
+  const window = Math.ceil((probeSize * position.limit * 2) / Math.max(1, probe.rows.length));
+  if (probe.rows.length > 0 && window <= (tuning.maxWindow ?? MAX_WINDOW)) {
+    const { rows, scanned } = await forwardPage(db, query, window);
+    if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', 2);
+    if (!filter.text) return done(await streamsPage(db, query), 'streams', 3);
+    return done((await textPage(db, query)).rows, 'text', 3);
   }
-  return done(await streamsPage(db, query), 'streams', statements + 1);
+  if (filter.text) return done((await textPage(db, query)).rows, 'text', 2);
+  return done(await streamsPage(db, query), 'streams', 2);
 }
 
 interface ListQuery {
@@ -225,8 +231,9 @@ function wholeRows(orgId: string, extras: RawBuilder<unknown>): RawBuilder<Objec
     order by p.last_updated_at desc, p.id desc`;
 }
 
-async function forwardPage(db: Kysely<Database>, query: ListQuery, window: number): Promise<{ rows: ObjectRow[]; scanned: number; visible: number }> {
-  const { orgId, principals, hidden, filter, position } = query;
+/** The forward plan's window: the newest `window` objects matching the filter. */
+function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
+  const { orgId, hidden, filter } = query;
   // Issue 15: the text is matched on the window's rows, not in the scan that fills the window.
   // Were it in the scan, how many rows the window examines (and so which plan answers, and how
   // fast) would depend on how many objects match the text, visible or not, and a viewer could
@@ -234,16 +241,40 @@ async function forwardPage(db: Kysely<Database>, query: ListQuery, window: numbe
   // without the text costs, plus one match per row; the page takes the visible rows that match.
   // A container filter orders by the container first, which only the children index gives.
   const order = filter.containerId ? sql`o.container_id, o.last_updated_at desc, o.id desc` : sql`o.last_updated_at desc, o.id desc`;
-  const result = await sql<ObjectRow & { scanned: number; visible: number }>`
-    with recursive
-    ${viewerKeys(principals)},
-    win as materialized (
+  return examinedPage(db, query, sql`
       select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, ${textMatches('o', filter.text)} as matches
       from graph_object o
       where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}
       order by ${order}
-      limit ${window}
-    ),
+      limit ${window}`);
+}
+
+/**
+ * The text plan: every object of the organisation that holds the text and matches the filter,
+ * read through graph_object_text (migration 017), then decided like a window. Its cost grows with
+ * the objects holding the text, visible or not: it answers only viewers who see most of the newest
+ * objects (see choosePlan), for whom the invisible share is small.
+ */
+async function textPage(db: Kysely<Database>, query: ListQuery) {
+  const { orgId, hidden, filter } = query;
+  // The GIN index is read by a bitmap scan only; the transaction forbade those until now.
+  await sql`select set_config('enable_bitmapscan', 'on', true)`.execute(db);
+  return examinedPage(db, query, sql`
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, true as matches
+      from graph_object o
+      where o.org_id = ${orgId} and not o.deleted and ${textMatches('o', filter.text)} and ${filterConditions('o', query)}${notHidden('o', hidden)}`);
+}
+
+/**
+ * A page from the rows `examined` selects (id, container_id, last_updated_at, status, matches):
+ * the visible ones that match, newest first; status-1 rows are resolved up their chains.
+ */
+async function examinedPage(db: Kysely<Database>, query: ListQuery, examined: RawBuilder<unknown>): Promise<{ rows: ObjectRow[]; scanned: number; visible: number }> {
+  const { orgId, principals, position } = query;
+  const result = await sql<ObjectRow & { scanned: number; visible: number }>`
+    with recursive
+    ${viewerKeys(principals)},
+    win as materialized (${examined}),
     -- Status-1 rows resolved up their chains, once per container they are in: by primary key, hop by hop.
     walk (origin, container_id, hops, status) as (
       select c.container_id, p.container_id, 1, ${viewStatus('p')}

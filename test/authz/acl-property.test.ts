@@ -503,7 +503,7 @@ async function observeThroughApi(token: string, pageSize: number, ids: string[],
   return { listed, single };
 }
 
-const planCounts = { forward: 0, streams: 0 };
+const planCounts = { forward: 0, streams: 0, text: 0 };
 
 /** What the worlds exercised, to show the properties are not vacuous. */
 const coverage = { view: 0, noView: 0, edit: 0, noEdit: 0, del: 0, noDel: 0, needs32Hops: 0, cutAt33Hops: 0 };
@@ -603,7 +603,7 @@ async function checkWorld(world: WorldSpec, built: BuiltWorld, list: 'api' | 'fi
     if (list === 'api') compareList(world, built, i, observed.listed, expected, 'objects (API)');
     else {
       compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize), expected, 'listVisibleObjects');
-      for (const plan of ['forward', 'streams'] as const) {
+      for (const plan of ['forward', 'streams', 'text'] as const) {
         compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize, plan), expected, `listVisibleObjects, ${plan} plan`);
       }
       // `children` is the same filter restricted to one container: a few containers per account.
@@ -745,7 +745,7 @@ describe('ACL property', () => {
       }));
       expectAll(await t.app.services.objects.setObjects(filler.caller, filler.connectionId, items), 'ACCEPTED', 'filler');
     }
-    planCounts.forward = planCounts.streams = 0;
+    planCounts.forward = planCounts.streams = planCounts.text = 0;
     resetCoverage();
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: worldArb(12) }, { weight: 1, arbitrary: chainWorldArb }), async (world) => {

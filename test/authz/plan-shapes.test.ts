@@ -104,6 +104,9 @@ async function plansOf(world: { tenant: Tenant; narrow: { accountId: string } },
   await list({ types: ['confluence:page'] });
   await list({ text: 'item' });
   await list({ containerId: first.find((r) => r.container_id)!.container_id });
+  // The text plan reads the trigram index: a rare text costs its matches.
+  expect((await list({ text: 'X-1234' }, { limit: 26 }, { plan: 'text' })).length).toBe(0);
+  expect((await list({ text: 'N-1200' }, { limit: 26 }, { plan: 'text' })).map((r) => r.external_id)).toEqual(['N-1200']);
   for (const plan of [forced] as const) {
     await list({}, { limit: 26 }, { plan });
     await list({ types: ['confluence:page'] }, { limit: 26 }, { plan });
@@ -115,15 +118,16 @@ async function plansOf(world: { tenant: Tenant; narrow: { accountId: string } },
   await new RelationshipRepository(recorder.db).listForObjects(orgId, [first.find((r) => r.external_id === 'N-0')?.id ?? first[0].id], 'BOTH', null);
   // Each statement is explained as it ran: after the planner settings its transaction made, if any.
   const plans: { statement: string; plan: string }[] = [];
-  let settings: CompiledQuery | null = null;
+  let settings: CompiledQuery[] = [];
   for (const statement of recorder.statements()) {
     if (/^\s*select set_config\(/.test(statement.sql)) {
-      settings = statement;
+      // A list's transaction starts with all its settings; a later one changes one of them.
+      settings = statement.parameters.length > 2 ? [statement] : [...settings, statement];
       continue;
     }
     const explain = CompiledQuery.raw(`explain (analyze, costs off, timing off, summary off) ${statement.sql}`, [...statement.parameters]);
     const result = await t.db.transaction().execute(async (trx) => {
-      if (settings && /\bwith recursive\b[\s\S]*viewer as materialized/.test(statement.sql)) await trx.executeQuery(settings);
+      if (/\bwith recursive\b[\s\S]*viewer as materialized/.test(statement.sql)) for (const setting of settings) await trx.executeQuery(setting);
       return trx.executeQuery<{ 'QUERY PLAN': string }>(explain);
     });
     plans.push({ statement: statement.sql, plan: result.rows.map((r) => r['QUERY PLAN']).join('\n') });
