@@ -205,10 +205,12 @@ function before(alias: string, after: { lastUpdatedAt: Date; id: string }, idCol
     and (${o}.last_updated_at, ${sql.raw(`${alias}.${idColumn}`)}) < (${after.lastUpdatedAt}::timestamptz, ${after.id})`;
 }
 
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 function textMatches(alias: string, text: string | null | undefined): RawBuilder<boolean> {
   if (!text) return sql<boolean>`true`;
   const o = sql.raw(alias);
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const pattern = `%${escapeLike(text)}%`;
   return sql<boolean>`(${o}.display_name ilike ${pattern} or ${o}.description ilike ${pattern})`;
 }
 
@@ -257,12 +259,17 @@ function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
  */
 async function textPage(db: Kysely<Database>, query: ListQuery) {
   const { orgId, hidden, filter } = query;
-  // The GIN index is read by a bitmap scan only; the transaction forbade those until now.
+  // The GIN indexes are read by bitmap scans only; the transaction forbade those until now.
   await sql`select set_config('enable_bitmapscan', 'on', true)`.execute(db);
+  // Each field as the index holds it, prefixed with the organisation (migration 017), so the scan
+  // needs the organisation's trigrams too; the exact organisation is checked on the rows found
+  // (ilike folds case, and ids may differ by case alone), in a form no btree index serves.
+  const pattern = `${escapeLike(orgId)} %${escapeLike(filter.text ?? '')}%`;
   return examinedPage(db, query, sql`
       select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, true as matches
       from graph_object o
-      where o.org_id = ${orgId} and not o.deleted and ${textMatches('o', filter.text)} and ${filterConditions('o', query)}${notHidden('o', hidden)}`);
+      where ((o.org_id || ' ' || o.display_name) ilike ${pattern} or (o.org_id || ' ' || coalesce(o.description, '')) ilike ${pattern})
+        and (o.org_id || '') = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}`);
 }
 
 /**
@@ -315,7 +322,7 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
     cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.object_id limit 1) o
     where e.org_id = ${orgId} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``}
       and ${floor} and ${visibleMatch('o')}
-      and (${viewStatus('o')} = 2 or (${viewStatus('o')} = 1 and o.container_id in (select t.id from tree t)))
+      and case ${viewStatus('o')} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end
     order by e.last_updated_at desc, e.object_id desc
     limit ${limit}`;
   // One visible container's children that inherit (status 1 is enough: the container is visible).

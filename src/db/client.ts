@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -192,8 +191,8 @@ export async function openPglite(options: { dataDir?: string; template?: Blob; o
       dataDir: options.dataDir,
       loadDataDir: options.template,
       parsers: { [INT8_OID]: parseInt8 },
-      // The text filter's index (migration 017) is a GIN over org_id and trigrams.
-      extensions: { pg_trgm, btree_gin },
+      // The text filter's indexes (migration 017) are trigram GIN indexes.
+      extensions: { pg_trgm },
     });
     await pglite.waitReady;
     const scoped = withRequestTransactions(withStorableParameters(new PgliteDialect(pglite)));

@@ -134,6 +134,10 @@ describe('a text rare among what a wide viewer sees', () => {
     expect(await run('rare-token')).toEqual({ plan: 'text:2', found: ['W-7'] });
     expect(await run('secret-token')).toEqual({ plan: 'text:2', found: [] });
     expect(await run('absent-token')).toEqual({ plan: 'text:2', found: [] });
+    // Another organisation's objects holding the text are not this one's (the index holds both).
+    const neighbour = await createTenant(t, 'NeighbourText');
+    await neighbour.ingest('setObjects', { objects: [objectInput('N-1', { description: 'also a rare-token' })] });
+    expect(await run('rare-token')).toEqual({ plan: 'text:2', found: ['W-7'] });
     // A common text is answered by the newest objects.
     expect((await run('plain 14')).plan).toBe('forward:1');
   });
