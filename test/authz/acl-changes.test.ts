@@ -6,6 +6,7 @@
 // another parent, a group member's link moves to another account. After each, the affected
 // account's very next request on the other app must show it, and the change must have run as many
 // statements in the large organisation as in the small one.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { type DbHandle, openPostgres } from '../../src/db/client.ts';
@@ -191,6 +192,28 @@ describe('ACL changes at scale', () => {
       }
     }
     expect(counts[large.granted]).toEqual(counts[small.granted]);
+  });
+
+  it('adds a user to a group of 5,000 members in as many statements as to a group of 20, leaving the other rows where they were', async () => {
+    const counts: number[] = [];
+    for (const size of [20, 5000]) {
+      const members = Array.from({ length: size }, (_, i) => ({ type: 'USER', externalId: `u-big-${i}` }));
+      const group = `grp-size-${size}`;
+      accepted(await large.tenant.ingest('setGroups', { groups: [{ externalId: group, members, updateSequenceNumber: 1 }] }));
+      // A row's ctid is where it lies: a row deleted and inserted again lies elsewhere.
+      const rows = async () =>
+        new Map(
+          (await sql<{ id: string; at: string }>`select member_external_id as id, ctid::text as at from group_member where org_id = ${large.tenant.orgId} and group_external_id = ${group}`.execute(t.db)).rows.map(
+            (r) => [r.id, r.at],
+          ),
+        );
+      const before = await rows();
+      counts.push(await counted(async () => accepted(await large.tenant.ingest('setGroups', { groups: [{ externalId: group, members: [...members, { type: 'USER', externalId: 'u-joiner' }], updateSequenceNumber: 2 }] }))));
+      const after = await rows();
+      expect([...after.keys()].filter((id) => !before.has(id))).toEqual(['u-joiner']);
+      expect([...before].filter(([id, at]) => after.get(id) !== at)).toEqual([]);
+    }
+    expect(counts[1]).toBe(counts[0]);
   });
 
   it('shows a moved user link on the other instance at once, to both accounts, in as many statements at either size', async () => {
