@@ -24,6 +24,8 @@ export interface TestApp {
   logs: string[];
   /** Every SQL statement run, in order; tests may clear it. */
   statements: string[];
+  /** PostgreSQL only: the database's URL, for a second pool (another server process); undefined on the embedded database. */
+  databaseUrl?: string;
   /** The app's public origin: TEST_ORIGIN, or the loopback address it is served on. */
   url: string;
   /** With `serve`: the app over real HTTP at `url`. */
@@ -55,6 +57,7 @@ export async function startTestApp(
     clock,
     logs,
     statements,
+    databaseUrl: handle.url,
     url: server?.url ?? TEST_ORIGIN,
     server,
     async graphql(token, query, variables, headers = {}, from) {
