@@ -316,21 +316,24 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
   const visibleMatch = (o: string) => sql`
     not ${sql.raw(o)}.deleted and ${filterConditions(o, query)}${notHidden(o, hidden)} and ${textMatches(o, filter.text)}`;
   // One principal's VIEW entries, newest first; an object with the key in several controls once.
+  // A one-control object is visible by the entry itself; only ANDs need their status.
   const principalStream = (key: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
     select distinct on (e.last_updated_at, e.object_id) e.last_updated_at, e.object_id as id
     from acl_entry e
     cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.object_id limit 1) o
     where e.org_id = ${orgId} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``}
       and ${floor} and ${visibleMatch('o')}
-      and case ${viewStatus('o')} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end
+      and case when o.view_controls = 1 then true
+        else case ${viewStatus('o')} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end
     order by e.last_updated_at desc, e.object_id desc
     limit ${limit}`;
-  // One visible container's children that inherit (status 1 is enough: the container is visible).
+  // One visible container's children that inherit (status 1 is enough: the container is visible;
+  // with one control, CONTAINER in it is enough).
   const containerStream = (container: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
     select o.last_updated_at, o.id
     from graph_object o
     where o.org_id = ${orgId} and o.container_id = ${container} and ${CONTAINER_KEY} = any(o.view_keys)
-      and ${floor} and ${visibleMatch('o')} and ${viewStatus('o')} >= 1
+      and ${floor} and ${visibleMatch('o')} and (o.view_controls = 1 or ${viewStatus('o')} >= 1)
     order by o.container_id, o.last_updated_at desc, o.id desc
     limit ${limit}`;
   const atOrAboveBound = (alias: string, idColumn: string) =>
