@@ -276,18 +276,17 @@ export async function ingestConcurrently(
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => worker(c)));
   const seconds = (performance.now() - started) / 1000;
-  // Tenths by items done: the time each tenth of the items took to complete.
+  // Tenths of the load: the batches in order of completion, cut into ten runs of consecutive
+  // batches; each tenth's rate is its items over the time from the previous tenth's last
+  // completion to its own (the first from the start).
   const tenths: number[] = [];
-  let cumulative = 0;
-  let tenthStart = started;
-  let boundary = done / 10;
-  for (const { at, items } of completions) {
-    cumulative += items;
-    while (cumulative >= boundary - 1e-9 && tenths.length < 10) {
-      tenths.push(((done / 10) * 1000) / Math.max(1, at - tenthStart));
-      tenthStart = at;
-      boundary += done / 10;
-    }
+  const groups = Math.min(10, completions.length);
+  let previousEnd = started;
+  for (let g = 0; g < groups; g++) {
+    const slice = completions.slice(Math.floor((g * completions.length) / groups), Math.floor(((g + 1) * completions.length) / groups));
+    const end = slice[slice.length - 1].at;
+    tenths.push((slice.reduce((sum, c) => sum + c.items, 0) * 1000) / Math.max(1, end - previousEnd));
+    previousEnd = end;
   }
   const sorted = [...batchMs].sort((a, b) => a - b);
   return {

@@ -605,6 +605,7 @@ async function main() {
   out(`- Node ${process.version}, ${serverVersion}${options.backend === 'postgres' ? ` (${new URL(options.server).host}), server in its own process` : ', in memory, server in the bench process'}`);
   out(`- date ${started.toISOString()}, code ${codeRevision()}`);
   out(`- command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``);
+  if (options.backend === 'pglite') out("- PGlite's driver runs ANALYZE by itself as tables grow (the embedded database has no autovacuum): \"never analyzed\" there means as the driver left it");
   out(`- up to ${options.runs} runs after up to ${options.warmup} warm-up requests per case, at most ${options.caseSeconds} s a case (then at least ${MIN_SAMPLES} samples); ms, client-side around one HTTP request on loopback, JSON parse included`);
 
   out();
