@@ -666,7 +666,7 @@ async function main() {
   out();
   out(
     failures.length === 0
-      ? `Every page above and every viewer's listing equals the model (${[...results.values()].reduce((n, m) => n + m.size, 0)} cases checked before timing).`
+      ? `Every page above and every viewer's listing equals the model (${[...results.values()].reduce((n, m) => n + [...m.values()].filter((r) => r.timing).length, 0)} timed cases, each checked before timing; n/a: a page 2 where page 1 was the last).`
       : `**NO**: ${failures.length} difference${failures.length > 1 ? 's' : ''} from the model:\n\n${failures.map((f) => `- ${f}`).join('\n')}`,
   );
 
