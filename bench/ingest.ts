@@ -102,6 +102,9 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
     child.once('exit', (code) => reject(new Error(`The server process exited (${code}) before listening: ${output}`)));
   });
   const pid = child.pid!;
+  // The server must not outlive the bench, whatever ends it.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
   const sampler = rssSampler(() => vmRss(pid));
   progress(`server process ${pid} listening on ${url}`);
   return {
@@ -110,6 +113,7 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
     takeMaxRss: sampler.take,
     stop: async () => {
       sampler.stop();
+      process.removeListener('exit', orphan);
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -140,11 +144,21 @@ export async function startServerInProcess(handle: DbHandle): Promise<BenchServe
 
 export class GraphqlError extends Error {}
 
+/** A request that has not answered after this long is abandoned (the server's statement timeout plus a margin). */
+let requestTimeoutMs = 120_000;
+export function setRequestTimeout(ms: number) {
+  requestTimeoutMs = ms;
+}
+
+/** A request stopped by the server's statement timeout or abandoned by the client. */
+export const isTimeout = (error: unknown) => error instanceof Error && (error.name === 'TimeoutError' || /QUERY_TIMEOUT|longer than the server allows/.test(error.message));
+
 export async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(requestTimeoutMs),
   });
   const text = await response.text();
   let body: any;

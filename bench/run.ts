@@ -5,7 +5,7 @@
 //
 //   npm run bench -- [--objects 100000] [--backend pglite|postgres] [--stats never,fresh]
 //                    [--runs 200] [--warmup 20] [--seed N] [--second-objects N/10]
-//                    [--decoy-objects N] [--case-seconds 30] [--statement-timeout 60]
+//                    [--decoy-objects N] [--case-seconds 30] [--statement-timeout 30]
 //                    [--full-check-max 20000] [--hub-links 400] [--explain] [--keep]
 //                    [--server postgres://postgres@127.0.0.1:5432/postgres]
 //
@@ -37,8 +37,8 @@
 //    cursor, of every filter) must hold exactly the model's newest 25 (26–50) of what the viewer
 //    may see and the filter matches, lastUpdatedAt non-increasing; ties at a page boundary are
 //    allowed (server ids break them), so each rank's timestamp must equal the model's and every
-//    object on it must be one the model lets the viewer see. In the first mode of each database
-//    every viewer is paged through 100 at a time and compared the same way when it sees at most
+//    object on it must be one the model lets the viewer see. In every mode, first, every viewer
+//    of both organisations is paged through 100 at a time and compared the same way when it sees at most
 //    --full-check-max objects; a larger viewer (wide; chain at 1M) is checked on its newest 2,000.
 //    Any difference prints **NO**, and the case is not timed.
 //  - Cases per viewer (wide ~100%, narrow ~1%, rare ~0.01%, old ~2% all among the oldest tenth,
@@ -53,8 +53,12 @@
 //
 // --explain prints EXPLAIN (ANALYZE, BUFFERS) of each statement the list filter runs for each
 // viewer's unfiltered first page, per stats mode. --keep leaves the PostgreSQL databases (names on
-// stderr). --statement-timeout is the server's TEAMGRAPH_STATEMENT_TIMEOUT (default 60 s instead of
-// 5 s, so a statement that depends on the planner's luck shows its time instead of a timeout).
+// stderr). --statement-timeout is the server's TEAMGRAPH_STATEMENT_TIMEOUT (default 30 s instead of
+// 5 s, so a statement that depends on the planner's luck shows its time instead of a timeout); a
+// request stopped by it (or not answered 10 s after it) is reported as **timeout**, not timed.
+// Slow cases are bounded: a case whose checked first request took more than a fifth of
+// --case-seconds is reported with that one request ("1 run"), and a viewer's full check stops
+// after twice --case-seconds (the report says how far it got).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
@@ -83,7 +87,7 @@ import {
   WORD,
 } from './dataset.ts';
 import { type Backend, codeRevision, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';
-import { type BenchServer, createTenant, graphql, type IngestionStats, ingestConcurrently, startServerInProcess, startServerProcess, type Tenant } from './ingest.ts';
+import { type BenchServer, createTenant, graphql, type IngestionStats, ingestConcurrently, isTimeout, setRequestTimeout, startServerInProcess, startServerProcess, type Tenant } from './ingest.ts';
 
 const LIST_QUERY =
   'query ($filter: ObjectFilter, $after: String, $first: Int) { objects(filter: $filter, first: $first, after: $after) { edges { node { id externalId displayName lastUpdatedAt } } pageInfo { hasNextPage endCursor } } }';
@@ -129,7 +133,7 @@ function parseOptions(): Options {
       'second-objects': { type: 'string' },
       'decoy-objects': { type: 'string' },
       'case-seconds': { type: 'string', default: '30' },
-      'statement-timeout': { type: 'string', default: '60' },
+      'statement-timeout': { type: 'string', default: '30' },
       'full-check-max': { type: 'string', default: '20000' },
       'hub-links': { type: 'string', default: '400' },
       server: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
@@ -280,9 +284,22 @@ function checkPage(model: Model, viewer: ViewerName, filter: FilterName, offset:
 
 interface Measured {
   timing?: Timing & { samples: number };
+  /** A difference from the model, or an error. */
   problem?: string;
+  /** The request did not answer within the statement timeout. */
+  timedOut?: boolean;
   plan?: string;
 }
+
+/** Times one request. */
+async function timed<T>(once: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await once();
+  return { value, ms: performance.now() - t0 };
+}
+
+/** The check's own request, when it was too slow to repeat within the case's budget. */
+const single = (msTaken: number): Timing & { samples: number } => ({ ...timingOf([msTaken]), samples: 1 });
 
 /** Like harness.measure, but a case stops after `budgetMs` (warm-up included) once it has MIN_SAMPLES. */
 async function measureWithin(runs: number, warmup: number, budgetMs: number, once: () => Promise<unknown>, before?: () => Promise<void>): Promise<Timing & { samples: number }> {
@@ -368,6 +385,9 @@ interface FullCheck {
   checked: number;
   of: number;
   problem: string | null;
+  /** Seconds after which the check stopped unfinished. */
+  stoppedAfter?: number;
+  timedOut?: boolean;
 }
 
 /** Pages through the viewer's objects 100 at a time, each page checked against the model's ranks. */
@@ -376,8 +396,17 @@ async function fullCheck(world: World, org: OrgUnderTest, viewer: ViewerName): P
   const limit = total <= world.options.fullCheckMax ? total : SAMPLE_RANKS;
   let after: string | null = null;
   let offset = 0;
+  const started = performance.now();
+  const budget = 2 * world.options.caseSeconds * 1000;
   for (;;) {
-    const data = await graphql(world.server.url, org.tenant.tokens[viewer], LIST_QUERY, { after, first: 100 });
+    if (performance.now() - started > budget) return { checked: offset, of: total, problem: null, stoppedAfter: Math.round((performance.now() - started) / 1000) };
+    let data: any;
+    try {
+      data = await graphql(world.server.url, org.tenant.tokens[viewer], LIST_QUERY, { after, first: 100 });
+    } catch (error) {
+      if (isTimeout(error)) return { checked: offset, of: total, problem: null, timedOut: true };
+      throw error;
+    }
     const edges: Edge[] = data.objects.edges.map((e: any) => e.node);
     const problem = checkPage(org.model, viewer, 'none', offset, 100, edges, data.objects.pageInfo.hasNextPage);
     offset += edges.length;
@@ -395,8 +424,8 @@ async function measureMode(world: World, mode: Mode, fullChecks: boolean, result
     for (const [orgName, org] of [['first', world.first], ['second', world.second]] as const) {
       for (const viewer of VIEWERS) {
         const t0 = performance.now();
-        const check = await fullCheck(world, org, viewer).catch((error: Error) => ({ checked: 0, of: 0, problem: error.message }));
-        progress(`${MODE_LABEL[mode]}: ${orgName} org, ${viewer}: ${check.checked} of ${check.of} checked against the model in ${((performance.now() - t0) / 1000).toFixed(1)} s${check.problem ? `: NO, ${check.problem}` : ''}`);
+        const check = await fullCheck(world, org, viewer).catch((error: Error): FullCheck => ({ checked: 0, of: 0, problem: error.message }));
+        progress(`${MODE_LABEL[mode]}: ${orgName} org, ${viewer}: ${check.checked} of ${check.of} checked against the model in ${((performance.now() - t0) / 1000).toFixed(1)} s${check.problem ? `: NO, ${check.problem}` : check.timedOut ? ': timeout' : check.stoppedAfter ? ' (stopped: too slow)' : ''}`);
         const key = `${orgName}/${viewer}`;
         if (!checks.has(key)) checks.set(key, new Map());
         checks.get(key)!.set(mode, check);
@@ -423,13 +452,19 @@ async function measureMode(world: World, mode: Mode, fullChecks: boolean, result
         const org = c.org === 'first' ? world.first : world.second;
         const token = org.tenant.tokens[c.viewer];
         const key = `${c.org}/${c.viewer}/${c.filter}`;
-        if (c.page === 2 && !cursors.has(key)) throw new Error('page 1 failed');
+        if (c.page === 2 && !cursors.has(key)) {
+          // Page 1 gave no cursor: it timed out (then so does this) or differed from the model.
+          const firstPage = results.get(caseLabel({ ...c, page: 1 }))?.get(mode);
+          if (firstPage?.timedOut) result.timedOut = true;
+          else result.plan = 'n/a (page 1 differed)';
+          continue;
+        }
         const variables = { filter: graphqlFilter(c.viewer, c.filter), first: PAGE, after: c.page === 1 ? null : cursors.get(key)!.cursor };
         if (c.page === 2 && variables.after === null) {
           result.plan = 'n/a (one page)';
           continue;
         }
-        const data = await graphql(server.url, token, LIST_QUERY, variables);
+        const { value: data, ms: firstMs } = await timed(() => graphql(server.url, token, LIST_QUERY, variables));
         const edges: Edge[] = data.objects.edges.map((e: any) => e.node);
         const problem = checkPage(org.model, c.viewer, c.filter, (c.page - 1) * PAGE, PAGE, edges, data.objects.pageInfo.hasNextPage);
         if (problem) {
@@ -441,12 +476,12 @@ async function measureMode(world: World, mode: Mode, fullChecks: boolean, result
           result.plan = first;
           cursors.set(key, { cursor: data.objects.pageInfo.hasNextPage ? data.objects.pageInfo.endCursor : null, firstId: edges[0]?.id ?? null, secondPlan: second });
         } else result.plan = cursors.get(key)!.secondPlan;
-        result.timing = await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, LIST_QUERY, variables));
+        result.timing = firstMs > budget / MIN_SAMPLES ? single(firstMs) : await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, LIST_QUERY, variables));
       } else if (c.kind === 'object' || c.kind === 'object-recomputed') {
         const token = world.first.tenant.tokens[c.viewer];
         const id = cursors.get(`first/${c.viewer}/none`)?.firstId;
         if (!id) throw new Error('no object on the first page to read');
-        const data = await graphql(server.url, token, OBJECT_QUERY, { id });
+        const { value: data, ms: firstMs } = await timed(() => graphql(server.url, token, OBJECT_QUERY, { id }));
         if (data.object?.id !== id) {
           result.problem = `object(id) of the first page's first object answered ${JSON.stringify(data.object)}`;
           continue;
@@ -458,7 +493,7 @@ async function measureMode(world: World, mode: Mode, fullChecks: boolean, result
                 await sql`update principal_version set version = version + 1 where org_id = ${world.first.tenant.orgId}`.execute(world.handle.db);
               }
             : undefined;
-        result.timing = await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, OBJECT_QUERY, { id }), directoryChange);
+        result.timing = firstMs > budget / MIN_SAMPLES ? single(firstMs) : await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, OBJECT_QUERY, { id }), directoryChange);
       } else {
         const token = world.first.tenant.tokens[c.viewer];
         if (!hubId) {
@@ -473,9 +508,11 @@ async function measureMode(world: World, mode: Mode, fullChecks: boolean, result
         result.timing = await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, RELATIONSHIPS_QUERY, { id: hubId, after: null }));
       }
     } catch (error) {
-      result.problem = `error: ${(error as Error).message.slice(0, 300)}`;
+      if (isTimeout(error)) result.timedOut = true;
+      else result.problem = `error: ${(error as Error).message.slice(0, 300)}`;
     }
-    if (result.problem) progress(`  NO: ${result.problem}`);
+    if (result.timedOut) progress(`  timeout`);
+    else if (result.problem) progress(`  NO: ${result.problem}`);
     else if (result.timing) progress(`  p50 ${ms(result.timing.p50)} p95 ${ms(result.timing.p95)} ms (${result.timing.samples} samples), plan ${result.plan ?? ''}`);
   }
 }
@@ -517,6 +554,7 @@ interface LoadRecord {
 
 async function main() {
   const options = parseOptions();
+  setRequestTimeout(options.statementTimeout > 0 ? (options.statementTimeout + 10) * 1000 : 3600_000);
   const started = new Date();
   const cpus = os.cpus();
   const defaultSeed = new Dataset({ objects: MIN_OBJECTS }).seed;
@@ -579,13 +617,13 @@ async function main() {
           memory.push({ label: `${where}: through the loads`, bytes: server.takeMaxRss(), scope: server.rssScope });
 
           const world: World = { options, handle, services, server, first: { tenant: firstTenant, model: firstModel }, second: { tenant: secondTenant, model: secondModel }, relationships };
-          for (const [k, mode] of modes.entries()) {
+          for (const mode of modes) {
             if (mode === 'fresh') {
               const t0 = performance.now();
               await sql`analyze`.execute(handle.db);
               progress(`ANALYZE: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
             }
-            await measureMode(world, mode, k === 0, results, checks);
+            await measureMode(world, mode, true, results, checks);
             memory.push({ label: `${where}: measurements, ${MODE_LABEL[mode]}`, bytes: server.takeMaxRss(), scope: server.rssScope });
           }
         } finally {
@@ -634,6 +672,8 @@ async function main() {
         const check = checks.get(`${orgName}/${viewer}`)?.get(m);
         if (!check) return '';
         if (check.problem) return `**NO**: ${check.problem}`;
+        if (check.timedOut) return `**timeout** after ${check.checked.toLocaleString('en')} (of ${check.of.toLocaleString('en')}), all equal`;
+        if (check.stoppedAfter) return `yes, newest ${check.checked.toLocaleString('en')} (of ${check.of.toLocaleString('en')}; stopped after ${check.stoppedAfter} s)`;
         return check.checked === check.of ? `yes, all ${check.of.toLocaleString('en')}` : `yes, newest ${check.checked.toLocaleString('en')} (of ${check.of.toLocaleString('en')})`;
       });
       out(
@@ -647,6 +687,9 @@ async function main() {
   const failures: string[] = [];
   for (const [key, byMode] of checks) for (const [mode, check] of byMode) if (check.problem) failures.push(`${key}, ${MODE_LABEL[mode]}: ${check.problem}`);
   for (const [label, byMode] of results) for (const [mode, r] of byMode) if (r.problem) failures.push(`${label}, ${MODE_LABEL[mode]}: ${r.problem}`);
+  const timeouts: string[] = [];
+  for (const [key, byMode] of checks) for (const [mode, check] of byMode) if (check.timedOut) timeouts.push(`full check of ${key}, ${MODE_LABEL[mode]}`);
+  for (const [label, byMode] of results) for (const [mode, r] of byMode) if (r.timedOut) timeouts.push(`${label}, ${MODE_LABEL[mode]}`);
 
   out();
   out(`### Reads: p50 / p95 ms`);
@@ -658,6 +701,7 @@ async function main() {
       const r = byMode.get(m);
       if (!r) return '';
       if (r.problem) return '**NO**';
+      if (r.timedOut) return `**timeout** (> ${options.statementTimeout} s)`;
       if (!r.timing) return 'n/a';
       return `${ms(r.timing.p50)} / **${ms(r.timing.p95)}**${r.timing.samples < options.runs ? ` (${r.timing.samples} runs)` : ''}`;
     });
@@ -669,6 +713,10 @@ async function main() {
       ? `Every page above and every viewer's listing equals the model (${[...results.values()].reduce((n, m) => n + [...m.values()].filter((r) => r.timing).length, 0)} timed cases, each checked before timing; n/a: a page 2 where page 1 was the last).`
       : `**NO**: ${failures.length} difference${failures.length > 1 ? 's' : ''} from the model:\n\n${failures.map((f) => `- ${f}`).join('\n')}`,
   );
+  if (timeouts.length > 0) {
+    out();
+    out(`**Timeouts** (no answer within the server's statement timeout of ${options.statementTimeout} s; not checked, not timed): ${timeouts.join('; ')}.`);
+  }
 
   out();
   out('### Plans the list filter chose (its trace, as printed)');
