@@ -753,6 +753,13 @@ export class Model {
     return { times: top, total };
   }
 
+  /** The index of the viewer's newest visible object, or -1. */
+  newestIndex(viewer: ViewerName): number {
+    let best = -1;
+    for (let i = 0; i < this.n; i++) if (this.matches(viewer, {}, i) && (best < 0 || this.lastUpdatedAt[i] > this.lastUpdatedAt[best])) best = i;
+    return best;
+  }
+
   /** Where the viewer's newest visible object ranks among all objects, newest first (0 = newest). */
   newestRank(viewer: ViewerName): number {
     const newest = this.newest(viewer, {}, 1).times[0];
