@@ -21,8 +21,11 @@ export const progress = (line: string) => process.stderr.write(`[bench ${new Dat
 export const out = (line = '') => process.stdout.write(`${line}\n`);
 export const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
-/** A fresh, migrated database on the chosen back end, closed (and for PostgreSQL dropped) after. */
-export async function withDatabase<T>(options: DatabaseOptions, use: (handle: DbHandle) => Promise<T>, keep = false): Promise<T> {
+/**
+ * A fresh, migrated database on the chosen back end, closed (and for PostgreSQL dropped) after.
+ * `use` also gets the PostgreSQL database's URL (undefined for PGlite), for a server process.
+ */
+export async function withDatabase<T>(options: DatabaseOptions, use: (handle: DbHandle, url?: string) => Promise<T>, keep = false): Promise<T> {
   if (options.backend === 'pglite') {
     const handle = await openPglite();
     try {
@@ -42,7 +45,7 @@ export async function withDatabase<T>(options: DatabaseOptions, use: (handle: Db
     const handle = openPostgres(url.toString());
     try {
       await migrateToLatest(handle.db);
-      return await use(handle);
+      return await use(handle, url.toString());
     } finally {
       await handle.close();
     }

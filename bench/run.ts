@@ -1,61 +1,125 @@
-// The benchmark of the issue "The graph, its access-control lists…" (PERFORMANCE.md): builds the
-// deterministic dataset of bench/dataset.ts on PGlite or a fresh PostgreSQL database, checks what
-// each viewer sees through the API against the reference model, then measures through app.fetch
-// with real bearer tokens: first and second pages of `objects` for three viewers (~100%, ~1%,
-// ~0.01%), `object(id)`, and ingestion throughput. Prints a Markdown report on stdout; progress
-// goes to stderr.
+// The list-filter benchmark of issue 16 (PERFORMANCE.md): lists that stay fast at a million
+// objects whatever the planner knows. It builds the deterministic dataset of bench/dataset.ts,
+// ingests it through the API, checks every measured page against the dataset's own model, and
+// times each case under each statistics mode. Markdown report on stdout, progress on stderr.
 //
-//   npm run bench -- [--objects 100000] [--backend pglite|postgres] [--runs 200] [--warmup 20]
-//                    [--ingest-objects 5000] [--server postgres://postgres@127.0.0.1:5432/postgres]
-//                    [--analyze-every N] [--explain] [--keep] [--seed N]
+//   npm run bench -- [--objects 100000] [--backend pglite|postgres] [--stats never,fresh]
+//                    [--runs 200] [--warmup 20] [--seed N] [--second-objects N/10]
+//                    [--decoy-objects N] [--case-seconds 30] [--statement-timeout 30]
+//                    [--full-check-max 20000] [--hub-links 400] [--explain] [--keep]
+//                    [--server postgres://postgres@127.0.0.1:5432/postgres]
 //
-// --analyze-every N runs ANALYZE after every N objects while loading, outside the timed batches,
-// as autovacuum's auto-analyze would on a production server; a server with autovacuum off (the
-// local one) otherwise plans the whole load with empty-table statistics. --explain prints
-// EXPLAIN (ANALYZE, BUFFERS) of each statement the list filter runs for each viewer's first
-// page. --keep leaves the PostgreSQL database in place (its name is printed) for EXPLAIN
-// sessions; drop it by hand afterwards. PGOPTIONS (e.g. '-c jit=off') reaches the server
-// through pg as usual.
+// At a million objects give the bench process a larger heap than Node's default:
+//   NODE_OPTIONS=--max-old-space-size=2048 npm run bench -- --objects 1000000 --backend postgres --stats never,fresh,skewed
+// (the model is ~12 bytes an object; what the heap holds beyond it is the HTTP client's and the
+// services' own; the server process does not inherit NODE_OPTIONS).
+//
+// What one run does:
+//  - Server. On PostgreSQL the server runs as `npm start` runs it (src/main.ts under tsx) in a
+//    process of its own on the bench database, everything goes through HTTP, and its RSS is read
+//    from /proc/<pid>/status every second. On PGlite the server runs in this process (one process
+//    owns the embedded database) on a real HTTP port; its RSS includes the bench's.
+//  - Tenants. The organisation, its site, four connections (each with its own connector token),
+//    the directory on every connection and the viewers' accounts and tokens are created by this
+//    process through the services, on the same database; the server reads those credentials there.
+//  - Ingestion. `setObjects` batches of 100 as GraphQL over HTTP, the four connections at once,
+//    each sending its own share (ACLs compiled and USN-checked by the server as for any
+//    connector): objects/s overall and per tenth of the load, batch p50/p95/p99. Then the
+//    relationships (`setRelationships`, likewise). Then a second organisation of
+//    --second-objects (default N/10, at least 5,000; same generator, seed + 1).
+//  - --stats (a comma list, default never,fresh): `never` measures the database exactly as
+//    loaded, never analyzed; `fresh` then runs ANALYZE and measures again; `skewed` loads, on a
+//    second database, a decoy organisation first (--decoy-objects, default N: all messages any
+//    site member sees, no containers, newer than the measured ones), runs ANALYZE, then loads the
+//    measured organisations and measures without analyzing again. (PGlite's driver analyzes by
+//    itself as tables grow, like autovacuum: there `never` means "as the driver left it".)
+//  - Checks before timing, in every mode: each measured page (page 1, and page 2 by page 1's
+//    cursor, of every filter) must hold exactly the model's newest 25 (26–50) of what the viewer
+//    may see and the filter matches, lastUpdatedAt non-increasing; ties at a page boundary are
+//    allowed (server ids break them), so each rank's timestamp must equal the model's and every
+//    object on it must be one the model lets the viewer see. In every mode, first, every viewer
+//    of both organisations is paged through 100 at a time and compared the same way when it sees at most
+//    --full-check-max objects; a larger viewer (wide; chain at 1M) is checked on its newest 2,000.
+//    Any difference prints **NO**, and the case is not timed.
+//  - Cases per viewer (wide ~100%, narrow ~1%, rare ~0.01%, old ~2% all among the oldest tenth,
+//    chain ~10% only through CONTAINER chains 5 deep): `objects(first: 25)` page 1 and 2, each
+//    again with `filter: {types: [TYPE_FILTER]}` and with `filter: {text: "roadmap"}`; the wide
+//    viewer with the rare word; `object(id)`; `object(id)` after a directory change (wide: the
+//    principal set recomputed); `relationships(first: 25)` of the hub object (wide); and pages 1
+//    and 2 for each viewer of the second organisation. A case stops after --case-seconds
+//    (counting warm-up) once it has 5 samples, and says how many it took.
+//  - Plans: for every list case the list filter is also called in this process with its trace
+//    object; what it says is printed as it is.
+//
+// --explain prints EXPLAIN (ANALYZE, BUFFERS) of each statement the list filter runs for each
+// viewer's unfiltered first page, per stats mode. --keep leaves the PostgreSQL databases (names on
+// stderr). --statement-timeout is the server's TEAMGRAPH_STATEMENT_TIMEOUT (default 30 s instead of
+// 5 s, so a statement that depends on the planner's luck shows its time instead of a timeout); a
+// request stopped by it (or not answered 10 s after it) is reported as **timeout**, not timed.
+// Slow cases are bounded: a case whose checked first request took more than a fifth of
+// --case-seconds is reported with that one request ("1 run"), and a viewer's full check stops
+// after twice --case-seconds (the report says how far it got).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
-import { createApp, createServices } from '../src/app.ts';
+import { createServices } from '../src/app.ts';
 import { listVisibleObjects, type VisibilityPlanTrace } from '../src/authz/visibility-filter.ts';
 import type { DbHandle } from '../src/db/client.ts';
 import type { Database } from '../src/db/database.ts';
-import { createRequestContext } from '../src/graphql/context.ts';
-import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
+import { createRequestContext, type Services } from '../src/graphql/context.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import {
-  type DatasetPlan,
-  describePlan,
-  generateDataset,
-  type IngestionStats,
-  type LoadedDataset,
-  loadDataset,
+  COMMON_WORD,
+  Dataset,
+  describeDataset,
+  externalIdOf,
+  indexOfExternalId,
+  MIN_OBJECTS,
+  type Model,
+  type ModelFilter,
+  RARE_WORD,
+  type RelationshipPlan,
+  TYPE_FILTER,
+  TYPES,
+  typeCode,
   VIEWER_TARGET,
   VIEWERS,
   type ViewerName,
+  WORD,
 } from './dataset.ts';
-import { type Backend, codeRevision, measure, ms, out, progress, type Timing, withDatabase, BENCH_ORIGIN } from './harness.ts';
+import { type Backend, codeRevision, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';
+import { type BenchServer, createTenant, graphql, type IngestionStats, ingestConcurrently, isTimeout, setRequestTimeout, startServerInProcess, startServerProcess, type Tenant } from './ingest.ts';
 
-const LIST_QUERY = 'query ($after: String) { objects(first: 25, after: $after) { edges { node { id displayName } } pageInfo { hasNextPage endCursor } } }';
-const OBJECT_QUERY = 'query ($id: ID!) { object(id: $id) { id displayName } }';
-const COUNT_QUERY = 'query ($after: String) { objects(first: 100, after: $after) { edges { node { externalId } } pageInfo { hasNextPage endCursor } } }';
-const TOKEN_TTL_SECONDS = 6 * 3600;
+const LIST_QUERY =
+  'query ($filter: ObjectFilter, $after: String, $first: Int) { objects(filter: $filter, first: $first, after: $after) { edges { node { id externalId displayName lastUpdatedAt } } pageInfo { hasNextPage endCursor } } }';
+const OBJECT_QUERY = 'query ($id: ID!) { object(id: $id) { id externalId displayName } }';
+const BY_EXTERNAL_ID = 'query ($c: ID!, $t: String!, $e: String!) { objectByExternalId(connectionId: $c, type: $t, externalId: $e) { id } }';
+const RELATIONSHIPS_QUERY =
+  'query ($id: ID!, $after: String) { object(id: $id) { relationships(first: 25, after: $after) { edges { node { type from { externalId } to { externalId } } } pageInfo { hasNextPage endCursor } } } }';
+const PAGE = 25;
+const SAMPLE_RANKS = 2000;
+const MIN_SAMPLES = 5;
 
+type Mode = 'never' | 'fresh' | 'skewed';
+const MODES: readonly Mode[] = ['never', 'fresh', 'skewed'];
+const MODE_LABEL: Record<Mode, string> = { never: 'never analyzed', fresh: 'after ANALYZE', skewed: 'skewed statistics' };
 
 interface Options {
   objects: number;
   backend: Backend;
+  stats: Mode[];
   runs: number;
   warmup: number;
-  ingestObjects: number;
+  seed?: number;
+  secondObjects: number;
+  decoyObjects: number;
+  caseSeconds: number;
+  statementTimeout: number;
+  fullCheckMax: number;
+  hubLinks: number;
   server: string;
-  analyzeEvery: number;
   explain: boolean;
   keep: boolean;
-  seed?: number;
 }
 
 function parseOptions(): Options {
@@ -63,14 +127,19 @@ function parseOptions(): Options {
     options: {
       objects: { type: 'string', default: '100000' },
       backend: { type: 'string', default: 'pglite' },
+      stats: { type: 'string', default: 'never,fresh' },
       runs: { type: 'string', default: '200' },
       warmup: { type: 'string', default: '20' },
-      'ingest-objects': { type: 'string', default: '5000' },
+      seed: { type: 'string' },
+      'second-objects': { type: 'string' },
+      'decoy-objects': { type: 'string' },
+      'case-seconds': { type: 'string', default: '30' },
+      'statement-timeout': { type: 'string', default: '30' },
+      'full-check-max': { type: 'string', default: '20000' },
+      'hub-links': { type: 'string', default: '400' },
       server: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
-      'analyze-every': { type: 'string', default: '0' },
       explain: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
-      seed: { type: 'string' },
     },
     strict: true,
   });
@@ -80,49 +149,178 @@ function parseOptions(): Options {
     return n;
   };
   if (values.backend !== 'pglite' && values.backend !== 'postgres') throw new Error(`--backend must be pglite or postgres, got ${values.backend}.`);
+  const stats = values.stats!.split(',').map((s) => s.trim());
+  for (const s of stats) if (!MODES.includes(s as Mode)) throw new Error(`--stats takes never, fresh and skewed (a comma list), got ${s}.`);
+  const objects = positive('objects', values.objects);
   return {
-    objects: positive('objects', values.objects),
+    objects,
     backend: values.backend,
+    stats: MODES.filter((m) => stats.includes(m)),
     runs: positive('runs', values.runs),
-    warmup: positive('warmup', values.warmup),
-    ingestObjects: positive('ingest-objects', values['ingest-objects']),
+    warmup: Number(values.warmup) === 0 ? 0 : positive('warmup', values.warmup),
+    seed: values.seed === undefined ? undefined : positive('seed', values.seed),
+    secondObjects: values['second-objects'] === undefined ? Math.max(MIN_OBJECTS, Math.round(objects / 10)) : positive('second-objects', values['second-objects']),
+    decoyObjects: values['decoy-objects'] === undefined ? objects : positive('decoy-objects', values['decoy-objects']),
+    caseSeconds: positive('case-seconds', values['case-seconds']),
+    statementTimeout: Number(values['statement-timeout']),
+    fullCheckMax: positive('full-check-max', values['full-check-max']),
+    hubLinks: positive('hub-links', values['hub-links']),
     server: values.server!,
-    analyzeEvery: values['analyze-every'] === '0' ? 0 : positive('analyze-every', values['analyze-every']),
     explain: values.explain ?? false,
     keep: values.keep ?? false,
-    seed: values.seed === undefined ? undefined : positive('seed', values.seed),
   };
 }
 
+// ---- cases ----
 
+type FilterName = 'none' | 'types' | 'text' | 'rare-word';
 
-
-type Fetch = (request: Request) => Promise<Response>;
-
-async function graphql(fetch: Fetch, token: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const response = await fetch(
-    new Request('http://bench.teamgraph.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    }),
-  );
-  const body = await response.json();
-  if (response.status !== 200 || body.errors) throw new Error(`GraphQL request failed (${response.status}): ${JSON.stringify(body.errors ?? body)}`);
-  return body.data;
+interface ListCase {
+  kind: 'list';
+  org: 'first' | 'second';
+  viewer: ViewerName;
+  filter: FilterName;
+  page: 1 | 2;
 }
+type Case = ListCase | { kind: 'object'; viewer: ViewerName } | { kind: 'object-recomputed'; viewer: ViewerName } | { kind: 'relationships'; viewer: ViewerName };
 
-/** Every object the viewer sees, page by page through the API (100 per page). */
-async function visibleThroughApi(fetch: Fetch, token: string): Promise<string[]> {
-  const seen: string[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const data = await graphql(fetch, token, COUNT_QUERY, { after });
-    for (const edge of data.objects.edges) seen.push(edge.node.externalId);
-    if (!data.objects.pageInfo.hasNextPage) return seen;
-    after = data.objects.pageInfo.endCursor;
+const FILTER_LABEL: Record<FilterName, (v: ViewerName) => string> = {
+  none: () => '',
+  types: (v) => `, types [${TYPE_FILTER[v]}]`,
+  text: () => `, text "${COMMON_WORD}"`,
+  'rare-word': () => `, text "${RARE_WORD}"`,
+};
+
+function caseLabel(c: Case): string {
+  switch (c.kind) {
+    case 'list':
+      return `${c.org === 'second' ? 'second org: ' : ''}objects page ${c.page}, ${c.viewer}${FILTER_LABEL[c.filter](c.viewer)}`;
+    case 'object':
+      return `object(id), ${c.viewer}`;
+    case 'object-recomputed':
+      return `object(id), ${c.viewer}, principal set recomputed`;
+    case 'relationships':
+      return `relationships(first: 25) of the hub, ${c.viewer}`;
   }
 }
+
+function graphqlFilter(viewer: ViewerName, filter: FilterName): Record<string, unknown> | null {
+  if (filter === 'types') return { types: [TYPE_FILTER[viewer]] };
+  if (filter === 'text') return { text: COMMON_WORD };
+  if (filter === 'rare-word') return { text: RARE_WORD };
+  return null;
+}
+
+function modelFilter(viewer: ViewerName, filter: FilterName): ModelFilter {
+  if (filter === 'types') return { type: typeCode(TYPE_FILTER[viewer]) };
+  if (filter === 'text') return { word: WORD.common };
+  if (filter === 'rare-word') return { word: WORD.rare };
+  return {};
+}
+
+function allCases(): Case[] {
+  const cases: Case[] = [];
+  for (const viewer of VIEWERS) {
+    for (const filter of ['none', 'types', 'text'] as const) for (const page of [1, 2] as const) cases.push({ kind: 'list', org: 'first', viewer, filter, page });
+    if (viewer === 'wide') for (const page of [1, 2] as const) cases.push({ kind: 'list', org: 'first', viewer, filter: 'rare-word', page });
+    cases.push({ kind: 'object', viewer });
+  }
+  cases.push({ kind: 'object-recomputed', viewer: 'wide' });
+  cases.push({ kind: 'relationships', viewer: 'wide' });
+  for (const viewer of VIEWERS) for (const page of [1, 2] as const) cases.push({ kind: 'list', org: 'second', viewer, filter: 'none', page });
+  return cases;
+}
+
+// ---- checks against the model ----
+
+/** The model's answer for one viewer and filter, newest first: every rank's timestamp, and the total. */
+const expectations = new WeakMap<Model, Map<string, { times: Float64Array; total: number }>>();
+function expected(model: Model, viewer: ViewerName, filter: FilterName) {
+  const key = `${viewer}/${filter}`;
+  if (!expectations.has(model)) expectations.set(model, new Map());
+  const byModel = expectations.get(model)!;
+  let found = byModel.get(key);
+  if (!found) {
+    const f = modelFilter(viewer, filter);
+    const times: number[] = [];
+    for (let i = 0; i < model.n; i++) if (model.matches(viewer, f, i)) times.push(model.lastUpdatedAt[i]);
+    const sorted = Float64Array.from(times).sort().reverse();
+    found = { times: sorted, total: sorted.length };
+    byModel.set(key, found);
+  }
+  return found;
+}
+
+interface Edge {
+  id: string;
+  externalId: string;
+  lastUpdatedAt: string;
+}
+
+/** Null when the page holds ranks [offset, offset + edges) of the model's answer; otherwise what differs. */
+function checkPage(model: Model, viewer: ViewerName, filter: FilterName, offset: number, size: number, edges: Edge[], hasNextPage: boolean): string | null {
+  const want = expected(model, viewer, filter);
+  const f = modelFilter(viewer, filter);
+  const wanted = Math.max(0, Math.min(size, want.total - offset));
+  if (edges.length !== wanted) return `${edges.length} objects at ranks ${offset + 1}–, the model has ${wanted}`;
+  const seen = new Set<string>();
+  let previous = Number.POSITIVE_INFINITY;
+  for (const [k, edge] of edges.entries()) {
+    const i = indexOfExternalId(edge.externalId);
+    const t = Date.parse(edge.lastUpdatedAt);
+    if (!(i >= 0 && i < model.n) || externalIdOf(model.type[i], i) !== edge.externalId) return `${edge.externalId} is no object of the dataset`;
+    if (seen.has(edge.externalId)) return `${edge.externalId} twice`;
+    seen.add(edge.externalId);
+    if (!model.matches(viewer, f, i)) return `${edge.externalId} (rank ${offset + k + 1}) is not one the model lets ${viewer} see${filter === 'none' ? '' : ' with this filter'}`;
+    if (t !== model.lastUpdatedAt[i]) return `${edge.externalId}: lastUpdatedAt ${edge.lastUpdatedAt}, the model's ${new Date(model.lastUpdatedAt[i]).toISOString()}`;
+    if (t > previous) return `lastUpdatedAt increases at rank ${offset + k + 1}`;
+    previous = t;
+    if (t !== want.times[offset + k]) return `rank ${offset + k + 1} is ${edge.lastUpdatedAt}, the model's ${new Date(want.times[offset + k]).toISOString()}`;
+  }
+  if (hasNextPage !== want.total > offset + edges.length) return `hasNextPage ${hasNextPage} after rank ${offset + edges.length} of ${want.total}`;
+  return null;
+}
+
+// ---- measuring ----
+
+interface Measured {
+  timing?: Timing & { samples: number };
+  /** A difference from the model, or an error. */
+  problem?: string;
+  /** The request did not answer within the statement timeout. */
+  timedOut?: boolean;
+  plan?: string;
+}
+
+/** Times one request. */
+async function timed<T>(once: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await once();
+  return { value, ms: performance.now() - t0 };
+}
+
+/** The check's own request, when it was too slow to repeat within the case's budget. */
+const single = (msTaken: number): Timing & { samples: number } => ({ ...timingOf([msTaken]), samples: 1 });
+
+/** Like harness.measure, but a case stops after `budgetMs` (warm-up included) once it has MIN_SAMPLES. */
+async function measureWithin(runs: number, warmup: number, budgetMs: number, once: () => Promise<unknown>, before?: () => Promise<void>): Promise<Timing & { samples: number }> {
+  const started = performance.now();
+  for (let i = 0; i < warmup && performance.now() - started < budgetMs / 4; i++) {
+    await before?.();
+    await once();
+  }
+  const samples: number[] = [];
+  while (samples.length < runs && (samples.length < MIN_SAMPLES || performance.now() - started < budgetMs)) {
+    await before?.();
+    const t0 = performance.now();
+    await once();
+    samples.push(performance.now() - t0);
+  }
+  return { ...timingOf(samples), samples: samples.length };
+}
+
+const planText = (trace: Partial<VisibilityPlanTrace> & Record<string, unknown>) =>
+  trace.plan === undefined ? 'n/a' : `${String(trace.plan)}${typeof trace.statements === 'number' ? `, ${trace.statements} st.` : ''}`;
 
 /** Records the statements a piece of code runs, compiled with their parameters. */
 function statementRecorder(db: Kysely<Database>) {
@@ -138,184 +336,434 @@ function statementRecorder(db: Kysely<Database>) {
   return { db: recording, statements: () => nodes.map(({ node, queryId }) => recording.getExecutor().compileQuery(node, queryId)) };
 }
 
-interface ViewerSetup {
-  name: ViewerName;
-  token: string;
-  principals: number;
-  visible: number;
-  matchesModel: boolean;
-  firstCursor: string;
-  visibleObjectId: string;
-  planFirst: VisibilityPlanTrace;
-  planSecond: VisibilityPlanTrace;
+interface OrgUnderTest {
+  tenant: Tenant;
+  model: Model;
 }
 
-async function setUpViewer(handle: DbHandle, app: ReturnType<typeof createApp>, plan: DatasetPlan, loaded: LoadedDataset, name: ViewerName, explain: boolean): Promise<ViewerSetup> {
-  const { services } = app;
-  const scopes = services.catalog.permissions.map((p) => p.key);
-  const { accessToken: token } = await services.sessions.issue({ orgId: loaded.orgId, accountId: loaded.accounts[name] }, CLI_CLIENT_ID, scopes, TOKEN_TTL_SECONDS);
+interface World {
+  options: Options;
+  handle: DbHandle;
+  services: Services;
+  server: BenchServer;
+  first: OrgUnderTest;
+  second: OrgUnderTest;
+  relationships: RelationshipPlan;
+}
 
-  const t0 = performance.now();
-  const visible = await visibleThroughApi(app.fetch, token);
-  const expected = plan.expected[name];
-  const matchesModel = visible.length === expected.size && new Set(visible).size === visible.length && visible.every((id) => expected.has(id));
-  progress(`${name}: ${visible.length} objects visible through the API (model: ${expected.size}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+/** The viewer's principal set as the resolver computes it, for calling the list filter directly. */
+async function directViewer(world: World, org: OrgUnderTest, viewer: ViewerName) {
+  const auth = await world.services.sessions.authenticate(org.tenant.tokens[viewer]);
+  if (!auth.ok || auth.caller.kind !== 'account') throw new Error(`The ${viewer} viewer could not authenticate.`);
+  const context = createRequestContext(world.services, auth.caller, auth.org, `bench-${viewer}`);
+  return { principals: await context.viewer(), readable: await context.gate.readableTypes() };
+}
 
-  const first = await graphql(app.fetch, token, LIST_QUERY);
-  const firstCursor: string = first.objects.pageInfo.endCursor;
-  const visibleObjectId: string = first.objects.edges[0].node.id;
+/** The plans the list filter chooses for page 1 and page 2 of a viewer and filter. */
+async function plansFor(world: World, org: OrgUnderTest, viewer: ViewerName, filter: FilterName): Promise<[string, string]> {
+  const { principals, readable } = await directViewer(world, org, viewer);
+  const f = graphqlFilter(viewer, filter);
+  const listFilter = { types: f?.types ? (f.types as string[]).filter((t) => readable.includes(t)) : readable, text: (f?.text as string | undefined) ?? null };
+  const first = {} as VisibilityPlanTrace;
+  const rows = await listVisibleObjects(world.handle.db, org.tenant.orgId, principals, listFilter, { limit: PAGE + 1 }, first);
+  const second = {} as VisibilityPlanTrace;
+  const last = rows[Math.min(PAGE - 1, rows.length - 1)];
+  if (last) await listVisibleObjects(world.handle.db, org.tenant.orgId, principals, listFilter, { after: { lastUpdatedAt: last.last_updated_at, id: last.id }, limit: PAGE + 1 }, second);
+  return [planText(first as any), last ? planText(second as any) : 'n/a'];
+}
 
-  // The plan the list filter chose, called directly with what the resolver passes: the request
-  // context's principal set and readable types.
-  const auth = await services.sessions.authenticate(token);
-  if (!auth.ok || auth.caller.kind !== 'account') throw new Error(`The ${name} viewer could not authenticate.`);
-  const context = createRequestContext(services, auth.caller, auth.org, `bench-${name}`);
-  const viewer = await context.viewer();
-  const types = await context.gate.readableTypes();
-  const planFirst = { plan: 'forward', statements: 0 } as VisibilityPlanTrace;
-  const firstRows = await listVisibleObjects(handle.db, loaded.orgId, viewer, { types }, { limit: 26 }, planFirst);
-  // The API's endCursor: the 25th row, or the last one when the page is not full.
-  const last = firstRows[Math.min(24, firstRows.length - 1)];
-  const planSecond = { plan: 'forward', statements: 0 } as VisibilityPlanTrace;
-  if (last) await listVisibleObjects(handle.db, loaded.orgId, viewer, { types }, { after: { lastUpdatedAt: last.last_updated_at, id: last.id }, limit: 26 }, planSecond);
+async function explainFirstPage(world: World, viewer: ViewerName, mode: Mode) {
+  const { principals, readable } = await directViewer(world, world.first, viewer);
+  const recorder = statementRecorder(world.handle.db);
+  await listVisibleObjects(recorder.db, world.first.tenant.orgId, principals, { types: readable }, { limit: PAGE + 1 });
+  for (const [index, statement] of recorder.statements().entries()) {
+    const result = await world.handle.db.executeQuery(CompiledQuery.raw(`explain (analyze, buffers) ${statement.sql}`, [...statement.parameters]));
+    out(`\n#### EXPLAIN, ${MODE_LABEL[mode]}, ${viewer} viewer, first page, statement ${index + 1}\n\n\`\`\`\n${result.rows.map((r: any) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
+  }
+}
 
-  if (explain) {
-    const recorder = statementRecorder(handle.db);
-    await listVisibleObjects(recorder.db, loaded.orgId, viewer, { types }, { limit: 26 });
-    for (const [index, statement] of recorder.statements().entries()) {
-      const result = await handle.db.executeQuery(CompiledQuery.raw(`explain (analyze, buffers) ${statement.sql}`, [...statement.parameters]));
-      out(`\n#### EXPLAIN, ${name} viewer, first page, statement ${index + 1}\n\n\`\`\`\n${result.rows.map((r: any) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
+interface FullCheck {
+  checked: number;
+  of: number;
+  problem: string | null;
+  /** Seconds after which the check stopped unfinished. */
+  stoppedAfter?: number;
+  timedOut?: boolean;
+}
+
+/** Pages through the viewer's objects 100 at a time, each page checked against the model's ranks. */
+async function fullCheck(world: World, org: OrgUnderTest, viewer: ViewerName): Promise<FullCheck> {
+  const total = expected(org.model, viewer, 'none').total;
+  const limit = total <= world.options.fullCheckMax ? total : SAMPLE_RANKS;
+  let after: string | null = null;
+  let offset = 0;
+  const started = performance.now();
+  const budget = 2 * world.options.caseSeconds * 1000;
+  for (;;) {
+    if (performance.now() - started > budget) return { checked: offset, of: total, problem: null, stoppedAfter: Math.round((performance.now() - started) / 1000) };
+    let data: any;
+    try {
+      data = await graphql(world.server.url, org.tenant.tokens[viewer], LIST_QUERY, { after, first: 100 });
+    } catch (error) {
+      if (isTimeout(error)) return { checked: offset, of: total, problem: null, timedOut: true };
+      throw error;
+    }
+    const edges: Edge[] = data.objects.edges.map((e: any) => e.node);
+    const problem = checkPage(org.model, viewer, 'none', offset, 100, edges, data.objects.pageInfo.hasNextPage);
+    offset += edges.length;
+    if (problem) return { checked: offset, of: total, problem };
+    if (!data.objects.pageInfo.hasNextPage || offset >= limit) return { checked: offset, of: total, problem: null };
+    after = data.objects.pageInfo.endCursor;
+  }
+}
+
+/** Checks then times every case in one stats mode. */
+async function measureMode(world: World, mode: Mode, fullChecks: boolean, results: Map<string, Map<Mode, Measured>>, checks: Map<string, Map<Mode, FullCheck>>) {
+  const { options, server } = world;
+  const budget = options.caseSeconds * 1000;
+  if (fullChecks) {
+    for (const [orgName, org] of [['first', world.first], ['second', world.second]] as const) {
+      for (const viewer of VIEWERS) {
+        const t0 = performance.now();
+        const check = await fullCheck(world, org, viewer).catch((error: Error): FullCheck => ({ checked: 0, of: 0, problem: error.message }));
+        progress(`${MODE_LABEL[mode]}: ${orgName} org, ${viewer}: ${check.checked} of ${check.of} checked against the model in ${((performance.now() - t0) / 1000).toFixed(1)} s${check.problem ? `: NO, ${check.problem}` : check.timedOut ? ': timeout' : check.stoppedAfter ? ' (stopped: too slow)' : ''}`);
+        const key = `${orgName}/${viewer}`;
+        if (!checks.has(key)) checks.set(key, new Map());
+        checks.get(key)!.set(mode, check);
+      }
     }
   }
-  return { name, token, principals: viewer.keys.size, visible: visible.length, matchesModel, firstCursor, visibleObjectId, planFirst, planSecond };
+  if (options.explain) for (const viewer of VIEWERS) await explainFirstPage(world, viewer, mode);
+
+  const cursors = new Map<string, { cursor: string | null; secondPlan: string }>();
+  const hubId = (await graphql(server.url, world.first.tenant.tokens.wide, BY_EXTERNAL_ID, {
+    c: world.first.tenant.connections[world.relationships.hubConnection].connectionId,
+    t: world.relationships.hubRef.type,
+    e: world.relationships.hubRef.externalId,
+  })).objectByExternalId?.id as string | undefined;
+
+  for (const c of allCases()) {
+    const label = caseLabel(c);
+    const result: Measured = {};
+    if (!results.has(label)) results.set(label, new Map());
+    results.get(label)!.set(mode, result);
+    progress(`${MODE_LABEL[mode]}: ${label}`);
+    try {
+      if (c.kind === 'list') {
+        const org = c.org === 'first' ? world.first : world.second;
+        const token = org.tenant.tokens[c.viewer];
+        const key = `${c.org}/${c.viewer}/${c.filter}`;
+        if (c.page === 2 && !cursors.has(key)) {
+          // Page 1 gave no cursor: it timed out (then so does this) or differed from the model.
+          const firstPage = results.get(caseLabel({ ...c, page: 1 }))?.get(mode);
+          if (firstPage?.timedOut) result.timedOut = true;
+          else result.plan = 'n/a (page 1 differed)';
+          continue;
+        }
+        const variables = { filter: graphqlFilter(c.viewer, c.filter), first: PAGE, after: c.page === 1 ? null : cursors.get(key)!.cursor };
+        if (c.page === 2 && variables.after === null) {
+          result.plan = 'n/a (one page)';
+          continue;
+        }
+        const { value: data, ms: firstMs } = await timed(() => graphql(server.url, token, LIST_QUERY, variables));
+        const edges: Edge[] = data.objects.edges.map((e: any) => e.node);
+        const problem = checkPage(org.model, c.viewer, c.filter, (c.page - 1) * PAGE, PAGE, edges, data.objects.pageInfo.hasNextPage);
+        if (problem) {
+          result.problem = problem;
+          continue;
+        }
+        if (c.page === 1) {
+          const [first, second] = await plansFor(world, org, c.viewer, c.filter);
+          result.plan = first;
+          cursors.set(key, { cursor: data.objects.pageInfo.hasNextPage ? data.objects.pageInfo.endCursor : null, secondPlan: second });
+        } else result.plan = cursors.get(key)!.secondPlan;
+        result.timing = firstMs > budget / MIN_SAMPLES ? single(firstMs) : await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, LIST_QUERY, variables));
+      } else if (c.kind === 'object' || c.kind === 'object-recomputed') {
+        const token = world.first.tenant.tokens[c.viewer];
+        // The viewer's newest object by the model, found by its externalId (a single-object read,
+        // so this case does not depend on a list answering).
+        const { model, tenant } = world.first;
+        const i = model.newestIndex(c.viewer);
+        const found = await graphql(server.url, token, BY_EXTERNAL_ID, { c: tenant.connections[model.connection[i]].connectionId, t: TYPES[model.type[i]], e: externalIdOf(model.type[i], i) });
+        const id = found.objectByExternalId?.id as string | undefined;
+        if (!id) {
+          result.problem = `objectByExternalId did not find ${externalIdOf(model.type[i], i)}, which the model lets ${c.viewer} see`;
+          continue;
+        }
+        const { value: data, ms: firstMs } = await timed(() => graphql(server.url, token, OBJECT_QUERY, { id }));
+        if (data.object?.id !== id) {
+          result.problem = `object(id) of the first page's first object answered ${JSON.stringify(data.object)}`;
+          continue;
+        }
+        // A directory change before each request, so the kept principal set cannot be used.
+        const directoryChange =
+          c.kind === 'object-recomputed'
+            ? async () => {
+                await sql`update principal_version set version = version + 1 where org_id = ${world.first.tenant.orgId}`.execute(world.handle.db);
+              }
+            : undefined;
+        result.timing = firstMs > budget / MIN_SAMPLES ? single(firstMs) : await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, OBJECT_QUERY, { id }), directoryChange);
+      } else {
+        const token = world.first.tenant.tokens[c.viewer];
+        if (!hubId) {
+          result.problem = `the hub ${world.relationships.hubRef.externalId} is not visible to ${c.viewer}`;
+          continue;
+        }
+        const problem = await checkRelationships(world, c.viewer, hubId);
+        if (problem) {
+          result.problem = problem;
+          continue;
+        }
+        result.timing = await measureWithin(options.runs, options.warmup, budget, () => graphql(server.url, token, RELATIONSHIPS_QUERY, { id: hubId, after: null }));
+      }
+    } catch (error) {
+      if (isTimeout(error)) result.timedOut = true;
+      else result.problem = `error: ${(error as Error).message.slice(0, 300)}`;
+    }
+    if (result.timedOut) progress(`  timeout`);
+    else if (result.problem) progress(`  NO: ${result.problem}`);
+    else if (result.timing) progress(`  p50 ${ms(result.timing.p50)} p95 ${ms(result.timing.p95)} ms (${result.timing.samples} samples), plan ${result.plan ?? ''}`);
+  }
 }
 
+/** Every edge of the hub, paged 25 at a time, must be one of the model's with an end the viewer sees. */
+async function checkRelationships(world: World, viewer: ViewerName, hubId: string): Promise<string | null> {
+  const { model } = world.first;
+  const plan = world.relationships;
+  const neighbours = new Set(plan.hubNeighbours);
+  const bit = 1 << VIEWERS.indexOf(viewer);
+  let expectedCount = 0;
+  for (const j of neighbours) if (model.visible[j] & bit) expectedCount++;
+  const seen = new Set<string>();
+  let after: string | null = null;
+  for (;;) {
+    const data = await graphql(world.server.url, world.first.tenant.tokens[viewer], RELATIONSHIPS_QUERY, { id: hubId, after });
+    const connection = data.object.relationships;
+    if (connection.edges.length > PAGE) return `a page of ${connection.edges.length} edges`;
+    for (const { node } of connection.edges) {
+      const other = node.from.externalId === plan.hubRef.externalId ? node.to.externalId : node.from.externalId;
+      const j = indexOfExternalId(other);
+      if (!neighbours.has(j) || !(model.visible[j] & bit)) return `edge to ${other}, which the model does not link to the hub or lets ${viewer} see`;
+      if (seen.has(other)) return `edge to ${other} twice`;
+      seen.add(other);
+    }
+    if (!connection.pageInfo.hasNextPage) break;
+    after = connection.pageInfo.endCursor;
+  }
+  return seen.size === expectedCount ? null : `${seen.size} edges through the API, the model has ${expectedCount}`;
+}
 
-// `windows` counts the SQL statements the plan choice took (probe, inverted, wider windows).
-const planText = (trace: VisibilityPlanTrace) => (trace.statements === 0 ? 'n/a' : `${trace.plan}, ${trace.statements} statement${trace.statements > 1 ? 's' : ''}`);
+// ---- the run ----
 
-function ingestionLine(label: string, stats: IngestionStats) {
-  return `| ${label} | ${stats.objects.toLocaleString('en')} | ${stats.seconds.toFixed(1)} | **${Math.round(stats.objectsPerSecond).toLocaleString('en')}** | ${Math.round(stats.firstTenthPerSecond).toLocaleString('en')} / ${Math.round(stats.lastTenthPerSecond).toLocaleString('en')} | ${ms(stats.batchMs.p50)} / ${ms(stats.batchMs.p95)} / ${ms(stats.batchMs.p99)} |`;
+interface LoadRecord {
+  label: string;
+  stats: IngestionStats;
+  what: 'objects' | 'relationships';
 }
 
 async function main() {
   const options = parseOptions();
+  setRequestTimeout(options.statementTimeout > 0 ? (options.statementTimeout + 10) * 1000 : 3600_000);
   const started = new Date();
   const cpus = os.cpus();
-  out(`## teamgraph benchmark: ${options.objects.toLocaleString('en')} objects on ${options.backend}`);
+  const defaultSeed = new Dataset({ objects: MIN_OBJECTS }).seed;
+  const seed = options.seed ?? defaultSeed;
+
+  progress(`model of the first organisation: ${options.objects.toLocaleString('en')} objects`);
+  const firstSet = new Dataset({ objects: options.objects, seed, tag: 'first' });
+  const firstModel = firstSet.buildModel((done) => progress(`  model: ${done.toLocaleString('en')} objects`));
+  const secondSet = new Dataset({ objects: options.secondObjects, seed: seed + 1, tag: 'second' });
+  const secondModel = secondSet.buildModel();
+  const relationships = firstSet.relationshipPlan(options.hubLinks);
+
+  const results = new Map<string, Map<Mode, Measured>>();
+  const checks = new Map<string, Map<Mode, FullCheck>>();
+  const loads: LoadRecord[] = [];
+  const memory: { label: string; bytes: number; scope: string }[] = [];
+  let serverVersion = '';
+  let benchHeapMax = 0;
+  const heapTimer = setInterval(() => {
+    benchHeapMax = Math.max(benchHeapMax, process.memoryUsage().heapUsed);
+  }, 1000);
+  heapTimer.unref();
+
+  const databases: { modes: Mode[]; decoy: boolean }[] = [];
+  const plain = options.stats.filter((m) => m !== 'skewed');
+  if (plain.length > 0) databases.push({ modes: plain, decoy: false });
+  if (options.stats.includes('skewed')) databases.push({ modes: ['skewed'], decoy: true });
+
+  for (const { modes, decoy } of databases) {
+    await withDatabase(
+      options,
+      async (handle, url) => {
+        if (options.backend === 'postgres') serverVersion = `PostgreSQL server ${(await sql<{ server_version: string }>`show server_version`.execute(handle.db)).rows[0].server_version}`;
+        else serverVersion = `PGlite: ${(await sql<{ version: string }>`select version()`.execute(handle.db)).rows[0].version.split(',')[0]}`;
+        const server = options.backend === 'postgres' ? await startServerProcess(url!, options.statementTimeout) : await startServerInProcess(handle);
+        const services = createServices({ db: handle.db, changes: handle.changes, logger: createLogger('error') });
+        const where = decoy ? 'skewed database' : 'database';
+        try {
+          server.takeMaxRss();
+          if (decoy) {
+            const decoySet = new Dataset({ objects: options.decoyObjects, seed: seed + 2, shape: 'decoy', tag: 'decoy' });
+            const decoyTenant = await createTenant(services, decoySet, 'Decoy Org');
+            progress(`loading the decoy organisation: ${options.decoyObjects.toLocaleString('en')} objects`);
+            const stats = await ingestConcurrently(server.url, decoyTenant, 'objects', (c) => decoySet.batchesOf(c), decoySet.n, 'decoy');
+            loads.push({ label: `decoy organisation (${where}), empty tables`, stats, what: 'objects' });
+            const t0 = performance.now();
+            await sql`analyze`.execute(handle.db);
+            progress(`ANALYZE with the decoy loaded: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          }
+          const firstTenant = await createTenant(services, firstSet, 'Bench Org');
+          progress(`loading the first organisation: ${firstSet.n.toLocaleString('en')} objects (${where})`);
+          const firstStats = await ingestConcurrently(server.url, firstTenant, 'objects', (c) => firstSet.batchesOf(c), firstSet.n, 'first org');
+          loads.push({ label: `first organisation (${where}${decoy ? ', after the decoy and ANALYZE' : ''})`, stats: firstStats, what: 'objects' });
+          const relStats = await ingestConcurrently(server.url, firstTenant, 'relationships', (c) => relationships.batchesOf(c), relationships.estimatedCount, 'relationships');
+          loads.push({ label: `first organisation's relationships (${where})`, stats: relStats, what: 'relationships' });
+          const secondTenant = await createTenant(services, secondSet, 'Second Org');
+          progress(`loading the second organisation: ${secondSet.n.toLocaleString('en')} objects (${where})`);
+          const secondStats = await ingestConcurrently(server.url, secondTenant, 'objects', (c) => secondSet.batchesOf(c), secondSet.n, 'second org');
+          loads.push({ label: `second organisation, loaded after the first (${where})`, stats: secondStats, what: 'objects' });
+          memory.push({ label: `${where}: through the loads`, bytes: server.takeMaxRss(), scope: server.rssScope });
+
+          const world: World = { options, handle, services, server, first: { tenant: firstTenant, model: firstModel }, second: { tenant: secondTenant, model: secondModel }, relationships };
+          for (const mode of modes) {
+            if (mode === 'fresh') {
+              const t0 = performance.now();
+              await sql`analyze`.execute(handle.db);
+              progress(`ANALYZE: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+            }
+            await measureMode(world, mode, true, results, checks);
+            memory.push({ label: `${where}: measurements, ${MODE_LABEL[mode]}`, bytes: server.takeMaxRss(), scope: server.rssScope });
+          }
+        } finally {
+          await server.stop();
+        }
+      },
+      options.keep && options.backend === 'postgres',
+    );
+  }
+  clearInterval(heapTimer);
+  benchHeapMax = Math.max(benchHeapMax, process.memoryUsage().heapUsed);
+
+  // ---- the report ----
+  out(`## teamgraph list benchmark: ${options.objects.toLocaleString('en')} objects on ${options.backend}`);
   out();
   out(`- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}`);
-  out(`- Node ${process.version}, back end ${options.backend}${options.backend === 'postgres' ? ` (${new URL(options.server).host})` : ' (in memory)'}`);
+  out(`- Node ${process.version}, ${serverVersion}${options.backend === 'postgres' ? ` (${new URL(options.server).host}), server in its own process` : ', in memory, server in the bench process'}`);
   out(`- date ${started.toISOString()}, code ${codeRevision()}`);
-  out(`- runs ${options.runs} after ${options.warmup} warm-up requests per case; times are client-side around app.fetch, JSON parse included`);
+  out(`- command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``);
+  if (options.backend === 'pglite') out("- PGlite's driver runs ANALYZE by itself as tables grow (the embedded database has no autovacuum): \"never analyzed\" there means as the driver left it");
+  out(`- up to ${options.runs} runs after up to ${options.warmup} warm-up requests per case, at most ${options.caseSeconds} s a case (then at least ${MIN_SAMPLES} samples); ms, client-side around one HTTP request on loopback, JSON parse included`);
 
-  // Ingestion on its own: a fresh database and a fresh, smaller dataset.
-  progress(`fresh ingestion run: ${options.ingestObjects} objects on ${options.backend}`);
-  const freshStats = await withDatabase(options, async (handle) => {
-    const services = createServices({ db: handle.db });
-    return (await loadDataset(services, generateDataset({ objects: options.ingestObjects, seed: options.seed }))).ingestion;
-  });
+  out();
+  out('### Dataset');
+  out();
+  const d1 = describeDataset(firstSet);
+  out(`First organisation: seed ${seed}; ${d1.objects.toLocaleString('en')} objects (${d1.containers} containers, ${d1.chainRoots} chain roots of 121 containers each), ${d1.users.toLocaleString('en')} third-party users and ${d1.groups} groups on each of 4 connections, ${d1.accounts} accounts; ${relationships.hubNeighbours.length} relationships on the hub ${relationships.hubRef.externalId}.`);
+  out();
+  out(`ACL mix: ${Object.entries(firstModel.mix).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+  out();
+  out(`Second organisation: seed ${seed + 1}, ${secondSet.n.toLocaleString('en')} objects, same generator. ${options.stats.includes('skewed') ? `Decoy (skewed mode only): ${options.decoyObjects.toLocaleString('en')} workspace-visible messages of 2025, seed ${seed + 2}.` : ''}`);
+  const oldRank = firstModel.newestRank('old');
+  out();
+  out(`Old viewer: its newest object is number ${(oldRank + 1).toLocaleString('en')} of ${options.objects.toLocaleString('en')} newest first (the oldest tenth starts at ${(Math.floor(options.objects * 0.9) + 1).toLocaleString('en')}).`);
 
-  await withDatabase(options, async (handle) => {
-    if (options.backend === 'postgres') {
-      const version = await sql<{ server_version: string }>`show server_version`.execute(handle.db);
-      out(`- PostgreSQL server ${version.rows[0].server_version}`);
-    } else {
-      const version = await sql<{ version: string }>`select version()`.execute(handle.db);
-      out(`- PGlite: ${version.rows[0].version.split(',')[0]}`);
+  out();
+  out('### Viewers');
+  out();
+  const checkModes = options.stats.filter((m) => [...checks.values()].some((byMode) => byMode.has(m)));
+  out(`| org | viewer | designed | sees (model) | share | types filter: matches | text "${COMMON_WORD}": matches | ${checkModes.map((m) => `API = model, ${MODE_LABEL[m]}`).join(' | ')} |`);
+  out(`|---|---|---|---|---|---|---|${checkModes.map(() => '---|').join('')}`);
+  for (const [orgName, model] of [['first', firstModel], ['second', secondModel]] as const) {
+    for (const viewer of VIEWERS) {
+      const total = model.count(viewer);
+      const cells = checkModes.map((m) => {
+        const check = checks.get(`${orgName}/${viewer}`)?.get(m);
+        if (!check) return '';
+        if (check.problem) return `**NO**: ${check.problem}`;
+        if (check.timedOut) return `**timeout** after ${check.checked.toLocaleString('en')} (of ${check.of.toLocaleString('en')}), all equal`;
+        if (check.stoppedAfter) return `yes, newest ${check.checked.toLocaleString('en')} (of ${check.of.toLocaleString('en')}; stopped after ${check.stoppedAfter} s)`;
+        return check.checked === check.of ? `yes, all ${check.of.toLocaleString('en')}` : `yes, newest ${check.checked.toLocaleString('en')} (of ${check.of.toLocaleString('en')})`;
+      });
+      out(
+        `| ${orgName} | ${viewer} | ${VIEWER_TARGET[viewer]} | ${total.toLocaleString('en')} | ${((100 * total) / model.n).toFixed(3)}% | ${TYPE_FILTER[viewer]}: ${model.count(viewer, { type: typeCode(TYPE_FILTER[viewer]) }).toLocaleString('en')} | ${model.count(viewer, { word: WORD.common }).toLocaleString('en')} | ${cells.join(' | ')} |`,
+      );
     }
-    // As the server runs: credential lookups follow the change feed.
-    const app = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), publicUrl: BENCH_ORIGIN });
-    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), auditLog: false, publicUrl: BENCH_ORIGIN });
-    progress(`generating ${options.objects} objects`);
-    let plan: DatasetPlan | null = generateDataset({ objects: options.objects, seed: options.seed });
-    const description = describePlan(plan);
-    progress(`loading: ${JSON.stringify({ users: description.users, groups: description.groups, containers: description.containers })}`);
-    let analyzeMs = 0;
-    const loaded = await loadDataset(app.services, plan, async (done, total) => {
-      if (done % 10_000 === 0 || done >= total) progress(`ingested ${done}/${total}`);
-      if (options.analyzeEvery > 0 && done % options.analyzeEvery === 0 && done < total) {
-        const t0 = performance.now();
-        await sql`analyze`.execute(handle.db);
-        analyzeMs += performance.now() - t0;
-      }
+  }
+  out();
+  out(`The wide viewer's rare word "${RARE_WORD}" matches ${firstModel.count('wide', { word: WORD.rare })} objects.`);
+
+  const failures: string[] = [];
+  for (const [key, byMode] of checks) for (const [mode, check] of byMode) if (check.problem) failures.push(`${key}, ${MODE_LABEL[mode]}: ${check.problem}`);
+  for (const [label, byMode] of results) for (const [mode, r] of byMode) if (r.problem) failures.push(`${label}, ${MODE_LABEL[mode]}: ${r.problem}`);
+  const timeouts: string[] = [];
+  for (const [key, byMode] of checks) for (const [mode, check] of byMode) if (check.timedOut) timeouts.push(`full check of ${key}, ${MODE_LABEL[mode]}`);
+  for (const [label, byMode] of results) for (const [mode, r] of byMode) if (r.timedOut) timeouts.push(`${label}, ${MODE_LABEL[mode]}`);
+
+  out();
+  out(`### Reads: p50 / p95 ms`);
+  out();
+  out(`| case | ${options.stats.map((m) => MODE_LABEL[m]).join(' | ')} |`);
+  out(`|---|${options.stats.map(() => '---|').join('')}`);
+  for (const [label, byMode] of results) {
+    const cells = options.stats.map((m) => {
+      const r = byMode.get(m);
+      if (!r) return '';
+      if (r.problem) return '**NO**';
+      if (r.timedOut) return `**timeout** (> ${options.statementTimeout} s)`;
+      if (!r.timing) return 'n/a';
+      return `${ms(r.timing.p50)} / **${ms(r.timing.p95)}**${r.timing.samples < options.runs ? ` (${r.timing.samples} run${r.timing.samples > 1 ? 's' : ''})` : ''}`;
     });
-    const analyzeStart = performance.now();
-    await sql`analyze`.execute(handle.db);
-    progress(`analyze took ${((performance.now() - analyzeStart) / 1000).toFixed(1)} s`);
+    out(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  out();
+  out(
+    failures.length === 0
+      ? `Every page above and every viewer's listing equals the model (${[...results.values()].reduce((n, m) => n + [...m.values()].filter((r) => r.timing).length, 0)} timed cases, each checked before timing; n/a: a page 2 where page 1 was the last).`
+      : `**NO**: ${failures.length} difference${failures.length > 1 ? 's' : ''} from the model:\n\n${failures.map((f) => `- ${f}`).join('\n')}`,
+  );
+  if (timeouts.length > 0) {
+    out();
+    out(`**Timeouts** (no answer within the server's statement timeout of ${options.statementTimeout} s; not checked, not timed): ${timeouts.join('; ')}.`);
+  }
 
-    out();
-    out('### Dataset');
-    out();
-    out(`seed ${plan.seed}; ${description.objects.toLocaleString('en')} objects (${description.containers} containers), ${description.users.toLocaleString('en')} third-party users, ${description.groups} groups (3 levels of nesting and a cycle), ${description.accounts} accounts`);
-    out();
-    out(`ACL mix: ${Object.entries(plan.mix).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+  out();
+  out('### Plans the list filter chose (its trace, as printed)');
+  out();
+  out(`| case | ${options.stats.map((m) => MODE_LABEL[m]).join(' | ')} |`);
+  out(`|---|${options.stats.map(() => '---|').join('')}`);
+  for (const [label, byMode] of results) {
+    if (!label.includes('objects page')) continue;
+    out(`| ${label} | ${options.stats.map((m) => byMode.get(m)?.plan ?? '').join(' | ')} |`);
+  }
 
-    const viewers: ViewerSetup[] = [];
-    for (const name of VIEWERS) viewers.push(await setUpViewer(handle, app, plan, loaded, name, options.explain));
-    // The model of 100,000 objects holds about 140 MB of this process's heap, which a server does
-    // not: kept through the measurements, every major collection would walk it on the server's time.
-    plan = null;
+  out();
+  out('### Ingestion through the API');
+  out();
+  out('`setObjects` / `setRelationships` batches of 100, GraphQL over HTTP, 4 connections at once (each its own token and share). Rates per tenth of the load, in order.');
+  out();
+  out('| load | items | seconds | items/s | items/s per tenth | batch p50 / p95 / p99 ms |');
+  out('|---|---|---|---|---|---|');
+  for (const { label, stats, what } of loads) {
+    out(
+      `| ${label} | ${stats.items.toLocaleString('en')} ${what} | ${stats.seconds.toFixed(1)} | **${Math.round(stats.perSecond).toLocaleString('en')}** | ${stats.tenths.map((r) => Math.round(r).toLocaleString('en')).join(', ')} | ${ms(stats.batchMs.p50)} / ${ms(stats.batchMs.p95)} / ${ms(stats.batchMs.p99)} |`,
+    );
+  }
 
-    out();
-    out('### Viewers');
-    out();
-    out('| viewer | designed | principals | visible through the API | share | = reference model | plan, page 1 | plan, page 2 |');
-    out('|---|---|---|---|---|---|---|---|');
-    for (const v of viewers) {
-      out(`| ${v.name} | ${VIEWER_TARGET[v.name]} | ${v.principals} | ${v.visible.toLocaleString('en')} | ${((100 * v.visible) / options.objects).toFixed(3)}% | ${v.matchesModel ? 'yes' : '**NO**'} | ${planText(v.planFirst)} | ${planText(v.planSecond)} |`);
-    }
-
-    const rows: { label: string; timing: Timing }[] = [];
-    for (const v of viewers) {
-      progress(`measuring ${v.name}`);
-      rows.push({ label: `objects(first: 25), page 1, ${v.name} (${VIEWER_TARGET[v.name]})`, timing: await measure(options.runs, options.warmup, () => graphql(app.fetch, v.token, LIST_QUERY)) });
-      rows.push({
-        label: `objects(first: 25), page 2, ${v.name} (${VIEWER_TARGET[v.name]})`,
-        timing: await measure(options.runs, options.warmup, () => graphql(app.fetch, v.token, LIST_QUERY, { after: v.firstCursor })),
-      });
-      rows.push({ label: `object(id), ${v.name}`, timing: await measure(options.runs, options.warmup, () => graphql(app.fetch, v.token, OBJECT_QUERY, { id: v.visibleObjectId })) });
-      // What the read costs without its audit event (one chained append, PRODUCT §9).
-      rows.push({
-        label: `object(id), ${v.name}, audit log off`,
-        timing: await measure(options.runs, options.warmup, () => graphql(unaudited.fetch, v.token, OBJECT_QUERY, { id: v.visibleObjectId })),
-      });
-      // The same after a directory change, so the kept principal set cannot be used.
-      const directoryChange = async () => {
-        await sql`update principal_version set version = version + 1 where org_id = ${loaded.orgId}`.execute(handle.db);
-      };
-      rows.push({
-        label: `object(id), ${v.name}, principal set recomputed`,
-        timing: await measure(options.runs, options.warmup, () => graphql(app.fetch, v.token, OBJECT_QUERY, { id: v.visibleObjectId }), directoryChange),
-      });
-    }
-
-    out();
-    out('### Reads (ms)');
-    out();
-    out('| case | p50 | p95 | p99 | mean |');
-    out('|---|---|---|---|---|');
-    for (const { label, timing } of rows) out(`| ${label} | ${ms(timing.p50)} | **${ms(timing.p95)}** | ${ms(timing.p99)} | ${ms(timing.mean)} |`);
-    const p95 = (label: string) => rows.find((r) => r.label === label)!.timing.p95;
-    const ratio = (page: number) => p95(`objects(first: 25), page ${page}, rare (${VIEWER_TARGET.rare})`) / p95(`objects(first: 25), page ${page}, wide (${VIEWER_TARGET.wide})`);
-    out();
-    out(`p95 ratio rare ÷ wide: page 1 **${ratio(1).toFixed(2)}**, page 2 **${ratio(2).toFixed(2)}** (target ≤ 2)`);
-
-    out();
-    out('### Ingestion (setObjects through the service, batches of 100)');
-    out();
-    out(`Directory (tenant, ${description.users.toLocaleString('en')} users, ${description.groups} groups, mappings) before the objects: ${loaded.directorySeconds.toFixed(1)} s.`);
-    out();
-    out('| run | objects | seconds | objects/s | objects/s first / last tenth | batch p50 / p95 / p99 ms |');
-    out('|---|---|---|---|---|---|');
-    const analyzed = options.analyzeEvery > 0 ? `, ANALYZE every ${options.analyzeEvery.toLocaleString('en')} objects (${(analyzeMs / 1000).toFixed(1)} s, not counted)` : ', no ANALYZE while loading';
-    out(ingestionLine(`while building the dataset${analyzed}`, loaded.ingestion));
-    out(ingestionLine('fresh database, no ANALYZE while loading', freshStats));
-  }, options.keep && options.backend === 'postgres');
+  out();
+  out('### Memory');
+  out();
+  out('| phase | max RSS | of |');
+  out('|---|---|---|');
+  for (const { label, bytes, scope } of memory) out(`| ${label} | **${Math.round(bytes / 2 ** 20)} MB** | ${scope} |`);
+  out();
+  out(`Bench process heap (model, client): at most ${Math.round(benchHeapMax / 2 ** 20)} MB used.`);
   progress(`done in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
+  if (failures.length > 0) process.exitCode = 2;
 }
 
 main().catch((error) => {
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
+
