@@ -115,7 +115,7 @@ async function plansOf(world: { tenant: Tenant; narrow: { accountId: string } },
   }
   const checker = new AccessChecker(recorder.db, orgId, async () => viewer);
   expect(await checker.can(first[0].id, 'VIEW')).toBe(true);
-  await new RelationshipRepository(recorder.db).listForObjects(orgId, [first.find((r) => r.external_id === 'N-0')?.id ?? first[0].id], 'BOTH', null);
+  await new RelationshipRepository(recorder.db).listForObjects(orgId, [{ id: first.find((r) => r.external_id === 'N-0')?.id ?? first[0].id, after: null }], 'BOTH', null, 26);
   // Each statement is explained as it ran: after the planner settings its transaction made, if any.
   const plans: { statement: string; plan: string }[] = [];
   let settings: CompiledQuery[] = [];

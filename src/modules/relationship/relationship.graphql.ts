@@ -8,7 +8,7 @@ import { RelationshipDirectionEnum } from '../../graphql/enums.ts';
 import { connectionRefs, toConnection } from '../../graphql/pagination.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../../shared/cursor.ts';
 import { GraphObjectRef, visibleObject } from '../object/object.graphql.ts';
-import { type RelationshipRow, RelationshipRepository } from './relationship.repository.ts';
+import { type EdgeKey, MAX_EDGES_PER_OBJECT, type RelationshipRow, RelationshipRepository } from './relationship.repository.ts';
 
 interface RelationshipShape {
   type: string;
@@ -30,39 +30,47 @@ const RelationshipConnectionRef = connectionRefs<RelationshipShape>('Relationshi
 
 type Direction = 'OUTGOING' | 'INCOMING' | 'BOTH';
 
-/** Visible, readable edges of each object, in (type, other id, from id) order. */
-function edgesLoader(ctx: RequestContext, direction: Direction, type: string | null) {
-  return requestCached(ctx, `relationships:${direction}:${type ?? ''}`, () =>
+/**
+ * A page of each object's visible, readable edges in (type, other id, from id) order after
+ * `after`: edges are read a window at a time and their ends checked, so a page costs about the
+ * page, not the object's edges (issue 16); an object whose window held invisible edges is read
+ * again past them, all objects of the batch in one statement per round.
+ */
+function edgesLoader(ctx: RequestContext, direction: Direction, type: string | null, wanted: number, after: EdgeKey | null) {
+  return requestCached(ctx, `relationships:${direction}:${type ?? ''}:${wanted}:${after?.join('\u0000') ?? ''}`, () =>
     new DataLoader<string, RelationshipShape[]>(async (anchorIds) => {
-      const rows = await new RelationshipRepository(ctx.services.db).listForObjects(ctx.caller.orgId, anchorIds, direction, type);
+      const repository = new RelationshipRepository(ctx.services.db);
       const readable = new Set(await ctx.gate.readableTypes());
-      const others = await Promise.all(rows.map((row) => visibleObject(ctx, row.other_id)));
-      const anchors = await Promise.all(rows.map((row) => ctx.objectRows.load(row.anchor_id)));
-      const byAnchor = new Map<string, RelationshipShape[]>();
-      rows.forEach((row: RelationshipRow, i) => {
-        const other = others[i];
-        const anchor = anchors[i];
-        if (!other || !anchor || !readable.has(other.type)) return;
-        const outgoing = row.from_object_id === row.anchor_id;
-        const edge: RelationshipShape = {
-          type: row.type,
-          from: outgoing ? anchor : other,
-          to: outgoing ? other : anchor,
-          properties: row.properties,
-          sortKey: [row.type, row.other_id, row.from_object_id],
-        };
-        byAnchor.set(row.anchor_id, [...(byAnchor.get(row.anchor_id) ?? []), edge]);
-      });
-      // Sorted here, not by the database collation, so cursors compare the same way.
-      return anchorIds.map((id) => (byAnchor.get(id) ?? []).sort((a, b) => compareKeys(a.sortKey, b.sortKey)));
+      const found = new Map<string, RelationshipShape[]>(anchorIds.map((id) => [id, []]));
+      const examined = new Map<string, number>(anchorIds.map((id) => [id, 0]));
+      let pending = anchorIds.map((id) => ({ id, after }));
+      for (let window = wanted; pending.length > 0; window = Math.min(window * 4, MAX_EDGES_PER_OBJECT)) {
+        const rows = await repository.listForObjects(ctx.caller.orgId, pending, direction, type, window);
+        const others = await Promise.all(rows.map((row) => visibleObject(ctx, row.other_id)));
+        const anchors = await Promise.all(rows.map((row) => ctx.objectRows.load(row.anchor_id)));
+        const last = new Map<string, EdgeKey>();
+        const read = new Map<string, number>();
+        rows.forEach((row: RelationshipRow, i) => {
+          const key: EdgeKey = [row.type, row.other_id, row.from_object_id];
+          last.set(row.anchor_id, key);
+          read.set(row.anchor_id, (read.get(row.anchor_id) ?? 0) + 1);
+          const other = others[i];
+          const anchor = anchors[i];
+          if (!other || !anchor || !readable.has(other.type)) return;
+          const outgoing = row.from_object_id === row.anchor_id;
+          found.get(row.anchor_id)!.push({ type: row.type, from: outgoing ? anchor : other, to: outgoing ? other : anchor, properties: row.properties, sortKey: key });
+        });
+        pending = pending.flatMap(({ id }) => {
+          const count = read.get(id) ?? 0;
+          examined.set(id, examined.get(id)! + count);
+          const more = count === window && found.get(id)!.length < wanted && examined.get(id)! < MAX_EDGES_PER_OBJECT;
+          return more ? [{ id, after: last.get(id)! }] : [];
+        });
+      }
+      return anchorIds.map((id) => found.get(id)!);
     }),
   );
 }
-
-const compareKeys = (a: string[], b: string[]) => {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
-  return 0;
-};
 
 builder.objectField(GraphObjectRef, 'relationships', (t) =>
   t.field({
@@ -75,11 +83,10 @@ builder.objectField(GraphObjectRef, 'relationships', (t) =>
     },
     resolve: async (object, args, ctx) => {
       const size = pageSize(args.first);
-      const after = args.after ? (decodeCursor(args.after, ['string', 'string', 'string']) as string[]) : null;
+      const after = args.after ? (decodeCursor(args.after, ['string', 'string', 'string']) as EdgeKey) : null;
       if (ctx.caller.kind !== 'account') return toConnection([], size, () => '');
-      const edges = await edgesLoader(ctx, args.direction ?? 'BOTH', args.type ?? null).load(object.id);
-      const page = (after ? edges.filter((e) => compareKeys(e.sortKey, after) > 0) : edges).slice(0, size + 1);
-      return toConnection(page, size, (e) => encodeCursor(e.sortKey));
+      const page = await edgesLoader(ctx, args.direction ?? 'BOTH', args.type ?? null, size + 1, after).load(object.id);
+      return toConnection(page.slice(0, size + 1), size, (e) => encodeCursor(e.sortKey));
     },
   }),
 );

@@ -12,8 +12,11 @@ export interface RelationshipRow {
   other_id: string;
 }
 
-/** Edges read per object and page; an object with more edges is paged within this many. */
+/** Edges examined per object and page at most: a page of an object whose edges are mostly invisible ends there. */
 export const MAX_EDGES_PER_OBJECT = 1000;
+
+/** An edge's place in an object's list: type, the other end's id, the from end's id. */
+export type EdgeKey = [string, string, string];
 
 export class RelationshipRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -41,10 +44,18 @@ export class RelationshipRepository {
   }
 
   /**
-   * Live edges touching the given objects, in the given direction, ordered by (type, other id)
-   * per object. One statement for any number of objects.
+   * Live edges touching the given objects, in the given direction, in (type, other id, from id)
+   * order compared byte by byte (collation "C", as the API's cursors compare), each object's after
+   * its own position (none: from the start), at most `limit` per object. One statement for any
+   * number of objects.
    */
-  async listForObjects(orgId: string, objectIds: readonly string[], direction: 'OUTGOING' | 'INCOMING' | 'BOTH', type: string | null): Promise<RelationshipRow[]> {
+  async listForObjects(
+    orgId: string,
+    anchors: readonly { id: string; after: EdgeKey | null }[],
+    direction: 'OUTGOING' | 'INCOMING' | 'BOTH',
+    type: string | null,
+    limit: number,
+  ): Promise<RelationshipRow[]> {
     const typeCondition = type === null ? sql`` : sql`and r.type = ${type}`;
     const outgoing = sql`
       select r.type, r.from_object_id, r.to_object_id, r.properties, r.from_object_id as anchor_id, r.to_object_id as other_id
@@ -54,9 +65,16 @@ export class RelationshipRepository {
       from relationship r where r.org_id = ${orgId} and r.to_object_id = a.id and not r.deleted ${typeCondition}`;
     const edges = direction === 'OUTGOING' ? outgoing : direction === 'INCOMING' ? incoming : sql`${outgoing} union all ${incoming}`;
     const result = await sql<RelationshipRow>`
-      select e.* from unnest(${[...objectIds]}::text[]) as a(id)
+      select e.* from unnest(
+        ${anchors.map((a) => a.id)}::text[], ${anchors.map((a) => a.after?.[0] ?? null)}::text[],
+        ${anchors.map((a) => a.after?.[1] ?? null)}::text[], ${anchors.map((a) => a.after?.[2] ?? null)}::text[]
+      ) as a(id, after_type, after_other, after_from)
       cross join lateral (
-        select * from (${edges}) edge order by edge.type, edge.other_id, edge.from_object_id limit ${MAX_EDGES_PER_OBJECT}
+        select * from (${edges}) edge
+        where a.after_type is null
+          or (edge.type collate "C", edge.other_id collate "C", edge.from_object_id collate "C") > (a.after_type, a.after_other, a.after_from)
+        order by edge.type collate "C", edge.other_id collate "C", edge.from_object_id collate "C"
+        limit ${limit}
       ) e
     `.execute(this.db);
     return result.rows;
