@@ -37,10 +37,11 @@ export interface ChangeFeed {
   sync(): Promise<void>;
 }
 
-/** Called with every SQL statement run (tests count statements with it). */
-export type QueryListener = (sql: string) => void;
+/** Called with every SQL statement run and how long it took (tests count statements with it). */
+export type QueryListener = (sql: string, durationMs: number) => void;
 
-const logTo = (listener?: QueryListener) => (listener ? { log: (event: { query: { sql: string } }) => listener(event.query.sql) } : {});
+const logTo = (listener?: QueryListener) =>
+  listener ? { log: (event: { query: { sql: string }; queryDurationMillis: number }) => listener(event.query.sql, event.queryDurationMillis) } : {};
 
 /**
  * `statementTimeoutMs` bounds every statement of the pool's connections (the server's: issue 15,

@@ -67,6 +67,17 @@ export class ObjectRepository {
     return row?.id;
   }
 
+  /**
+   * Serialises the writing transactions of one connection (PRODUCT §2: a connection's objects and
+   * container references are its own, so batches of different connections never share a row).
+   * Two concurrent batches of one connection would otherwise lock shared objects and containers
+   * in different orders (deadlocks), and a child and its container written by two uncommitted
+   * batches would each miss the other, leaving the child waiting for a container that is there.
+   */
+  async lockConnection(orgId: string, connectionId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`graph_object ${orgId} ${connectionId}`}, 0))`.execute(this.db);
+  }
+
   /** Stored versions (live or tombstones) of the given keys in one connection. */
   async findVersions(orgId: string, connectionId: string, keys: ObjectKey[]): Promise<Map<string, StoredVersion>> {
     if (keys.length === 0) return new Map();
@@ -79,40 +90,72 @@ export class ObjectRepository {
   }
 
   /**
-   * The stored objects (live or tombstones) at the given keys and above them, each with its id and
-   * container reference, followed up through stored objects (cycles cannot be stored, and the walk
-   * stops after 1,000 levels regardless).
+   * In one statement: the stored versions of `keys` (as findVersions), and the stored objects at
+   * `containers` and above them, each with its container reference,
+   * followed up through stored objects (cycles cannot be stored, and the walk stops after 1,000
+   * levels regardless).
    */
-  async findContainerChains(orgId: string, connectionId: string, starts: ObjectKey[]): Promise<Map<string, { id: string; container: ObjectKey | null }>> {
-    if (starts.length === 0) return new Map();
-    const rows = await sql<{ id: string; type: string; external_id: string; container_type: string | null; container_external_id: string | null }>`
-      with recursive up (id, type, external_id, container_type, container_external_id, depth) as (
-        select o.id, o.type, o.external_id, o.container_type, o.container_external_id, 0
-        from unnest(${starts.map((k) => k.type)}::text[], ${starts.map((k) => k.externalId)}::text[]) as k(type, external_id)
+  async findVersionsAndChains(
+    orgId: string,
+    connectionId: string,
+    keys: ObjectKey[],
+    containers: ObjectKey[],
+  ): Promise<{ versions: Map<string, StoredVersion>; chains: Map<string, { id: string; container: ObjectKey | null }> }> {
+    const starts = [...keys, ...containers];
+    if (starts.length === 0) return { versions: new Map(), chains: new Map() };
+    const rows = await sql<StoredVersion>`
+      with recursive up (id, type, external_id, update_sequence_number, deleted, container_type, container_external_id, created_at, climb, depth) as (
+        select o.id, o.type, o.external_id, o.update_sequence_number, o.deleted, o.container_type, o.container_external_id, o.created_at, k.climb, 0
+        from unnest(${starts.map((k) => k.type)}::text[], ${starts.map((k) => k.externalId)}::text[], ${starts.map((_, i) => i >= keys.length)}::boolean[]) as k(type, external_id, climb)
         cross join lateral (${byKey(orgId, connectionId, sql`k.type`, sql`k.external_id`)}) o
         union all
-        select o.id, o.type, o.external_id, o.container_type, o.container_external_id, up.depth + 1
+        select o.id, o.type, o.external_id, o.update_sequence_number, o.deleted, o.container_type, o.container_external_id, o.created_at, true, up.depth + 1
         from up cross join lateral (${byKey(orgId, connectionId, sql`up.container_type`, sql`up.container_external_id`)}) o
-        where up.depth < 1000
+        where up.climb and up.depth < 1000
       )
-      select distinct id, type, external_id, container_type, container_external_id from up
+      select distinct on (id) id, type, external_id, update_sequence_number, deleted, container_type, container_external_id, created_at from up
     `.execute(this.db);
-    return new Map(
-      rows.rows.map((r) => [
-        keyOf(r.type, r.external_id),
-        { id: r.id, container: r.container_type && r.container_external_id ? { type: r.container_type, externalId: r.container_external_id } : null },
-      ]),
-    );
+    const wanted = new Set(keys.map((k) => keyOf(k.type, k.externalId)));
+    const versions = new Map<string, StoredVersion>();
+    const chains = new Map<string, { id: string; container: ObjectKey | null }>();
+    for (const r of rows.rows) {
+      const key = keyOf(r.type, r.external_id);
+      if (wanted.has(key)) versions.set(key, r);
+      chains.set(key, { id: r.id, container: r.container_type && r.container_external_id ? { type: r.container_type, externalId: r.container_external_id } : null });
+    }
+    return { versions, chains };
   }
 
   /**
    * Writes objects whose sequence number is newer than the stored one (a concurrent newer write
-   * wins) and returns the ids actually written. Also rewrites their ACL index.
+   * wins) and returns the ids actually written, in one statement of a fixed text (a prepared
+   * statement whatever the batch's size): the rows, the VIEW index of the written objects
+   * (migration 016), the children that were waiting for a written container, and the container
+   * marks. The rows travel as one JSON parameter, so the statement is planned once per
+   * connection rather than parsed with thousands of parameters on every batch (issue 16).
+   *
+   * Locks are taken in one order whatever the batch: objects by (connection, type, external id),
+   * then the containers to mark by id, so concurrent batches that share objects or containers
+   * queue behind each other instead of deadlocking.
+   *
+   * Each step is a data-modifying CTE and they all see the table as it was before the
+   * statement: so no step touches a row another step writes. Every read of graph_object and
+   * acl_entry is a lookup of one key per row (a LATERAL step with LIMIT or OFFSET 0, the rows to
+   * change then addressed by ctid): with org_id unanalyzed (migration 016) a join would let the
+   * planner scan the organisation's rows, a plan that a prepared statement keeps as the table grows. A written object gets its
+   * has_children mark in its own row (a child in the batch names it, or a stored child was waiting
+   * for it); only stored containers that are not written are marked by an update. The index
+   * entries of a rewritten object are upserted by key and only the keys no longer in its ACL are
+   * deleted, so the two steps touch disjoint entries.
    */
-  async upsert(writes: ObjectWrite[], previouslyStored: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  async upsert(writes: ObjectWrite[]): Promise<Set<string>> {
     if (writes.length === 0) return new Set();
-    const rows = writes.map((w) => ({
-      org_id: w.orgId,
+    const orgId = writes[0].orgId;
+    if (writes.some((w) => w.orgId !== orgId)) throw new Error('One upsert writes the objects of one organisation');
+    const sorted = [...writes].sort((a, b) => compareKeys(a.connectionId, b.connectionId) || compareKeys(a.type, b.type) || compareKeys(a.externalId, b.externalId));
+    // Containers named by the batch: those written in it carry their mark in their own row.
+    const named = new Set(sorted.flatMap((w) => (w.containerId ? [w.containerId] : [])));
+    const rows = sorted.map((w) => ({
       id: w.id,
       cloud_id: w.cloudId,
       connection_id: w.connectionId,
@@ -125,76 +168,114 @@ export class ObjectRepository {
       container_type: w.container?.type ?? null,
       container_external_id: w.container?.externalId ?? null,
       container_id: w.containerId,
-      properties: w.properties === null || w.properties === undefined ? null : JSON.stringify(w.properties),
-      permissions: JSON.stringify(w.permissions),
-      acl: JSON.stringify(w.acl),
+      properties: w.properties === undefined ? null : w.properties,
+      permissions: w.permissions,
+      acl: w.acl,
       view_keys: w.acl.VIEW.flat(),
       view_controls: w.acl.VIEW.length,
       created_at: w.createdAt,
       last_updated_at: w.lastUpdatedAt,
       update_sequence_number: w.usn,
-      deleted: false,
+      has_children: named.has(w.id),
     }));
-    const written = await this.db
-      .insertInto('graph_object')
-      .values(rows)
-      .onConflict((c) =>
-        c
-          .columns(['org_id', 'connection_id', 'type', 'external_id'])
-          .doUpdateSet((eb) => ({
-            display_name: eb.ref('excluded.display_name'),
-            description: eb.ref('excluded.description'),
-            url: eb.ref('excluded.url'),
-            container_type: eb.ref('excluded.container_type'),
-            container_external_id: eb.ref('excluded.container_external_id'),
-            container_id: eb.ref('excluded.container_id'),
-            properties: eb.ref('excluded.properties'),
-            permissions: eb.ref('excluded.permissions'),
-            acl: eb.ref('excluded.acl'),
-            view_keys: eb.ref('excluded.view_keys'),
-            view_controls: eb.ref('excluded.view_controls'),
-            created_at: eb.ref('excluded.created_at'),
-            last_updated_at: eb.ref('excluded.last_updated_at'),
-            update_sequence_number: eb.ref('excluded.update_sequence_number'),
-            deleted: false,
-          }))
-          .whereRef('graph_object.update_sequence_number', '<', 'excluded.update_sequence_number'),
+    const entries = sorted.flatMap((w) => w.acl.VIEW.flatMap((control, controlNo) => control.map((principalKey) => ({ object_id: w.id, control_no: controlNo, principal_key: principalKey }))));
+    const written = await sql<{ id: string }>`
+      with input as materialized (
+        select r.*,
+          r.has_children or coalesce((
+            select true from graph_object child
+            where child.org_id = ${orgId} and child.connection_id = r.connection_id and child.container_id is null
+              and child.container_external_id is not null and child.container_type = r.type and child.container_external_id = r.external_id
+            limit 1
+          ), false) as marked
+        from json_to_recordset(${JSON.stringify(rows)}::json) as r(
+          id text, cloud_id text, connection_id text, type text, product text, external_id text, display_name text,
+          description text, url text, container_type text, container_external_id text, container_id text,
+          properties jsonb, permissions jsonb, acl jsonb, view_keys text[], view_controls smallint,
+          created_at timestamptz, last_updated_at timestamptz, update_sequence_number bigint, has_children boolean)
+      ),
+      written as (
+        insert into graph_object as o (org_id, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
+          container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
+          created_at, last_updated_at, update_sequence_number, deleted, has_children)
+        select ${orgId}, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
+          container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
+          created_at, last_updated_at, update_sequence_number, false, marked
+        from input
+        order by connection_id, type, external_id
+        on conflict (org_id, connection_id, type, external_id) do update set
+          display_name = excluded.display_name, description = excluded.description, url = excluded.url,
+          container_type = excluded.container_type, container_external_id = excluded.container_external_id,
+          container_id = excluded.container_id, properties = excluded.properties, permissions = excluded.permissions,
+          acl = excluded.acl, view_keys = excluded.view_keys, view_controls = excluded.view_controls,
+          created_at = excluded.created_at, last_updated_at = excluded.last_updated_at,
+          update_sequence_number = excluded.update_sequence_number, deleted = false,
+          has_children = o.has_children or excluded.has_children
+        where o.update_sequence_number < excluded.update_sequence_number
+        returning o.id, o.has_children
+      ),
+      entry as (
+        select n.object_id, n.control_no, n.principal_key
+        from json_to_recordset(${JSON.stringify(entries)}::json) as n(object_id text, control_no smallint, principal_key text)
+      ),
+      stale_entries as (
+        delete from acl_entry e
+        where e.ctid = any(array(
+          select x.ctid from written w
+          cross join lateral (select ctid, control_no, principal_key from acl_entry where org_id = ${orgId} and object_id = w.id offset 0) x
+          where not exists (select 1 from entry n where n.object_id = w.id and n.control_no = x.control_no and n.principal_key = x.principal_key)
+        ))
+      ),
+      new_entries as (
+        insert into acl_entry (org_id, principal_key, object_id, control_no, last_updated_at, on_container)
+        select ${orgId}, n.principal_key, n.object_id, n.control_no, i.last_updated_at, w.has_children
+        from written w join input i on i.id = w.id join entry n on n.object_id = w.id
+        order by n.object_id, n.control_no, n.principal_key
+        on conflict (org_id, object_id, control_no, principal_key) do update set
+          last_updated_at = excluded.last_updated_at, on_container = excluded.on_container
+      ),
+      waiting as (
+        select child.id, w.id as container_id
+        from written w join input i on i.id = w.id
+        cross join lateral (
+          select child.id from graph_object child
+          where child.org_id = ${orgId} and child.connection_id = i.connection_id and child.container_id is null
+            and child.container_external_id is not null and child.container_type = i.type and child.container_external_id = i.external_id
+          offset 0
+        ) child
+      ),
+      -- Children adopted and containers marked in one update: a row that is both (a waiting
+      -- child that is also a container the batch names) must not be updated twice.
+      to_touch as (
+        select g.ctid, g.id, a.container_id as adopt_into, (x.id = any(${[...named]}::text[]) and not g.has_children) as mark
+        from (select id from waiting union select unnest(${[...named]}::text[]) order by 1) x
+        cross join lateral (select ctid, id, has_children from graph_object where org_id = ${orgId} and id = x.id limit 1 for update) g
+        left join waiting a on a.id = x.id
+        where (a.id is not null or (x.id = any(${[...named]}::text[]) and not g.has_children))
+          and x.id <> all(array(select id from written))
+      ),
+      touched as (
+        update graph_object g set container_id = coalesce(t.adopt_into, g.container_id), has_children = g.has_children or t.mark
+        from to_touch t where g.ctid = any(array(select ctid from to_touch)) and g.id = t.id
+        returning g.id, t.mark
+      ),
+      marked_entries as (
+        update acl_entry e set on_container = true
+        where e.ctid = any(array(
+          select x.ctid from touched t
+          cross join lateral (select ctid from acl_entry where org_id = ${orgId} and object_id = t.id offset 0) x
+          where t.mark
+        ))
       )
-      .returning(['id', 'has_children'])
-      .execute();
-    const ids = new Set(written.map((r) => r.id));
-    const containers = new Set(written.filter((r) => r.has_children).map((r) => r.id));
-    const stored = writes.filter((w) => ids.has(w.id));
-    await this.replaceAclEntries(stored, previouslyStored, containers);
-    const adopters = await this.adoptWaitingChildren(stored);
-    await this.markContainers(stored[0]?.orgId, [...stored.flatMap((w) => (w.containerId ? [w.containerId] : [])), ...adopters]);
-    return ids;
+      select id from written
+    `.execute(this.db);
+    return new Set(written.rows.map((r) => r.id));
   }
 
   /** Updates the fields a person may change; ACL and identity stay, the VIEW index follows the time. */
   async updateFields(orgId: string, id: string, fields: { display_name?: string; description?: string | null; properties?: string | null; last_updated_at: Date }) {
     await this.db.updateTable('graph_object').set(fields).where('org_id', '=', orgId).where('id', '=', id).where('deleted', '=', false).execute();
     await this.db.updateTable('acl_entry').set({ last_updated_at: fields.last_updated_at }).where('org_id', '=', orgId).where('object_id', '=', id).execute();
-  }
-
-  /**
-   * Marks the given objects, and their VIEW entries, as containers (migration 016); tombstones too,
-   * since children keep pointing at a deleted container that may come back. Rows already
-   * marked are not touched, so concurrent batches filing into one container do not queue on its
-   * row; a concurrent rewrite of the container's entries waits for the row and then sees the mark.
-   */
-  private async markContainers(orgId: string | undefined, ids: string[]) {
-    if (!orgId || ids.length === 0) return;
-    const marked = await sql<{ id: string }>`
-      update graph_object set has_children = true
-      where org_id = ${orgId} and id = any(${[...new Set(ids)]}::text[]) and not has_children
-      returning id
-    `.execute(this.db);
-    if (marked.rows.length === 0) return;
-    await sql`
-      update acl_entry set on_container = true
-      where org_id = ${orgId} and object_id = any(${marked.rows.map((r) => r.id)}::text[])
-    `.execute(this.db);
   }
 
   /** Tombstones existing objects whose sequence number is older; returns the ids deleted. */
@@ -242,55 +323,9 @@ export class ObjectRepository {
     return new Set(written.map((r) => r.id));
   }
 
-  /**
-   * Rewrites the VIEW index of the written objects (migration 016: the list filter's streams read
-   * it newest first); new objects have no entries to remove.
-   */
-  private async replaceAclEntries(writes: ObjectWrite[], previouslyStored: ReadonlySet<string>, containers: ReadonlySet<string>) {
-    if (writes.length === 0) return;
-    const orgId = writes[0].orgId;
-    const replaced = writes.filter((w) => previouslyStored.has(w.id)).map((w) => w.id);
-    if (replaced.length > 0) await this.db.deleteFrom('acl_entry').where('org_id', '=', orgId).where('object_id', 'in', replaced).execute();
-    const entries = writes.flatMap((w) =>
-      w.acl.VIEW.flatMap((control, controlNo) =>
-        control.map((principalKey) => ({
-          org_id: orgId,
-          principal_key: principalKey,
-          object_id: w.id,
-          control_no: controlNo,
-          last_updated_at: w.lastUpdatedAt,
-          on_container: containers.has(w.id),
-        })),
-      ),
-    );
-    for (let i = 0; i < entries.length; i += 5000) {
-      await this.db.insertInto('acl_entry').values(entries.slice(i, i + 5000)).execute();
-    }
-  }
-
-  /**
-   * Points children that were ingested before their container at the written objects. Drives from
-   * the written keys through the partial index of waiting children, so it costs the same at any size.
-   * Returns the containers that adopted children.
-   */
-  private async adoptWaitingChildren(writes: ObjectWrite[]): Promise<string[]> {
-    if (writes.length === 0) return [];
-    const { orgId, connectionId } = writes[0];
-    const adopted = await sql<{ container_id: string }>`
-      update graph_object c set container_id = waiting.container_id
-      from unnest(${writes.map((w) => w.id)}::text[], ${writes.map((w) => w.type)}::text[], ${writes.map((w) => w.externalId)}::text[]) as w(id, type, external_id)
-      cross join lateral (
-        select child.id, w.id as container_id from graph_object child
-        where child.org_id = ${orgId} and child.connection_id = ${connectionId} and child.container_id is null
-          and child.container_external_id is not null and child.container_type = w.type and child.container_external_id = w.external_id
-        offset 0
-      ) waiting
-      where c.org_id = ${orgId} and c.id = waiting.id
-      returning c.container_id
-    `.execute(this.db);
-    return adopted.rows.map((r) => r.container_id);
-  }
 }
+
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The object of one connection with a given type and external id. `limit 1` keeps the planner

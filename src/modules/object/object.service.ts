@@ -101,6 +101,7 @@ export class ObjectService {
         this.db.transaction().execute(async (trx) => {
           const objects = new ObjectRepository(trx);
           const outcomes = new Map<number, StoreOutcome>();
+          await objects.lockConnection(caller.orgId, caller.connectionId);
           const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
           const now = this.clock.now();
           for (const { index, item, value: product } of valid) {
@@ -155,11 +156,11 @@ export class ObjectService {
   private storeObjects(caller: ConnectionCaller, valid: { index: number; item: ObjectInput; value: { product: string; url: string | null } }[]) {
     return this.db.transaction().execute(async (trx) => {
       const objects = new ObjectRepository(trx);
-      const stored = await objects.findVersions(caller.orgId, caller.connectionId, valid.map((v) => v.item));
-      const existingIds = new Set([...stored.values()].map((v) => v.id));
-      const chains = await objects.findContainerChains(
+      await objects.lockConnection(caller.orgId, caller.connectionId);
+      const { versions: stored, chains } = await objects.findVersionsAndChains(
         caller.orgId,
         caller.connectionId,
+        valid.map((v) => v.item),
         valid.flatMap((v) => (v.item.container ? [v.item.container] : [])),
       );
       // Container references as they stand after each accepted item, for the cycle check.
@@ -193,7 +194,7 @@ export class ObjectService {
           description: item.description ?? null,
           url: value.url,
           container: item.container ?? null,
-          containerId: item.container ? idOf(item.container) : null,
+          containerId: null,
           properties: item.properties ?? null,
           permissions: normalizePermissions(item.permissions),
           acl: compileAcl(item.permissions, caller.connectionId, caller.cloudId),
@@ -206,8 +207,10 @@ export class ObjectService {
         stored.set(key, { id, type: item.type, external_id: item.externalId, update_sequence_number: item.updateSequenceNumber, deleted: false, container_type: item.container?.type ?? null, container_external_id: item.container?.externalId ?? null, created_at: write.createdAt });
         containerOf.set(key, item.container ?? null);
       }
-      const previouslyStored = new Set([...writes.values()].flatMap(({ write }) => (existingIds.has(write.id) ? [write.id] : [])));
-      const written = await objects.upsert([...writes.values()].map((w) => w.write), previouslyStored);
+      // Once every item has its id: a child finds its container also when the container comes
+      // later in the batch, instead of waiting for it.
+      for (const { write } of writes.values()) write.containerId = write.container ? idOf(write.container) : null;
+      const written = await objects.upsert([...writes.values()].map((w) => w.write));
       for (const { write, indexes } of writes.values()) {
         // A concurrent writer with a newer sequence number won: then this item was stale.
         for (const index of indexes) outcomes.set(index, written.has(write.id) ? 'ACCEPTED' : 'STALE');
