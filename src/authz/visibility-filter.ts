@@ -121,7 +121,7 @@ async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: Visibi
   const { position, filter } = query;
   const done = (rows: ObjectRow[], plan: VisibilityPlan, statements: number) => ({ rows, plan, statements });
   if (tuning.plan === 'streams') return done(await streamsPage(db, query), 'streams', 1);
-  if (tuning.plan === 'text') return done((await textPage(db, query)).rows, 'text', 1);
+  if (tuning.plan === 'text') return done(await textPage(db, query), 'text', 1);
   if (tuning.plan === 'forward') {
     for (let window = probeWindow(position.limit), statements = 1; ; window *= 4, statements++) {
       const { rows, scanned } = await forwardPage(db, query, window);
@@ -136,15 +136,13 @@ async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: Visibi
   if (probe.visible < position.limit / 2) return done(await streamsPage(db, query), 'streams', 2);
   // A fair share of the newest is visible. Where the page should end, by the density of visible
   // rows that match; a text rare among them is read from its index instead.
+  const seesMuch = async (statements: number) =>
+    filter.text ? done(await textPage(db, query), 'text', statements) : done(await streamsPage(db, query), 'streams', statements);
   const window = Math.ceil((probeSize * position.limit * 2) / Math.max(1, probe.rows.length));
-  if (probe.rows.length > 0 && window <= (tuning.maxWindow ?? MAX_WINDOW)) {
-    const { rows, scanned } = await forwardPage(db, query, window);
-    if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', 2);
-    if (!filter.text) return done(await streamsPage(db, query), 'streams', 3);
-    return done((await textPage(db, query)).rows, 'text', 3);
-  }
-  if (filter.text) return done((await textPage(db, query)).rows, 'text', 2);
-  return done(await streamsPage(db, query), 'streams', 2);
+  if (probe.rows.length === 0 || window > (tuning.maxWindow ?? MAX_WINDOW)) return seesMuch(2);
+  const { rows, scanned } = await forwardPage(db, query, window);
+  if (rows.length >= position.limit || scanned < window) return done(rows, 'forward', 2);
+  return seesMuch(3);
 }
 
 interface ListQuery {
@@ -257,7 +255,7 @@ function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
  * the objects holding the text, visible or not: it answers only viewers who see most of the newest
  * objects (see choosePlan), for whom the invisible share is small.
  */
-async function textPage(db: Kysely<Database>, query: ListQuery) {
+async function textPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectRow[]> {
   const { orgId, hidden, filter } = query;
   // The GIN indexes are read by bitmap scans only; the transaction forbade those until now.
   await sql`select set_config('enable_bitmapscan', 'on', true)`.execute(db);
@@ -265,11 +263,12 @@ async function textPage(db: Kysely<Database>, query: ListQuery) {
   // needs the organisation's trigrams too; the exact organisation is checked on the rows found
   // (ilike folds case, and ids may differ by case alone), in a form no btree index serves.
   const pattern = `${escapeLike(orgId)} %${escapeLike(filter.text ?? '')}%`;
-  return examinedPage(db, query, sql`
+  const { rows } = await examinedPage(db, query, sql`
       select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, true as matches
       from graph_object o
       where ((o.org_id || ' ' || o.display_name) ilike ${pattern} or (o.org_id || ' ' || coalesce(o.description, '')) ilike ${pattern})
         and (o.org_id || '') = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}`);
+  return rows;
 }
 
 /**
