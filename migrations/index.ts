@@ -18,6 +18,7 @@ import * as auditVerification from './014_audit_verification.ts';
 import * as linkConfirmation from './015_link_confirmation.ts';
 import * as visibilityStreams from './016_visibility_streams.ts';
 import * as textSearch from './017_text_search.ts';
+import * as oneTextIndex from './018_one_text_index.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '015_link_confirmation': linkConfirmation,
   '016_visibility_streams': visibilityStreams,
   '017_text_search': textSearch,
+  '018_one_text_index': oneTextIndex,
 };

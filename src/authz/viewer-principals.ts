@@ -11,6 +11,7 @@
 import { inRequestScope } from '../db/request-transaction.ts';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { withIndexPlans } from '../db/index-plans.ts';
 import type { ViewerPrincipals } from './acl-engine.ts';
 
 export const NO_PRINCIPALS: ViewerPrincipals = { active: false, keys: new Set() };
@@ -48,7 +49,10 @@ export class PrincipalCache {
 }
 
 export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, accountId: string): Promise<ViewerPrincipals> {
-  const result = await sql<{ key: string | null; active: boolean | null }>`
+  // Every step is a lookup by one of the directory's indexes, under index plans so that a planner
+  // without statistics cannot hash or scan whole membership tables instead (issue 16: a viewer in
+  // 1,980 groups took 180 ms never analyzed at 1,000,000 objects, and 12 ms so).
+  const result = await withIndexPlans(db, (trx) => sql<{ key: string | null; active: boolean | null }>`
     with recursive
     me as (
       select id from account where org_id = ${orgId} and id = ${accountId} and active
@@ -56,33 +60,40 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
     -- A link to a third-party user the connection deleted matches nothing (anything unknown denies).
     linked as (
       select l.connection_id, l.external_id
-      from user_link l join me on l.account_id = me.id
-      where l.org_id = ${orgId}
-        and not exists (select 1 from external_user u
-          where u.org_id = l.org_id and u.connection_id = l.connection_id and u.external_id = l.external_id and u.deleted)
+      from me cross join lateral (select * from user_link l where l.org_id = ${orgId} and l.account_id = me.id offset 0) l
+      where not coalesce((select u.deleted from external_user u
+          where u.org_id = ${orgId} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
     ),
+    -- Each step looks up the groups of one member (LATERAL): as a join, the planner may instead
+    -- scan every group membership of the organisation once per member found.
     closure (connection_id, group_id) as (
       select m.connection_id, m.group_external_id
-      from group_member m join linked l
-        on m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
-      where m.org_id = ${orgId}
+      from linked l
+      cross join lateral (
+        select m.connection_id, m.group_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
+        offset 0
+      ) m
       union
       select m.connection_id, m.group_external_id
-      from group_member m join closure c
-        on m.connection_id = c.connection_id and m.member_type = 'GROUP' and m.member_external_id = c.group_id
-      where m.org_id = ${orgId}
+      from closure c
+      cross join lateral (
+        select m.connection_id, m.group_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.member_type = 'GROUP' and m.member_external_id = c.group_id
+        offset 0
+      ) m
     )
     select 'u:' || connection_id || ':' || external_id as key, true as active from linked
     union all
     select 'g:' || connection_id || ':' || group_id, true from closure
     union all
-    select 'w:' || s.cloud_id, true from site_member s join me on s.account_id = me.id where s.org_id = ${orgId}
+    select 'w:' || s.cloud_id, true from me cross join lateral (select s.cloud_id from site_member s where s.org_id = ${orgId} and s.account_id = me.id offset 0) s
     union all
     select 'x:' || c.id, true from connection c join me on true
     where c.org_id = ${orgId} and (c.disabled_at is not null or c.deletion_started_at is not null)
     union all
     select null, true from me
-  `.execute(db);
+  `.execute(trx));
   if (result.rows.length === 0) return NO_PRINCIPALS;
   const keys = new Set<string>();
   const hiddenConnections: string[] = [];

@@ -192,7 +192,7 @@ export async function openPglite(options: { dataDir?: string; template?: Blob; o
       dataDir: options.dataDir,
       loadDataDir: options.template,
       parsers: { [INT8_OID]: parseInt8 },
-      // The text filter's indexes (migration 017) are trigram GIN indexes.
+      // The text filter's index (migrations 017, 018) is a trigram GIN index.
       extensions: { pg_trgm },
     });
     await pglite.waitReady;

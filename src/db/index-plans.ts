@@ -1,0 +1,31 @@
+// Statements whose cost must not depend on what the planner knows (issue 16). Tables here are
+// analyzed late or never (a bulk load outruns autovacuum's ANALYZE; a small organisation inside a
+// large table gets the large tenants' estimates), and a planner that believes an organisation
+// small reads it whole and sorts or hashes it. Inside withIndexPlans a statement may use only index
+// scans, nested loops, and a sort only where no index gives the order; written as index-driven
+// lookups, it then runs the same whatever the statistics say. The list filter
+// (src/authz/visibility-filter.ts) and the viewer's principal set run this way.
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './database.ts';
+
+const INDEX_PLANS = { enable_seqscan: 'off', enable_bitmapscan: 'off', enable_sort: 'off', enable_hashjoin: 'off', enable_mergejoin: 'off' };
+
+/**
+ * Runs `work` in a transaction with the index-only planner settings; the transaction is rolled
+ * back, which ends the settings with it, also when it is a savepoint of a request's transaction.
+ * `work` must only read.
+ */
+export async function withIndexPlans<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  const trx = await db.startTransaction().execute();
+  try {
+    await sql`select ${sql.join(Object.entries(INDEX_PLANS).map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(trx);
+    return await work(trx);
+  } finally {
+    await trx.rollback().execute();
+  }
+}
+
+/** Within withIndexPlans: lets the rest of the transaction read GIN indexes, which only bitmap scans read. */
+export async function allowBitmapScans(trx: Kysely<Database>): Promise<void> {
+  await sql`select set_config('enable_bitmapscan', 'on', true)`.execute(trx);
+}
