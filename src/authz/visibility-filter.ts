@@ -170,14 +170,14 @@ function viewStatus(alias: string): RawBuilder<number> {
 }
 
 /** The filter's conditions on the object row aliased `alias`, without the text (see forwardPage). */
-function filterConditions(alias: string, { filter, position }: ListQuery): RawBuilder<boolean> {
+function filterConditions(alias: string, { filter, position }: ListQuery, { cursor = true } = {}): RawBuilder<boolean> {
   const o = sql.raw(alias);
   const conditions: RawBuilder<unknown>[] = [sql`${o}.type = any(${[...filter.types]}::text[])`];
   if (filter.cloudIds) conditions.push(sql`${o}.cloud_id = any(${[...filter.cloudIds]}::text[])`);
   if (filter.containerId) conditions.push(sql`${o}.container_id = ${filter.containerId}`);
   if (filter.updatedAfter) conditions.push(sql`${o}.last_updated_at > ${filter.updatedAfter}`);
   if (filter.updatedBefore) conditions.push(sql`${o}.last_updated_at < ${filter.updatedBefore}`);
-  if (position.after) conditions.push(before(alias, position.after));
+  if (position.after && cursor) conditions.push(before(alias, position.after));
   return sql<boolean>`${sql.join(conditions, sql` and `)}`;
 }
 
@@ -306,8 +306,8 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
   const { orgId, principals, hidden, filter, position } = query;
   const rowsWanted = position.limit;
   /** Visible rows of the object aliased `o`, matching the filter and the text. */
-  const visibleMatch = (o: string) => sql`
-    not ${sql.raw(o)}.deleted and ${filterConditions(o, query)}${notHidden(o, hidden)} and ${textMatches(o, filter.text)}`;
+  const visibleMatch = (o: string, { cursor = true } = {}) => sql`
+    not ${sql.raw(o)}.deleted and ${filterConditions(o, query, { cursor })}${notHidden(o, hidden)} and ${textMatches(o, filter.text)}`;
   // One principal's VIEW entries, newest first; an object with the key in several controls once.
   // A one-control object is visible by the entry itself; only ANDs need their status.
   const principalStream = (key: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
@@ -322,11 +322,17 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
     limit ${limit}`;
   // One visible container's children that inherit (status 1 is enough: the container is visible;
   // with one control, CONTAINER in it is enough).
-  const containerStream = (container: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
+  // Its time bounds are row comparisons that start with the container: only graph_object_children
+  // can start from them. As plain time ranges, a planner that believed the organisation small
+  // walked graph_object_recent instead, reading the organisation's rows from the cursor down to
+  // the bound for every container (issue 16: 4.7 s for a page 2 under skewed statistics).
+  const containerStream = (container: RawBuilder<unknown>, floor: RawBuilder<unknown> | null, limit: number) => sql`
     select o.last_updated_at, o.id
     from graph_object o
     where o.org_id = ${orgId} and o.container_id = ${container} and ${CONTAINER_KEY} = any(o.view_keys)
-      and ${floor} and ${visibleMatch('o')} and (o.view_controls = 1 or ${viewStatus('o')} >= 1)
+      ${floor ? sql`and (o.container_id, o.last_updated_at, o.id) >= (${container}, ${floor})` : sql``}
+      ${position.after ? sql`and (o.container_id, o.last_updated_at, o.id) < (${container}, ${position.after.lastUpdatedAt}::timestamptz, ${position.after.id})` : sql``}
+      and ${visibleMatch('o', { cursor: false })} and (o.view_controls = 1 or ${viewStatus('o')} >= 1)
     order by o.container_id, o.last_updated_at desc, o.id desc
     limit ${limit}`;
   const atOrAboveBound = (alias: string, idColumn: string) =>
@@ -366,7 +372,7 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
       cross join lateral (${principalStream(sql`k.key`, sql`true`, 1)}) s
       union all
       select 'c', c.id, s.last_updated_at, s.id from containers c
-      cross join lateral (${containerStream(sql`c.id`, sql`true`, 1)}) s
+      cross join lateral (${containerStream(sql`c.id`, null, 1)}) s
     ),
     -- The page's last row is not older than the page-size-th newest distinct top: there are that
     -- many visible rows at or above it. Without that many tops, every stream may contribute.
@@ -380,7 +386,7 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
       where t.kind = 'k' and ${atOrAboveBound('t', 'id')}
       union
       select s.last_updated_at, s.id from tops t
-      cross join lateral (${containerStream(sql`t.key`, atOrAboveBound('o', 'id'), rowsWanted)}) s
+      cross join lateral (${containerStream(sql`t.key`, sql`(select b.last_updated_at from bound b), (select b.id from bound b)`, rowsWanted)}) s
       where t.kind = 'c' and ${atOrAboveBound('t', 'id')}
     ),
     page as (
