@@ -9,7 +9,7 @@
 // read the very version it was computed under, so no request sees a set older than its own
 // snapshot, on any process.
 import { inRequestScope } from '../db/request-transaction.ts';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { withIndexPlans } from '../db/index-plans.ts';
 import type { ViewerPrincipals } from './acl-engine.ts';
@@ -68,20 +68,10 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
     -- scan every group membership of the organisation once per member found.
     closure (connection_id, group_id) as (
       select m.connection_id, m.group_external_id
-      from linked l
-      cross join lateral (
-        select m.connection_id, m.group_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
-        offset 0
-      ) m
+      from linked l cross join lateral (${groupsOf(orgId, 'USER', sql`l.connection_id`, sql`l.external_id`)}) m
       union
       select m.connection_id, m.group_external_id
-      from closure c
-      cross join lateral (
-        select m.connection_id, m.group_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.member_type = 'GROUP' and m.member_external_id = c.group_id
-        offset 0
-      ) m
+      from closure c cross join lateral (${groupsOf(orgId, 'GROUP', sql`c.connection_id`, sql`c.group_id`)}) m
     )
     select 'u:' || connection_id || ':' || external_id as key, true as active from linked
     union all
@@ -102,4 +92,12 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
     else if (key !== null) keys.add(key);
   }
   return { active: true, keys, ...(hiddenConnections.length > 0 ? { hiddenConnections } : {}) };
+}
+
+/** The groups one member belongs to directly, as a lookup of group_member_by_member. */
+function groupsOf(orgId: string, memberType: 'USER' | 'GROUP', connectionId: RawBuilder<unknown>, externalId: RawBuilder<unknown>) {
+  return sql`
+    select m.connection_id, m.group_external_id from group_member m
+    where m.org_id = ${orgId} and m.connection_id = ${connectionId} and m.member_type = ${memberType} and m.member_external_id = ${externalId}
+    offset 0`;
 }
