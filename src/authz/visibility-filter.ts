@@ -238,15 +238,15 @@ function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
       limit ${window}`);
 }
 
+/** Migration 018's organisation tag, as the index computes it: four hex digits of md5(org_id). */
+const organisationTag = (orgId: string) => createHash('md5').update(orgId).digest('hex').slice(0, 4);
+
 /**
  * The text plan: every object of the organisation that holds the text and matches the filter,
  * read through graph_object_text (migration 018), then decided like a window. Its cost grows with
  * the objects holding the text, visible or not: it answers only viewers who see most of the newest
  * objects (see choosePlan), for whom the invisible share is small.
  */
-/** Migration 018's organisation tag, as the index computes it: four hex digits of md5(org_id). */
-const organisationTag = (orgId: string) => createHash('md5').update(orgId).digest('hex').slice(0, 4);
-
 async function textPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectRow[]> {
   const { orgId, hidden, filter } = query;
   // The GIN index is read by bitmap scans only; the transaction forbade those until now.
