@@ -17,14 +17,18 @@
 //    entries of containers) and by descending through children that inherit (status 1). A page
 //    takes the newest row of every stream, then at most a page from the streams whose newest row
 //    is not older than the page's newest possible last row: the page costs about (streams + page)
-//    index steps, whether the viewer's objects are new or old, few or many.
+//    index steps, whether the viewer's objects are new or old, few or many. A filter that some
+//    streams never match (a type, a word) would have their walks read them to their end; so each
+//    walk examines at most a number of entries, and a round whose stopped walks could still hold
+//    rows newer than the page's last row is run again with eight times the number (streamsRound).
 //  - text: with a text filter, every object holding the text (a trigram index, migration 018),
 //    decided like a window. For viewers who see most of the newest objects and a text rare among
 //    them, where a window would walk the organisation and a stream every object the viewer sees.
 // A forward probe runs first and answers for viewers who see much. When it finds half a page or
 // more of visible objects, one window sized from the density of visible matching rows may
 // follow; when that falls short, or the viewer sees little, the streams answer, or the text
-// plan for a text filter and a viewer who sees much. At most three statements after the settings.
+// plan for a text filter and a viewer who sees much. At most three statements after the settings,
+// and up to three more when a filter leaves the streams' first round short.
 //
 // Why the planner cannot get these wrong (issue 16): every step is meant to be an index-ordered
 // scan with a LIMIT inside a LATERAL loop, or a primary-key lookup, driven by a small materialized
@@ -82,6 +86,8 @@ export interface VisibilityTuning {
   maxWindow?: number;
   /** Skip the choice (tests run each plan over the same data). */
   plan?: VisibilityPlan;
+  /** Entries a stream's walk examines in the streams plan's first round (see streamCaps). */
+  streamCap?: number;
 }
 
 const probeWindow = (limit: number) => Math.max(64, limit * 4);
@@ -107,7 +113,11 @@ export async function listVisibleObjects(
 async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: VisibilityTuning): Promise<{ rows: ObjectRow[]; plan: VisibilityPlan; statements: number }> {
   const { position, filter } = query;
   const done = (rows: ObjectRow[], plan: VisibilityPlan, statements: number) => ({ rows, plan, statements });
-  if (tuning.plan === 'streams') return done(await streamsPage(db, query), 'streams', 1);
+  const streams = async (before: number) => {
+    const { rows, statements } = await streamsPage(db, query, tuning.streamCap);
+    return done(rows, 'streams', before + statements);
+  };
+  if (tuning.plan === 'streams') return streams(0);
   if (tuning.plan === 'text') return done(await textPage(db, query), 'text', 1);
   if (tuning.plan === 'forward') {
     for (let window = probeWindow(position.limit), statements = 1; ; window *= 4, statements++) {
@@ -120,11 +130,10 @@ async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: Visibi
   if (probe.rows.length >= position.limit || probe.scanned < probeSize) return done(probe.rows, 'forward', 1);
   // The choice reads only what the viewer may see in the probe: how many of its rows are visible,
   // and how many of those match (issue 15: matches among invisible objects must not choose).
-  if (probe.visible < position.limit / 2) return done(await streamsPage(db, query), 'streams', 2);
+  if (probe.visible < position.limit / 2) return streams(1);
   // A fair share of the newest is visible. Where the page should end, by the density of visible
   // rows that match; a text rare among them is read from its index instead.
-  const seesMuch = async (statements: number) =>
-    filter.text ? done(await textPage(db, query), 'text', statements) : done(await streamsPage(db, query), 'streams', statements);
+  const seesMuch = async (statements: number) => (filter.text ? done(await textPage(db, query), 'text', statements) : streams(statements - 1));
   const window = Math.ceil((probeSize * position.limit * 2) / Math.max(1, probe.rows.length));
   if (probe.rows.length === 0 || window > (tuning.maxWindow ?? MAX_WINDOW)) return seesMuch(2);
   const { rows, scanned } = await forwardPage(db, query, window);
@@ -301,43 +310,93 @@ async function examinedPage(db: Kysely<Database>, query: ListQuery, examined: Ra
   return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned, visible };
 }
 
-/** The page merged from the viewer's streams (see the opening comment). */
-async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectRow[]> {
+/**
+ * How many entries each stream's walk may examine in successive rounds of the streams plan: a walk
+ * that examines that many without finishing stops and says where (see streamsRound). The last
+ * round is unbounded and always answers.
+ */
+function streamCaps(limit: number, first?: number): (number | null)[] {
+  const cap = first ?? Math.max(64, limit * 4);
+  return [cap, cap * 8, cap * 64, null];
+}
+
+/** The page merged from the viewer's streams (see the opening comment), in as few rounds as it takes. */
+async function streamsPage(db: Kysely<Database>, query: ListQuery, firstCap?: number): Promise<{ rows: ObjectRow[]; statements: number }> {
+  let statements = 0;
+  for (const cap of streamCaps(query.position.limit, firstCap)) {
+    statements++;
+    const { rows, complete } = await streamsRound(db, query, cap);
+    if (complete) return { rows, statements };
+  }
+  throw new Error('the unbounded round always completes');
+}
+
+/**
+ * One round of the streams plan, in which every walk of a stream examines at most `cap` entries
+ * (null: no limit). A walk that stops at its cap leaves a frontier: the last entry it examined,
+ * below which the stream is unknown. The round is complete when every frontier lies below the
+ * page's last row (or there is no frontier and the page is short): then no unexamined entry can
+ * belong on the page. So a stream that never grants what the filter asks for (a type, a word) is
+ * read only down to the page's end, not to its own end (issue 16: a narrow viewer's work items
+ * had walked 4,164 entries of six streams that hold none).
+ */
+async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number | null): Promise<{ rows: ObjectRow[]; complete: boolean }> {
   const { orgId, principals, hidden, filter, position } = query;
   const rowsWanted = position.limit;
   /** Visible rows of the object aliased `o`, matching the filter and the text. */
   const visibleMatch = (o: string, { cursor = true } = {}) => sql`
     not ${sql.raw(o)}.deleted and ${filterConditions(o, query, { cursor })}${notHidden(o, hidden)} and ${textMatches(o, filter.text)}`;
-  // One principal's VIEW entries, newest first; an object with the key in several controls once.
-  // A one-control object is visible by the entry itself; only ANDs need their status.
-  const principalStream = (key: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => sql`
-    select distinct on (e.last_updated_at, e.object_id) e.last_updated_at, e.object_id as id
-    from acl_entry e
-    cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.object_id limit 1) o
-    where e.org_id = ${orgId} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``}
-      and ${floor} and ${visibleMatch('o')}
-      and case when o.view_controls = 1 then true
-        else case ${viewStatus('o')} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end
-    order by e.last_updated_at desc, e.object_id desc
+  // A walk down one stream: its entries newest first (from the cursor down to a floor), at most
+  // `cap` of them, numbered; each tells whether its object is visible and matches (found), and the
+  // cap-th tells that the walk stopped there. It yields the found ones and the stop, at most
+  // `limit` rows, so a walk ends at its limit-th match, at its cap, or at its stream's end.
+  const walk = (entries: RawBuilder<unknown>, found: RawBuilder<boolean>, limit: number) => sql`
+    select e.last_updated_at, e.id, f.found, coalesce(e.n = ${cap}, false) as stopped
+    from ${entries}
+    cross join lateral (select ${found} as found offset 0) f
+    where f.found or e.n = ${cap}
+    order by e.last_updated_at desc, e.id desc
     limit ${limit}`;
-  // One visible container's children that inherit (status 1 is enough: the container is visible;
-  // with one control, CONTAINER in it is enough).
-  // Its time bounds are row comparisons that start with the container: only graph_object_children
-  // can start from them. As plain time ranges, a planner that believed the organisation small
-  // walked graph_object_recent instead, reading the organisation's rows from the cursor down to
-  // the bound for every container (issue 16: 4.7 s for a page 2 under skewed statistics).
-  const containerStream = (container: RawBuilder<unknown>, floor: RawBuilder<unknown> | null, limit: number) => sql`
-    select o.last_updated_at, o.id
-    from graph_object o
-    where o.org_id = ${orgId} and o.container_id = ${container} and ${CONTAINER_KEY} = any(o.view_keys)
-      ${floor ? sql`and (o.container_id, o.last_updated_at, o.id) >= (${container}, ${floor})` : sql``}
-      ${position.after ? sql`and (o.container_id, o.last_updated_at, o.id) < (${container}, ${position.after.lastUpdatedAt}::timestamptz, ${position.after.id})` : sql``}
-      and ${visibleMatch('o', { cursor: false })} and (o.view_controls = 1 or ${viewStatus('o')} >= 1)
-    order by o.container_id, o.last_updated_at desc, o.id desc
-    limit ${limit}`;
+  const numbered = (entries: RawBuilder<unknown>) => sql`select x.*, row_number() over (order by x.last_updated_at desc, x.id desc) as n from (${entries}) x`;
+  // One principal's VIEW entries, each object once (it may hold the key in several controls). A
+  // one-control object is visible by the entry itself; only ANDs need their status.
+  const principalWalk = (key: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => {
+    const entries = sql`
+      select distinct on (e.last_updated_at, e.object_id) e.last_updated_at, e.object_id as id from acl_entry e
+      where e.org_id = ${orgId} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``} and ${floor}
+      order by e.last_updated_at desc, e.object_id desc
+      limit ${cap}`;
+    return walk(
+      sql`(${numbered(entries)}) e cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.id limit 1) o`,
+      sql`(${visibleMatch('o')} and case when o.view_controls = 1 then true
+        else case ${viewStatus('o')} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end)`,
+      limit,
+    );
+  };
+  // One visible container's children; those that inherit are visible (status 1 is enough: the
+  // container is visible; with one control, CONTAINER in it is enough). The time bounds are row
+  // comparisons that start with the container: only graph_object_children can start from them.
+  // As plain time ranges, a planner that believed the organisation small walked
+  // graph_object_recent instead, reading the organisation's rows from the cursor down to the bound
+  // for every container (issue 16: 4.7 s for a page 2 under skewed statistics).
+  const containerWalk = (container: RawBuilder<unknown>, floor: RawBuilder<unknown> | null, limit: number) => {
+    const children = sql`
+      select o.* from graph_object o
+      where o.org_id = ${orgId} and o.container_id = ${container} and not o.deleted
+        ${floor ? sql`and (o.container_id, o.last_updated_at, o.id) >= (${container}, ${floor})` : sql``}
+        ${position.after ? sql`and (o.container_id, o.last_updated_at, o.id) < (${container}, ${position.after.lastUpdatedAt}::timestamptz, ${position.after.id})` : sql``}
+      order by o.container_id, o.last_updated_at desc, o.id desc
+      limit ${cap}`;
+    return walk(
+      sql`(${numbered(children)}) e`,
+      sql`(${CONTAINER_KEY} = any(e.view_keys) and ${visibleMatch('e', { cursor: false })} and (e.view_controls = 1 or ${viewStatus('e')} >= 1))`,
+      limit,
+    );
+  };
   const atOrAboveBound = (alias: string, idColumn: string) =>
     sql<boolean>`(${sql.raw(alias)}.last_updated_at, ${sql.raw(`${alias}.${idColumn}`)}) >= (select b.last_updated_at, b.id from bound b)`;
-  const result = await sql<ObjectRow>`
+  const boundFloor = sql`(select b.last_updated_at from bound b), (select b.id from bound b)`;
+  const result = await sql<ObjectRow & { complete: boolean }>`
     with recursive
     ${viewerKeys(principals)},
     keys as materialized (select unnest(${KEYS}) as key),
@@ -366,40 +425,49 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery): Promise<Obje
       where t.hops < ${MAX_CONTAINER_HOPS - 1}
     ),
     containers as materialized (select distinct t.id from tree t),
-    -- The newest row of every stream.
+    -- The newest row of every stream, or where its walk stopped looking for it.
     tops as materialized (
-      select 'k' as kind, k.key, s.last_updated_at, s.id from keys k
-      cross join lateral (${principalStream(sql`k.key`, sql`true`, 1)}) s
+      select 'k' as kind, k.key, s.* from keys k
+      cross join lateral (${principalWalk(sql`k.key`, sql`true`, 1)}) s
       union all
-      select 'c', c.id, s.last_updated_at, s.id from containers c
-      cross join lateral (${containerStream(sql`c.id`, null, 1)}) s
+      select 'c', c.id, s.* from containers c
+      cross join lateral (${containerWalk(sql`c.id`, null, 1)}) s
     ),
-    -- The page's last row is not older than the page-size-th newest distinct top: there are that
-    -- many visible rows at or above it. Without that many tops, every stream may contribute.
+    -- The page's last row is not older than the page-size-th newest distinct top found: there are
+    -- that many visible rows at or above it. Without that many, every stream may contribute.
     bound as materialized (
       select coalesce(max(d.last_updated_at), '-infinity'::timestamptz) as last_updated_at, coalesce(max(d.id), '') as id
-      from (select distinct t.last_updated_at, t.id from tops t order by t.last_updated_at desc, t.id desc offset ${rowsWanted - 1} limit 1) d
+      from (select distinct t.last_updated_at, t.id from tops t where t.found order by t.last_updated_at desc, t.id desc offset ${rowsWanted - 1} limit 1) d
     ),
-    candidates as (
-      select s.last_updated_at, s.id from tops t
-      cross join lateral (${principalStream(sql`t.key`, atOrAboveBound('e', 'object_id'), rowsWanted)}) s
-      where t.kind = 'k' and ${atOrAboveBound('t', 'id')}
-      union
-      select s.last_updated_at, s.id from tops t
-      cross join lateral (${containerStream(sql`t.key`, sql`(select b.last_updated_at from bound b), (select b.id from bound b)`, rowsWanted)}) s
-      where t.kind = 'c' and ${atOrAboveBound('t', 'id')}
+    -- Up to a page from each stream whose newest row is not older than the bound.
+    candidates as materialized (
+      select s.* from tops t
+      cross join lateral (${principalWalk(sql`t.key`, atOrAboveBound('e', 'object_id'), rowsWanted)}) s
+      where t.kind = 'k' and t.found and ${atOrAboveBound('t', 'id')}
+      union all
+      select s.* from tops t
+      cross join lateral (${containerWalk(sql`t.key`, boundFloor, rowsWanted)}) s
+      where t.kind = 'c' and t.found and ${atOrAboveBound('t', 'id')}
     ),
     page as (
-      select c.id, c.last_updated_at from candidates c
+      select distinct c.id, c.last_updated_at from candidates c where c.found
       order by c.last_updated_at desc, c.id desc
       limit ${rowsWanted}
-    )
-    ${wholeRows(orgId, sql`1 as one`)}
+    ),
+    -- Where walks stopped at their cap, below which their streams were not read.
+    frontiers as (select t.last_updated_at, t.id from tops t where t.stopped union all select c.last_updated_at, c.id from candidates c where c.stopped),
+    -- Complete when nothing unexamined can be newer than the page's last row.
+    last_row as (select p.last_updated_at, p.id from page p order by p.last_updated_at, p.id limit 1)
+    ${wholeRows(orgId, sql`not exists (
+      select 1 from frontiers f
+      where (select count(*) from page) < ${rowsWanted} or (f.last_updated_at, f.id) > (select l.last_updated_at, l.id from last_row l)
+    ) as complete`)}
   `.execute(db);
-  return result.rows.filter((r) => r.id !== null).map(stripExtras);
+  const complete = result.rows[0]?.complete ?? true;
+  return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), complete };
 }
 
-function stripExtras(row: ObjectRow & { scanned?: number; visible?: number; one?: number }): ObjectRow {
-  const { scanned: _scanned, visible: _visible, one: _one, ...rest } = row;
+function stripExtras(row: ObjectRow & { scanned?: number; visible?: number; complete?: boolean }): ObjectRow {
+  const { scanned: _scanned, visible: _visible, complete: _complete, ...rest } = row;
   return rest;
 }

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
-import { listVisibleObjects, type ObjectRow, type VisibilityPlan, type VisibilityPlanTrace } from '../../src/authz/visibility-filter.ts';
+import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace, type VisibilityTuning } from '../../src/authz/visibility-filter.ts';
 import { CLI_CLIENT_ID, type ConnectionCaller } from '../../src/modules/session/caller.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
@@ -504,6 +504,8 @@ async function observeThroughApi(token: string, pageSize: number, ids: string[],
 }
 
 const planCounts = { forward: 0, streams: 0, text: 0 };
+/** Pages of the streams plan with capped walks, by how many rounds they took. */
+const streamRounds = { one: 0, more: 0 };
 
 /** What the worlds exercised, to show the properties are not vacuous. */
 const coverage = { view: 0, noView: 0, edit: 0, noEdit: 0, del: 0, noDel: 0, needs32Hops: 0, cutAt33Hops: 0 };
@@ -532,14 +534,15 @@ function resetCoverage() {
  * Pages through the SQL list filter directly, as `objects` does, recording the plan it chose; or
  * with one plan forced, so that each statement shape is checked on every world.
  */
-async function listThroughFilter(orgId: string, accountId: string, pageSize: number, plan?: VisibilityPlan): Promise<string[]> {
+async function listThroughFilter(orgId: string, accountId: string, pageSize: number, tuning: VisibilityTuning = {}): Promise<string[]> {
   const viewer = await loadViewerPrincipals(t.db, orgId, accountId);
   const listed: string[] = [];
   let after: { lastUpdatedAt: Date; id: string } | null = null;
   for (let page = 0; page < 200; page++) {
     const trace = {} as VisibilityPlanTrace;
-    const rows: ObjectRow[] = await listVisibleObjects(t.db, orgId, viewer, { types: readableTypes }, { after, limit: pageSize + 1 }, trace, { plan });
-    if (trace.plan && !plan) planCounts[trace.plan]++;
+    const rows: ObjectRow[] = await listVisibleObjects(t.db, orgId, viewer, { types: readableTypes }, { after, limit: pageSize + 1 }, trace, tuning);
+    if (trace.plan && !tuning.plan) planCounts[trace.plan]++;
+    if (tuning.streamCap) streamRounds[trace.statements > 1 ? 'more' : 'one']++;
     const shown = rows.slice(0, pageSize);
     listed.push(...shown.map((r) => r.id));
     if (rows.length <= pageSize) return listed;
@@ -603,8 +606,10 @@ async function checkWorld(world: WorldSpec, built: BuiltWorld, list: 'api' | 'fi
     if (list === 'api') compareList(world, built, i, observed.listed, expected, 'objects (API)');
     else {
       compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize), expected, 'listVisibleObjects');
-      for (const plan of ['forward', 'streams', 'text'] as const) {
-        compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize, plan), expected, `listVisibleObjects, ${plan} plan`);
+      // The streams plan also in rounds whose walks stop after one entry, eight, 64, then not at all.
+      const forced: VisibilityTuning[] = [{ plan: 'forward' }, { plan: 'streams' }, { plan: 'streams', streamCap: 1 }, { plan: 'text' }];
+      for (const tuning of forced) {
+        compareList(world, built, i, await listThroughFilter(built.space.orgId, accountId, world.pageSize, tuning), expected, `listVisibleObjects, ${JSON.stringify(tuning)}`);
       }
       // `children` is the same filter restricted to one container: a few containers per account.
       const containers = [...new Set(world.objects.flatMap((o) => (typeof o.container === 'number' ? [o.container] : [])))].slice(0, 3);
@@ -746,6 +751,7 @@ describe('ACL property', () => {
       expectAll(await t.app.services.objects.setObjects(filler.caller, filler.connectionId, items), 'ACCEPTED', 'filler');
     }
     planCounts.forward = planCounts.streams = planCounts.text = 0;
+    streamRounds.one = streamRounds.more = 0;
     resetCoverage();
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: worldArb(12) }, { weight: 1, arbitrary: chainWorldArb }), async (world) => {
@@ -755,9 +761,12 @@ describe('ACL property', () => {
       }),
       { numRuns: PADDED_RUNS, seed: SEED, examples: [[boundaryExample()]] },
     );
-    console.log(`padded organisation: ${PADDED_RUNS} runs, list filter plans ${JSON.stringify(planCounts)}, coverage ${JSON.stringify(coverage)}`);
+    console.log(`padded organisation: ${PADDED_RUNS} runs, list filter plans ${JSON.stringify(planCounts)}, capped stream rounds ${JSON.stringify(streamRounds)}, coverage ${JSON.stringify(coverage)}`);
     expect(planCounts.forward).toBeGreaterThan(0);
     expect(planCounts.streams).toBeGreaterThan(0);
+    // Both ways out of a capped round: complete at once, and stopped walks taken up again.
+    expect(streamRounds.one).toBeGreaterThan(0);
+    expect(streamRounds.more).toBeGreaterThan(0);
     expect(coverage.cutAt33Hops).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -119,7 +119,11 @@ async function plansOf(world: { tenant: Tenant; narrow: { accountId: string } },
   const checker = new AccessChecker(recorder.db, orgId, async () => viewer);
   expect(await checker.can(first[0].id, 'VIEW')).toBe(true);
   await new RelationshipRepository(recorder.db).listForObjects(orgId, [{ id: first.find((r) => r.external_id === 'N-0')?.id ?? first[0].id, after: null }], 'BOTH', null, 26);
-  // Each statement is explained as it ran: after the planner settings its transaction made, if any.
+  return explainRecorded(recorder);
+}
+
+/** Each recorded statement with its plan, explained as it ran: after the planner settings its transaction made, if any. */
+async function explainRecorded(recorder: ReturnType<typeof recording>) {
   const plans: { statement: string; plan: string }[] = [];
   let settings: CompiledQuery[] = [];
   for (const statement of recorder.statements()) {
@@ -164,6 +168,33 @@ function expectNoSequentialScans(plans: { statement: string; plan: string }[], {
 }
 
 describe('statement shapes without statistics', () => {
+  it('reads a stream that holds none of the filtered type only down to the page\'s end', async () => {
+    // The viewer's own stream holds 2,000 work items; its group's stream 40 pages among the
+    // newest of them. A page of pages needs the first only down to the 26th page: the streams'
+    // walks stop at their cap, and the round is complete (issue 16: such a stream was read to
+    // its end, 4,164 entries for the narrow viewer at 1,000,000 objects).
+    const tenant = await createTenant(t, 'Types');
+    const viewer = await tenant.account({ member: false });
+    await tenant.ingest('setUsers', { users: [{ externalId: 'n', displayName: 'n', updateSequenceNumber: 1 }] });
+    await tenant.ingest('setGroups', { groups: [{ externalId: 'team', members: [{ type: 'USER', externalId: 'n' }], updateSequenceNumber: 1 }] });
+    await tenant.ingest('mapUsers', { directMappings: [{ externalId: 'n', accountId: viewer.accountId, updateSequenceNumber: 1 }] });
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const objects = [
+      ...Array.from({ length: 2000 }, (_, i) => objectInput(`W-${i}`, { lastUpdatedAt: new Date(start + i * 60_000).toISOString(), permissions: viewAcl([userPrincipal('n')]) })),
+      ...Array.from({ length: 40 }, (_, k) =>
+        objectInput(`P-${k}`, { type: 'confluence:page', lastUpdatedAt: new Date(start + (1999 - 2 * k) * 60_000 + 30_000).toISOString(), permissions: viewAcl([groupPrincipal('team')]) }),
+      ),
+    ];
+    for (let i = 0; i < objects.length; i += 100) await tenant.ingest('setObjects', { objects: objects.slice(i, i + 100) });
+    const recorder = recording(t.db);
+    const principals = await loadViewerPrincipals(recorder.db, tenant.orgId, viewer.accountId);
+    const page = await listVisibleObjects(recorder.db, tenant.orgId, principals, { types: ['confluence:page'] }, { limit: 26 }, undefined, { plan: 'streams' });
+    expect(page.map((r) => r.external_id)).toEqual(Array.from({ length: 26 }, (_, k) => `P-${k}`));
+    const streams = (await explainRecorded(recorder)).filter(({ statement }) => /\btops as materialized\b/.test(statement));
+    expect(streams).toHaveLength(1);
+    expect(Math.max(...rowsRead(streams[0].plan)), streams[0].plan).toBeLessThan(500);
+  });
+
   it('scans no table whole for a narrow viewer on a never-analyzed database', async () => {
     const world = await narrowWorld('NeverAnalyzed');
     // The embedded database's driver analyzes after bulk writes (src/db/pglite-dialect.ts), and a
