@@ -1,12 +1,12 @@
-// IP addresses and CIDR ranges: one normalised spelling, parsing with host bits refused, and
-// matching through node:net BlockList (PRODUCT §7).
-import { BlockList, isIP } from 'node:net';
+// IP addresses and CIDR ranges (PRODUCT §7): one normalised spelling, ranges with host bits
+// refused, and matching that keeps IPv4 and IPv6 apart. Validation is node:net's (strict: no
+// leading zeros, no short forms); arithmetic and matching are ipaddr.js's.
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** A validated CIDR range: `network` is a normalised address with no host bits set. */
 export type Subnet = { family: 4 | 6; network: string; prefix: number; cidr: string };
 
-
-const MAPPED_IPV4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
 const PREFIX_LENGTH = /^(0|[1-9][0-9]{0,2})$/;
 
 /**
@@ -27,109 +27,10 @@ export function normalizeAddress(addr: string): string | null {
   } catch {
     return null;
   }
-  const mapped = MAPPED_IPV4.exec(canonical);
-  if (mapped === null) return canonical;
-  const high = parseInt(mapped[1], 16);
-  const low = parseInt(mapped[2], 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-}
-
-const COLON = 58;
-const DOT = 46;
-
-/**
- * The value of a dotted-quad IPv4 address in text[start, end), or null when it is not one
- * (four decimal parts of 0 to 255 without leading zeros, as node:net accepts).
- */
-export function ipv4Number(text: string, start = 0, end = text.length): number | null {
-  let value = 0;
-  let i = start;
-  for (let part = 0; part < 4; part++) {
-    if (part > 0) {
-      if (i >= end || text.charCodeAt(i) !== DOT) return null;
-      i++;
-    }
-    const first = i;
-    let octet = 0;
-    while (i < end && i - first < 4) {
-      const digit = text.charCodeAt(i) - 48;
-      if (digit < 0 || digit > 9) break;
-      octet = octet * 10 + digit;
-      i++;
-    }
-    const digits = i - first;
-    if (digits === 0 || digits > 3 || octet > 255 || (digits > 1 && text.charCodeAt(first) === 48)) return null;
-    value = value * 256 + octet;
-  }
-  return i === end ? value : null;
-}
-
-/**
- * The eight 16-bit groups of the IPv6 address in text[start, end), or null when it is not one:
- * RFC 4291 text with at most one `::` and an optional dotted IPv4 tail; no zone, no brackets.
- * A character loop, because the country database parses 700,000 of them.
- */
-export function ipv6Groups(text: string, start = 0, end = text.length): number[] | null {
-  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
-  let count = 0;
-  let gap = -1;
-  let i = start;
-  if (end - start >= 2 && text.charCodeAt(i) === COLON && text.charCodeAt(i + 1) === COLON) {
-    gap = 0;
-    i += 2;
-  }
-  while (i < end) {
-    if (count === 8) return null;
-    const first = i;
-    let group = 0;
-    while (i < end && i - first < 5) {
-      const digit = hexDigit(text.charCodeAt(i));
-      if (digit < 0) break;
-      group = group * 16 + digit;
-      i++;
-    }
-    if (i < end && text.charCodeAt(i) === DOT) {
-      const tail = ipv4Number(text, first, end);
-      if (tail === null || count > 6) return null;
-      groups[count++] = Math.floor(tail / 65536);
-      groups[count++] = tail % 65536;
-      break;
-    }
-    const digits = i - first;
-    if (digits === 0 || digits > 4) return null;
-    groups[count++] = group;
-    if (i === end) break;
-    if (text.charCodeAt(i) !== COLON) return null;
-    i++;
-    if (i < end && text.charCodeAt(i) === COLON) {
-      if (gap !== -1) return null;
-      gap = count;
-      i++;
-    } else if (i === end) {
-      return null;
-    }
-  }
-  if (gap === -1) return count === 8 ? groups : null;
-  if (count > 7) return null;
-  // Move the groups after `::` to the end; the zeros it stands for are left in between.
-  const shift = 8 - count;
-  for (let k = count - 1; k >= gap; k--) {
-    groups[k + shift] = groups[k];
-    groups[k] = 0;
-  }
-  return groups;
-}
-
-function hexDigit(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  const lower = code | 32;
-  if (lower >= 97 && lower <= 102) return lower - 87;
-  return -1;
-}
-
-function ipv4Groups(address: string): number[] {
-  const value = ipv4Number(address)!;
-  return [Math.floor(value / 65536), value % 65536];
+  // Parsed from the canonical text, which has no dotted tail: ipaddr.js reads `::1.2.3.4` (an
+  // IPv4-compatible address) as the mapped `::ffff:1.2.3.4`, which would make it IPv4.
+  const parsed = ipaddr.IPv6.parse(canonical);
+  return parsed.isIPv4MappedAddress() ? parsed.toIPv4Address().toString() : canonical;
 }
 
 /**
@@ -157,46 +58,31 @@ export function parseSubnet(input: string): Subnet | { error: string } {
     }
     if (prefix > width) return { error: `has a prefix length above ${width}` };
   }
-  const groups = family === 4 ? ipv4Groups(address) : ipv6Groups(address)!;
-  const network = groups.map((group, i) => group & maskOf(prefix - 16 * i));
-  if (network.some((group, i) => group !== groups[i])) {
-    return { error: `has host bits set; the network is ${formatGroups(family, network)}/${prefix}` };
-  }
+  const network = family === 4 ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString() : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${prefix}`).toRFC5952String();
+  if (network !== address) return { error: `has host bits set; the network is ${network}/${prefix}` };
   return { family, network: address, prefix, cidr: `${address}/${prefix}` };
 }
 
-function maskOf(bits: number): number {
-  if (bits <= 0) return 0;
-  if (bits >= 16) return 0xffff;
-  return (0xffff << (16 - bits)) & 0xffff;
-}
-
-function formatGroups(family: 4 | 6, groups: number[]): string {
-  if (family === 4) return `${groups[0] >> 8}.${groups[0] & 255}.${groups[1] >> 8}.${groups[1] & 255}`;
-  return normalizeAddress(groups.map((group) => group.toString(16)).join(':'))!;
-}
-
 /**
- * A membership test over subnets for normalised addresses. One BlockList per family: Node's
- * BlockList lets an IPv6 `::/0` rule match IPv4 addresses, and here IPv4 only matches IPv4 rules.
+ * A membership test over subnets. The address is normalised first, so a mapped IPv4 address
+ * matches IPv4 subnets; otherwise IPv4 matches only IPv4 subnets and IPv6 only IPv6 ones (`::/0`
+ * admits no IPv4 address).
  */
 export function subnetMatcher(subnets: readonly Subnet[]): (address: string) => boolean {
-  const ipv4 = new BlockList();
-  const ipv6 = new BlockList();
-  for (const subnet of subnets) {
-    if (subnet.family === 4) ipv4.addSubnet(subnet.network, subnet.prefix, 'ipv4');
-    else ipv6.addSubnet(subnet.network, subnet.prefix, 'ipv6');
-  }
+  const ranges = subnets.map((subnet) => ({ family: subnet.family, range: [ipaddr.parse(subnet.network), subnet.prefix] as [ipaddr.IPv4 | ipaddr.IPv6, number] }));
   return (address) => {
-    const family = isIP(address);
-    if (family === 4) return ipv4.check(address, 'ipv4');
-    if (family === 6) return ipv6.check(address, 'ipv6');
-    return false;
+    const normal = normalizeAddress(address);
+    if (normal === null) return false;
+    const family = isIP(normal);
+    const parsed = ipaddr.parse(normal);
+    return ranges.some((r) => r.family === family && parsed.match(r.range));
   };
 }
 
-/** A host name or address only this machine can reach: localhost, 127.0.0.0/8, ::1 (bracketed or not). */
+/** A host name or address only this machine can reach: localhost or a loopback address (bracketed or not). */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+  if (bare === 'localhost') return true;
+  const address = normalizeAddress(bare);
+  return address !== null && ipaddr.parse(address).range() === 'loopback';
 }

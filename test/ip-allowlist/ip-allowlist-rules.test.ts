@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countryLookupFromRows, loadCountryDatabase, type CountryLookup } from '../../src/modules/ip-allowlist/country-lookup.ts';
+import { countryLookupFromRows, ipv6Groups, loadCountryDatabase, type CountryLookup } from '../../src/modules/ip-allowlist/country-lookup.ts';
+import { normalizeAddress } from '../../src/shared/ip-address.ts';
 import { compileAllowlist, isCountryCode, parseCidr } from '../../src/modules/ip-allowlist/ip-allowlist-rules.ts';
 
 // The fixtures have the package's format; the IPv6 one has CRLF line ends.
@@ -161,6 +163,21 @@ describe('compileAllowlist', () => {
 });
 
 describe('country lookup', () => {
+  it('reads any spelling of an IPv6 address as its eight groups', () => {
+    const spellings = (groups: number[]) => {
+      const full = groups.map((g) => g.toString(16)).join(':');
+      const normal = normalizeAddress(full)!;
+      // An IPv4-mapped address (::ffff:a.b.c.d) normalises to its IPv4 form, not an IPv6 spelling.
+      return [full, full.toUpperCase(), ...(normal.includes('.') ? [] : [normal]), groups.map((g) => g.toString(16).padStart(4, '0')).join(':')];
+    };
+    const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+        for (const spelling of spellings(groups)) expect(ipv6Groups(spelling)).toEqual(groups);
+      }),
+    );
+  });
+
   it('answers inclusive ranges up to their edges', () => {
     const countries = loadCountryDatabase(fixtures);
     expect(['8.8.7.255', '8.8.8.0', '8.8.8.255', '8.8.9.0'].map((a) => countries.country(a))).toEqual([null, 'US', 'US', null]);
