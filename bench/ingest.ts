@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../src/app.ts';
 import type { DbHandle } from '../src/db/client.ts';
-import type { Services } from '../src/graphql/context.ts';
+import type { Services } from '../src/services.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import type { IngestionPayload } from '../src/modules/ingestion/ingestion.ts';
 import { CLI_CLIENT_ID, type ConnectionCaller } from '../src/modules/session/caller.ts';

@@ -62,11 +62,11 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
-import { createServices } from '../src/app.ts';
+import { createServices, type Services } from '../src/services.ts';
 import { listVisibleObjects, type VisibilityPlanTrace } from '../src/authz/visibility-filter.ts';
 import type { DbHandle } from '../src/db/client.ts';
 import type { Database } from '../src/db/database.ts';
-import { createRequestContext, type Services } from '../src/graphql/context.ts';
+import { createRequestContext } from '../src/graphql/context.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import {
   COMMON_WORD,

@@ -1,12 +1,12 @@
 // The operator command line: `npm run --silent admin -- <command> [flags]`. Prints exactly one
 // JSON object on stdout; an error is one line on stderr and exit code 1.
 import { parseArgs } from 'node:util';
-import { createServices } from '../src/app.ts';
+import { createServices } from '../src/services.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
 import { loadDemo } from '../src/demo.ts';
-import type { Services } from '../src/graphql/context.ts';
+import type { Services } from '../src/services.ts';
 import { operatorEvent } from '../src/modules/audit/audit-event.ts';
 import { ConnectionRepository } from '../src/modules/connection/connection.repository.ts';
 import { OrgRepository } from '../src/modules/org/org.repository.ts';

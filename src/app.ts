@@ -1,71 +1,36 @@
 // createApp(deps): one fetch handler for the whole service. /graphql goes to yoga after the
 // bearer token is checked and the body size bounded; other paths to the HTTP routes.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from './db/database.ts';
-import type { Services } from './graphql/context.ts';
-import { PrincipalCache } from './authz/viewer-principals.ts';
+import { createServices, type ServiceDeps, type Services } from './services.ts';
 import type { ParseMemo } from './graphql/plugins/use-parse-once.ts';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { adminPageRoutes } from './http/admin-page/admin-page.routes.ts';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { FormGuard } from './http/form-guard.ts';
-import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
-import { AccountLinkService } from './modules/account-link/account-link.service.ts';
 import { linkRoutes } from './modules/account-link/account-link.routes.ts';
-import { providerFetch } from './modules/account-link/provider-fetch.ts';
-import { ADMIN_KEY_PREFIX, AdminKeyService } from './modules/admin-key/admin-key.service.ts';
+import { ADMIN_KEY_PREFIX } from './modules/admin-key/admin-key.service.ts';
 import { AuditRecorder } from './modules/audit/audit-recorder.ts';
 import { parseExportQuery } from './modules/audit/audit-export.ts';
 import type { AuditOutcome } from './modules/audit/audit-event.ts';
-import { AuditService } from './modules/audit/audit.service.ts';
-import { BITBUCKET_CLIENT_ID, type BitbucketAuthentication, BitbucketTokenService } from './modules/bitbucket-token/bitbucket-token.service.ts';
+import { BITBUCKET_CLIENT_ID, type BitbucketAuthentication } from './modules/bitbucket-token/bitbucket-token.service.ts';
 import { type Caller, isAdmin, type OrgSnapshot } from './modules/session/caller.ts';
-import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
-import { ConnectionService } from './modules/connection/connection.service.ts';
-import { DirectoryService } from './modules/directory/directory.service.ts';
 import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
-import type { CountryLookup } from './modules/ip-allowlist/country-lookup.ts';
-import { IpAllowlistService } from './modules/ip-allowlist/ip-allowlist.service.ts';
-import { OAuthService } from './modules/oauth/oauth.service.ts';
-import { ObjectService } from './modules/object/object.service.ts';
-import { OrgService } from './modules/org/org.service.ts';
-import { RelationshipService } from './modules/relationship/relationship.service.ts';
-import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
-import { type Clock, systemClock } from './shared/clock.ts';
-import { createLogger, type Logger } from './shared/logger.ts';
-import { SecretBox } from './shared/secret-box.ts';
+import { createLogger } from './shared/logger.ts';
 import { AppError, HTTP_STATUS } from './shared/errors.ts';
-import type { ChangeFeed } from './db/client.ts';
-import { CredentialCache, type Speculation } from './modules/session/credential-cache.ts';
+import type { Speculation } from './modules/session/credential-cache.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export interface AppDeps {
-  db: Kysely<Database>;
-  clock?: Clock;
-  catalog?: Catalog;
-  logger?: Logger;
-  lifetimes?: SessionLifetimes;
+export interface AppDeps extends ServiceDeps {
   /**
    * The service's public origin (e.g. https://teamgraph.example.com): the OAuth issuer and the
    * base of every address the service hands out. Never the Host a request names (issue 15).
    */
   publicUrl: string;
-  /** How long audit events are kept (PRODUCT §9: 180 days unless configured). */
-  auditRetentionDays?: number;
   /** false only in benchmarks that measure what the audit log costs; main.ts never sets it. */
   auditLog?: boolean;
-  /** The country database for location rules; undefined: the shipped one, loaded on first use. */
-  countries?: CountryLookup;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
-  /** Seals secrets the server sends on (3LO client secrets) and keys form tokens; undefined: a key for this process only. */
-  secretKey?: Buffer;
-  /** Lets 3LO providers be at loopback, private and link-local addresses (TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS). */
-  allowPrivateProviderUrls?: boolean;
-  /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
-  changes?: ChangeFeed;
 }
 
 /** What the HTTP server knows of a request beyond the Request itself. */
@@ -88,40 +53,6 @@ export interface App {
   fetch(request: Request, info?: RequestInfo): Promise<Response>;
   services: Services;
   publicUrl: string;
-}
-
-export function createServices(deps: Omit<AppDeps, 'publicUrl'>): Services {
-  const logger = deps.logger ?? createLogger();
-  const clock = deps.clock ?? systemClock;
-  const catalog = deps.catalog ?? defaultCatalog;
-  const credentials = new CredentialCache();
-  if (deps.changes) credentials.follow(deps.changes).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
-  const sessions = new SessionService(deps.db, clock, deps.lifetimes, credentials);
-  const cliSettings = new CliSettingsService(deps.db, clock, catalog);
-  const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
-  const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
-  const secrets = deps.secretKey ? new SecretBox(deps.secretKey) : SecretBox.random();
-  const allowPrivate = deps.allowPrivateProviderUrls ?? false;
-  return {
-    db: deps.db,
-    clock,
-    catalog,
-    orgs: new OrgService(deps.db, clock),
-    connections: new ConnectionService(deps.db, clock, audit, logger),
-    sessions,
-    objects: new ObjectService(deps.db, clock, catalog),
-    directory: new DirectoryService(deps.db, clock),
-    relationships: new RelationshipService(deps.db, clock),
-    cliSettings,
-    principals: new PrincipalCache(deps.db),
-    oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
-    ipAllowlist,
-    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),
-    bitbucketTokens: new BitbucketTokenService(deps.db, clock, credentials),
-    adminKeys: new AdminKeyService(deps.db, clock, credentials),
-    credentials,
-    audit,
-  };
 }
 
 export function createApp(deps: AppDeps): App {

@@ -1,56 +1,17 @@
 // The per-request context: who calls, the services, and per-request caches (the viewer's
 // principal set, batched ACL checks and object loads). Nothing here outlives the request.
 import DataLoader from 'dataloader';
-import type { Kysely } from 'kysely';
 import { AccessChecker } from '../authz/access-checker.ts';
 import type { ViewerPrincipals } from '../authz/acl-engine.ts';
 import { PermissionGate } from '../authz/permission-gate.ts';
-import { NO_PRINCIPALS, type PrincipalCache } from '../authz/viewer-principals.ts';
+import { NO_PRINCIPALS } from '../authz/viewer-principals.ts';
 import type { ObjectRow } from '../authz/visibility-filter.ts';
-import type { Database } from '../db/database.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
-import type { AccountLinkService } from '../modules/account-link/account-link.service.ts';
-import type { AdminKeyService } from '../modules/admin-key/admin-key.service.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
-import type { AuditService } from '../modules/audit/audit.service.ts';
-import type { BitbucketTokenService } from '../modules/bitbucket-token/bitbucket-token.service.ts';
-import type { IpAllowlistService } from '../modules/ip-allowlist/ip-allowlist.service.ts';
-import type { CliSettingsService } from '../modules/cli-permission/cli-settings.service.ts';
-import type { ConnectionService } from '../modules/connection/connection.service.ts';
-import type { DirectoryService } from '../modules/directory/directory.service.ts';
 import { ObjectRepository } from '../modules/object/object.repository.ts';
-import type { OAuthService } from '../modules/oauth/oauth.service.ts';
-import type { ObjectService } from '../modules/object/object.service.ts';
-import type { OrgService } from '../modules/org/org.service.ts';
-import type { RelationshipService } from '../modules/relationship/relationship.service.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
-import type { CredentialCache } from '../modules/session/credential-cache.ts';
-import type { SessionService } from '../modules/session/session.service.ts';
-import type { Clock } from '../shared/clock.ts';
-
-export interface Services {
-  db: Kysely<Database>;
-  clock: Clock;
-  catalog: Catalog;
-  orgs: OrgService;
-  connections: ConnectionService;
-  sessions: SessionService;
-  objects: ObjectService;
-  directory: DirectoryService;
-  relationships: RelationshipService;
-  cliSettings: CliSettingsService;
-  /** Principal sets shared across requests, checked against each request's OrgSnapshot. */
-  principals: PrincipalCache;
-  oauth: OAuthService;
-  adminKeys: AdminKeyService;
-  audit: AuditService;
-  ipAllowlist: IpAllowlistService;
-  accountLinks: AccountLinkService;
-  bitbucketTokens: BitbucketTokenService;
-  /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
-  credentials: CredentialCache;
-}
+import type { Services } from '../services.ts';
 
 export interface RequestContext {
   requestId: string;

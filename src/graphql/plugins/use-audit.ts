@@ -8,7 +8,8 @@ import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { inRequestTransaction } from '../../db/request-transaction.ts';
 import { UnauthenticatedError } from '../../shared/errors.ts';
-import type { RequestContext, Services } from '../context.ts';
+import type { Services } from '../../services.ts';
+import type { RequestContext } from '../context.ts';
 import type { GraphqlServerContext } from '../yoga.ts';
 
 export function useAudit(services: Services): Plugin<RequestContext> {

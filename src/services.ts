@@ -1,0 +1,103 @@
+// The services of one server process, built once from the database and the configuration: what
+// the HTTP edge, the GraphQL resolvers, the operator command line, the demo and the benchmarks all
+// act through. Nothing here knows of HTTP or GraphQL.
+import type { Kysely } from 'kysely';
+import { PrincipalCache } from './authz/viewer-principals.ts';
+import type { ChangeFeed } from './db/client.ts';
+import type { Database } from './db/database.ts';
+import { AccountLinkService } from './modules/account-link/account-link.service.ts';
+import { providerFetch } from './modules/account-link/provider-fetch.ts';
+import { AdminKeyService } from './modules/admin-key/admin-key.service.ts';
+import { AuditService } from './modules/audit/audit.service.ts';
+import { BitbucketTokenService } from './modules/bitbucket-token/bitbucket-token.service.ts';
+import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
+import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
+import { ConnectionService } from './modules/connection/connection.service.ts';
+import { DirectoryService } from './modules/directory/directory.service.ts';
+import type { CountryLookup } from './modules/ip-allowlist/country-lookup.ts';
+import { IpAllowlistService } from './modules/ip-allowlist/ip-allowlist.service.ts';
+import { OAuthService } from './modules/oauth/oauth.service.ts';
+import { ObjectService } from './modules/object/object.service.ts';
+import { OrgService } from './modules/org/org.service.ts';
+import { RelationshipService } from './modules/relationship/relationship.service.ts';
+import { CredentialCache } from './modules/session/credential-cache.ts';
+import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
+import { type Clock, systemClock } from './shared/clock.ts';
+import { createLogger, type Logger } from './shared/logger.ts';
+import { SecretBox } from './shared/secret-box.ts';
+
+export interface ServiceDeps {
+  db: Kysely<Database>;
+  clock?: Clock;
+  catalog?: Catalog;
+  logger?: Logger;
+  lifetimes?: SessionLifetimes;
+  /** How long audit events are kept (PRODUCT §9: 180 days unless configured). */
+  auditRetentionDays?: number;
+  /** The country database for location rules; undefined: the shipped one, loaded on first use. */
+  countries?: CountryLookup;
+  /** Seals secrets the server sends on (3LO client secrets) and keys form tokens; undefined: a key for this process only. */
+  secretKey?: Buffer;
+  /** Lets 3LO providers be at loopback, private and link-local addresses (TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS). */
+  allowPrivateProviderUrls?: boolean;
+  /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
+  changes?: ChangeFeed;
+}
+
+export interface Services {
+  db: Kysely<Database>;
+  clock: Clock;
+  catalog: Catalog;
+  orgs: OrgService;
+  connections: ConnectionService;
+  sessions: SessionService;
+  objects: ObjectService;
+  directory: DirectoryService;
+  relationships: RelationshipService;
+  cliSettings: CliSettingsService;
+  /** Principal sets shared across requests, checked against each request's OrgSnapshot. */
+  principals: PrincipalCache;
+  oauth: OAuthService;
+  adminKeys: AdminKeyService;
+  audit: AuditService;
+  ipAllowlist: IpAllowlistService;
+  accountLinks: AccountLinkService;
+  bitbucketTokens: BitbucketTokenService;
+  /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
+  credentials: CredentialCache;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const logger = deps.logger ?? createLogger();
+  const clock = deps.clock ?? systemClock;
+  const catalog = deps.catalog ?? defaultCatalog;
+  const credentials = new CredentialCache();
+  if (deps.changes) credentials.follow(deps.changes).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
+  const sessions = new SessionService(deps.db, clock, deps.lifetimes, credentials);
+  const cliSettings = new CliSettingsService(deps.db, clock, catalog);
+  const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
+  const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
+  const secrets = deps.secretKey ? new SecretBox(deps.secretKey) : SecretBox.random();
+  const allowPrivate = deps.allowPrivateProviderUrls ?? false;
+  return {
+    db: deps.db,
+    clock,
+    catalog,
+    orgs: new OrgService(deps.db, clock),
+    connections: new ConnectionService(deps.db, clock, audit, logger),
+    sessions,
+    objects: new ObjectService(deps.db, clock, catalog),
+    directory: new DirectoryService(deps.db, clock),
+    relationships: new RelationshipService(deps.db, clock),
+    cliSettings,
+    principals: new PrincipalCache(deps.db),
+    oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
+    ipAllowlist,
+    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),
+    bitbucketTokens: new BitbucketTokenService(deps.db, clock, credentials),
+    adminKeys: new AdminKeyService(deps.db, clock, credentials),
+    credentials,
+    audit,
+  };
+}
+
