@@ -31,7 +31,7 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    // app.ts bounds the body before it reaches yoga (MAX_BODY_BYTES); a second limit would only
+    // http/graphql-route.ts bounds the body before it reaches yoga (MAX_BODY_BYTES); a second limit would only
     // wrap every body in another stream.
     maxRequestBodySize: false,
     logging: false,

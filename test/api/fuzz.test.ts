@@ -5,7 +5,7 @@
 // The seed is fixed so a failure reproduces; FUZZ_SEED and FUZZ_RUNS explore further.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/app.ts';
+import { MAX_BODY_BYTES } from '../../src/http/body-limit.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, TEST_ORIGIN, type TestApp } from '../support/app.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);

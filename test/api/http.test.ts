@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/app.ts';
+import { MAX_BODY_BYTES } from '../../src/http/body-limit.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 import { serveOnLoopback } from '../support/http-server.ts';
 

@@ -1,5 +1,5 @@
 // A request the HTTP layer may run twice (it went ahead on cached credentials and their barrier
-// then showed them changed; see graphql() in app.ts) is parsed once: the first run keeps what
+// then showed them changed; see http/graphql-route.ts) is parsed once: the first run keeps what
 // yoga's request parser made of the body (the params, or the error), and the second run is given
 // the same instead of reading the body, which the first run consumed.
 import type { Plugin } from 'graphql-yoga';

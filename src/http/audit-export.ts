@@ -1,0 +1,34 @@
+// GET /admin/audit/export: every matching event, streamed as CSV or JSON lines, for an admin
+// (PRODUCT §9). The export is itself an admin action: recorded, and durable, before the first
+// byte leaves.
+import { randomUUID } from 'node:crypto';
+import { parseExportQuery } from '../modules/audit/audit-export.ts';
+import { isAdmin } from '../modules/session/caller.ts';
+import type { Services } from '../services.ts';
+import type { Audited } from './audited.ts';
+import type { Authenticate, RequestInfo } from './authenticate.ts';
+import { errorResponse } from './error-response.ts';
+
+export function auditExportRoute(services: Services, authenticate: Authenticate, audited: Audited) {
+  return async (request: Request, info: RequestInfo): Promise<Response> => {
+    const requestId = randomUUID();
+    if (request.method !== 'GET') return errorResponse(405, 'BAD_USER_INPUT', 'Use GET.', requestId, { allow: 'GET' }, 'METHOD_NOT_ALLOWED');
+    const auth = await authenticate(request, info, requestId);
+    if (!auth.ok) return audited(auth.recorder, auth.response, auth.outcome);
+    const recorder = auth.recorder;
+    if (recorder) recorder.operationName = 'auditExport';
+    if (!isAdmin(auth.caller)) {
+      return audited(recorder, errorResponse(403, 'FORBIDDEN', 'Exporting the audit log needs an organisation admin on the admin page, or an admin API key.', requestId), 'DENIED');
+    }
+    const parsed = parseExportQuery(new URL(request.url).searchParams);
+    if ('error' in parsed) return audited(recorder, errorResponse(400, 'BAD_USER_INPUT', parsed.error, requestId, {}, 'INVALID_EXPORT_QUERY'), 'ERROR');
+    const response = new Response(services.audit.export(auth.caller.orgId, parsed.filter, parsed.format), {
+      headers: {
+        'content-type': parsed.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="audit-${auth.caller.orgId}.${parsed.format}"`,
+        'x-request-id': requestId,
+      },
+    });
+    return audited(recorder, response, undefined, (r) => r.adminEvent('audit.exported', { format: parsed.format, filter: parsed.filter }));
+  };
+}
