@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectInput } from '../support/app.ts';
-import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp } from './admin-browser.ts';
+import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
 
 let browser: Browser;
 let h: AdminPageHarness;

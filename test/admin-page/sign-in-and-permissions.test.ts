@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/modules/cli-permission/catalog.ts';
 import { ADMIN_CLIENT_ID } from '../../src/modules/session/caller.ts';
-import { type AdminPageHarness, PASSWORD, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp } from './admin-browser.ts';
+import { type AdminPageHarness, PASSWORD, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
 
 let browser: Browser;
 let h: AdminPageHarness;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectInput } from '../support/app.ts';
-import { CliHarness, type CliTenant, type Machine } from './cli-harness.ts';
+import { CliHarness, type CliTenant, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
 

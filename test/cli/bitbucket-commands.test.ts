@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectInput } from '../support/app.ts';
-import { CliHarness, type CliTenant, type Machine } from './cli-harness.ts';
+import { CliHarness, type CliTenant, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
 let acme: CliTenant;

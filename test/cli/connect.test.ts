@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { objectInput, userPrincipal, viewAcl } from '../support/app.ts';
 import { startTestProvider, TEST_PROVIDER, type TestProvider } from '../support/oauth-provider.ts';
-import { PASSWORD } from '../oauth/oauth-harness.ts';
-import { CliHarness } from './cli-harness.ts';
+import { PASSWORD } from '../support/oauth-harness.ts';
+import { CliHarness } from '../support/cli-harness.ts';
 import { FormBrowser } from '../support/form-browser.ts';
 
 let h: CliHarness;

@@ -1,7 +1,7 @@
 // twg doctor through the real binary: for a blocked command it walks server, sign-in, session,
 // granted permission, organisation, address and settings-since-login, and names the failing step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliHarness, type CliTenant, deadServer, type Machine } from './cli-harness.ts';
+import { CliHarness, type CliTenant, deadServer, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
 

@@ -3,7 +3,7 @@
 // the admin changes the CLI settings (with and without revoking), and the audit trail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectInput } from '../support/app.ts';
-import { CliHarness, type CliTenant, type Machine } from './cli-harness.ts';
+import { CliHarness, type CliTenant, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
 let acme: CliTenant;

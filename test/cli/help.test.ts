@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.ts';
-import { CliHarness } from './cli-harness.ts';
+import { CliHarness } from '../support/cli-harness.ts';
 
 function everyCommand(command: Command, path: string[] = []): { path: string; command: Command }[] {
   return command.commands.flatMap((c) => [{ path: [...path, c.name()].join(' '), command: c }, ...everyCommand(c, [...path, c.name()])]);

@@ -2,7 +2,7 @@
 // refresh with rotation, and logout, all through the real binary against a served app.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliHarness, type CliTenant, deadServer } from './cli-harness.ts';
+import { CliHarness, type CliTenant, deadServer } from '../support/cli-harness.ts';
 
 let h: CliHarness;
 let acme: CliTenant;

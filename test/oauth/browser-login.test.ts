@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, PASSWORD } from '../admin-page/admin-browser.ts';
+import { launchBrowser, PASSWORD } from '../support/admin-browser.ts';
 import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
 import type { TestServer } from '../support/http-server.ts';
 

@@ -23,7 +23,7 @@ import {
   sorted,
   verifierOfLength,
   WRITE_JIRA,
-} from './oauth-harness.ts';
+} from '../support/oauth-harness.ts';
 
 const PORT_A = 49152;
 const PORT_B = 61234;

@@ -17,7 +17,7 @@ import {
   scopesOf,
   sorted,
   WRITE_JIRA,
-} from './oauth-harness.ts';
+} from '../support/oauth-harness.ts';
 
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 /** A little more than the advertised 5 s, so a poll after it is never "too soon". */

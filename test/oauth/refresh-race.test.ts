@@ -4,7 +4,7 @@
 // revokes the session even in a race).
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CLI, OAuthHarness, type Person, READ_JIRA } from './oauth-harness.ts';
+import { CLI, OAuthHarness, type Person, READ_JIRA } from '../support/oauth-harness.ts';
 
 const ROUNDS = 50;
 

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from '../support/clock.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
 import { serveOnLoopback, type TestServer } from '../support/http-server.ts';
-import { CLI, insecure, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
+import { CLI, insecure, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from '../support/oauth-harness.ts';
 import { FormBrowser } from '../support/form-browser.ts';
 
 const run = promisify(execFile);

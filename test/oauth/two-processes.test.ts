@@ -11,7 +11,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { TEST_ORIGIN } from '../support/app.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openTestDatabase, type TestDbHandle } from '../support/database.ts';
-import { CLI, insecure, oauthError, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from './oauth-harness.ts';
+import { CLI, insecure, oauthError, PASSWORD, READ_JIRA, signInThroughBrowser, VIEWER_QUERY } from '../support/oauth-harness.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const JIRA_QUERY = '{ objects(first: 1, filter: { types: ["jira:work-item"] }) { edges { node { id } } } }';

@@ -4,9 +4,9 @@
 // the device page POST). Every other OAuth request goes through oauth4webapi.
 import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
-import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import type { TestServer } from '../support/http-server.ts';
-import { FormBrowser, formOf } from '../support/form-browser.ts';
+import { createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
+import type { TestServer } from './http-server.ts';
+import { FormBrowser, formOf } from './form-browser.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';

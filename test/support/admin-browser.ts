@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import type { TestServer } from '../support/http-server.ts';
+import { createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
+import type { TestServer } from './http-server.ts';
 
 export const PASSWORD = 'admin page test password';
 const ARTIFACTS = path.resolve('test-results/admin-page');

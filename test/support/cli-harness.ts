@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
-import { CLI, insecure, PASSWORD } from '../oauth/oauth-harness.ts';
-import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
-import type { TestServer } from '../support/http-server.ts';
-import { FormBrowser } from '../support/form-browser.ts';
+import { CLI, insecure, PASSWORD } from './oauth-harness.ts';
+import { createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
+import type { TestServer } from './http-server.ts';
+import { FormBrowser } from './form-browser.ts';
 
 const TWG = fileURLToPath(new URL('../../src/cli/bin/twg.js', import.meta.url));
 
