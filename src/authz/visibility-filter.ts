@@ -113,9 +113,9 @@ export async function listVisibleObjects(
 async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: VisibilityTuning): Promise<{ rows: ObjectRow[]; plan: VisibilityPlan; statements: number }> {
   const { position, filter } = query;
   const done = (rows: ObjectRow[], plan: VisibilityPlan, statements: number) => ({ rows, plan, statements });
-  const streams = async (before: number) => {
+  const streams = async (statementsBefore: number) => {
     const { rows, statements } = await streamsPage(db, query, tuning.streamCap);
-    return done(rows, 'streams', before + statements);
+    return done(rows, 'streams', statementsBefore + statements);
   };
   if (tuning.plan === 'streams') return streams(0);
   if (tuning.plan === 'text') return done(await textPage(db, query), 'text', 1);
