@@ -2,7 +2,9 @@
 // percentiles, progress on stderr and the report on stdout, and the revision measured.
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import { type DbHandle, openPglite, openPostgres } from '../src/db/client.ts';
+import type { DbHandle } from '../src/db/handle.ts';
+import { openPglite } from '../src/db/pglite.ts';
+import { openPostgres } from '../src/db/postgres.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
 import { percentile } from './dataset.ts';
 

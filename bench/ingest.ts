@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../src/app.ts';
-import type { DbHandle } from '../src/db/client.ts';
+import type { DbHandle } from '../src/db/handle.ts';
 import type { Services } from '../src/services.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import type { IngestionPayload } from '../src/modules/ingestion/ingestion.ts';

@@ -64,7 +64,7 @@ import { parseArgs } from 'node:util';
 import { CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
 import { createServices, type Services } from '../src/services.ts';
 import { listVisibleObjects, type VisibilityPlanTrace } from '../src/authz/visibility-filter.ts';
-import type { DbHandle } from '../src/db/client.ts';
+import type { DbHandle } from '../src/db/handle.ts';
 import type { Database } from '../src/db/database.ts';
 import { createRequestContext } from '../src/graphql/context.ts';
 import { createLogger } from '../src/shared/logger.ts';

@@ -3,7 +3,7 @@
 // act through. Nothing here knows of HTTP or GraphQL.
 import type { Kysely } from 'kysely';
 import { PrincipalCache } from './authz/viewer-principals.ts';
-import type { ChangeFeed } from './db/client.ts';
+import type { ChangeFeed } from './db/change-feed.ts';
 import type { Database } from './db/database.ts';
 import { AccountLinkService } from './modules/account-link/account-link.service.ts';
 import { providerFetch } from './modules/account-link/provider-fetch.ts';

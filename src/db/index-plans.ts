@@ -8,7 +8,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from './database.ts';
 
-// plan_cache_mode: a prepared statement (src/db/client.ts names them) is planned for the values
+// plan_cache_mode: a prepared statement (src/db/prepared-statements.ts names them) is planned for the values
 // at hand every time, never once for all organisations and viewers. At 1,000,000 objects under
 // skewed statistics the bench's own list calls ran for minutes on one connection; a generic plan
 // was suspected but not reproduced elsewhere, and this rules it out.

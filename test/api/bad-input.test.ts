@@ -2,7 +2,7 @@
 // message that names the problem, never INTERNAL, and none is an error in the server's log.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres } from '../../src/db/client.ts';
+import { openPostgres } from '../../src/db/postgres.ts';
 import { databaseInputError } from '../../src/db/input-errors.ts';
 import { INPUT_BOUNDS } from '../../src/graphql/plugins/use-input-bounds.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, TEST_ORIGIN, type TestApp } from '../support/app.ts';

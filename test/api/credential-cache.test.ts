@@ -2,7 +2,7 @@
 // anywhere, even by another process writing the database directly, applies to the next request.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChangeFeed } from '../../src/db/client.ts';
+import type { ChangeFeed } from '../../src/db/change-feed.ts';
 import { createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;

@@ -9,8 +9,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
-import { type DbHandle, openPostgres } from '../../src/db/client.ts';
-import type { ChangeFeed } from '../../src/db/client.ts';
+import type { DbHandle } from '../../src/db/handle.ts';
+import { openPostgres } from '../../src/db/postgres.ts';
+import type { ChangeFeed } from '../../src/db/change-feed.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createTenant, groupPrincipal, startTestApp, TEST_ORIGIN, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 

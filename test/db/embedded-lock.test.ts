@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openPglite } from '../../src/db/client.ts';
+import { openPglite } from '../../src/db/pglite.ts';
 
 // Only about the embedded database: the PostgreSQL pass would repeat it exactly.
 describe.skipIf(Boolean(process.env.DATABASE_URL))('the embedded database folder', () => {

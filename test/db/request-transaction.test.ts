@@ -2,7 +2,7 @@
 // transactions opened inside become savepoints. Runs on both back ends.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DbHandle } from '../../src/db/client.ts';
+import type { DbHandle } from '../../src/db/handle.ts';
 import { inRequestTransaction } from '../../src/db/request-transaction.ts';
 import { openTestDatabase } from '../support/database.ts';
 

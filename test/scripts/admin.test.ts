@@ -9,7 +9,7 @@ import { loadAuditChain } from '../../bench/audit-chain.ts';
 import { createApp } from '../../src/app.ts';
 import { createServices } from '../../src/services.ts';
 import { TEST_ORIGIN } from '../support/app.ts';
-import { openPglite } from '../../src/db/client.ts';
+import { openPglite } from '../../src/db/pglite.ts';
 import type { Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 

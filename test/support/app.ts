@@ -1,7 +1,8 @@
 // A real app over a fresh database, driven through app.fetch with real tokens, and a tenant
 // factory that creates organisations, sites, connections and accounts the way the operator does.
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
-import type { ChangeFeed, DbHandle } from '../../src/db/client.ts';
+import type { ChangeFeed } from '../../src/db/change-feed.ts';
+import type { DbHandle } from '../../src/db/handle.ts';
 import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from './clock.ts';

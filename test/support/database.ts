@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type DbHandle, openPglite, openPostgres, type QueryListener } from '../../src/db/client.ts';
+import type { DbHandle, QueryListener } from '../../src/db/handle.ts';
+import { openPglite } from '../../src/db/pglite.ts';
+import { openPostgres } from '../../src/db/postgres.ts';
 import { withDatabase } from './global-setup.ts';
 
 export interface TestDbHandle extends DbHandle {

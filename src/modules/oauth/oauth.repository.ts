@@ -30,7 +30,7 @@ export class OAuthRepository {
       .insertInto('device_authorization')
       .values(row)
             // A literal, not a parameter: a prepared statement's generic plan cannot match a partial
-      // index's predicate against a parameter (src/db/client.ts names repeated statements).
+      // index's predicate against a parameter (src/db/prepared-statements.ts names repeated statements).
       .onConflict((c) => c.column('user_code').where('status', '=', sql.lit('PENDING')).doNothing())
       .returning('device_code_hash')
       .executeTakeFirst();

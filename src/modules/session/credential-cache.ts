@@ -15,7 +15,7 @@
 //    flight (a Speculation) if nothing it does is seen or kept before the barrier confirms it;
 //  - nothing is cached while the feed is down (until it is listening again everything could have
 //    changed unseen), and no row is kept longer than MAX_AGE_MS in any case.
-import type { ChangeFeed } from '../../db/client.ts';
+import type { ChangeFeed } from '../../db/change-feed.ts';
 
 export const CREDENTIALS_CHANNEL = 'teamgraph_credentials';
 const MAX_AGE_MS = 10_000;

@@ -1,0 +1,112 @@
+// Notifications of the database's changes (what the credential cache and the principal cache
+// follow): on PostgreSQL one dedicated LISTEN connection, on PGlite the embedded database itself.
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/**
+ * LISTEN for one channel. `onState(true)` once listening; `onState(false)` while the feed is
+ * down (a lost connection), when anything may have changed unseen, until it is up again.
+ */
+export interface ChangeFeed {
+  listen(channel: string, onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<void>;
+  /**
+   * Resolves once every notification of a transaction committed before the call has reached the
+   * listeners; rejects when the feed is down.
+   */
+  sync(): Promise<void>;
+}
+
+/** One dedicated connection LISTENs; when it is lost, the listeners hear so and it reconnects. */
+export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close(): Promise<void> } {
+  type Listener = { onMessage: (payload: string) => void; onState: (listening: boolean) => void };
+  const channels = new Map<string, Listener[]>();
+  const everyone = () => [...channels.values()].flat();
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const down = () => {
+    for (const listener of everyone()) listener.onState(false);
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void connect();
+    }, 1000);
+    retry.unref();
+  };
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: databaseUrl });
+    next.on('error', () => {});
+    next.on('end', () => {
+      if (client === next) client = null;
+      down();
+    });
+    next.on('notification', (message) => {
+      for (const listener of channels.get(message.channel) ?? []) listener.onMessage(message.payload ?? '');
+    });
+    try {
+      await next.connect();
+      for (const name of channels.keys()) await next.query(`listen ${pg.escapeIdentifier(name)}`);
+      if (closed) return void (await next.end());
+      client = next;
+      for (const listener of everyone()) listener.onState(true);
+    } catch {
+      await next.end().catch(() => {});
+      down();
+    }
+  };
+  // PostgreSQL sends a listening session the notifications of every transaction committed before
+  // its own statement finishes, ahead of that statement's result: a round trip on the listening
+  // connection is a barrier. Callers that arrive while one is in flight wait for the next, and
+  // share it.
+  let inFlight: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const roundTrip = async () => {
+    if (!client) throw new Error('The change feed is down.');
+    await client.query('select 1');
+  };
+  const sync = (): Promise<void> => {
+    if (!inFlight) {
+      inFlight = roundTrip().finally(() => {
+        inFlight = null;
+      });
+      return inFlight;
+    }
+    queued ??= inFlight
+      .catch(() => {})
+      .then(() => {
+        queued = null;
+        return sync();
+      });
+    return queued;
+  };
+  return {
+    sync,
+    async listen(channel, onMessage, onState) {
+      const known = channels.has(channel);
+      channels.set(channel, [...(channels.get(channel) ?? []), { onMessage, onState }]);
+      onState(false);
+      if (!client) return connect();
+      if (!known) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      onState(true);
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end();
+    },
+  };
+}
+
+/**
+ * One process owns the embedded database, and PGlite hands a transaction's notifications to
+ * listeners as its commit returns: the feed is never down.
+ */
+export function pgliteChangeFeed(pglite: PGlite): ChangeFeed {
+  return {
+    async listen(channel, onMessage, onState) {
+      await pglite.listen(channel, onMessage);
+      onState(true);
+    },
+    sync: async () => {},
+  };
+}
