@@ -13,8 +13,8 @@ import { notFound } from './http/error-response.ts';
 import { FormGuard } from './http/form-guard.ts';
 import { graphqlRoute } from './http/graphql-route.ts';
 import { router } from './http/router.ts';
-import { linkRoutes } from './modules/account-link/account-link.routes.ts';
-import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
+import { linkRoutes } from './http/account-link.ts';
+import { oauthRoutes } from './http/oauth/routes.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
 import { createLogger } from './shared/logger.ts';
 

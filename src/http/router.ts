@@ -15,7 +15,7 @@ export type Route = (request: Request, info: RequestInfo) => Promise<Response>;
 /** A browser page or form: its body arrives bounded. */
 export type PageHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
 /** The pages of one area (OAuth, account links, the admin page), by path; undefined for a path it does not own. */
-export type Pages = (pathname: string) => PageHandler | undefined | null;
+export type Pages = (pathname: string) => PageHandler | undefined;
 
 export interface Routes {
   /** By exact path. */
@@ -38,7 +38,7 @@ export function router({ routes, pages }: Routes, deps: { services: Services; lo
       const info: RequestInfo = { clientAddress: clientAddress(socket.clientAddress, request.headers.get('x-forwarded-for'), trustedProxies) };
       const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
       if (route) return await route(request, info);
-      const page = pages.reduce<PageHandler | undefined | null>((found, owner) => found ?? owner(url.pathname), undefined);
+      const page = pages.reduce<PageHandler | undefined>((found, owner) => found ?? owner(url.pathname), undefined);
       if (page) {
         const bounded = await boundBody(request);
         if (!bounded) return bodyTooLarge(randomUUID());

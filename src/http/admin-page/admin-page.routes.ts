@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import type { Pages } from '../router.ts';
 
 interface Asset {
   body: Buffer;
@@ -35,10 +36,8 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-export type AdminPageHandler = (request: Request) => Promise<Response>;
-
 /** The handler for an admin page path, or undefined when the path is not one. */
-export function adminPageRoutes(): (pathname: string) => AdminPageHandler | undefined {
+export function adminPageRoutes(): Pages {
   return (pathname) => {
     const file = ASSETS[pathname];
     if (!file) return undefined;

@@ -5,10 +5,11 @@
 // being completed in another's browser; the forms' tickets (FormGuard) stop another site from
 // posting them; the confirmation names the account that started it, so a sign-in forged in
 // someone's browser does not quietly take their identity at the provider (issue 15).
-import { type FormGuard, cookie } from '../../http/form-guard.ts';
-import { escape, formToken, page } from '../oauth/pages.ts';
-import type { OAuthService } from '../oauth/oauth.service.ts';
-import { type AccountLinkService, LINK_ATTEMPT_SECONDS, LinkError } from './account-link.service.ts';
+import { type FormGuard, cookie } from './form-guard.ts';
+import { escape, formToken, page } from './pages.ts';
+import type { Pages } from './router.ts';
+import type { OAuthService } from '../modules/oauth/oauth.service.ts';
+import { type AccountLinkService, LINK_ATTEMPT_SECONDS, LinkError } from '../modules/account-link/account-link.service.ts';
 
 const PATH = /^\/connections\/([A-Za-z0-9_-]{1,80})\/link(\/callback|\/confirm)?$/;
 
@@ -20,13 +21,11 @@ export interface LinkRouteDeps {
   forms: FormGuard;
 }
 
-export type LinkHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
-
 /** The FormGuard purposes of the link page's two forms, per connection. */
 const startForm = (connectionId: string) => `link-start:${connectionId}`;
 const confirmForm = (connectionId: string) => `link-confirm:${connectionId}`;
 
-export function linkRoutes(deps: LinkRouteDeps): (pathname: string) => LinkHandler | undefined {
+export function linkRoutes(deps: LinkRouteDeps): Pages {
   return (pathname) => {
     const match = PATH.exec(pathname);
     if (!match) return undefined;

@@ -1,8 +1,9 @@
 // The server-rendered pages of sign-in: the login page of the authorization code flow, the
-// device verification page, and the error page shown when a redirect would be unsafe. Every
+// device verification page, and the error page shown when a redirect would be unsafe; the 3LO
+// link pages (account-link.ts) are built from the same shell. Every
 // interpolated value goes through `escape`; there is no script, so the CSP forbids all of it.
 // Every form carries its FormGuard ticket (src/http/form-guard.ts).
-import { FORM_TOKEN_FIELD, type FormTicket } from '../../http/form-guard.ts';
+import { FORM_TOKEN_FIELD, type FormTicket } from './form-guard.ts';
 
 export function escape(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,15 +1,16 @@
 // The OAuth endpoints over HTTP (RFC 6749, 7636, 8414, 8628, 7009): parsing, client
 // authentication, responses and pages. What is granted is decided by OAuthService.
-import type { Catalog } from '../cli-permission/catalog.ts';
-import type { SignedIn } from '../session/session.service.ts';
-import { type PublicClient, PUBLIC_CLIENTS } from './clients.ts';
-import { OAuthError } from './oauth-error.ts';
+import type { Catalog } from '../../modules/cli-permission/catalog.ts';
+import type { SignedIn } from '../../modules/session/session.service.ts';
+import { type PublicClient, PUBLIC_CLIENTS } from '../../modules/oauth/clients.ts';
+import { OAuthError } from '../../modules/oauth/oauth-error.ts';
 import { BadUserInputError } from '../../shared/errors.ts';
-import type { AuthorizationRequest, ConnectionClient, OAuthService, PasswordCheck } from './oauth.service.ts';
-import { deviceNotice, devicePage, loginPage, page } from './pages.ts';
-import type { FormGuard } from '../../http/form-guard.ts';
-import { CODE_CHALLENGE, CODE_VERIFIER } from './pkce.ts';
-import { displayUserCode } from './user-code.ts';
+import type { AuthorizationRequest, ConnectionClient, OAuthService, PasswordCheck } from '../../modules/oauth/oauth.service.ts';
+import { deviceNotice, devicePage, loginPage, page } from '../pages.ts';
+import type { FormGuard } from '../form-guard.ts';
+import type { PageHandler, Pages } from '../router.ts';
+import { CODE_CHALLENGE, CODE_VERIFIER } from '../../modules/oauth/pkce.ts';
+import { displayUserCode } from '../../modules/oauth/user-code.ts';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const GRANT_TYPES = ['authorization_code', 'refresh_token', DEVICE_GRANT, 'client_credentials'];
@@ -31,11 +32,9 @@ export interface OAuthRouteDeps {
   forms: FormGuard;
 }
 
-export type OAuthHandler = (request: Request, clientAddress: string | undefined) => Promise<Response>;
-
 /** The handler for an OAuth path, or undefined when the path is not one. */
-export function oauthRoutes(deps: OAuthRouteDeps): (pathname: string) => OAuthHandler | undefined {
-  const routes: Record<string, Partial<Record<'GET' | 'POST', OAuthHandler>>> = {
+export function oauthRoutes(deps: OAuthRouteDeps): Pages {
+  const routes: Record<string, Partial<Record<'GET' | 'POST', PageHandler>>> = {
     '/.well-known/oauth-authorization-server': { GET: async () => json(200, metadata(deps.publicUrl, deps.catalog)) },
     '/oauth/authorize': {
       GET: async (request) => authorizeGet(deps, request),
