@@ -39,11 +39,13 @@ export function parseTrustedProxies(value: string | undefined): TrustedProxies {
 export function clientAddress(peer: string | undefined, forwardedFor: string | null, trusted: TrustedProxies): string | undefined {
   const socket = peer === undefined ? null : normalizeAddress(peer);
   if (socket === null) return undefined;
+  // Most requests come straight from the client: nothing to walk.
+  if (!forwardedFor || !trusted.has(socket)) return socket;
   // proxy-addr's header parser skips empty entries and trims only spaces: each entry is trimmed
   // here (HTTP allows tabs), and an empty one made a word that is no address, so the walk stops at
   // it as at any malformed entry instead of reading what the client wrote left of it.
-  const entries = forwardedFor ? forwardedFor.split(',').map((entry) => entry.trim() || 'empty') : [];
-  const request = { socket: { remoteAddress: socket }, headers: entries.length > 0 ? { 'x-forwarded-for': entries.join(',') } : {} };
+  const entries = forwardedFor.split(',').map((entry) => entry.trim() || 'empty');
+  const request = { socket: { remoteAddress: socket }, headers: { 'x-forwarded-for': entries.join(',') } };
   const answer = proxyAddr(request as unknown as IncomingMessage, (address) => trusted.has(address));
   return normalizeAddress(answer) ?? socket;
 }
