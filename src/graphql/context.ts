@@ -1,15 +1,15 @@
 // The per-request context: who calls, the services, and per-request caches (the viewer's
-// principal set, batched ACL checks and object loads). Nothing here outlives the request.
-import DataLoader from 'dataloader';
+// principal set, batched ACL checks, the object and relationship reads). Nothing here outlives
+// the request.
 import { AccessChecker } from '../authz/access-checker.ts';
 import type { ViewerPrincipals } from '../authz/acl-engine.ts';
 import { PermissionGate } from '../authz/permission-gate.ts';
 import { NO_PRINCIPALS } from '../authz/viewer-principals.ts';
-import type { ObjectRow } from '../authz/visibility-filter.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
-import { ObjectRepository } from '../modules/object/object.repository.ts';
+import { ObjectReadService } from '../modules/object/object-read.service.ts';
+import { RelationshipReadService } from '../modules/relationship/relationship-read.service.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
 import type { Services } from '../services.ts';
 
@@ -21,15 +21,14 @@ export interface RequestContext {
   gate: PermissionGate;
   /** The caller's principal set, computed at most once per request. */
   viewer(): Promise<ViewerPrincipals>;
-  access: AccessChecker;
-  /** Live objects by id, batched; ACL not applied. */
-  objectRows: DataLoader<string, ObjectRow | null>;
+  /** Objects as this caller may read them; every resolver that returns objects asks it. */
+  objects: ObjectReadService;
+  /** Relationships as this caller may read them. */
+  relationships: RelationshipReadService;
   /** The client's address (PRODUCT §7); undefined when unknown (or outside a request). */
   clientAddress?: string;
   /** What this request tells the audit log; null for connections. */
   audit: AuditRecorder | null;
-  /** Per-request caches of other modules (e.g. relationship loaders), keyed by name. */
-  cache: Map<string, unknown>;
   /** Work to start once the mutation's changes committed (e.g. a background deletion); see use-audit. */
   afterCommit: (() => void)[];
   /**
@@ -56,26 +55,23 @@ export function createRequestContext(
   const viewer = () =>
     (principals ??= caller.kind === 'account' ? services.principals.get(caller.orgId, caller.accountId, org.principalVersion) : Promise.resolve(NO_PRINCIPALS));
   const allowedByOrganization = Promise.resolve(services.cliSettings.allowedPermissions(org.cliSettings));
-  const objectRows = new DataLoader<string, ObjectRow | null>(async (ids) => {
-    const rows = await new ObjectRepository(services.db).findByIds(caller.orgId, ids);
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+  const gate = new PermissionGate(caller, services.catalog, () => allowedByOrganization, (permission) => audit?.used(permission));
+  // The checker's rows fill the object reads' row loader, so a checked object is not read twice.
+  const access = new AccessChecker(services.db, caller.orgId, viewer, (rows) => {
+    for (const row of rows) objects.rows.prime(row.id, row);
   });
+  const objects = new ObjectReadService({ db: services.db, caller, catalog: services.catalog, gate, access, viewer, audit });
   return {
     requestId,
     caller,
     services,
     catalog: services.catalog,
-    gate: new PermissionGate(caller, services.catalog, () => allowedByOrganization, (permission) => audit?.used(permission)),
+    gate,
     viewer,
-    // The checker's rows fill the row loader, so a checked object is not read twice.
-    access: new AccessChecker(services.db, caller.orgId, viewer, (rows) => {
-      for (const row of rows) objectRows.prime(row.id, row);
-    }),
-    objectRows,
+    objects,
+    relationships: new RelationshipReadService(services.db, caller, gate, objects),
     clientAddress,
     audit,
-    cache: new Map(),
     afterCommit: [],
     credentialsConfirmed,
   };
@@ -84,10 +80,4 @@ export function createRequestContext(
 /** Admin mutations name their organisation; it must be the caller's. */
 export function requireOwnOrganization(ctx: RequestContext, orgId: string): void {
   if (orgId !== ctx.caller.orgId) throw new ForbiddenError(`You are not an admin of organisation ${orgId}.`);
-}
-
-/** A per-request memo: the first call builds the value, later calls reuse it. */
-export function requestCached<T>(ctx: RequestContext, key: string, build: () => T): T {
-  if (!ctx.cache.has(key)) ctx.cache.set(key, build());
-  return ctx.cache.get(key) as T;
 }

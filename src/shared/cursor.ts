@@ -1,4 +1,5 @@
-// Opaque keyset cursors: base64url of a JSON array of the sort key of the last row returned.
+// Keyset pages: opaque cursors (base64url of a JSON array of the sort key of the last row returned)
+// and pages built from one row more than asked, which tells whether a next page exists.
 import { BadUserInputError } from './errors.ts';
 
 export function encodeCursor(key: readonly (string | number)[]): string {
@@ -26,4 +27,30 @@ export function pageSize(first: number | null | undefined): number {
     throw new BadUserInputError('PAGE_SIZE_OUT_OF_RANGE', `first must be between 0 and ${MAX_PAGE_SIZE}, got ${first}.`);
   }
   return first;
+}
+
+export interface PageInfoShape {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export interface ConnectionShape<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfoShape;
+}
+
+export function toConnection<T>(rows: T[], pageSize: number, cursorOf: (row: T) => string): ConnectionShape<T> {
+  const page = rows.slice(0, pageSize);
+  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > pageSize,
+      hasPreviousPage: false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
 }

@@ -1,10 +1,11 @@
 // Graph objects: ingestion by connections (PRODUCT §2) and reads and changes by accounts,
 // always through the ACL (PRODUCT §3).
 import type { Kysely } from 'kysely';
-import { type AclAction, CONTAINER_ONLY_PERMISSIONS, compileAcl, normalizePermissions, type PermissionSpec, validatePermissions } from '../../authz/acl.ts';
+import { CONTAINER_ONLY_PERMISSIONS, compileAcl, normalizePermissions, type PermissionSpec, validatePermissions } from '../../authz/acl.ts';
+import type { ObjectRow } from '../../authz/visibility-filter.ts';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
+import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Catalog } from '../cli-permission/catalog.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
@@ -20,6 +21,7 @@ import {
   type StoreOutcome,
 } from '../ingestion/ingestion.ts';
 import type { ConnectionCaller } from '../session/caller.ts';
+import type { ObjectReadService } from './object-read.service.ts';
 import { type ObjectKey, ObjectRepository, type ObjectWrite, objectKeyString } from './object.repository.ts';
 
 export const LIMITS = {
@@ -59,11 +61,6 @@ export interface DeleteObjectRef {
   type: string;
   externalId: string;
   updateSequenceNumber: number;
-}
-
-/** The subset of the request context the service needs to decide access. */
-export interface AccessDecider {
-  can(objectId: string, action: AclAction): Promise<boolean>;
 }
 
 export class ObjectService {
@@ -219,19 +216,23 @@ export class ObjectService {
     });
   }
 
-  /** PRODUCT §3: a new object goes into a container the caller may edit and inherits its ACL. */
+  /**
+   * PRODUCT §3: a person's new object goes into a container they may edit and inherits its ACL.
+   * Errors come in this order: the type (BAD_USER_INPUT, RESTRICTED), the input, the container.
+   */
   async createObject(
-    access: AccessDecider,
-    orgId: string,
+    reader: ObjectReadService,
     input: { containerId: string; type: string; displayName: string; description?: string | null; properties?: unknown },
-  ): Promise<string> {
-    requireStorable(input);
+  ): Promise<ObjectRow> {
     const type = this.catalog.objectType(input.type);
     if (!type) throw new BadUserInputError('UNKNOWN_OBJECT_TYPE', `"${input.type}" is not an object type of the catalogue.`);
+    await reader.requireType(type.name, 'write');
+    requireStorable(input);
     checkDisplayName(input.displayName, inputError);
     checkDescription(input.description, inputError);
     checkProperties(input.properties, inputError);
-    const container = await this.requireAccess(access, orgId, input.containerId, 'EDIT');
+    const orgId = reader.orgId;
+    const container = await reader.requireAllowed(input.containerId, 'EDIT');
     const connection = await new ConnectionRepository(this.db).find(orgId, container.connection_id);
     if (!connection) throw new NotFoundError(`No object ${input.containerId}.`);
     const id = newId('object');
@@ -260,34 +261,32 @@ export class ObjectService {
         },
       ]);
     });
-    return id;
+    reader.changed(type.name, id);
+    return reader.reload(id);
   }
 
-  async updateObject(access: AccessDecider, orgId: string, input: { id: string; displayName?: string | null; description?: string | null; properties?: unknown }) {
+  /** PRODUCT §3: a person edits an object they may view and edit. */
+  async updateObject(reader: ObjectReadService, input: { id: string; displayName?: string | null; description?: string | null; properties?: unknown }): Promise<ObjectRow> {
+    await reader.toChange(input.id, 'write');
     requireStorable(input);
     if (input.displayName !== undefined) checkDisplayName(input.displayName ?? '', inputError);
     checkDescription(input.description, inputError);
     checkProperties(input.properties, inputError);
-    await this.requireAccess(access, orgId, input.id, 'EDIT');
-    await new ObjectRepository(this.db).updateFields(orgId, input.id, {
+    await reader.requireAllowed(input.id, 'EDIT');
+    await new ObjectRepository(this.db).updateFields(reader.orgId, input.id, {
       ...(input.displayName !== undefined && input.displayName !== null ? { display_name: input.displayName } : {}),
       ...(input.description !== undefined ? { description: input.description } : {}),
       ...(input.properties !== undefined ? { properties: input.properties === null ? null : JSON.stringify(input.properties) } : {}),
       last_updated_at: this.clock.now(),
     });
+    return reader.reload(input.id);
   }
 
-  async deleteObject(access: AccessDecider, orgId: string, id: string) {
-    const object = await this.requireAccess(access, orgId, id, 'DELETE');
-    await this.db.transaction().execute((trx) => new ObjectRepository(trx).tombstone(orgId, [{ id, usn: object.update_sequence_number + 1 }]));
-  }
-
-  /** Loads an object the caller may act on; an invisible one is reported as missing. */
-  async requireAccess(access: AccessDecider, orgId: string, id: string, action: AclAction) {
-    const [object] = await new ObjectRepository(this.db).findByIds(orgId, [id]);
-    if (!object || !(await access.can(id, 'VIEW'))) throw new NotFoundError(`No object ${id}.`);
-    if (!(await access.can(id, action))) throw new ForbiddenError(`You may view object ${id} but not ${action.toLowerCase()} it.`);
-    return object;
+  /** PRODUCT §3: a person deletes an object they may view and delete; it becomes a tombstone. */
+  async deleteObject(reader: ObjectReadService, id: string): Promise<void> {
+    await reader.toChange(id, 'delete');
+    const object = await reader.requireAllowed(id, 'DELETE');
+    await this.db.transaction().execute((trx) => new ObjectRepository(trx).tombstone(reader.orgId, [{ id, usn: object.update_sequence_number + 1 }]));
   }
 }
 

@@ -1,21 +1,16 @@
 // Accounts, sites, the organisation (its admin fields need an org admin on an admin session)
 // and the viewer.
 import type { Selectable } from 'kysely';
-import { AccessChecker } from '../../authz/access-checker.ts';
-import { type AclAction, principalKey } from '../../authz/acl.ts';
-import { explainAccess, type RawPermission } from '../../authz/acl-engine.ts';
-import { loadViewerPrincipals } from '../../authz/viewer-principals.ts';
+import type { AclAction } from '../../authz/acl.ts';
 import type { AccountTable, OrganizationTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
 import type { RequestContext } from '../../graphql/context.ts';
 import { AclActionEnum } from '../../graphql/enums.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
-import { NotFoundError } from '../../shared/errors.ts';
 import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput, auditEventsOf } from '../audit/audit.graphql.ts';
 import { BitbucketTokenRef, toBitbucketTokenShape } from '../bitbucket-token/bitbucket-token.graphql.ts';
 import { CliSettingsRef, cliSettingsOf } from '../cli-permission/cli-permission.graphql.ts';
 import { IpAllowlistRef } from '../ip-allowlist/ip-allowlist.graphql.ts';
-import { ObjectRepository } from '../object/object.repository.ts';
 import { PrincipalRef } from '../object/object.graphql.ts';
 import { isAdmin } from '../session/caller.ts';
 import { SessionRef } from '../session/session.graphql.ts';
@@ -63,25 +58,6 @@ const AccessExplanationRef = builder
     }),
   });
 
-/** PRODUCT §3: why an account can or cannot act on an object, control by control. */
-async function explain(ctx: RequestContext, objectId: string, accountId: string, action: AclAction) {
-  const [object] = await new ObjectRepository(ctx.services.db).findByIds(ctx.caller.orgId, [objectId]);
-  if (!object) throw new NotFoundError(`No object ${objectId}.`);
-  const principals = await loadViewerPrincipals(ctx.services.db, ctx.caller.orgId, accountId);
-  const facts = await new AccessChecker(ctx.services.db, ctx.caller.orgId, async () => principals).facts(objectId);
-  const result = explainAccess(
-    principals,
-    facts,
-    {
-      id: objectId,
-      permissions: object.permissions as RawPermission[],
-      keyOf: (p) => principalKey({ type: p.type as any, id: p.id }, object.connection_id, object.cloud_id),
-    },
-    action,
-  );
-  return { ...result, action };
-}
-
 const adminOnly = { authScopes: { orgAdmin: true } } as const;
 
 export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>('Organization').implement({
@@ -114,7 +90,7 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
       ...adminOnly,
       type: AccessExplanationRef,
       args: { objectId: t.arg.id({ required: true }), accountId: t.arg.id({ required: true }), action: t.arg({ type: AclActionEnum }) },
-      resolve: (_org, args, ctx) => explain(ctx, args.objectId, args.accountId, args.action ?? 'VIEW'),
+      resolve: (_org, args, ctx) => ctx.objects.explain(args.objectId, args.accountId, args.action ?? 'VIEW'),
     }),
   }),
 });
