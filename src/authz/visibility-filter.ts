@@ -48,8 +48,9 @@
 // objects the viewer may not see hold the text (issue 15: see forwardPage).
 import { createHash } from 'node:crypto';
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
-import type { Database, GraphObjectTable } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import { allowBitmapScans, withIndexPlans } from '../db/index-plans.ts';
+import type { GraphObjectTable } from '../modules/object/object.table.ts';
 import { CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
 import type { ViewerPrincipals } from './acl-engine.ts';
 

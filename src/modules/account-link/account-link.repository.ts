@@ -2,7 +2,8 @@
 // of the link flow (single use, ten minutes; first waiting for the provider, then, holding its
 // answer, for the account's confirmation), and the links that flow writes.
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import type { ConnectionLinkProviderTable, Database } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
+import type { ConnectionLinkProviderTable } from './account-link.table.ts';
 
 export type LinkProviderRow = Selectable<ConnectionLinkProviderTable>;
 

@@ -2,7 +2,7 @@
 // returned once (twgk_ + 32 random bytes, stored as SHA-256), optional expiry, revocable. A key
 // authenticates as an AdminKeyCaller: admin fields only, outside the CLI permission settings.
 import type { Kysely, Selectable } from 'kysely';
-import type { AdminApiKeyTable, Database } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -11,6 +11,7 @@ import { ADMIN_KEY_CLIENT_ID, type AdminKeyCaller } from '../session/caller.ts';
 import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
 import { CredentialCache, type Speculation } from '../session/credential-cache.ts';
 import { AdminKeyRepository } from './admin-key.repository.ts';
+import type { AdminApiKeyTable } from './admin-key.table.ts';
 
 export const ADMIN_KEY_PREFIX = 'twgk_';
 

@@ -1,7 +1,8 @@
 // Audit events and each organisation's chain head. Appending is one statement that locks the
 // head, so concurrent appends of one organisation serialise there and the chain never forks.
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { AuditEventTable, Database } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
+import type { AuditEventTable } from './audit.table.ts';
 import type { AuditEvent, AuditOutcome } from './audit-event.ts';
 
 export interface AuditFilter {

@@ -3,7 +3,7 @@
 // one in X-Bitbucket-Token; it vouches for bitbucket:* objects in place of OAuth permissions and
 // survives CLI settings and session revocation, while the allowlist, ACLs and audit log apply.
 import type { Kysely, Selectable } from 'kysely';
-import type { BitbucketTokenTable, Database } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -12,6 +12,7 @@ import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { OrgSnapshot } from '../session/caller.ts';
 import { lastUseDue, type SessionEndReason } from '../session/session.service.ts';
 import { BitbucketTokenRepository } from './bitbucket-token.repository.ts';
+import type { BitbucketTokenTable } from './bitbucket-token.table.ts';
 import { CredentialCache, type Speculation } from '../session/credential-cache.ts';
 
 export const BITBUCKET_TOKEN_PREFIX = 'twgb_';

@@ -1,11 +1,11 @@
 // Connections for admins (issue 5, beyond the contract): Organization.connections, the rotation
 // of a connection's client secret (shown once), disabling, enabling and deleting; all audited.
 import type { Selectable } from 'kysely';
-import type { ConnectionTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
 import { requireOwnOrganization } from '../../graphql/context.ts';
 import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { OrganizationRef } from '../org/org.graphql.ts';
+import type { ConnectionTable } from './connection.table.ts';
 
 export const ConnectionRef = builder.objectRef<Selectable<ConnectionTable>>('Connection').implement({
   description: 'A connector installed in one site. It ingests with its own client credentials.',

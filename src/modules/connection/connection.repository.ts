@@ -1,7 +1,8 @@
 // Connections: one connector installed in one site, with a hashed client secret, and the
 // statements that remove a deleted connection's rows batch by batch.
 import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
-import type { ConnectionTable, Database } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
+import type { ConnectionTable } from './connection.table.ts';
 
 export type ConnectionRow = Selectable<ConnectionTable>;
 

@@ -3,12 +3,13 @@
 // uses the allowlist the request read with its session, so a save applies to the next request on
 // every instance; compiled matchers are kept per (organisation, version), which cannot go stale.
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, IpAllowlistTable } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, ConflictError } from '../../shared/errors.ts';
 import { type CountryLookup, loadCountryDatabase } from './country-lookup.ts';
 import { compileAllowlist, isCountryCode, parseCidr } from './ip-allowlist-rules.ts';
 import { IpAllowlistRepository } from './ip-allowlist.repository.ts';
+import type { IpAllowlistTable } from './ip-allowlist.table.ts';
 
 export const MAX_RULES = 1000;
 

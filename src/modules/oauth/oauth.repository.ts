@@ -2,7 +2,8 @@
 // the SHA-256 of what the client presents; every state change is a compare-and-set, so two
 // concurrent requests cannot both use one code.
 import { type Insertable, type Kysely, sql } from 'kysely';
-import type { Database, DeviceAuthorizationStatus } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
+import type { DeviceAuthorizationStatus } from './oauth.table.ts';
 
 export class OAuthRepository {
   constructor(private readonly db: Kysely<Database>) {}

@@ -2,7 +2,6 @@
 // and the viewer.
 import type { Selectable } from 'kysely';
 import type { AclAction } from '../../authz/acl.ts';
-import type { AccountTable, OrganizationTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
 import type { RequestContext } from '../../graphql/context.ts';
 import { AclActionEnum } from '../../graphql/enums.ts';
@@ -15,6 +14,7 @@ import { PrincipalRef } from '../object/object.graphql.ts';
 import { isAdmin } from '../session/caller.ts';
 import { SessionRef } from '../session/session.graphql.ts';
 import { OrgRepository } from './org.repository.ts';
+import type { AccountTable, OrganizationTable } from './org.table.ts';
 
 export const AccountRef = builder.objectRef<Selectable<AccountTable>>('Account').implement({
   interfaces: [NodeRef],

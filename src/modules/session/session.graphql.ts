@@ -1,8 +1,8 @@
 // The Session type: an OAuth or operator-issued session of an account or a connection.
 import type { Selectable } from 'kysely';
-import type { SessionTable } from '../../db/database.ts';
 import { builder } from '../../graphql/builder.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
+import type { SessionTable } from './session.table.ts';
 
 export const SessionRef = builder.objectRef<Selectable<SessionTable>>('Session').implement({
   interfaces: [NodeRef],
