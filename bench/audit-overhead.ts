@@ -19,6 +19,10 @@ import { createHttpServer } from '../src/http-server.ts';
 import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { type Backend, codeRevision, ms, out, progress, withDatabase, BENCH_ORIGIN } from './harness.ts';
+import { operatorAuthor } from '../src/modules/audit/audit-event.ts';
+
+/** Setup done as the operator would do it: recorded in the audit log as the operator's (PRODUCT §9). */
+const asOperator = operatorAuthor(() => new Date());
 
 const run = promisify(execFile);
 const AUTOCANNON = path.join(path.dirname(createRequire(import.meta.url).resolve('autocannon/package.json')), 'autocannon.js');
@@ -122,7 +126,7 @@ async function main() {
     };
     const phases: { label: string; result: LoadResult }[] = [];
     const phase = async (label: string, app: ReturnType<typeof createApp>, allowlistOn: boolean) => {
-      await ipAllowlist.update(orgId, accountId, { enabled: allowlistOn, rules, locations: ['DE'] }, '127.0.0.1');
+      await ipAllowlist.update(asOperator, orgId, accountId, { enabled: allowlistOn, rules, locations: ['DE'] }, '127.0.0.1');
       const server = await serve(app);
       await load(server.url, token, options.connections, 5); // warm-up
       progress(`${label}: ${options.duration} s`);

@@ -7,11 +7,10 @@ import { openDatabase } from '../src/db/client.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
 import { loadDemo } from '../src/demo.ts';
 import type { Services } from '../src/services.ts';
-import { operatorEvent } from '../src/modules/audit/audit-event.ts';
+import { type ActionAuthor, operatorAuthor } from '../src/modules/audit/audit-event.ts';
 import { ConnectionRepository } from '../src/modules/connection/connection.repository.ts';
 import { OrgRepository } from '../src/modules/org/org.repository.ts';
 import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
-import { newId } from '../src/shared/ids.ts';
 
 const USAGE = `usage: npm run --silent admin -- <command>
   org create --name N
@@ -96,15 +95,12 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
         })),
       };
     case 'connection rotate-secret': {
-      const rotated = await services.connections.rotateSecret(required(flags, 'connection'));
-      await recordOperatorAction(services, rotated.orgId, 'connection.secret-rotated', { connectionId: rotated.connectionId, revokedSessionCount: rotated.revokedSessionCount });
-      return rotated;
+      return services.connections.rotateSecret(operator(services), required(flags, 'connection'));
     }
     case 'connection disable':
     case 'connection enable': {
       const enabled = command === 'connection enable';
-      const { before, after } = await services.connections.setEnabled(required(flags, 'connection'), enabled);
-      if (before !== after) await recordOperatorAction(services, after.org_id, enabled ? 'connection.enabled' : 'connection.disabled', { connectionId: after.id });
+      const after = await services.connections.setEnabled(operator(services), required(flags, 'connection'), enabled);
       return { connectionId: after.id, enabled };
     }
     case 'connection delete':
@@ -124,8 +120,9 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
   }
 }
 
-async function recordOperatorAction(services: Services, orgId: string, action: string, details: Record<string, unknown>) {
-  await services.audit.append(operatorEvent(orgId, action, details, newId('auditEvent'), services.clock.now()));
+/** What this command line does is recorded as the operator's (PRODUCT §9): no account, no address. */
+function operator(services: Services): ActionAuthor {
+  return operatorAuthor(() => services.clock.now());
 }
 
 /** Starts the deletion unless an earlier run did, then removes the rows, a progress line per batch. */
@@ -133,8 +130,7 @@ async function deleteConnection(services: Services, connectionId: string) {
   const existing = await new ConnectionRepository(services.db).findAnywhere(connectionId);
   if (!existing) throw new Error(`No connection ${connectionId}.`);
   if (!existing.deletion_started_at) {
-    const started = await services.connections.startDeletion(connectionId);
-    await recordOperatorAction(services, existing.org_id, 'connection.deletion-started', { connectionId, totalObjects: started.totalObjects, revokedSessionCount: started.revokedSessionCount });
+    await services.connections.startDeletion(operator(services), connectionId);
   }
   const result = await services.connections.runDeletion(connectionId, {
     onProgress: (p) => process.stderr.write(`deleting connection ${connectionId}: ${p.deletedObjects}/${p.totalObjects} objects${p.done ? ', done' : ''}\n`),

@@ -74,9 +74,9 @@ export function createServices(deps: ServiceDeps): Services {
   const credentials = new CredentialCache();
   if (deps.changes) credentials.follow(deps.changes).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
   const sessions = new SessionService(deps.db, clock, deps.lifetimes, credentials);
-  const cliSettings = new CliSettingsService(deps.db, clock, catalog);
-  const ipAllowlist = new IpAllowlistService(deps.db, clock, deps.countries);
   const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
+  const cliSettings = new CliSettingsService(deps.db, clock, catalog, audit);
+  const ipAllowlist = new IpAllowlistService(deps.db, clock, audit, deps.countries);
   const secrets = deps.secretKey ? new SecretBox(deps.secretKey) : SecretBox.random();
   const allowPrivate = deps.allowPrivateProviderUrls ?? false;
   return {
@@ -94,8 +94,8 @@ export function createServices(deps: ServiceDeps): Services {
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
     accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),
-    bitbucketTokens: new BitbucketTokenService(deps.db, clock, credentials),
-    adminKeys: new AdminKeyService(deps.db, clock, credentials),
+    bitbucketTokens: new BitbucketTokenService(deps.db, clock, audit, credentials),
+    adminKeys: new AdminKeyService(deps.db, clock, audit, credentials),
     credentials,
     audit,
   };

@@ -7,6 +7,7 @@ import { PermissionGate } from '../authz/permission-gate.ts';
 import { NO_PRINCIPALS } from '../authz/viewer-principals.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
+import type { ActionAuthor } from '../modules/audit/audit-event.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
 import { ObjectReadService } from '../modules/object/object-read.service.ts';
 import { RelationshipReadService } from '../modules/relationship/relationship-read.service.ts';
@@ -80,4 +81,10 @@ export function createRequestContext(
 /** Admin mutations name their organisation; it must be the caller's. */
 export function requireOwnOrganization(ctx: RequestContext, orgId: string): void {
   if (orgId !== ctx.caller.orgId) throw new ForbiddenError(`You are not an admin of organisation ${orgId}.`);
+}
+
+/** Who the request's admin actions are recorded as; the services performing them append the events. */
+export function actingAs(ctx: RequestContext): ActionAuthor {
+  if (!ctx.audit) throw new Error('an admin action by a caller the audit log does not follow');
+  return ctx.audit;
 }

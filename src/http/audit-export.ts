@@ -29,6 +29,6 @@ export function auditExportRoute(services: Services, authenticate: Authenticate,
         'x-request-id': requestId,
       },
     });
-    return audited(recorder, response, undefined, (r) => r.adminEvent('audit.exported', { format: parsed.format, filter: parsed.filter }));
+    return audited(recorder, response, undefined, (r) => r.actionEvent(auth.caller.orgId, 'audit.exported', { format: parsed.format, filter: parsed.filter }));
   };
 }

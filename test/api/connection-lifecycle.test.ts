@@ -2,6 +2,7 @@
 // and its ingestion is refused until it is enabled again; a deleted connection leaves no row
 // behind, in batches that can be interrupted and resumed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorAuthor } from '../../src/modules/audit/audit-event.ts';
 import { copyObjects, rowsOf } from '../support/connection-rows.ts';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 
@@ -131,7 +132,7 @@ describe('deleting a connection', () => {
     // Another tenant's connection is not touched.
     const bystander = await tenantWithObjects('Bystander');
 
-    const started = await t.app.services.connections.startDeletion(tenant.connectionId, tenant.orgId);
+    const started = await t.app.services.connections.startDeletion(operatorAuthor(() => new Date()), tenant.connectionId, tenant.orgId);
     expect(started.totalObjects).toBe(objectIds.length);
     // From the start of the deletion nothing of it is visible, and its token is refused.
     expect((await visibleTo(viewer.token, itemId, tenant)).object).toBeNull();

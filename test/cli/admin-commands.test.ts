@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { objectInput } from '../support/app.ts';
+import { asOperator, objectInput } from '../support/app.ts';
 import { CliHarness, type CliTenant, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
@@ -130,7 +130,7 @@ describe('twg admin allowlist', () => {
     expect(shown.stdout).toMatch(/127\.0\.0\.0\/8\s+this machine/);
 
     // Saved from elsewhere (the admin page of another office): this machine is now outside.
-    await h.t.app.services.ipAllowlist.update(org.orgId, org.admin.accountId, { enabled: true, rules: [{ cidr: '203.0.113.0/24' }] }, '203.0.113.7');
+    await h.t.app.services.ipAllowlist.update(asOperator, org.orgId, org.admin.accountId, { enabled: true, rules: [{ cidr: '203.0.113.0/24' }] }, '203.0.113.7');
     const blocked = await machine.run(['jira', 'workitem', 'query']);
     expect(blocked.code).toBe(2);
     expect(blocked.stderr).toMatch(/^forbidden: Your organisation does not allow requests from 127\.0\.0\.1/m);

@@ -3,7 +3,7 @@
 // the CLI settings and by revoked OAuth sessions; and the token commands.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { objectInput } from '../support/app.ts';
+import { asOperator, objectInput } from '../support/app.ts';
 import { CliHarness, type CliTenant, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
@@ -61,7 +61,7 @@ describe('twg bitbucket pr', () => {
   it('uses TWG_BBC_TOKEN first, and names the scope it lacks', async () => {
     const { machine, accountId } = await signedIn();
     await machine.run(['bitbucket', 'token', 'add', '--label', 'full', '--scope', 'pullrequest:read']);
-    const { secret } = await h.t.app.services.bitbucketTokens.create(acme.orgId, accountId, { label: 'repos only', scopes: ['repository:read'] });
+    const { secret } = await h.t.app.services.bitbucketTokens.create(asOperator, acme.orgId, accountId, { label: 'repos only', scopes: ['repository:read'] });
     const result = await machine.run(['bitbucket', 'pr', 'list'], { TWG_BBC_TOKEN: secret });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('restricted: this command needs pullrequest:read (not a scope of the Bitbucket token)\nrun: twg bitbucket token add --label <label> --scope pullrequest:read\n');
@@ -70,7 +70,7 @@ describe('twg bitbucket pr', () => {
   it('keeps working after the admin saves and revokes twg sessions: the token, not OAuth, vouches', async () => {
     const { machine } = await signedIn();
     await machine.run(['bitbucket', 'token', 'add', '--label', 'ci', '--scope', 'pullrequest:read']);
-    await h.t.app.services.cliSettings.update(acme.orgId, acme.admin.accountId, { allowAllByDefault: false, selectedPermissions: ['read:page:confluence'], revokeSessions: true });
+    await h.t.app.services.cliSettings.update(asOperator, acme.orgId, acme.admin.accountId, { allowAllByDefault: false, selectedPermissions: ['read:page:confluence'], revokeSessions: true });
     try {
       expect((await machine.run(['jira', 'workitem', 'query'])).code).toBe(77);
       const prs = await machine.run(['bitbucket', 'pr', 'list', '--json']);
@@ -79,7 +79,7 @@ describe('twg bitbucket pr', () => {
       const [newest] = await h.auditEvents(acme.orgId, { command: 'bitbucket pr list' });
       expect(newest).toMatchObject({ family: 'bitbucket.pr', clientId: 'bitbucket-token', statusCode: 200 });
     } finally {
-      await h.t.app.services.cliSettings.update(acme.orgId, acme.admin.accountId, { allowAllByDefault: true, revokeSessions: false });
+      await h.t.app.services.cliSettings.update(asOperator, acme.orgId, acme.admin.accountId, { allowAllByDefault: true, revokeSessions: false });
     }
   });
 });
@@ -107,7 +107,7 @@ describe('twg bitbucket token', () => {
     const { machine, accountId } = await signedIn();
     await machine.run(['bitbucket', 'token', 'add', '--label', 'laptop', '--scope', 'pullrequest:read']);
     const { secret } = machine.credentials().bitbucket;
-    const ci = await h.t.app.services.bitbucketTokens.create(acme.orgId, accountId, { label: 'ci', scopes: ['pullrequest:read'] });
+    const ci = await h.t.app.services.bitbucketTokens.create(asOperator, acme.orgId, accountId, { label: 'ci', scopes: ['pullrequest:read'] });
     const result = await machine.run(['logout'], { TWG_BBC_TOKEN: ci.secret });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^signed out$/m);

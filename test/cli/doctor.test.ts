@@ -2,6 +2,7 @@
 // granted permission, organisation, address and settings-since-login, and names the failing step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliHarness, type CliTenant, deadServer, type Machine } from '../support/cli-harness.ts';
+import { asOperator } from '../support/app.ts';
 
 let h: CliHarness;
 
@@ -17,7 +18,7 @@ function allBut(...excluded: string[]): string[] {
 }
 
 async function save(org: CliTenant, selected: string[] | 'all', revokeSessions = false) {
-  await h.t.app.services.cliSettings.update(org.orgId, org.admin.accountId, selected === 'all' ? { allowAllByDefault: true, revokeSessions } : { allowAllByDefault: false, selectedPermissions: selected, revokeSessions });
+  await h.t.app.services.cliSettings.update(asOperator, org.orgId, org.admin.accountId, selected === 'all' ? { allowAllByDefault: true, revokeSessions } : { allowAllByDefault: false, selectedPermissions: selected, revokeSessions });
 }
 
 async function signedIn(org: CliTenant, scopes: string[] = []): Promise<Machine> {
@@ -113,7 +114,7 @@ describe('twg doctor', () => {
   it('fails at the client address when the allowlist leaves this machine out', async () => {
     const org = await h.tenant('DoctorAddress');
     const machine = await signedIn(org);
-    await h.t.app.services.ipAllowlist.update(org.orgId, org.admin.accountId, { enabled: true, rules: [{ cidr: '203.0.113.0/24' }] }, '203.0.113.7');
+    await h.t.app.services.ipAllowlist.update(asOperator, org.orgId, org.admin.accountId, { enabled: true, rules: [{ cidr: '203.0.113.0/24' }] }, '203.0.113.7');
     const { code, status } = await doctor(machine, ['jira', 'workitem', 'get']);
     expect(code).toBe(2);
     expect(status).toMatchObject({ 'session valid': 'ok', 'client address allowed': 'fail', 'permission granted to the session': 'unknown' });

@@ -2,7 +2,7 @@
 // --all over cursor pages, get by id and by key, create/update/delete, restricted commands after
 // the admin changes the CLI settings (with and without revoking), and the audit trail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { objectInput } from '../support/app.ts';
+import { asOperator, objectInput } from '../support/app.ts';
 import { CliHarness, type CliTenant, type Machine } from '../support/cli-harness.ts';
 
 let h: CliHarness;
@@ -26,7 +26,7 @@ function allPermissions(): string[] {
 }
 
 async function saveSettings(tenant: CliTenant, selected: string[] | 'all', revokeSessions: boolean) {
-  await h.t.app.services.cliSettings.update(tenant.orgId, tenant.admin.accountId, selected === 'all' ? { allowAllByDefault: true, revokeSessions } : { allowAllByDefault: false, selectedPermissions: selected, revokeSessions });
+  await h.t.app.services.cliSettings.update(asOperator, tenant.orgId, tenant.admin.accountId, selected === 'all' ? { allowAllByDefault: true, revokeSessions } : { allowAllByDefault: false, selectedPermissions: selected, revokeSessions });
 }
 
 beforeAll(async () => {

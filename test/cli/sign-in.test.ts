@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliHarness, type CliTenant, deadServer } from '../support/cli-harness.ts';
+import { asOperator } from '../support/app.ts';
 
 let h: CliHarness;
 let acme: CliTenant;
@@ -72,7 +73,7 @@ describe('twg login with the browser', () => {
 
   it('exits 2 with the reason when the person signs in to an organisation that allows nothing', async () => {
     const blocked = await h.tenant('SignInBlocked');
-    await h.t.app.services.cliSettings.update(blocked.orgId, blocked.admin.accountId, { allowAllByDefault: false, selectedPermissions: [], revokeSessions: true });
+    await h.t.app.services.cliSettings.update(asOperator, blocked.orgId, blocked.admin.accountId, { allowAllByDefault: false, selectedPermissions: [], revokeSessions: true });
     const nina = await blocked.person();
     const machine = h.machine();
     const twg = machine.start(['login']);

@@ -2,6 +2,7 @@
 // factory that creates organisations, sites, connections and accounts the way the operator does.
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import type { ChangeFeed } from '../../src/db/change-feed.ts';
+import { operatorAuthor } from '../../src/modules/audit/audit-event.ts';
 import type { DbHandle } from '../../src/db/handle.ts';
 import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { createLogger } from '../../src/shared/logger.ts';
@@ -11,6 +12,9 @@ import { serveOnLoopback, type TestServer } from './http-server.ts';
 
 /** The public origin of apps under test that are not served over a socket. */
 export const TEST_ORIGIN = 'http://teamgraph.test';
+
+/** Setup a test does through a service directly is recorded as the operator's (PRODUCT §9). */
+export const asOperator = operatorAuthor(() => new Date());
 
 export interface GraphqlResult {
   status: number;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
 import { CLI, insecure, PASSWORD } from './oauth-harness.ts';
-import { createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
+import { asOperator, createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
 import type { TestServer } from './http-server.ts';
 import { FormBrowser } from './form-browser.ts';
 
@@ -121,7 +121,7 @@ export class CliHarness {
       return { accountId, email };
     };
     const admin = await person(true);
-    const { secret } = await adminKeys.create(tenant.orgId, admin.accountId, { name: `${name} twg admin` });
+    const { secret } = await adminKeys.create(asOperator, tenant.orgId, admin.accountId, { name: `${name} twg admin` });
     return { tenant, orgId: tenant.orgId, admin, adminApiKey: secret, person: () => person(false) };
   }
 

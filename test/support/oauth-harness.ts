@@ -4,7 +4,7 @@
 // the device page POST). Every other OAuth request goes through oauth4webapi.
 import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
-import { createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
+import { asOperator, createTenant, startTestApp, type Tenant, type TestApp } from './app.ts';
 import type { TestServer } from './http-server.ts';
 import { FormBrowser, formOf } from './form-browser.ts';
 
@@ -224,7 +224,7 @@ export class OAuthHarness {
       adminId: admin.accountId,
       person: () => newPerson(false),
       allow: async (keys) => {
-        await cliSettings.update(tenant.orgId, admin.accountId, keys === 'all' ? { allowAllByDefault: true, revokeSessions: false } : { allowAllByDefault: false, selectedPermissions: keys, revokeSessions: false });
+        await cliSettings.update(asOperator, tenant.orgId, admin.accountId, keys === 'all' ? { allowAllByDefault: true, revokeSessions: false } : { allowAllByDefault: false, selectedPermissions: keys, revokeSessions: false });
       },
     };
   }

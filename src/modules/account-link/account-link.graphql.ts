@@ -2,9 +2,8 @@
 // third-party OAuth provider (its secret is never returned), and an account sees and removes
 // its own links. The link itself is made in the browser, at Connection.linkUrl.
 import { builder } from '../../graphql/builder.ts';
-import { requireOwnOrganization } from '../../graphql/context.ts';
+import { actingAs, requireOwnOrganization } from '../../graphql/context.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { ConnectionRef } from '../connection/connection.graphql.ts';
 import { ViewerRef } from '../org/org.graphql.ts';
 import type { LinkProviderRow } from './account-link.repository.ts';
@@ -83,16 +82,6 @@ const UnlinkExternalUserInput = builder.inputType('UnlinkExternalUserInput', {
   fields: (t) => ({ connectionId: t.id({ required: true }), externalId: t.string({ required: true }) }),
 });
 
-const publicDetails = (p: LinkProviderRow) => ({
-  connectionId: p.connection_id,
-  issuer: p.issuer,
-  authorizationEndpoint: p.authorization_endpoint,
-  tokenEndpoint: p.token_endpoint,
-  userinfoEndpoint: p.userinfo_endpoint,
-  clientId: p.client_id,
-  scopes: p.scopes,
-  externalIdField: p.external_id_field,
-});
 
 builder.mutationFields((t) => ({
   setConnectionLinkProvider: t.field({
@@ -101,9 +90,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SetConnectionLinkProviderInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const saved = await ctx.services.accountLinks.setProvider(input.orgId, input.connectionId, input);
-      await recordAdminAction(ctx, 'connection.link-provider.updated', publicDetails(saved));
-      return saved;
+      return ctx.services.accountLinks.setProvider(actingAs(ctx), input.orgId, input.connectionId, input);
     },
   }),
   removeConnectionLinkProvider: t.boolean({
@@ -112,9 +99,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ConnectionOnlyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const removed = await ctx.services.accountLinks.removeProvider(input.orgId, input.connectionId);
-      if (removed) await recordAdminAction(ctx, 'connection.link-provider.removed', { connectionId: input.connectionId });
-      return removed;
+      return ctx.services.accountLinks.removeProvider(actingAs(ctx), input.orgId, input.connectionId);
     },
   }),
   unlinkExternalUser: t.field({
@@ -124,9 +109,8 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UnlinkExternalUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       if (ctx.caller.kind !== 'account') throw new Error('unreachable: authScopes account');
-      const removed = await ctx.services.accountLinks.unlink(ctx.caller.orgId, ctx.caller.accountId, input.connectionId, input.externalId);
+      const removed = await ctx.services.accountLinks.unlink(actingAs(ctx), ctx.caller.orgId, ctx.caller.accountId, input.connectionId, input.externalId);
       if (!removed) throw new NotFoundError(`You have no link to ${input.externalId} of connection ${input.connectionId}.`);
-      await recordAdminAction(ctx, 'user-link.removed', { connectionId: input.connectionId, externalId: input.externalId });
       return true;
     },
   }),

@@ -14,7 +14,7 @@ import { isLoopbackHost } from '../../shared/ip-address.ts';
 import { newId } from '../../shared/ids.ts';
 import type { SecretBox } from '../../shared/secret-box.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
-import { operatorEvent } from '../audit/audit-event.ts';
+import { type ActionAuthor, operatorAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
@@ -97,7 +97,7 @@ export class AccountLinkService {
   }
 
   /** Saves (replacing) the connection's provider; issuer-only input is completed by discovery. */
-  async setProvider(orgId: string, connectionId: string, input: LinkProviderInput): Promise<LinkProviderRow> {
+  async setProvider(by: ActionAuthor, orgId: string, connectionId: string, input: LinkProviderInput): Promise<LinkProviderRow> {
     await this.liveConnection(orgId, connectionId);
     if (!input.clientId.trim() || !input.clientSecret) throw new BadUserInputError('INVALID_LINK_PROVIDER', 'clientId and clientSecret are required.');
     let { authorizationEndpoint, tokenEndpoint, userinfoEndpoint } = input;
@@ -125,6 +125,7 @@ export class AccountLinkService {
       updated_at: this.clock.now(),
     };
     await this.links.upsertProvider(row);
+    await this.audit.recordAction(by, orgId, 'connection.link-provider.updated', publicDetails(row));
     return row;
   }
 
@@ -148,9 +149,11 @@ export class AccountLinkService {
     );
   }
 
-  async removeProvider(orgId: string, connectionId: string): Promise<boolean> {
+  async removeProvider(by: ActionAuthor, orgId: string, connectionId: string): Promise<boolean> {
     await this.liveConnection(orgId, connectionId);
-    return this.links.deleteProvider(orgId, connectionId);
+    const removed = await this.links.deleteProvider(orgId, connectionId);
+    if (removed) await this.audit.recordAction(by, orgId, 'connection.link-provider.removed', { connectionId });
+    return removed;
   }
 
   findProvider(orgId: string, connectionId: string) {
@@ -273,10 +276,9 @@ export class AccountLinkService {
     }
     const now = this.clock.now();
     await this.links.link(attempt.org_id, attempt.connection_id, attempt.external_id, attempt.account_id, now);
-    await this.audit.append({
-      ...operatorEvent(attempt.org_id, 'user-link.created', { connectionId: attempt.connection_id, externalId: attempt.external_id, source: 'OAUTH_3LO' }, newId('auditEvent'), now),
-      actor: { accountId: attempt.account_id, email: null },
-    });
+    // The person acted in their browser, with no session of this API: their account, no session.
+    const person = operatorAuthor(() => now, { accountId: attempt.account_id, email: null });
+    await this.audit.recordAction(person, attempt.org_id, 'user-link.created', { connectionId: attempt.connection_id, externalId: attempt.external_id, source: 'OAUTH_3LO' });
     return result;
   }
 
@@ -284,8 +286,11 @@ export class AccountLinkService {
     return this.links.linksOf(orgId, accountId);
   }
 
-  unlink(orgId: string, accountId: string, connectionId: string, externalId: string) {
-    return this.links.unlink(orgId, accountId, connectionId, externalId);
+  /** Removes one of the account's own links; false when it has no such link. */
+  async unlink(by: ActionAuthor, orgId: string, accountId: string, connectionId: string, externalId: string): Promise<boolean> {
+    const removed = await this.links.unlink(orgId, accountId, connectionId, externalId);
+    if (removed) await this.audit.recordAction(by, orgId, 'user-link.removed', { connectionId, externalId });
+    return removed;
   }
 }
 
@@ -298,3 +303,15 @@ function providerMessage(error: unknown): string {
   // Issue 15: nothing about why (a refused connection, an address that is not public) leaves.
   return "The provider could not be reached, or its answer could not be used. Nothing was linked.";
 }
+
+/** What the audit log records of a saved provider: everything but the client secret. */
+const publicDetails = (p: LinkProviderRow) => ({
+  connectionId: p.connection_id,
+  issuer: p.issuer,
+  authorizationEndpoint: p.authorization_endpoint,
+  tokenEndpoint: p.token_endpoint,
+  userinfoEndpoint: p.userinfo_endpoint,
+  clientId: p.client_id,
+  scopes: p.scopes,
+  externalIdField: p.external_id_field,
+});

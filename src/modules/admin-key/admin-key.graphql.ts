@@ -2,10 +2,9 @@
 // create/revoke mutations. Keys are created by a person (an org admin on the admin page), so a
 // leaked key cannot mint more keys; any admin caller may revoke one.
 import { builder } from '../../graphql/builder.ts';
-import { requireOwnOrganization } from '../../graphql/context.ts';
+import { actingAs, requireOwnOrganization } from '../../graphql/context.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { ForbiddenError } from '../../shared/errors.ts';
-import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { OrgRepository } from '../org/org.repository.ts';
 import { AccountRef, OrganizationRef } from '../org/org.graphql.ts';
 import { isAdmin } from '../session/caller.ts';
@@ -65,9 +64,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
       if (ctx.caller.kind !== 'account') throw new ForbiddenError('Admin API keys are created by an organisation admin on the admin page, not by another key.');
-      const created = await ctx.services.adminKeys.create(input.orgId, ctx.caller.accountId, { name: input.name, expiresAt: input.expiresAt });
-      await recordAdminAction(ctx, 'admin-api-key.created', { keyId: created.apiKey.id, name: created.apiKey.name, expiresAt: created.apiKey.expires_at });
-      return created;
+      return ctx.services.adminKeys.create(actingAs(ctx), input.orgId, ctx.caller.accountId, { name: input.name, expiresAt: input.expiresAt });
     },
   }),
   revokeAdminApiKey: t.field({
@@ -76,9 +73,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RevokeAdminApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const apiKey = await ctx.services.adminKeys.revoke(input.orgId, input.id);
-      await recordAdminAction(ctx, 'admin-api-key.revoked', { keyId: apiKey.id, name: apiKey.name });
-      return { apiKey };
+      return { apiKey: await ctx.services.adminKeys.revoke(actingAs(ctx), input.orgId, input.id) };
     },
   }),
 }));

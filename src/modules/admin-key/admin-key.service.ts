@@ -1,6 +1,8 @@
 // Admin API keys (PRODUCT §5): created by an org admin signed in to the admin page, the secret
 // returned once (twgk_ + 32 random bytes, stored as SHA-256), optional expiry, revocable. A key
 // authenticates as an AdminKeyCaller: admin fields only, outside the CLI permission settings.
+import type { ActionAuthor } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -23,12 +25,13 @@ export class AdminKeyService {
   constructor(
     db: Kysely<Database>,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     private readonly credentials = new CredentialCache(),
   ) {
     this.keys = new AdminKeyRepository(db);
   }
 
-  async create(orgId: string, createdBy: string, input: { name: string; expiresAt?: Date | null }): Promise<{ apiKey: AdminApiKey; secret: string }> {
+  async create(by: ActionAuthor, orgId: string, createdBy: string, input: { name: string; expiresAt?: Date | null }): Promise<{ apiKey: AdminApiKey; secret: string }> {
     const name = input.name.trim();
     if (name.length === 0 || name.length > 100) throw new BadUserInputError('INVALID_NAME', 'A key name must be 1 to 100 characters, e.g. "nightly audit export".');
     const now = this.clock.now();
@@ -36,13 +39,16 @@ export class AdminKeyService {
     const secret = newSecret(ADMIN_KEY_PREFIX);
     const id = newId('adminApiKey');
     await this.keys.insert({ org_id: orgId, id, name, key_hash: sha256(secret), created_by: createdBy, created_at: now, expires_at: input.expiresAt ?? null, revoked_at: null, last_used_at: null });
-    return { apiKey: (await this.keys.find(orgId, id))!, secret };
+    const apiKey = (await this.keys.find(orgId, id))!;
+    await this.audit.recordAction(by, orgId, 'admin-api-key.created', { keyId: apiKey.id, name: apiKey.name, expiresAt: apiKey.expires_at });
+    return { apiKey, secret };
   }
 
-  async revoke(orgId: string, id: string): Promise<AdminApiKey> {
+  async revoke(by: ActionAuthor, orgId: string, id: string): Promise<AdminApiKey> {
     const key = await this.keys.find(orgId, id);
     if (!key) throw new NotFoundError(`No admin API key ${id}.`);
     await this.keys.revoke(orgId, id, this.clock.now());
+    await this.audit.recordAction(by, orgId, 'admin-api-key.revoked', { keyId: key.id, name: key.name });
     return (await this.keys.find(orgId, id))!;
   }
 

@@ -2,6 +2,7 @@
 // RFC 8785 so the chain can be recomputed byte for byte from what is stored.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { newId } from '../../shared/ids.ts';
 
 // canonicalize 2.x is CommonJS (3.x and later need Node 22) and its types claim an ES default export.
 const canonicalize: (input: unknown) => string | undefined = createRequire(import.meta.url)('canonicalize');
@@ -87,5 +88,21 @@ export function operatorEvent(orgId: string, action: string, details: Record<str
     interrupted: false,
     traceId: null,
     details,
+  };
+}
+
+/**
+ * Who an admin action is recorded as (PRODUCT §5, §9): a request's caller (its AuditRecorder), or
+ * the operator. The service that performs the action asks it for the action's event and appends
+ * it in the action's own transaction, so the change and its record commit together.
+ */
+export interface ActionAuthor {
+  actionEvent(orgId: string, action: string, details: Record<string, unknown>): AuditEvent;
+}
+
+/** The operator's command line or the server's own work; `actor` names an account a flow acted for (a 3LO link). */
+export function operatorAuthor(now: () => Date, actor?: AuditEvent['actor']): ActionAuthor {
+  return {
+    actionEvent: (orgId, action, details) => ({ ...operatorEvent(orgId, action, details, newId('auditEvent'), now()), ...(actor ? { actor } : {}) }),
   };
 }

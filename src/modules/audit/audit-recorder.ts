@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { BITBUCKET_CLIENT_ID } from '../bitbucket-token/bitbucket-token.service.ts';
 import { CLI_CLIENT_ID } from '../session/caller.ts';
-import type { AuditEvent, AuditOutcome } from './audit-event.ts';
+import type { ActionAuthor, AuditEvent, AuditOutcome } from './audit-event.ts';
 
 /** Whose request it is, as far as the token tells (also for a token that no longer works). */
 export interface AuditActor {
@@ -44,7 +44,7 @@ export function outcomeOf(errors: readonly GraphQLError[] | undefined): AuditOut
   return 'RESTRICTED';
 }
 
-export class AuditRecorder {
+export class AuditRecorder implements ActionAuthor {
   readonly startedAt: number;
   actor: AuditActor | null = null;
   operationName: string | null = null;
@@ -122,7 +122,7 @@ export class AuditRecorder {
   }
 
   /** An admin action's own event, beside the request's: what changed, before and after. */
-  adminEvent(action: string, details: Record<string, unknown>): AuditEvent {
-    return { ...this.event(200, 'SUCCESS', action), details };
+  actionEvent(orgId: string, action: string, details: Record<string, unknown>): AuditEvent {
+    return { ...this.event(200, 'SUCCESS', action), orgId, details };
   }
 }

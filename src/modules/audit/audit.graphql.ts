@@ -106,15 +106,6 @@ export const AuditChainVerificationRef = builder
     }),
   });
 
-/**
- * An admin action's own event (PRODUCT §5, §9), beside the request's: inside the mutation's
- * request transaction, so the change and its record commit together.
- */
-export async function recordAdminAction(ctx: RequestContext, action: string, details: Record<string, unknown>): Promise<void> {
-  if (!ctx.audit) throw new Error(`${action} by a caller the audit log does not follow`);
-  await ctx.services.audit.append(ctx.audit.adminEvent(action, details));
-}
-
 function toShape(event: AuditEvent): AuditEventShape {
   return { ...event, time: new Date(event.time), actor: event.actor, event };
 }

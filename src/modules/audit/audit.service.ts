@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { type AuditEvent, canonicalJson, chainHash } from './audit-event.ts';
+import { type ActionAuthor, type AuditEvent, canonicalJson, chainHash } from './audit-event.ts';
 import { type AuditFilter, AuditRepository, type StoredAuditEvent } from './audit.repository.ts';
 
 export const DEFAULT_RETENTION_DAYS = 180;
@@ -56,6 +56,15 @@ export class AuditService {
   /** Appends one event; inside a request transaction it commits with the request's changes. */
   async append(event: AuditEvent): Promise<void> {
     await this.events.append(event, canonicalJson(event));
+  }
+
+  /**
+   * An admin action's event (PRODUCT §9), appended by the service performing the action: pass the
+   * action's transaction as `within`, so the change and its record commit together.
+   */
+  async recordAction(by: ActionAuthor, orgId: string, action: string, details: Record<string, unknown>, within?: Kysely<Database>): Promise<void> {
+    const event = by.actionEvent(orgId, action, details);
+    await (within ? new AuditRepository(within) : this.events).append(event, canonicalJson(event));
   }
 
   /** One page, newest first; `beforeSeq` is the cursor of the previous page's last event. */

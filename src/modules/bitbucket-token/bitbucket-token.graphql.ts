@@ -2,8 +2,8 @@
 // any of the organisation's. Creating one needs no OAuth permission: Bitbucket is the exception
 // to the CLI permission settings.
 import { builder } from '../../graphql/builder.ts';
+import { actingAs } from '../../graphql/context.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
-import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { isAdmin } from '../session/caller.ts';
 import { ForbiddenError } from '../../shared/errors.ts';
 import { BITBUCKET_CLIENT_ID, type BitbucketToken } from './bitbucket-token.service.ts';
@@ -61,8 +61,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       if (ctx.caller.kind !== 'account') throw new Error('unreachable: authScopes account');
       if (ctx.caller.clientId === BITBUCKET_CLIENT_ID) throw new ForbiddenError('A Bitbucket token cannot create Bitbucket tokens; sign in with `twg login` first.');
-      const { token, secret } = await ctx.services.bitbucketTokens.create(ctx.caller.orgId, ctx.caller.accountId, input);
-      await recordAdminAction(ctx, 'bitbucket-token.created', { tokenId: token.id, label: token.label, scopes: token.scopes, expiresAt: token.expires_at });
+      const { token, secret } = await ctx.services.bitbucketTokens.create(actingAs(ctx), ctx.caller.orgId, ctx.caller.accountId, input);
       return { token: toBitbucketTokenShape(token), secret };
     },
   }),
@@ -72,9 +71,8 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     description: 'By the owner, or an organisation admin; NOT_FOUND for anyone else.',
     resolve: async (_root, { id }, ctx) => {
-      const by = { accountId: ctx.caller.kind === 'account' ? ctx.caller.accountId : null, admin: isAdmin(ctx.caller) };
-      const token = await ctx.services.bitbucketTokens.revoke(ctx.caller.orgId, id, by);
-      await recordAdminAction(ctx, 'bitbucket-token.revoked', { tokenId: token.id, label: token.label, owner: token.account_id });
+      const requester = { accountId: ctx.caller.kind === 'account' ? ctx.caller.accountId : null, admin: isAdmin(ctx.caller) };
+      const token = await ctx.services.bitbucketTokens.revoke(actingAs(ctx), ctx.caller.orgId, id, requester);
       return toBitbucketTokenShape(token);
     },
   }),

@@ -2,6 +2,8 @@
 // stored as SHA-256), listed by their owner, revoked by the owner or an admin. A request carries
 // one in X-Bitbucket-Token; it vouches for bitbucket:* objects in place of OAuth permissions and
 // survives CLI settings and session revocation, while the allowlist, ACLs and audit log apply.
+import type { ActionAuthor } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -32,12 +34,13 @@ export class BitbucketTokenService {
   constructor(
     db: Kysely<Database>,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     private readonly credentials = new CredentialCache(),
   ) {
     this.tokens = new BitbucketTokenRepository(db);
   }
 
-  async create(orgId: string, accountId: string, input: { label: string; scopes: string[]; expiresAt?: Date | null }): Promise<{ token: BitbucketToken; secret: string }> {
+  async create(by: ActionAuthor, orgId: string, accountId: string, input: { label: string; scopes: string[]; expiresAt?: Date | null }): Promise<{ token: BitbucketToken; secret: string }> {
     const label = input.label.trim();
     if (label.length === 0 || label.length > 100) throw new BadUserInputError('INVALID_LABEL', 'A label must be 1 to 100 characters, e.g. "laptop".');
     const scopes = [...new Set(input.scopes)];
@@ -50,7 +53,9 @@ export class BitbucketTokenService {
     const secret = newSecret(BITBUCKET_TOKEN_PREFIX);
     const id = newId('bitbucketToken');
     await this.tokens.insert({ org_id: orgId, id, account_id: accountId, label, scopes, token_hash: sha256(secret), created_at: now, expires_at: input.expiresAt ?? null, last_used_at: null, revoked_at: null });
-    return { token: (await this.tokens.find(orgId, id))!, secret };
+    const token = (await this.tokens.find(orgId, id))!;
+    await this.audit.recordAction(by, orgId, 'bitbucket-token.created', { tokenId: token.id, label: token.label, scopes: token.scopes, expiresAt: token.expires_at });
+    return { token, secret };
   }
 
   listOwned(orgId: string, accountId: string): Promise<BitbucketToken[]> {
@@ -58,10 +63,11 @@ export class BitbucketTokenService {
   }
 
   /** Revokes a token of the organisation for its owner or for an admin; NOT_FOUND for anyone else. */
-  async revoke(orgId: string, id: string, by: { accountId: string | null; admin: boolean }): Promise<BitbucketToken> {
+  async revoke(by: ActionAuthor, orgId: string, id: string, requester: { accountId: string | null; admin: boolean }): Promise<BitbucketToken> {
     const token = await this.tokens.find(orgId, id);
-    if (!token || (!by.admin && token.account_id !== by.accountId)) throw new NotFoundError(`No Bitbucket token ${id}.`);
+    if (!token || (!requester.admin && token.account_id !== requester.accountId)) throw new NotFoundError(`No Bitbucket token ${id}.`);
     await this.tokens.revoke(orgId, id, this.clock.now());
+    await this.audit.recordAction(by, orgId, 'bitbucket-token.revoked', { tokenId: token.id, label: token.label, owner: token.account_id });
     return (await this.tokens.find(orgId, id))!;
   }
 

@@ -1,9 +1,8 @@
 // The CLI permission catalogue, and the organisation's CLI settings with the admin mutations
 // that save them and revoke CLI sessions (PRODUCT §5).
 import { builder } from '../../graphql/builder.ts';
-import { type RequestContext, requireOwnOrganization } from '../../graphql/context.ts';
+import { actingAs, type RequestContext, requireOwnOrganization } from '../../graphql/context.ts';
 import { PermissionCategoryEnum, ProductEnum } from '../../graphql/enums.ts';
-import { recordAdminAction } from '../audit/audit.graphql.ts';
 import { OrgRepository } from '../org/org.repository.ts';
 import { actingAccountId } from '../session/caller.ts';
 import type { CliPermissionDef, PermissionCategory } from './catalog.ts';
@@ -58,10 +57,6 @@ export async function cliSettingsOf(ctx: RequestContext, orgId: string): Promise
 }
 
 /** The settings as the audit log keeps them (PRODUCT §5: every save with the before and after). */
-function auditedSettings(s: CliSettingsState) {
-  return { allowAllByDefault: s.allowAllByDefault, selectedPermissions: s.selectedPermissions, effectivePermissions: s.effectivePermissions, version: s.version };
-}
-
 export const CliSettingsRef = builder.objectRef<CliSettingsShape>('CliSettings').implement({
   fields: (t) => ({
     allowAllByDefault: t.exposeBoolean('allowAllByDefault'),
@@ -109,9 +104,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateCliPermissionsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const before = await ctx.services.cliSettings.get(input.orgId);
-      const { settings, revokedSessionCount } = await ctx.services.cliSettings.update(input.orgId, actingAccountId(ctx.caller) ?? '', input);
-      await recordAdminAction(ctx, 'cli.settings.updated', { before: auditedSettings(before), after: auditedSettings(settings), revokeSessions: input.revokeSessions, revokedSessionCount });
+      const { settings, revokedSessionCount } = await ctx.services.cliSettings.update(actingAs(ctx), input.orgId, actingAccountId(ctx.caller) ?? '', input);
       return { settings: toShape(ctx, settings), revokedSessionCount };
     },
   }),
@@ -121,9 +114,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RevokeCliSessionsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const revokedSessionCount = await ctx.services.cliSettings.revokeCliSessions(input.orgId, input.accountId);
-      await recordAdminAction(ctx, 'cli.sessions.revoked', { accountId: input.accountId ?? null, revokedSessionCount });
-      return { revokedSessionCount };
+      return { revokedSessionCount: await ctx.services.cliSettings.revokeCliSessions(actingAs(ctx), input.orgId, input.accountId) };
     },
   }),
 }));

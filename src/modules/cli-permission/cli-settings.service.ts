@@ -1,6 +1,8 @@
 // The organisation's CLI permission settings (PRODUCT §5): allow-all (the default, so catalogue
 // additions are allowed automatically) or a selection (catalogue additions not allowed), saved
 // with optimistic concurrency, optionally revoking every CLI session at once.
+import type { ActionAuthor } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -33,6 +35,7 @@ export class CliSettingsService {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly catalog: Catalog,
+    private readonly audit: AuditService,
   ) {}
 
   async get(orgId: string): Promise<CliSettingsState> {
@@ -52,7 +55,7 @@ export class CliSettingsService {
     return catalogue.filter((key) => selectedSet.has(key));
   }
 
-  async update(orgId: string, accountId: string, input: UpdateCliSettingsInput): Promise<{ settings: CliSettingsState; revokedSessionCount: number }> {
+  async update(by: ActionAuthor, orgId: string, accountId: string, input: UpdateCliSettingsInput): Promise<{ settings: CliSettingsState; revokedSessionCount: number }> {
     const unknown = (input.selectedPermissions ?? []).filter((key) => !this.catalog.permission(key));
     if (unknown.length > 0) {
       throw new BadUserInputError('UNKNOWN_PERMISSION', `Not permissions of the catalogue: ${unknown.slice(0, 10).join(', ')}.`);
@@ -79,13 +82,19 @@ export class CliSettingsService {
       });
       if (!saved) throw new ConflictError('Someone else saved the settings at the same time; reload them and save again.');
       const revokedSessionCount = input.revokeSessions ? await new SessionRepository(trx).revoke(orgId, this.clock.now(), { clientId: CLI_CLIENT_ID }) : 0;
-      return { settings: this.toState(await settings.find(orgId)), revokedSessionCount };
+      const after = this.toState(await settings.find(orgId));
+      await this.audit.recordAction(by, orgId, 'cli.settings.updated', { before: audited(this.toState(current)), after: audited(after), revokeSessions: input.revokeSessions, revokedSessionCount }, trx);
+      return { settings: after, revokedSessionCount };
     });
   }
 
   /** Ends the organisation's CLI sessions, or one account's; admin sessions and keys survive. */
-  revokeCliSessions(orgId: string, accountId?: string | null): Promise<number> {
-    return new SessionRepository(this.db).revoke(orgId, this.clock.now(), { clientId: CLI_CLIENT_ID, accountId: accountId ?? undefined });
+  async revokeCliSessions(by: ActionAuthor, orgId: string, accountId?: string | null): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const revokedSessionCount = await new SessionRepository(trx).revoke(orgId, this.clock.now(), { clientId: CLI_CLIENT_ID, accountId: accountId ?? undefined });
+      await this.audit.recordAction(by, orgId, 'cli.sessions.revoked', { accountId: accountId ?? null, revokedSessionCount }, trx);
+      return revokedSessionCount;
+    });
   }
 
   private toState(row: Awaited<ReturnType<CliSettingsRepository['find']>>): CliSettingsState {
@@ -100,4 +109,9 @@ export class CliSettingsService {
       updatedBy: row?.updated_by ?? null,
     };
   }
+}
+
+/** What the audit log keeps of a state of the settings (PRODUCT §9: before and after). */
+function audited(s: CliSettingsState) {
+  return { allowAllByDefault: s.allowAllByDefault, selectedPermissions: s.selectedPermissions, effectivePermissions: s.effectivePermissions, version: s.version };
 }

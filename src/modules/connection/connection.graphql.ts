@@ -2,8 +2,7 @@
 // of a connection's client secret (shown once), disabling, enabling and deleting; all audited.
 import type { Selectable } from 'kysely';
 import { builder } from '../../graphql/builder.ts';
-import { requireOwnOrganization } from '../../graphql/context.ts';
-import { recordAdminAction } from '../audit/audit.graphql.ts';
+import { actingAs, requireOwnOrganization } from '../../graphql/context.ts';
 import { OrganizationRef } from '../org/org.graphql.ts';
 import type { ConnectionTable } from './connection.table.ts';
 
@@ -51,9 +50,7 @@ builder.mutationField('rotateConnectionSecret', (t) =>
     args: { input: t.arg({ type: RotateConnectionSecretInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const rotated = await ctx.services.connections.rotateSecret(input.connectionId, input.orgId);
-      await recordAdminAction(ctx, 'connection.secret-rotated', { connectionId: rotated.connectionId, revokedSessionCount: rotated.revokedSessionCount });
-      return rotated;
+      return ctx.services.connections.rotateSecret(actingAs(ctx), input.connectionId, input.orgId);
     },
   }),
 );
@@ -69,9 +66,7 @@ for (const [field, enabled] of [['disableConnection', false], ['enableConnection
       args: { input: t.arg({ type: SetConnectionEnabledInput, required: true }) },
       resolve: async (_root, { input }, ctx) => {
         requireOwnOrganization(ctx, input.orgId);
-        const { before, after } = await ctx.services.connections.setEnabled(input.connectionId, enabled, input.orgId);
-        if (before !== after) await recordAdminAction(ctx, enabled ? 'connection.enabled' : 'connection.disabled', { connectionId: after.id });
-        return after;
+        return ctx.services.connections.setEnabled(actingAs(ctx), input.connectionId, enabled, input.orgId);
       },
     }),
   );
@@ -96,8 +91,7 @@ builder.mutationField('deleteConnection', (t) =>
     args: { input: t.arg({ type: DeleteConnectionInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const started = await ctx.services.connections.startDeletion(input.connectionId, input.orgId);
-      await recordAdminAction(ctx, 'connection.deletion-started', { connectionId: input.connectionId, totalObjects: started.totalObjects, revokedSessionCount: started.revokedSessionCount });
+      const started = await ctx.services.connections.startDeletion(actingAs(ctx), input.connectionId, input.orgId);
       ctx.afterCommit.push(() => void ctx.services.connections.resumeDeletions());
       return { connectionId: input.connectionId, totalObjects: started.totalObjects, revokedSessionCount: started.revokedSessionCount };
     },

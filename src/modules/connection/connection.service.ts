@@ -9,9 +9,8 @@ import { inRequestTransaction } from '../../db/request-transaction.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
-import { operatorEvent } from '../audit/audit-event.ts';
+import { type ActionAuthor, operatorAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { SessionRepository } from '../session/session.repository.ts';
 import { ConnectionRepository, type ConnectionRow } from './connection.repository.ts';
@@ -56,31 +55,35 @@ export class ConnectionService {
    * A new client secret: the old one is refused from now on, and the connection's sessions end
    * with it, since whoever held the old secret may hold their tokens.
    */
-  async rotateSecret(connectionId: string, orgId?: string): Promise<{ orgId: string; connectionId: string; clientId: string; clientSecret: string; revokedSessionCount: number }> {
+  async rotateSecret(by: ActionAuthor, connectionId: string, orgId?: string): Promise<{ orgId: string; connectionId: string; clientId: string; clientSecret: string; revokedSessionCount: number }> {
     return this.db.transaction().execute(async (trx) => {
       const connections = new ConnectionRepository(trx);
       const connection = await this.require(connections, connectionId, orgId);
       const clientSecret = newSecret('twgcs_');
       await connections.update(connection.org_id, connection.id, { client_secret_hash: sha256(clientSecret) });
       const revokedSessionCount = await new SessionRepository(trx).revoke(connection.org_id, this.clock.now(), { clientId: connection.client_id });
+      await this.audit.recordAction(by, connection.org_id, 'connection.secret-rotated', { connectionId: connection.id, revokedSessionCount }, trx);
       return { orgId: connection.org_id, connectionId: connection.id, clientId: connection.client_id, clientSecret, revokedSessionCount };
     });
   }
 
   /** Disables or enables; the change is seen by the next request everywhere. Idempotent. */
-  async setEnabled(connectionId: string, enabled: boolean, orgId?: string): Promise<{ before: ConnectionRow; after: ConnectionRow }> {
-    const connections = new ConnectionRepository(this.db);
-    const before = await this.require(connections, connectionId, orgId);
-    if (enabled === (before.disabled_at === null)) return { before, after: before };
-    await connections.update(before.org_id, before.id, { disabled_at: enabled ? null : this.clock.now() });
-    return { before, after: (await connections.find(before.org_id, before.id))! };
+  async setEnabled(by: ActionAuthor, connectionId: string, enabled: boolean, orgId?: string): Promise<ConnectionRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const connections = new ConnectionRepository(trx);
+      const before = await this.require(connections, connectionId, orgId);
+      if (enabled === (before.disabled_at === null)) return before;
+      await connections.update(before.org_id, before.id, { disabled_at: enabled ? null : this.clock.now() });
+      await this.audit.recordAction(by, before.org_id, enabled ? 'connection.enabled' : 'connection.disabled', { connectionId: before.id }, trx);
+      return (await connections.find(before.org_id, before.id))!;
+    });
   }
 
   /**
    * Starts deleting: from this commit the connection's objects are hidden, its tokens refused and
    * its secret useless. Returns the connection; the rows go with runDeletion.
    */
-  async startDeletion(connectionId: string, orgId?: string): Promise<{ connection: ConnectionRow; revokedSessionCount: number; totalObjects: number }> {
+  async startDeletion(by: ActionAuthor, connectionId: string, orgId?: string): Promise<{ connection: ConnectionRow; revokedSessionCount: number; totalObjects: number }> {
     return this.db.transaction().execute(async (trx) => {
       const connections = new ConnectionRepository(trx);
       const connection = await this.require(connections, connectionId, orgId);
@@ -88,6 +91,7 @@ export class ConnectionService {
       await connections.update(connection.org_id, connection.id, { deletion_started_at: now });
       const revokedSessionCount = await new SessionRepository(trx).revoke(connection.org_id, now, { clientId: connection.client_id });
       const totalObjects = await connections.countObjects(connection.org_id, connection.id);
+      await this.audit.recordAction(by, connection.org_id, 'connection.deletion-started', { connectionId: connection.id, totalObjects, revokedSessionCount }, trx);
       return { connection: { ...connection, deletion_started_at: now }, revokedSessionCount, totalObjects };
     });
   }
@@ -128,9 +132,12 @@ export class ConnectionService {
     // One transaction for the last rows and the event: the audit service joins it this way.
     await inRequestTransaction(this.db, async () => {
       await connections.deleteRest(orgId, connectionId);
-      await this.audit.append(
-        operatorEvent(orgId, 'connection.deleted', { connectionId, provider: connection.provider, cloudId: connection.cloud_id, deletionStartedAt: connection.deletion_started_at }, newId('auditEvent'), this.clock.now()),
-      );
+      await this.audit.recordAction(operatorAuthor(() => this.clock.now()), orgId, 'connection.deleted', {
+        connectionId,
+        provider: connection.provider,
+        cloudId: connection.cloud_id,
+        deletionStartedAt: connection.deletion_started_at,
+      });
     });
     progress.done = true;
     run.onProgress?.({ ...progress });

@@ -1,8 +1,7 @@
 // IP and location allowlists (PRODUCT §7): the organisation's allowlist and the admin mutation
 // that saves it (versioned, never locking out the admin saving it, audited with before and after).
 import { builder } from '../../graphql/builder.ts';
-import { requireOwnOrganization } from '../../graphql/context.ts';
-import { recordAdminAction } from '../audit/audit.graphql.ts';
+import { actingAs, requireOwnOrganization } from '../../graphql/context.ts';
 import { actingAccountId } from '../session/caller.ts';
 
 const IpRuleRef = builder.objectRef<{ cidr: string; description: string | null }>('IpRule').implement({
@@ -41,9 +40,7 @@ builder.mutationField('updateIpAllowlist', (t) =>
     args: { input: t.arg({ type: UpdateIpAllowlistInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      const { before, after } = await ctx.services.ipAllowlist.update(input.orgId, actingAccountId(ctx.caller) ?? '', input, ctx.clientAddress);
-      await recordAdminAction(ctx, 'ip-allowlist.updated', { before, after, savedFrom: ctx.clientAddress ?? null });
-      return after;
+      return ctx.services.ipAllowlist.update(actingAs(ctx), input.orgId, actingAccountId(ctx.caller) ?? '', input, ctx.clientAddress);
     },
   }),
 );

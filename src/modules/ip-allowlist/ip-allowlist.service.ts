@@ -2,6 +2,8 @@
 // locking out the admin saving), and the decision for a request's client address. The decision
 // uses the allowlist the request read with its session, so a save applies to the next request on
 // every instance; compiled matchers are kept per (organisation, version), which cannot go stale.
+import type { ActionAuthor } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -47,6 +49,7 @@ export class IpAllowlistService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     countries?: CountryLookup,
   ) {
     this.countryDatabase = countries;
@@ -82,7 +85,7 @@ export class IpAllowlistService {
    * Saves a new allowlist. `adminAddress` is where the saving admin is: a list that would refuse
    * it is refused (WOULD_LOCK_OUT), as is a stale expectedVersion (CONFLICT).
    */
-  async update(orgId: string, accountId: string, input: UpdateIpAllowlistInput, adminAddress: string | undefined): Promise<{ before: IpAllowlistState; after: IpAllowlistState }> {
+  async update(by: ActionAuthor, orgId: string, accountId: string, input: UpdateIpAllowlistInput, adminAddress: string | undefined): Promise<IpAllowlistState> {
     if (input.rules.length > MAX_RULES) throw new BadUserInputError('TOO_MANY_RULES', `An allowlist holds at most ${MAX_RULES} rules, got ${input.rules.length}.`);
     const rules = input.rules.map((rule) => {
       const parsed = parseCidr(rule.cidr);
@@ -109,7 +112,9 @@ export class IpAllowlistService {
       const now = this.clock.now();
       const saved = await repository.save({ orgId, enabled: input.enabled, rules, locations, previousVersion: before.version, updatedAt: now, updatedBy: accountId });
       if (!saved) throw new ConflictError('Someone else saved the allowlist at the same time; reload it and save again.');
-      return { before, after: { enabled: input.enabled, rules, locations, version: before.version + 1, updatedAt: now } };
+      const after = { enabled: input.enabled, rules, locations, version: before.version + 1, updatedAt: now };
+      await this.audit.recordAction(by, orgId, 'ip-allowlist.updated', { before, after, savedFrom: adminAddress ?? null }, trx);
+      return after;
     });
   }
 }
