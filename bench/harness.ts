@@ -1,11 +1,17 @@
-// What the benchmarks share: a fresh migrated database on either back end, a timing loop with
-// percentiles, progress on stderr and the report on stdout, and the revision measured.
+// What the benchmarks share: a fresh migrated database on either back end, the app and its
+// services built over it as src/main.ts builds them, a timing loop with percentiles, progress on
+// stderr and the report on stdout, and the revision measured.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { DbHandle } from '../src/db/handle.ts';
+import { type App, type AppDeps, createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import type { DbHandle, QueryListener } from '../src/db/handle.ts';
 import { openPglite } from '../src/db/pglite.ts';
 import { openPostgres } from '../src/db/postgres.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
+import { createServices, type Services } from '../src/services.ts';
+import { createLogger } from '../src/shared/logger.ts';
 import { percentile } from './dataset.ts';
 
 export type Backend = 'pglite' | 'postgres';
@@ -17,6 +23,12 @@ export interface DatabaseOptions {
   backend: Backend;
   /** A PostgreSQL server URL; each run creates its own database there and drops it after. */
   server: string;
+  /** Called with every statement the handle runs and its time (to count or profile them). */
+  onQuery?: QueryListener;
+  /** PostgreSQL: the pool's statement timeout (the server's: SERVER_STATEMENT_TIMEOUT_MS); 0 or unset: none. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL: `name = value` settings made on the database before it is opened (e.g. auto_explain). */
+  settings?: string[];
 }
 
 export const progress = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -29,7 +41,7 @@ export const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
  */
 export async function withDatabase<T>(options: DatabaseOptions, use: (handle: DbHandle, url?: string) => Promise<T>, keep = false): Promise<T> {
   if (options.backend === 'pglite') {
-    const handle = await openPglite();
+    const handle = await openPglite({ onQuery: options.onQuery });
     try {
       await migrateToLatest(handle.db);
       return await use(handle);
@@ -42,9 +54,11 @@ export async function withDatabase<T>(options: DatabaseOptions, use: (handle: Db
   await admin.connect();
   try {
     await admin.query(`create database ${name}`);
+    for (const setting of options.settings ?? []) await admin.query(`alter database ${name} set ${setting}`);
+    if (options.settings?.length) progress(`database ${name}: ${options.settings.join(', ')}`);
     const url = new URL(options.server);
     url.pathname = `/${name}`;
-    const handle = openPostgres(url.toString());
+    const handle = openPool(url.toString(), options);
     try {
       await migrateToLatest(handle.db);
       return await use(handle, url.toString());
@@ -56,6 +70,64 @@ export async function withDatabase<T>(options: DatabaseOptions, use: (handle: Db
     else await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
+}
+
+/**
+ * A pool on a PostgreSQL database as the server opens one (src/db/client.ts: 10 connections):
+ * withDatabase's own, or a second one on the same database standing for another server process.
+ */
+export function openPool(url: string, options: Pick<DatabaseOptions, 'onQuery' | 'statementTimeoutMs'> = {}): DbHandle {
+  return openPostgres(url, 10, options.onQuery, options.statementTimeoutMs ?? 0);
+}
+
+/** The statement timeout the server sets on its PostgreSQL pool (TEAMGRAPH_STATEMENT_TIMEOUT unset). */
+export const SERVER_STATEMENT_TIMEOUT_MS = loadConfig({}).statementTimeoutMs;
+
+/** One key for every app of a run, as the server processes of one deployment share theirs. */
+const RUN_KEY = randomBytes(32);
+
+/**
+ * What src/main.ts passes createApp, over a database a benchmark opened: the configuration's
+ * defaults (loadConfig of an empty environment: session lifetimes, audit retention, no trusted
+ * proxies, no private provider addresses), the database's change feed (credentials cached as in
+ * the server), the run's key, the benchmarks' origin and a logger that reports errors only.
+ */
+function serverDeps(handle: DbHandle): AppDeps {
+  const config = loadConfig({});
+  return {
+    db: handle.db,
+    changes: handle.changes,
+    logger: createLogger('error'),
+    lifetimes: config.lifetimes,
+    auditRetentionDays: config.auditRetentionDays,
+    trustedProxies: config.trustedProxies,
+    allowPrivateProviderUrls: config.allowPrivateProviderUrls,
+    secretKey: config.secretKey ?? RUN_KEY,
+    publicUrl: BENCH_ORIGIN,
+  };
+}
+
+/** What a benchmark may change on purpose from the server's app; where it does, it says why. */
+export interface AppVariation {
+  /** false: no audit event per request (AppDeps.auditLog). */
+  auditLog?: boolean;
+  /** false: no change feed, so every request looks its credentials up in the database. */
+  credentialCache?: boolean;
+}
+
+/** The app as src/main.ts builds it: createApp, whose services come from createServices. */
+export function benchApp(handle: DbHandle, variation: AppVariation = {}): App {
+  const deps = serverDeps(handle);
+  return createApp({
+    ...deps,
+    changes: variation.credentialCache === false ? undefined : deps.changes,
+    ...(variation.auditLog === false ? { auditLog: false } : {}),
+  });
+}
+
+/** The services alone, as that app's (createServices), for work a benchmark does without HTTP. */
+export function benchServices(handle: DbHandle): Services {
+  return createServices(serverDeps(handle));
 }
 
 export interface Timing {
