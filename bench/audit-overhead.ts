@@ -14,11 +14,10 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { createApp } from '../src/app.ts';
+import type { App } from '../src/app.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
-import { createLogger } from '../src/shared/logger.ts';
-import { type Backend, codeRevision, ms, out, progress, withDatabase, BENCH_ORIGIN } from './harness.ts';
+import { type Backend, benchApp, codeRevision, ms, out, progress, withDatabase } from './harness.ts';
 import { operatorAuthor } from '../src/modules/audit/audit-event.ts';
 
 /** Setup done as the operator would do it: recorded in the audit log as the operator's (PRODUCT §9). */
@@ -86,9 +85,9 @@ async function main() {
   out(`- ${options.connections} concurrent clients (autocannon, in a process of its own) for ${options.duration} s per phase, \`${QUERY.slice(0, 40)}…\` over loopback HTTP; ${options.objects} visible objects`);
 
   await withDatabase(options, async (handle) => {
-    const logger = createLogger('error');
-    const audited = createApp({ db: handle.db, changes: handle.changes, logger, publicUrl: BENCH_ORIGIN });
-    const unaudited = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false, publicUrl: BENCH_ORIGIN });
+    // The server's app, and the same with the audit log off: what the log costs is the measurement.
+    const audited = benchApp(handle);
+    const unaudited = benchApp(handle, { auditLog: false });
     const { orgs, sessions, catalog, ipAllowlist } = audited.services;
     const { orgId } = await orgs.createOrganization('Bench');
     const { cloudId } = await orgs.createSite(orgId, 'bench');
@@ -119,13 +118,13 @@ async function main() {
     // 99 office ranges that do not match, then loopback, and a location rule: the matcher does real work.
     const rules = [...Array.from({ length: 99 }, (_, i) => ({ cidr: `10.${i}.0.0/16` })), { cidr: '127.0.0.0/8' }, { cidr: '::1/128' }];
 
-    const serve = async (app: ReturnType<typeof createApp>) => {
+    const serve = async (app: App) => {
       const server = createHttpServer(app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
     };
     const phases: { label: string; result: LoadResult }[] = [];
-    const phase = async (label: string, app: ReturnType<typeof createApp>, allowlistOn: boolean) => {
+    const phase = async (label: string, app: App, allowlistOn: boolean) => {
       await ipAllowlist.update(asOperator, orgId, accountId, { enabled: allowlistOn, rules, locations: ['DE'] }, '127.0.0.1');
       const server = await serve(app);
       await load(server.url, token, options.connections, 5); // warm-up

@@ -10,17 +10,22 @@
 // runs in both (the query asks for effectivePermissions, which checks every granted scope against
 // the organisation's allowed set); its cost alone is measured in memory below.
 //
+// The apps are the server's (bench/harness.ts), varied only where a case says so: the audit log is
+// off except in the audit case, and the uncached case has no change feed. Two internals are used on
+// purpose, because they are what is measured: the GraphQL handler as app.ts builds it
+// (createGraphqlHandler over the app's services), called without the bearer check in front of it,
+// and the PermissionGate on its own.
+//
 //   npm run bench:auth -- [--backend pglite|postgres] [--runs 2000] [--warmup 200]
 //                         [--server postgres://postgres@127.0.0.1:5432/postgres]
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createApp } from '../src/app.ts';
 import { PermissionGate } from '../src/authz/permission-gate.ts';
 import { createGraphqlHandler } from '../src/graphql/yoga.ts';
 import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { type Backend, codeRevision, measureInterleaved, ms, out, progress, type Timing, withDatabase, BENCH_ORIGIN } from './harness.ts';
+import { type Backend, benchApp, codeRevision, measureInterleaved, ms, out, progress, type Timing, withDatabase } from './harness.ts';
 
 const QUERY = '{ viewer { effectivePermissions } }';
 
@@ -63,14 +68,13 @@ async function main() {
   out(`- date ${new Date().toISOString()}, code ${codeRevision()}`);
   out(`- query \`${QUERY}\`; ${options.runs} runs after ${options.warmup} warm-up requests per case, the cases in turn (one request of each per round), timed around the handler, JSON parse included`);
   await withDatabase(options, async (handle) => {
-    const logger = createLogger('error');
     // The audit log is off for the comparison: what it adds (one append per request) is
     // measured on its own below and by bench/audit-overhead.ts.
     // Credential lookups are cached as in the server (they follow the change feed); `uncached`
     // shows what one lookup per request costs.
-    const app = createApp({ db: handle.db, changes: handle.changes, logger, auditLog: false, publicUrl: BENCH_ORIGIN });
-    const uncached = createApp({ db: handle.db, logger, auditLog: false, publicUrl: BENCH_ORIGIN });
-    const audited = createApp({ db: handle.db, changes: handle.changes, logger, publicUrl: BENCH_ORIGIN });
+    const app = benchApp(handle, { auditLog: false });
+    const uncached = benchApp(handle, { auditLog: false, credentialCache: false });
+    const audited = benchApp(handle);
     const { orgs, sessions, catalog } = app.services;
     const { orgId } = await orgs.createOrganization('Bench');
     const { cloudId } = await orgs.createSite(orgId, 'bench');
@@ -81,7 +85,7 @@ async function main() {
     const auth = await sessions.authenticate(accessToken);
     if (!auth.ok) throw new Error('the bench token did not authenticate');
     // The same handler app.fetch uses, called without the bearer check in front of it.
-    const yoga = createGraphqlHandler(app.services, logger);
+    const yoga = createGraphqlHandler(app.services, createLogger('error'));
     const withoutAuth = () => yoga.handleRequest(request(), { caller: auth.caller, org: auth.org, requestId: randomUUID() } as any);
 
     progress('authenticated, taken out, without the cache, and with the audit log, in turn');

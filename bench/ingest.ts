@@ -10,15 +10,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../src/app.ts';
 import type { DbHandle } from '../src/db/handle.ts';
 import type { Services } from '../src/services.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import type { IngestionPayload } from '../src/modules/ingestion/ingestion.ts';
 import { CLI_CLIENT_ID, type ConnectionCaller } from '../src/modules/session/caller.ts';
-import { createLogger } from '../src/shared/logger.ts';
 import { BATCH_SIZE, CONNECTIONS, type Dataset, percentile, VIEWERS, type ViewerName } from './dataset.ts';
-import { BENCH_ORIGIN, progress } from './harness.ts';
+import { benchApp, progress } from './harness.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN_TTL_SECONDS = 12 * 3600;
@@ -122,10 +120,12 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
   };
 }
 
-/** PGlite: one process owns the database, so the server runs here (its RSS includes the bench's). */
+/**
+ * PGlite: one process owns the database, so the server runs here (its RSS includes the bench's):
+ * the app as src/main.ts builds it, on node:http as main.ts serves it.
+ */
 export async function startServerInProcess(handle: DbHandle): Promise<BenchServer> {
-  const app = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), publicUrl: BENCH_ORIGIN });
-  const server = createHttpServer(app);
+  const server = createHttpServer(benchApp(handle));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const sampler = rssSampler(() => process.memoryUsage().rss);
   return {

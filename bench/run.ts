@@ -21,7 +21,8 @@
 //    owns the embedded database) on a real HTTP port; its RSS includes the bench's.
 //  - Tenants. The organisation, its site, four connections (each with its own connector token),
 //    the directory on every connection and the viewers' accounts and tokens are created by this
-//    process through the services, on the same database; the server reads those credentials there.
+//    process through the services (bench/harness.ts: createServices as the server's app builds
+//    them), on the same database; the server reads those credentials there.
 //  - Ingestion. `setObjects` batches of 100 as GraphQL over HTTP, the four connections at once,
 //    each sending its own share (ACLs compiled and USN-checked by the server as for any
 //    connector): objects/s overall and per tenth of the load, batch p50/p95/p99. Then the
@@ -51,6 +52,12 @@
 //  - Plans: for every list case the list filter is also called in this process with its trace
 //    object; what it says is printed as it is.
 //
+// Where this reaches past the services, on purpose: the plan column calls the list filter
+// (src/authz/visibility-filter.ts) with the principal set and readable types a request's context
+// computes (src/graphql/context.ts), to print the plan the server chose; "principal set
+// recomputed" bumps the organisation's principal version with one SQL statement before each
+// request, untimed, as the triggers of any directory change do.
+//
 // --explain prints EXPLAIN (ANALYZE, BUFFERS) of each statement the list filter runs for each
 // viewer's unfiltered first page, per stats mode. --keep leaves the PostgreSQL databases (names on
 // stderr). --statement-timeout is the server's TEAMGRAPH_STATEMENT_TIMEOUT (default 30 s instead of
@@ -62,12 +69,11 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
-import { createServices, type Services } from '../src/services.ts';
+import type { Services } from '../src/services.ts';
 import { listVisibleObjects, type VisibilityPlanTrace } from '../src/authz/visibility-filter.ts';
 import type { DbHandle } from '../src/db/handle.ts';
 import type { Database } from '../src/db/database.ts';
 import { createRequestContext } from '../src/graphql/context.ts';
-import { createLogger } from '../src/shared/logger.ts';
 import {
   COMMON_WORD,
   Dataset,
@@ -87,7 +93,7 @@ import {
   type ViewerName,
   WORD,
 } from './dataset.ts';
-import { type Backend, codeRevision, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';
+import { type Backend, benchServices, codeRevision, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';
 import { type BenchServer, createTenant, graphql, type IngestionStats, ingestConcurrently, isTimeout, setRequestTimeout, startServerInProcess, startServerProcess, type Tenant } from './ingest.ts';
 
 const LIST_QUERY =
@@ -599,7 +605,7 @@ async function main() {
         if (options.backend === 'postgres') serverVersion = `PostgreSQL server ${(await sql<{ server_version: string }>`show server_version`.execute(handle.db)).rows[0].server_version}`;
         else serverVersion = `PGlite: ${(await sql<{ version: string }>`select version()`.execute(handle.db)).rows[0].version.split(',')[0]}`;
         const server = options.backend === 'postgres' ? await startServerProcess(url!, options.statementTimeout) : await startServerInProcess(handle);
-        const services = createServices({ db: handle.db, changes: handle.changes, logger: createLogger('error') });
+        const services = benchServices(handle);
         const where = decoy ? 'skewed database' : 'database';
         try {
           server.takeMaxRss();
