@@ -20,17 +20,12 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { type App, createApp } from '../src/app.ts';
+import type { App } from '../src/app.ts';
 import type { DbHandle } from '../src/db/handle.ts';
-import { openPglite } from '../src/db/pglite.ts';
-import { openPostgres } from '../src/db/postgres.ts';
-import { migrateToLatest } from '../src/db/migrator.ts';
 import { CLI_CLIENT_ID, type ConnectionCaller } from '../src/modules/session/caller.ts';
 import type { ObjectInput } from '../src/modules/object/object.service.ts';
-import { createLogger } from '../src/shared/logger.ts';
 import { percentile } from './dataset.ts';
-import { type Backend, BENCH_ORIGIN, codeRevision, ms, out, progress } from './harness.ts';
+import { type Backend, BENCH_ORIGIN, benchApp, codeRevision, ms, openPool, out, progress, withDatabase } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -90,37 +85,18 @@ interface Instances {
 }
 
 async function withInstances<T>(use: (instances: Instances) => Promise<T>): Promise<T> {
-  const make = (handle: DbHandle) => createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), publicUrl: BENCH_ORIGIN });
-  if (backend === 'pglite') {
-    const statements: string[] = [];
-    const handle = await openPglite({ onQuery: (s) => statements.push(s) });
-    try {
-      await migrateToLatest(handle.db);
-      // One process owns the embedded database: the second instance shares its handle and feed.
-      return await use({ first: make(handle), second: make(handle), firstStatements: statements, secondStatements: statements, db: handle.db });
-    } finally {
-      await handle.close();
-    }
-  }
-  const name = `teamgraph_aclbench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: values.server });
-  await admin.connect();
-  const handles: DbHandle[] = [];
-  try {
-    await admin.query(`create database ${name}`);
-    const url = new URL(values.server!);
-    url.pathname = `/${name}`;
-    const firstStatements: string[] = [];
+  const firstStatements: string[] = [];
+  return withDatabase({ backend, server: values.server!, onQuery: (s) => firstStatements.push(s) }, async (handle: DbHandle, url?: string) => {
+    // One process owns the embedded database: the second instance shares its handle and feed.
+    if (!url) return use({ first: benchApp(handle), second: benchApp(handle), firstStatements, secondStatements: firstStatements, db: handle.db });
     const secondStatements: string[] = [];
-    handles.push(openPostgres(url.toString(), 10, (s) => firstStatements.push(s)));
-    handles.push(openPostgres(url.toString(), 10, (s) => secondStatements.push(s)));
-    await migrateToLatest(handles[0].db);
-    return await use({ first: make(handles[0]), second: make(handles[1]), firstStatements, secondStatements, db: handles[0].db });
-  } finally {
-    for (const handle of handles) await handle.close();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
+    const second = openPool(url, { onQuery: (s) => secondStatements.push(s) });
+    try {
+      return await use({ first: benchApp(handle), second: benchApp(second), firstStatements, secondStatements, db: handle.db });
+    } finally {
+      await second.close();
+    }
+  });
 }
 
 async function graphql(app: App, token: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {

@@ -17,17 +17,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { createApp } from '../src/app.ts';
 import type { DbHandle } from '../src/db/handle.ts';
-import { openPglite } from '../src/db/pglite.ts';
-import { openPostgres } from '../src/db/postgres.ts';
-import { migrateToLatest } from '../src/db/migrator.ts';
 import { createHttpServer } from '../src/http-server.ts';
-import { createLogger } from '../src/shared/logger.ts';
 import { CONNECTIONS, Dataset, percentile } from './dataset.ts';
 import { createTenant } from './ingest.ts';
-import { BENCH_ORIGIN, type Backend, codeRevision, ms, out, progress } from './harness.ts';
+import { type Backend, benchApp, codeRevision, ms, out, progress, SERVER_STATEMENT_TIMEOUT_MS, withDatabase } from './harness.ts';
 
 const BATCH = 100;
 const MUTATION = 'mutation Ingest($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount results { status code message } } }';
@@ -58,11 +52,10 @@ interface StatementStats {
   max: number;
 }
 
-/** A fresh migrated database whose statements are counted and timed by their text. */
-async function withTimedDatabase<T>(options: { backend: Backend; server: string; explain: boolean }, use: (handle: DbHandle, statements: Map<string, StatementStats>) => Promise<T>): Promise<T> {
+/** Counts and times statements by their text, multi-row VALUES lists of any length as one. */
+function statementLog() {
   const statements = new Map<string, StatementStats>();
   const onQuery = (text: string, durationMs: number) => {
-    // Multi-row VALUES lists differ by batch size: one key for all of them.
     const key = text.replace(/\s+/g, ' ').trim().replace(/\$\d+/g, '?').replace(/(\((\?|default)(, (\?|default))*\)(, )?)+/g, '(…)');
     const entry = statements.get(key) ?? { count: 0, ms: 0, max: 0 };
     entry.count++;
@@ -70,40 +63,7 @@ async function withTimedDatabase<T>(options: { backend: Backend; server: string;
     entry.max = Math.max(entry.max, durationMs);
     statements.set(key, entry);
   };
-  if (options.backend === 'pglite') {
-    const handle = await openPglite({ onQuery });
-    try {
-      await migrateToLatest(handle.db);
-      return await use(handle, statements);
-    } finally {
-      await handle.close();
-    }
-  }
-  const name = `teamgraph_ingest_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: options.server });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-    if (options.explain) {
-      progress(`auto_explain on for database ${name}: see the server's log`);
-      for (const setting of [`session_preload_libraries = 'auto_explain'`, 'auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on', 'auto_explain.log_buffers = on']) {
-        await admin.query(`alter database ${name} set ${setting}`);
-      }
-    }
-    const url = new URL(options.server);
-    url.pathname = `/${name}`;
-    // As the server opens it (src/main.ts): a pool of 10 and a statement timeout of 5 s.
-    const handle = openPostgres(url.toString(), 10, onQuery, 5000);
-    try {
-      await migrateToLatest(handle.db);
-      return await use(handle, statements);
-    } finally {
-      await handle.close();
-    }
-  } finally {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
+  return { statements, onQuery };
 }
 
 /** CPU seconds used so far by the PostgreSQL backends of this database (same machine); 0 on PGlite. */
@@ -132,8 +92,12 @@ async function main() {
   out(`- date ${new Date().toISOString()}, code ${codeRevision()}`);
   out(`- ${options.objects.toLocaleString('en')} objects from ${CONNECTIONS} connections of one organisation, \`setObjects\` batches of ${BATCH} over loopback HTTP, one client per connection`);
 
-  await withTimedDatabase(options, async (handle, statements) => {
-    const app = createApp({ db: handle.db, changes: handle.changes, logger: createLogger('error'), publicUrl: BENCH_ORIGIN });
+  const { statements, onQuery } = statementLog();
+  // PostgreSQL: the pool as the server opens it (10 connections, its statement timeout); --explain:
+  // every statement's plan with its actual times goes to the server's log.
+  const settings = options.explain ? [`session_preload_libraries = 'auto_explain'`, 'auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on', 'auto_explain.log_buffers = on'] : [];
+  await withDatabase({ ...options, onQuery, statementTimeoutMs: SERVER_STATEMENT_TIMEOUT_MS, settings }, async (handle) => {
+    const app = benchApp(handle);
     const dataset = new Dataset({ objects: options.objects });
     progress(`tenant and directory on ${CONNECTIONS} connections`);
     const tenant = await createTenant(app.services, dataset, 'Ingest Bench');
