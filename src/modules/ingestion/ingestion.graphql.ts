@@ -166,48 +166,56 @@ const DeleteRelationshipsInput = builder.inputType('DeleteRelationshipsInput', {
 const asConnection = (caller: unknown) => caller as ConnectionCaller;
 
 builder.mutationFields((t) => {
-  const ingestion = <Input>(input: Input) => ({
+  const ingestion = {
     description: `At most ${MAX_BATCH} items per call (BATCH_TOO_LARGE refuses the whole call). Each item is ACCEPTED, STALE or REJECTED on its own; a rejected item changes nothing and the others are stored.`,
     type: IngestionPayloadRef,
     authScopes: { connection: true },
-    args: { input: t.arg({ type: input as any, required: true }) },
-  });
+  } as const;
   return {
     setObjects: t.field({
-      ...ingestion(SetObjectsInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.objects.setObjects(asConnection(ctx.caller), input.connectionId, input.objects),
+      ...ingestion,
+      args: { input: t.arg({ type: SetObjectsInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.objects.setObjects(asConnection(ctx.caller), input.connectionId, input.objects),
     }),
     deleteObjects: t.field({
-      ...ingestion(DeleteObjectsInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.objects.deleteObjects(asConnection(ctx.caller), input.connectionId, input.objects),
+      ...ingestion,
+      args: { input: t.arg({ type: DeleteObjectsInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.objects.deleteObjects(asConnection(ctx.caller), input.connectionId, input.objects),
     }),
     setUsers: t.field({
-      ...ingestion(SetUsersInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.directory.setUsers(asConnection(ctx.caller), input.connectionId, input.users),
+      ...ingestion,
+      args: { input: t.arg({ type: SetUsersInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.directory.setUsers(asConnection(ctx.caller), input.connectionId, input.users),
     }),
     deleteUsers: t.field({
-      ...ingestion(DeleteExternalInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.directory.deleteUsers(asConnection(ctx.caller), input.connectionId, input.items),
+      ...ingestion,
+      args: { input: t.arg({ type: DeleteExternalInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.directory.deleteUsers(asConnection(ctx.caller), input.connectionId, input.items),
     }),
     setGroups: t.field({
-      ...ingestion(SetGroupsInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.directory.setGroups(asConnection(ctx.caller), input.connectionId, input.groups),
+      ...ingestion,
+      args: { input: t.arg({ type: SetGroupsInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.directory.setGroups(asConnection(ctx.caller), input.connectionId, input.groups),
     }),
     deleteGroups: t.field({
-      ...ingestion(DeleteExternalInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.directory.deleteGroups(asConnection(ctx.caller), input.connectionId, input.items),
+      ...ingestion,
+      args: { input: t.arg({ type: DeleteExternalInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.directory.deleteGroups(asConnection(ctx.caller), input.connectionId, input.items),
     }),
     mapUsers: t.field({
-      ...ingestion(MapUsersInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.directory.mapUsers(asConnection(ctx.caller), input.connectionId, input.directMappings),
+      ...ingestion,
+      args: { input: t.arg({ type: MapUsersInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.directory.mapUsers(asConnection(ctx.caller), input.connectionId, input.directMappings),
     }),
     setRelationships: t.field({
-      ...ingestion(SetRelationshipsInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.relationships.setRelationships(asConnection(ctx.caller), input.connectionId, input.relationships),
+      ...ingestion,
+      args: { input: t.arg({ type: SetRelationshipsInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.relationships.setRelationships(asConnection(ctx.caller), input.connectionId, input.relationships),
     }),
     deleteRelationships: t.field({
-      ...ingestion(DeleteRelationshipsInput),
-      resolve: (_root, { input }: any, ctx) => ctx.services.relationships.deleteRelationships(asConnection(ctx.caller), input.connectionId, input.relationships),
+      ...ingestion,
+      args: { input: t.arg({ type: DeleteRelationshipsInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.relationships.deleteRelationships(asConnection(ctx.caller), input.connectionId, input.relationships),
     }),
   };
 });
