@@ -1,4 +1,5 @@
 // The Relay-style Connection, Edge and PageInfo types for the keyset pages of shared/cursor.ts.
+import type { OutputRef } from '@pothos/core';
 import type { ConnectionShape, PageInfoShape } from '../shared/cursor.ts';
 import { builder } from './builder.ts';
 
@@ -11,11 +12,14 @@ export const PageInfoRef = builder.objectRef<PageInfoShape>('PageInfo').implemen
   }),
 });
 
-export function connectionRefs<T>(name: string, nodeRef: any) {
+export function connectionRefs<T>(name: string, nodeRef: OutputRef<T>) {
+  // Pothos cannot work out a field's shape from a type parameter: the edge's node field is
+  // declared over the widened ref, and `nodeRef: OutputRef<T>` keeps callers matching T.
+  const nodeType: OutputRef<unknown> = nodeRef;
   const EdgeRef = builder.objectRef<{ cursor: string; node: T }>(`${name}Edge`).implement({
     fields: (t) => ({
       cursor: t.exposeString('cursor'),
-      node: t.field({ type: nodeRef, resolve: (edge) => edge.node as any }),
+      node: t.field({ type: nodeType, resolve: (edge) => edge.node }),
     }),
   });
   return builder.objectRef<ConnectionShape<T>>(`${name}Connection`).implement({

@@ -64,10 +64,9 @@ export function useErrorPolicy(): Plugin {
       });
     },
     onResultProcess({ result, setResult, serverContext }) {
-      const single = result as { errors?: readonly GraphQLError[] };
-      if (Array.isArray(result) || !single.errors) return;
+      if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
       const requestId = (serverContext as { requestId?: string }).requestId;
-      setResult({ ...single, errors: single.errors.map((e) => withCode(e, requestId)) } as any);
+      setResult({ ...result, errors: result.errors.map((e) => withCode(e, requestId)) });
     },
   };
 }

@@ -25,11 +25,11 @@ export class DirectoryRepository {
     };
     const result = await this.db
       .insertInto(table)
-      .values(values as any)
+      .values(values)
       .onConflict((c) =>
         c
           .columns(['org_id', 'connection_id', 'external_id'])
-          .doUpdateSet(values as any)
+          .doUpdateSet(values)
           .where(sql.ref(`${table}.update_sequence_number`), '<', row.usn),
       )
       .returning('external_id')
