@@ -2,7 +2,7 @@
 // session) and `permission` (an OAuth permission, decided by the PermissionGate).
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { isAdmin } from '../modules/session/caller.ts';
 import { BadUserInputError, ForbiddenError, RestrictedError } from '../shared/errors.ts';
 import type { RequestContext } from './context.ts';
@@ -85,7 +85,7 @@ builder.scalarType('JSON', {
   parseLiteral: (ast) => literalToJson(ast),
 });
 
-function literalToJson(ast: any): unknown {
+function literalToJson(ast: ValueNode): unknown {
   switch (ast.kind) {
     case Kind.STRING:
     case Kind.BOOLEAN:
@@ -98,7 +98,7 @@ function literalToJson(ast: any): unknown {
     case Kind.LIST:
       return ast.values.map(literalToJson);
     case Kind.OBJECT:
-      return Object.fromEntries(ast.fields.map((f: any) => [f.name.value, literalToJson(f.value)]));
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value)]));
     default:
       throw new GraphQLError('JSON literals cannot use variables inside.');
   }
