@@ -3,12 +3,19 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import type { Selectable } from 'kysely';
+import type { AccountTable } from '../modules/org/org.table.ts';
 import { isAdmin } from '../modules/session/caller.ts';
 import { BadUserInputError, ForbiddenError, RestrictedError } from '../shared/errors.ts';
 import type { RequestContext } from './context.ts';
 
 export const builder = new SchemaBuilder<{
   Context: RequestContext;
+  // Types that a module names by string because importing their ref would close an import cycle
+  // (org.graphql imports cli-permission.graphql); org.graphql implements Account.
+  Objects: {
+    Account: Selectable<AccountTable>;
+  };
   AuthScopes: {
     account: boolean;
     connection: boolean;

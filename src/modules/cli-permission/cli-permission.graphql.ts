@@ -12,7 +12,7 @@ export const CliPermissionRef = builder.objectRef<CliPermissionDef>('CliPermissi
   fields: (t) => ({
     key: t.exposeString('key'),
     category: t.field({ type: PermissionCategoryEnum, resolve: (p) => p.category }),
-    product: t.field({ type: ProductEnum, resolve: (p) => p.product as any }),
+    product: t.field({ type: ProductEnum, resolve: (p) => p.product }),
     description: t.exposeString('description'),
     introducedInCatalogVersion: t.exposeInt('introducedInCatalogVersion'),
   }),
@@ -66,9 +66,9 @@ export const CliSettingsRef = builder.objectRef<CliSettingsShape>('CliSettings')
     version: t.exposeInt('version'),
     updatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.updatedAt }),
     updatedBy: t.field({
-      type: 'Account' as any,
+      type: 'Account',
       nullable: true,
-      resolve: async (s, _args, ctx) => (s.updatedBy ? ((await new OrgRepository(ctx.services.db).findAccount(ctx.caller.orgId, s.updatedBy)) ?? null) : null) as any,
+      resolve: async (s, _args, ctx) => (s.updatedBy ? ((await new OrgRepository(ctx.services.db).findAccount(ctx.caller.orgId, s.updatedBy)) ?? null) : null),
     }),
   }),
 });
