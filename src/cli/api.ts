@@ -18,7 +18,7 @@ export interface GraphqlError {
 }
 
 interface GraphqlBody {
-  data?: any;
+  data?: unknown;
   errors?: GraphqlError[];
 }
 
@@ -32,9 +32,9 @@ export class Api {
   /**
    * Runs one operation. An error of a top-level field ends the command with its exit code; a
    * nested field that is restricted (PRODUCT §5: e.g. the container of a pull request) is null,
-   * and a note on stderr says which permission would show it.
+   * and a note on stderr says which permission would show it. `T` is what the query selects.
    */
-  async request<T = any>(query: string, variables: Record<string, unknown> = {}, auth: Auth = 'session'): Promise<T> {
+  async request<T>(query: string, variables: Record<string, unknown> = {}, auth: Auth = 'session'): Promise<T> {
     const body = await this.send(query, variables, auth);
     const errors = body.errors ?? [];
     const hidden = errors.filter((e) => e.extensions?.code === 'RESTRICTED' && (e.path?.length ?? 0) > 1);

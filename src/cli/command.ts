@@ -7,7 +7,14 @@ import { CliError, EXIT } from './exit-codes.ts';
 import { type Invocation, resolveServer } from './invocation.ts';
 import { printJson, tell } from './output.ts';
 
-export type Handler = (context: { invocation: Invocation; api: Api; args: string[]; options: Record<string, any> }) => Promise<void>;
+/** The options every command has (program.ts). */
+export interface GlobalOptions {
+  server?: string;
+  json?: boolean;
+}
+
+/** `O` names the options the command declares with commander's .option(), by their camelCase keys. */
+export type Handler<O> = (context: { invocation: Invocation; api: Api; args: string[]; options: O & GlobalOptions }) => Promise<void>;
 
 /** `jira workitem get` for the command `get` under `workitem` under `jira`. */
 export function commandPath(command: Command): string {
@@ -16,10 +23,10 @@ export function commandPath(command: Command): string {
   return names.join(' ');
 }
 
-export function action(handler: Handler) {
+export function action<O extends object = Record<never, never>>(handler: Handler<O>) {
   return async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
-    const options = command.optsWithGlobals();
+    const options = command.optsWithGlobals<O & GlobalOptions>();
     const json = Boolean(options.json);
     try {
       const store = new CredentialsStore();

@@ -8,12 +8,58 @@ import type { Api } from '../api.ts';
 import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
-import { collect, pagingOptions } from '../pagination.ts';
+import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
 const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
   categories { category permissions { allowed permission { key description product } } }`;
 const ALLOWLIST_FIELDS = 'enabled rules { cidr description } locations version updatedAt';
+
+interface CliPermissionState {
+  allowed: boolean;
+  permission: { key: string; description: string; product: string };
+}
+
+/** CliSettings as SETTINGS_FIELDS selects it. */
+interface CliSettings {
+  allowAllByDefault: boolean;
+  selectedPermissions: string[];
+  effectivePermissions: string[];
+  version: number;
+  updatedAt: string | null;
+  updatedBy: { email: string } | null;
+  categories: { category: string; permissions: CliPermissionState[] }[];
+}
+
+/** IpAllowlist as ALLOWLIST_FIELDS selects it. */
+interface IpAllowlist {
+  enabled: boolean;
+  rules: { cidr: string; description: string | null }[];
+  locations: string[];
+  version: number;
+  updatedAt: string | null;
+}
+
+/** AuditEvent as AUDIT_QUERY selects it. */
+interface AuditEvent {
+  id: string;
+  time: string;
+  action: string;
+  command: string | null;
+  family: string | null;
+  outcome: string;
+  statusCode: number | null;
+  ip: string | null;
+  actor: { accountId: string | null; email: string | null };
+  objectTypes: string[];
+  permissions: string[];
+  invocationSource: string | null;
+  agentRuntime: string | null;
+  cliVersion: string | null;
+  traceId: string | null;
+}
+
+type AuditFilterOptions = Partial<Record<'actor' | 'command' | 'action' | 'objectType' | 'outcome' | 'ip' | 'from' | 'to', string>>;
 
 function categoryOf(value: string): string {
   const category = CATEGORIES[value.toLowerCase()] ?? (Object.values(CATEGORIES).includes(value.toUpperCase()) ? value.toUpperCase() : undefined);
@@ -21,14 +67,14 @@ function categoryOf(value: string): string {
   return category;
 }
 
-/** The organisation of the admin API key, with the fields asked for. */
-async function organization(api: Api, fields: string): Promise<any> {
-  const { viewer } = await api.request(`{ viewer { organization { id ${fields} } } }`, {}, 'admin');
+/** The organisation of the admin API key, with the fields asked for (`T`, beside its id). */
+async function organization<T = unknown>(api: Api, fields: string): Promise<{ id: string } & T> {
+  const { viewer } = await api.request<{ viewer: { organization: ({ id: string } & T) | null } }>(`{ viewer { organization { id ${fields} } } }`, {}, 'admin');
   if (!viewer.organization) throw new CliError(EXIT.restricted, 'forbidden: this admin API key belongs to no organisation');
   return viewer.organization;
 }
 
-function printSettings(settings: any, revokedSessionCount?: number): void {
+function printSettings(settings: CliSettings, revokedSessionCount?: number): void {
   process.stdout.write(
     `${details([
       ['allow all by default', settings.allowAllByDefault ? 'yes (permissions added later are allowed too)' : 'no (only the selection below)'],
@@ -37,13 +83,13 @@ function printSettings(settings: any, revokedSessionCount?: number): void {
       ...(revokedSessionCount === undefined ? [] : ([['sessions revoked', revokedSessionCount]] as [string, unknown][])),
     ])}\n\n`,
   );
-  const rows = settings.categories.flatMap((c: any) => c.permissions.map((p: any) => ({ category: c.category, ...p })));
+  const rows = settings.categories.flatMap((c) => c.permissions.map((p) => ({ category: c.category, ...p })));
   process.stdout.write(
     `${table(rows, [
-      ['category', (r: any) => r.category],
-      ['permission', (r: any) => r.permission.key],
-      ['allowed', (r: any) => (r.allowed ? 'yes' : 'no')],
-      ['description', (r: any) => r.permission.description],
+      ['category', (r) => r.category],
+      ['permission', (r) => r.permission.key],
+      ['allowed', (r) => (r.allowed ? 'yes' : 'no')],
+      ['description', (r) => r.permission.description],
     ])}\n`,
   );
 }
@@ -55,7 +101,7 @@ function registerPermissions(admin: Command): void {
     .description('Show the CLI permission settings, by category')
     .action(
       action(async ({ invocation, api }) => {
-        const org = await organization(api, `cliSettings { ${SETTINGS_FIELDS} }`);
+        const org = await organization<{ cliSettings: CliSettings }>(api, `cliSettings { ${SETTINGS_FIELDS} }`);
         if (invocation.json) return printJson(org.cliSettings);
         printSettings(org.cliSettings);
       }),
@@ -73,7 +119,7 @@ function registerPermissions(admin: Command): void {
     .option('--revoke-sessions', "save and end every active twg session of the organisation at once (else existing sessions keep what they were granted, within what is allowed)")
     .addHelpText('after', '\nOrder: cleared categories, then selected categories, then --deny, then --allow.\nExample: twg admin permissions set --clear delete --allow delete:work-item:jira --revoke-sessions')
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<{ allowAll?: boolean; selectAll?: string[]; clear?: string[]; allow?: string[]; deny?: string[]; revokeSessions?: boolean }>(async ({ invocation, api, options }) => {
         const clear: string[] = (options.clear ?? []).map(categoryOf);
         const selectAll: string[] = (options.selectAll ?? []).map(categoryOf);
         const allow: string[] = options.allow ?? [];
@@ -85,9 +131,10 @@ function registerPermissions(admin: Command): void {
         const edits = clear.length + selectAll.length + allow.length + deny.length > 0;
         if (!edits && options.allowAll === undefined && !options.revokeSessions) throw new CliError(EXIT.usage, 'nothing to change: give --allow-all, --no-allow-all, --select-all, --clear, --allow, --deny or --revoke-sessions');
 
-        const org = await organization(api, `cliSettings { ${SETTINGS_FIELDS} }`);
+        const org = await organization<{ cliSettings: CliSettings }>(api, `cliSettings { ${SETTINGS_FIELDS} }`);
         const current = org.cliSettings;
-        const keysOf = (category: string): string[] => current.categories.find((c: any) => c.category === category).permissions.map((p: any) => p.permission.key);
+        // The server lists every category, so the one asked for is there.
+        const keysOf = (category: string): string[] => current.categories.find((c) => c.category === category)!.permissions.map((p) => p.permission.key);
         const selection = new Set<string>(current.effectivePermissions);
         for (const category of clear) for (const key of keysOf(category)) selection.delete(key);
         for (const category of selectAll) for (const key of keysOf(category)) selection.add(key);
@@ -102,7 +149,7 @@ function registerPermissions(admin: Command): void {
           revokeSessions: Boolean(options.revokeSessions),
           expectedVersion: current.version,
         };
-        const { updateCliPermissions } = await api.request(
+        const { updateCliPermissions } = await api.request<{ updateCliPermissions: { revokedSessionCount: number; settings: CliSettings } }>(
           `mutation($input: UpdateCliPermissionsInput!) { updateCliPermissions(input: $input) { revokedSessionCount settings { ${SETTINGS_FIELDS} } } }`,
           { input },
           'admin',
@@ -122,9 +169,9 @@ function registerSessions(admin: Command): void {
     .description("End twg sessions at once: every one of the organisation's, or one account's")
     .option('--account <accountId>', "only this account's sessions")
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<{ account?: string }>(async ({ invocation, api, options }) => {
         const org = await organization(api, '');
-        const { revokeCliSessions } = await api.request(
+        const { revokeCliSessions } = await api.request<{ revokeCliSessions: { revokedSessionCount: number } }>(
           'mutation($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }',
           { input: { orgId: org.id, ...(options.account ? { accountId: options.account } : {}) } },
           'admin',
@@ -135,7 +182,7 @@ function registerSessions(admin: Command): void {
     );
 }
 
-function printAllowlist(allowlist: any): void {
+function printAllowlist(allowlist: IpAllowlist): void {
   process.stdout.write(
     `${details([
       ['enabled', allowlist.enabled ? 'yes' : 'no'],
@@ -147,8 +194,8 @@ function printAllowlist(allowlist: any): void {
   if (allowlist.rules.length > 0)
     process.stdout.write(
       `\n${table(allowlist.rules, [
-        ['cidr', (r: any) => r.cidr],
-        ['description', (r: any) => r.description],
+        ['cidr', (r) => r.cidr],
+        ['description', (r) => r.description],
       ])}\n`,
     );
 }
@@ -165,7 +212,7 @@ function registerAllowlist(admin: Command): void {
     .description('Show the allowlist')
     .action(
       action(async ({ invocation, api }) => {
-        const org = await organization(api, `ipAllowlist { ${ALLOWLIST_FIELDS} }`);
+        const org = await organization<{ ipAllowlist: IpAllowlist }>(api, `ipAllowlist { ${ALLOWLIST_FIELDS} }`);
         if (invocation.json) return printJson(org.ipAllowlist);
         printAllowlist(org.ipAllowlist);
       }),
@@ -181,20 +228,20 @@ function registerAllowlist(admin: Command): void {
     .option('--clear-locations', 'remove every location')
     .addHelpText('after', '\nThe server refuses a list that would lock out the address you save it from.')
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<{ enable?: boolean; disable?: boolean; rule?: string[]; clearRules?: boolean; location?: string[]; clearLocations?: boolean }>(async ({ invocation, api, options }) => {
         if (options.enable && options.disable) throw new CliError(EXIT.usage, '--enable and --disable contradict each other');
         if (options.rule && options.clearRules) throw new CliError(EXIT.usage, '--rule and --clear-rules contradict each other');
         if (options.location && options.clearLocations) throw new CliError(EXIT.usage, '--location and --clear-locations contradict each other');
-        const org = await organization(api, `ipAllowlist { ${ALLOWLIST_FIELDS} }`);
+        const org = await organization<{ ipAllowlist: IpAllowlist }>(api, `ipAllowlist { ${ALLOWLIST_FIELDS} }`);
         const current = org.ipAllowlist;
         const input = {
           orgId: org.id,
           enabled: options.enable ? true : options.disable ? false : current.enabled,
-          rules: options.clearRules ? [] : options.rule ? options.rule.map(parseRule) : current.rules.map((r: any) => ({ cidr: r.cidr, description: r.description })),
-          locations: options.clearLocations ? [] : (options.location?.map((l: string) => l.toUpperCase()) ?? current.locations),
+          rules: options.clearRules ? [] : options.rule ? options.rule.map(parseRule) : current.rules.map((r) => ({ cidr: r.cidr, description: r.description })),
+          locations: options.clearLocations ? [] : (options.location?.map((l) => l.toUpperCase()) ?? current.locations),
           expectedVersion: current.version,
         };
-        const { updateIpAllowlist } = await api.request(`mutation($input: UpdateIpAllowlistInput!) { updateIpAllowlist(input: $input) { ${ALLOWLIST_FIELDS} } }`, { input }, 'admin');
+        const { updateIpAllowlist } = await api.request<{ updateIpAllowlist: IpAllowlist }>(`mutation($input: UpdateIpAllowlistInput!) { updateIpAllowlist(input: $input) { ${ALLOWLIST_FIELDS} } }`, { input }, 'admin');
         if (invocation.json) return printJson(updateIpAllowlist);
         printAllowlist(updateIpAllowlist);
         tell(`saved version ${updateIpAllowlist.version}`);
@@ -213,9 +260,9 @@ const filterOptions = (command: Command) =>
     .option('--from <time>', 'only events at or after this ISO 8601 time')
     .option('--to <time>', 'only events before this ISO 8601 time');
 
-function auditFilter(options: any): Record<string, string> {
+function auditFilter(options: AuditFilterOptions): Record<string, string> {
   const filter: Record<string, string> = {};
-  const names: [option: string, field: string][] = [
+  const names: [option: keyof AuditFilterOptions, field: string][] = [
     ['actor', 'actorAccountId'],
     ['command', 'command'],
     ['action', 'action'],
@@ -225,7 +272,10 @@ function auditFilter(options: any): Record<string, string> {
     ['from', 'from'],
     ['to', 'to'],
   ];
-  for (const [option, field] of names) if (options[option]) filter[field] = field === 'outcome' ? options[option].toUpperCase() : options[option];
+  for (const [option, field] of names) {
+    const value = options[option];
+    if (value) filter[field] = field === 'outcome' ? value.toUpperCase() : value;
+  }
   return filter;
 }
 
@@ -237,10 +287,10 @@ const AUDIT_QUERY = `query($filter: AuditEventFilter, $first: Int, $after: Strin
 function registerAudit(admin: Command): void {
   const audit = admin.command('audit').description("Your organisation's audit log");
   pagingOptions(filterOptions(audit.command('query').description('List audit events, newest first'))).action(
-      action(async ({ invocation, api, options }) => {
+      action<AuditFilterOptions & PageOptions>(async ({ invocation, api, options }) => {
         const filter = auditFilter(options);
         const page = await collect(options, async (first, after) => {
-          const { viewer } = await api.request(AUDIT_QUERY, { filter, first, after }, 'admin');
+          const { viewer } = await api.request<{ viewer: { organization: { auditEvents: Connection<AuditEvent> } | null } }>(AUDIT_QUERY, { filter, first, after }, 'admin');
           if (!viewer.organization) throw new CliError(EXIT.restricted, 'forbidden: this admin API key belongs to no organisation');
           return viewer.organization.auditEvents;
         });
@@ -248,12 +298,12 @@ function registerAudit(admin: Command): void {
           invocation,
           page,
           [
-            ['time', (e: any) => e.time],
-            ['actor', (e: any) => e.actor.email ?? e.actor.accountId],
-            ['action', (e: any) => e.action],
-            ['command', (e: any) => e.command],
-            ['outcome', (e: any) => e.outcome],
-            ['ip', (e: any) => e.ip],
+            ['time', (e) => e.time],
+            ['actor', (e) => e.actor.email ?? e.actor.accountId],
+            ['action', (e) => e.action],
+            ['command', (e) => e.command],
+            ['outcome', (e) => e.outcome],
+            ['ip', (e) => e.ip],
           ],
           'audit events',
         );
@@ -264,7 +314,7 @@ function registerAudit(admin: Command): void {
     .option('--format <format>', 'ndjson or csv', 'ndjson')
     .option('--output <file>', 'write to this file instead of stdout')
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<AuditFilterOptions & { format: string; output?: string }>(async ({ invocation, api, options }) => {
         const format = String(options.format).toLowerCase();
         if (format !== 'ndjson' && format !== 'csv') throw new CliError(EXIT.usage, `--format must be ndjson or csv, got "${options.format}"`);
         const query = new URLSearchParams({ format, ...auditFilter(options) });

@@ -14,6 +14,17 @@ const WHOAMI = `{ viewer {
   effectivePermissions
 } }`;
 
+/** The answer to WHOAMI. */
+interface Whoami {
+  viewer: {
+    account: { id: string; email: string; displayName: string; isOrgAdmin: boolean } | null;
+    organization: { id: string; name: string } | null;
+    session: { id: string; clientId: string; createdAt: string; expiresAt: string } | null;
+    grantedPermissions: string[];
+    effectivePermissions: string[];
+  };
+}
+
 export function registerAuthCommands(program: Command): void {
   program
     .command('login')
@@ -22,7 +33,7 @@ export function registerAuthCommands(program: Command): void {
     .option('--scope <permission>', 'request only this permission (repeatable); all that your organisation allows when absent', repeatable)
     .addHelpText('after', '\nThe tokens are stored in $XDG_CONFIG_HOME/twg/credentials.json (mode 0600) and never printed.')
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<{ device?: boolean; scope?: string[] }>(async ({ invocation, api, options }) => {
         const as = await discover(invocation);
         const previous = invocation.store.read();
         const printer = { tell };
@@ -33,7 +44,7 @@ export function registerAuthCommands(program: Command): void {
         // The session this login replaces would otherwise stay valid on the server.
         const replaced = sameServer ? previous.oauth : undefined;
         if (replaced) await revokeToken(invocation, as, replaced.refreshToken ?? replaced.accessToken, replaced.refreshToken ? 'refresh_token' : 'access_token').catch(() => {});
-        const { viewer } = await api.request(WHOAMI);
+        const { viewer } = await api.request<Whoami>(WHOAMI);
         if (invocation.json) return printJson(viewer);
         tell(`signed in to ${invocation.server} as ${viewer.account?.email ?? 'unknown account'} (${viewer.organization?.name ?? 'no organisation'}), ${viewer.grantedPermissions.length} permissions granted`);
       }),
@@ -73,7 +84,7 @@ export function registerAuthCommands(program: Command): void {
     .description('Show the signed-in account, its organisation, and the permissions granted to the session and in effect now')
     .action(
       action(async ({ invocation, api }) => {
-        const { viewer } = await api.request(WHOAMI);
+        const { viewer } = await api.request<Whoami>(WHOAMI);
         if (!viewer.account) throw new CliError(EXIT.notSignedIn, 'this session belongs to no account', ['run: twg login']);
         const granted: string[] = [...viewer.grantedPermissions].sort();
         const effective = new Set<string>(viewer.effectivePermissions);

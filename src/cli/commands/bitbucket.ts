@@ -5,11 +5,22 @@ import type { Command } from 'commander';
 import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { printJson, printList, printRecord, tell } from '../output.ts';
-import { pagingOptions } from '../pagination.ts';
+import { type PageOptions, pagingOptions } from '../pagination.ts';
 import { getObject, objectDetails, queryObjects } from './objects.ts';
 
 const PULL_REQUEST = 'bitbucket:pull-request';
 const TOKEN_FIELDS = 'id label scopes createdAt expiresAt lastUsedAt revokedAt';
+
+/** BitbucketToken as TOKEN_FIELDS selects it. */
+interface BitbucketToken {
+  id: string;
+  label: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
 
 function tokenStatus(token: { revokedAt: string | null; expiresAt: string | null }): string {
   if (token.revokedAt) return 'revoked';
@@ -30,7 +41,7 @@ export function registerBitbucketCommands(program: Command): void {
       .option('--repository <id>', 'only those of this repository')
       .option('--text <text>', 'only those whose title or description contains this'),
   ).action(
-      action(async ({ invocation, api, options }) => {
+      action<PageOptions & { repository?: string; text?: string }>(async ({ invocation, api, options }) => {
         const filter = { types: [PULL_REQUEST], ...(options.repository ? { containerId: options.repository } : {}), ...(options.text ? { text: options.text } : {}) };
         await queryObjects(invocation, api, filter, options, 'pull requests', 'bitbucket');
       }),
@@ -54,9 +65,9 @@ export function registerBitbucketCommands(program: Command): void {
     .option('--expires-at <time>', 'when it stops working, an ISO 8601 time (never when absent)')
     .option('--print-secret', 'print the secret on stdout instead of storing it (it is shown only once)')
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<{ label: string; scope: string[]; expiresAt?: string; printSecret?: boolean }>(async ({ invocation, api, options }) => {
         const input = { label: options.label, scopes: options.scope, expiresAt: options.expiresAt };
-        const { createBitbucketToken } = await api.request(`mutation($input: CreateBitbucketTokenInput!) { createBitbucketToken(input: $input) { secret token { ${TOKEN_FIELDS} } } }`, { input });
+        const { createBitbucketToken } = await api.request<{ createBitbucketToken: { secret: string; token: BitbucketToken } }>(`mutation($input: CreateBitbucketTokenInput!) { createBitbucketToken(input: $input) { secret token { ${TOKEN_FIELDS} } } }`, { input });
         const { secret, token: created } = createBitbucketToken;
         if (options.printSecret) {
           process.stdout.write(invocation.json ? `${JSON.stringify({ ...created, secret }, null, 2)}\n` : `${secret}\n`);
@@ -74,9 +85,9 @@ export function registerBitbucketCommands(program: Command): void {
     .description('List your Bitbucket tokens, newest first, revoked and expired ones included')
     .action(
       action(async ({ invocation, api }) => {
-        const { viewer } = await api.request(`{ viewer { bitbucketTokens { ${TOKEN_FIELDS} } } }`);
+        const { viewer } = await api.request<{ viewer: { bitbucketTokens: BitbucketToken[] } }>(`{ viewer { bitbucketTokens { ${TOKEN_FIELDS} } } }`);
         const storedId = invocation.store.read().bitbucket?.id;
-        const tokens: any[] = viewer.bitbucketTokens.map((t: any) => ({ ...t, status: tokenStatus(t), stored: t.id === storedId }));
+        const tokens = viewer.bitbucketTokens.map((t) => ({ ...t, status: tokenStatus(t), stored: t.id === storedId }));
         printList(
           invocation,
           { items: tokens, hasMore: false },
@@ -101,7 +112,7 @@ export function registerBitbucketCommands(program: Command): void {
     .action(
       action(async ({ invocation, api, args: [id] }) => {
         if (!id.startsWith('bbt_')) throw new CliError(EXIT.usage, `"${id}" is not a Bitbucket token id (they start with bbt_)`);
-        const { revokeBitbucketToken } = await api.request(`mutation($id: ID!) { revokeBitbucketToken(id: $id) { ${TOKEN_FIELDS} } }`, { id });
+        const { revokeBitbucketToken } = await api.request<{ revokeBitbucketToken: BitbucketToken }>(`mutation($id: ID!) { revokeBitbucketToken(id: $id) { ${TOKEN_FIELDS} } }`, { id });
         if (invocation.store.read().bitbucket?.id === id) invocation.store.update(({ bitbucket: _revoked, ...rest }) => rest);
         if (invocation.json) return printJson(revokeBitbucketToken);
         tell(`revoked Bitbucket token ${id}`);

@@ -28,7 +28,7 @@ export function registerConnectCommand(program: Command): void {
     .addHelpText('after', '\nAn organisation admin sets up the provider (setConnectionLinkProvider). twg waits up to 10 minutes; press Enter to check at once.')
     .action(
       action(async ({ invocation, api, args: [connectionId] }) => {
-        const linksOf = async () => ((await api.request(LINKS)).viewer.userLinks as UserLink[]).filter((l) => l.connectionId === connectionId);
+        const linksOf = async () => (await api.request<{ viewer: { userLinks: UserLink[] } }>(LINKS)).viewer.userLinks.filter((l) => l.connectionId === connectionId);
         const before = new Set((await linksOf()).map((l) => `${l.externalId}\u0000${l.createdAt}`));
         const address = `${invocation.server}/connections/${encodeURIComponent(connectionId)}/link`;
         tell('Open this address in a browser, sign in, and approve at the provider:');

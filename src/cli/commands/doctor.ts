@@ -22,6 +22,14 @@ const MARK: Record<Status, string> = { ok: '[ok]  ', fail: '[FAIL]', unknown: '[
 
 const VIEWER = 'viewer { account { email } session { id createdAt } grantedPermissions effectivePermissions }';
 
+/** Viewer as VIEWER selects it. */
+interface Viewer {
+  account: { email: string } | null;
+  session: { id: string; createdAt: string } | null;
+  grantedPermissions: string[];
+  effectivePermissions: string[];
+}
+
 /** Finds the command a path names, so doctor refuses a typo rather than diagnosing nothing. */
 function knownCommand(program: Command, words: string[]): Command | null {
   let command: Command | undefined = program;
@@ -81,9 +89,9 @@ async function diagnose(invocation: Invocation, api: Api, needed: NeededPermissi
   }
   list.add(CHECKS.signedIn, 'ok', `since ${new Date(stored.oauth.signedInAt).toISOString()}${stored.oauth.requestedScopes?.length ? ` with --scope ${stored.oauth.requestedScopes.join(' ')}` : ''}`);
 
-  let viewer: any;
+  let viewer: Viewer;
   try {
-    viewer = (await api.request(`{ ${VIEWER} }`)).viewer;
+    viewer = (await api.request<{ viewer: Viewer }>(`{ ${VIEWER} }`)).viewer;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     if (error.details.code === 'IP_NOT_ALLOWED') {
@@ -112,14 +120,14 @@ async function diagnose(invocation: Invocation, api: Api, needed: NeededPermissi
   }
 
   const { permission } = needed;
-  const granted = (viewer.grantedPermissions as string[]).includes(permission);
+  const granted = viewer.grantedPermissions.includes(permission);
   list.add(CHECKS.granted, granted ? 'ok' : 'fail', granted ? `${permission} was granted` : `${permission} was not granted to this session`);
 
   // Allowed now: from the session's effective permissions when granted; else from the settings
   // when an admin API key is at hand, else from why a read of the type is restricted.
   const settings = await adminSettings(invocation, api);
   let allowedNow: boolean | null;
-  if (granted) allowedNow = (viewer.effectivePermissions as string[]).includes(permission);
+  if (granted) allowedNow = viewer.effectivePermissions.includes(permission);
   else if (settings) allowedNow = settings.effectivePermissions.includes(permission);
   else allowedNow = needed.action === 'read' ? await organisationAllowsRead(api, needed) : null;
   list.add(
@@ -133,7 +141,7 @@ async function diagnose(invocation: Invocation, api: Api, needed: NeededPermissi
   const requested: string[] = stored.oauth.requestedScopes ?? [];
   const changedAt = settings?.updatedAt ? Date.parse(settings.updatedAt) : null;
   const changedSinceLogin = changedAt !== null && signedInAt !== null ? changedAt > signedInAt : null;
-  const changedWhen = changedSinceLogin ? ` (saved ${settings!.updatedAt}, after the login of ${viewer.session.createdAt})` : '';
+  const changedWhen = changedSinceLogin ? ` (saved ${settings!.updatedAt}, after the login of ${viewer.session!.createdAt})` : '';
   if (granted && allowedNow) {
     list.add(CHECKS.changed, 'ok', `nothing blocks ${permission}`);
   } else if (granted && allowedNow === false) {
@@ -169,7 +177,11 @@ async function organisationAllowsRead(api: Api, needed: NeededPermission): Promi
 async function adminSettings(invocation: Invocation, api: Api): Promise<{ effectivePermissions: string[]; updatedAt: string | null } | null> {
   if (!invocation.env.TWG_ADMIN_API_KEY) return null;
   try {
-    const { viewer } = await api.request('{ viewer { organization { cliSettings { effectivePermissions updatedAt } } } }', {}, 'admin');
+    const { viewer } = await api.request<{ viewer: { organization: { cliSettings: { effectivePermissions: string[]; updatedAt: string | null } } | null } }>(
+      '{ viewer { organization { cliSettings { effectivePermissions updatedAt } } } }',
+      {},
+      'admin',
+    );
     return viewer.organization?.cliSettings ?? null;
   } catch {
     return null;

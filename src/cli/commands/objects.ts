@@ -8,12 +8,40 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { TYPED_RESOURCES, type TypedResource } from '../command-permissions.ts';
 import type { Invocation } from '../invocation.ts';
 import { type Column, printJson, printList, printRecord, tell } from '../output.ts';
-import { collect, pagingOptions } from '../pagination.ts';
+import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
 
 export const OBJECT_FIELDS = `id type product externalId displayName description url cloudId connectionId
   container { id type displayName } properties createdAt lastUpdatedAt updateSequenceNumber viewerCanEdit viewerCanDelete`;
 
-export const OBJECT_COLUMNS: Column<any>[] = [
+/** GraphObject as OBJECT_FIELDS selects it. */
+export interface GraphObject {
+  id: string;
+  type: string;
+  product: string;
+  externalId: string;
+  displayName: string;
+  description: string | null;
+  url: string | null;
+  cloudId: string;
+  connectionId: string;
+  container: { id: string; type: string; displayName: string } | null;
+  properties: unknown;
+  createdAt: string | null;
+  lastUpdatedAt: string | null;
+  updateSequenceNumber: number;
+  viewerCanEdit: boolean;
+  viewerCanDelete: boolean;
+}
+
+/** The options of filterOptions below. */
+interface FilterOptions {
+  text?: string;
+  container?: string;
+  updatedAfter?: string;
+  updatedBefore?: string;
+}
+
+export const OBJECT_COLUMNS: Column<GraphObject>[] = [
   ['id', (o) => o.id],
   ['key', (o) => o.externalId],
   ['type', (o) => o.type],
@@ -25,7 +53,7 @@ const OBJECTS_QUERY = `query($filter: ObjectFilter, $first: Int, $after: String)
   objects(filter: $filter, first: $first, after: $after) { edges { node { ${OBJECT_FIELDS} } } pageInfo { hasNextPage endCursor } }
 }`;
 
-export function objectDetails(o: any): [string, unknown][] {
+export function objectDetails(o: GraphObject): [string, unknown][] {
   return [
     ['id', o.id],
     ['key', o.externalId],
@@ -42,26 +70,26 @@ export function objectDetails(o: any): [string, unknown][] {
 }
 
 /** Looks an object up by id, or by its key within a connection; `type` must match when given. */
-export async function getObject(api: Api, id: string, options: { connection?: string }, type: string | undefined, noun: string, auth: 'session' | 'bitbucket' = 'session'): Promise<any> {
-  let object: any;
+export async function getObject(api: Api, id: string, options: { connection?: string }, type: string | undefined, noun: string, auth: 'session' | 'bitbucket' = 'session'): Promise<GraphObject> {
+  let object: GraphObject | null;
   if (options.connection) {
     if (!type) throw new CliError(EXIT.usage, '--connection needs a typed command, e.g. twg jira workitem get KEY --connection ID');
-    const data = await api.request(`query($c: ID!, $t: String!, $e: String!) { objectByExternalId(connectionId: $c, type: $t, externalId: $e) { ${OBJECT_FIELDS} } }`, { c: options.connection, t: type, e: id }, auth);
+    const data = await api.request<{ objectByExternalId: GraphObject | null }>(`query($c: ID!, $t: String!, $e: String!) { objectByExternalId(connectionId: $c, type: $t, externalId: $e) { ${OBJECT_FIELDS} } }`, { c: options.connection, t: type, e: id }, auth);
     object = data.objectByExternalId;
   } else {
-    object = (await api.request(`query($id: ID!) { object(id: $id) { ${OBJECT_FIELDS} } }`, { id }, auth)).object;
+    object = (await api.request<{ object: GraphObject | null }>(`query($id: ID!) { object(id: $id) { ${OBJECT_FIELDS} } }`, { id }, auth)).object;
   }
   // An invisible object is indistinguishable from a missing one (PRODUCT §3).
   if (!object || (type && object.type !== type)) throw new CliError(EXIT.usage, `not found: no ${noun} ${id} that you may view`, [], { code: 'NOT_FOUND' });
   return object;
 }
 
-export async function queryObjects(invocation: Invocation, api: Api, filter: Record<string, unknown>, options: any, noun: string, auth: 'session' | 'bitbucket' = 'session') {
-  const page = await collect(options, async (first, after) => (await api.request(OBJECTS_QUERY, { filter, first, after }, auth)).objects);
+export async function queryObjects(invocation: Invocation, api: Api, filter: Record<string, unknown>, options: PageOptions, noun: string, auth: 'session' | 'bitbucket' = 'session') {
+  const page = await collect(options, async (first, after) => (await api.request<{ objects: Connection<GraphObject> }>(OBJECTS_QUERY, { filter, first, after }, auth)).objects);
   printList(invocation, page, OBJECT_COLUMNS, noun);
 }
 
-function filterFrom(options: any): Record<string, unknown> {
+function filterFrom(options: FilterOptions): Record<string, unknown> {
   return {
     ...(options.text ? { text: options.text } : {}),
     ...(options.container ? { containerId: options.container } : {}),
@@ -86,14 +114,14 @@ export function registerTypedResource(surface: Command, resource: TypedResource)
     .argument('<id>', `the ${resource.noun}'s id, or its key with --connection`)
     .option('--connection <id>', 'look the key up in this connection')
     .action(
-      action(async ({ invocation, api, args: [id], options }) => {
+      action<{ connection?: string }>(async ({ invocation, api, args: [id], options }) => {
         const object = await getObject(api, id, options, resource.type, resource.noun);
         printRecord(invocation, object, objectDetails(object));
       }),
     );
 
   pagingOptions(filterOptions(command.command('query').description(`List the ${resource.plural} you may view, newest update first`), resource.container)).action(
-    action(async ({ invocation, api, options }) => queryObjects(invocation, api, { types: [resource.type], ...filterFrom(options) }, options, resource.plural)),
+    action<FilterOptions & PageOptions>(async ({ invocation, api, options }) => queryObjects(invocation, api, { types: [resource.type], ...filterFrom(options) }, options, resource.plural)),
   );
 
   command
@@ -104,9 +132,9 @@ export function registerTypedResource(surface: Command, resource: TypedResource)
     .option('--description <text>', 'its description')
     .option('--properties <json>', 'its properties, a JSON object')
     .action(
-      action(async ({ invocation, api, options }) => {
+      action<{ container: string; title: string; description?: string; properties?: string }>(async ({ invocation, api, options }) => {
         const input = { type: resource.type, containerId: options.container, displayName: options.title, description: options.description, properties: parseJsonOption('--properties', options.properties) };
-        const { createObject } = await api.request(`mutation($input: CreateObjectInput!) { createObject(input: $input) { ${OBJECT_FIELDS} } }`, { input });
+        const { createObject } = await api.request<{ createObject: GraphObject }>(`mutation($input: CreateObjectInput!) { createObject(input: $input) { ${OBJECT_FIELDS} } }`, { input });
         if (invocation.json) return printJson(createObject);
         process.stdout.write(`${createObject.id}\n`);
         tell(`created ${resource.noun} ${createObject.id}`);
@@ -121,12 +149,12 @@ export function registerTypedResource(surface: Command, resource: TypedResource)
     .option('--description <text>', 'the new description')
     .option('--properties <json>', 'the new properties, a JSON object')
     .action(
-      action(async ({ invocation, api, args: [id], options }) => {
+      action<{ title?: string; description?: string; properties?: string }>(async ({ invocation, api, args: [id], options }) => {
         if (options.title === undefined && options.description === undefined && options.properties === undefined) {
           throw new CliError(EXIT.usage, 'nothing to change: give --title, --description or --properties');
         }
         const input = { id, displayName: options.title, description: options.description, properties: parseJsonOption('--properties', options.properties) };
-        const { updateObject } = await api.request(`mutation($input: UpdateObjectInput!) { updateObject(input: $input) { ${OBJECT_FIELDS} } }`, { input });
+        const { updateObject } = await api.request<{ updateObject: GraphObject }>(`mutation($input: UpdateObjectInput!) { updateObject(input: $input) { ${OBJECT_FIELDS} } }`, { input });
         if (invocation.json) return printJson(updateObject);
         tell(`updated ${resource.noun} ${id}`);
       }),
@@ -138,7 +166,7 @@ export function registerTypedResource(surface: Command, resource: TypedResource)
     .argument('<id>', `the ${resource.noun}'s id`)
     .action(
       action(async ({ invocation, api, args: [id] }) => {
-        const { deleteObject } = await api.request('mutation($id: ID!) { deleteObject(id: $id) { deletedObjectId } }', { id });
+        const { deleteObject } = await api.request<{ deleteObject: { deletedObjectId: string } }>('mutation($id: ID!) { deleteObject(id: $id) { deletedObjectId } }', { id });
         if (invocation.json) return printJson(deleteObject);
         tell(`deleted ${resource.noun} ${id}`);
       }),
@@ -150,6 +178,14 @@ const RELATIONSHIPS_QUERY = `query($id: ID!, $first: Int, $after: String, $direc
     edges { node { type properties from { id type displayName } to { id type displayName } } } pageInfo { hasNextPage endCursor }
   } }
 }`;
+
+/** Relationship as RELATIONSHIPS_QUERY selects it. */
+interface Relationship {
+  type: string;
+  properties: unknown;
+  from: { id: string; type: string; displayName: string };
+  to: { id: string; type: string; displayName: string };
+}
 
 export function registerGraphCommands(program: Command): void {
   const graph = program.command('graph').description('Every object of the graph, whatever its product');
@@ -171,11 +207,11 @@ export function registerGraphCommands(program: Command): void {
       .option('--type <type>', 'only this type, e.g. graph:document (repeatable)', repeatable)
       .option('--product <product>', 'only this product: jira, confluence, bitbucket or graph (repeatable)', repeatable),
   ).action(
-    action(async ({ invocation, api, options }) => {
+    action<FilterOptions & PageOptions & { type?: string[]; product?: string[] }>(async ({ invocation, api, options }) => {
       const filter = {
         ...filterFrom(options),
         ...(options.type ? { types: options.type } : {}),
-        ...(options.product ? { products: options.product.map((p: string) => p.toUpperCase()) } : {}),
+        ...(options.product ? { products: options.product.map((p) => p.toUpperCase()) } : {}),
       };
       await queryObjects(invocation, api, filter, options, 'objects');
     }),
@@ -189,11 +225,11 @@ export function registerGraphCommands(program: Command): void {
       .option('--direction <direction>', 'outgoing, incoming or both (default both)')
       .option('--type <type>', 'only relationships of this type, e.g. work-item-links-page'),
   ).action(
-    action(async ({ invocation, api, args: [id], options }) => {
+    action<PageOptions & { direction?: string; type?: string }>(async ({ invocation, api, args: [id], options }) => {
       const direction = options.direction?.toUpperCase();
       if (direction && !['OUTGOING', 'INCOMING', 'BOTH'].includes(direction)) throw new CliError(EXIT.usage, `--direction must be outgoing, incoming or both, got "${options.direction}"`);
       const page = await collect(options, async (first, after) => {
-        const data = await api.request(RELATIONSHIPS_QUERY, { id, first, after, direction, type: options.type });
+        const data = await api.request<{ object: { id: string; relationships: Connection<Relationship> } | null }>(RELATIONSHIPS_QUERY, { id, first, after, direction, type: options.type });
         if (!data.object) throw new CliError(EXIT.usage, `not found: no object ${id} that you may view`, [], { code: 'NOT_FOUND' });
         return data.object.relationships;
       });
@@ -201,9 +237,9 @@ export function registerGraphCommands(program: Command): void {
         invocation,
         page,
         [
-          ['type', (r: any) => r.type],
-          ['from', (r: any) => `${r.from.displayName} (${r.from.id})`],
-          ['to', (r: any) => `${r.to.displayName} (${r.to.id})`],
+          ['type', (r) => r.type],
+          ['from', (r) => `${r.from.displayName} (${r.from.id})`],
+          ['to', (r) => `${r.to.displayName} (${r.to.id})`],
         ],
         'relationships',
       );
