@@ -4,7 +4,7 @@
 // (http/router.ts) gives every answer its public shape.
 import { randomBytes } from 'node:crypto';
 import { createGraphqlHandler } from './graphql/yoga.ts';
-import { adminPageRoutes } from './http/admin-page/admin-page.routes.ts';
+import { adminPageRoutes } from './http/admin-page/routes.ts';
 import { auditExportRoute } from './http/audit-export.ts';
 import { auditedResponses } from './http/audited.ts';
 import { authenticator, type RequestInfo } from './http/authenticate.ts';

@@ -19,13 +19,13 @@ function asset(file: string, type: string): Asset {
   return { body, gzipped: gzipSync(body, { level: 9 }), type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
-const SHELL = asset('admin-page.html', 'text/html; charset=utf-8');
+const SHELL = asset('static/admin-page.html', 'text/html; charset=utf-8');
 const ASSETS: Record<string, Asset> = {
   '/admin': SHELL,
   '/admin/callback': SHELL,
-  '/admin/admin.js': asset('admin.js', 'text/javascript; charset=utf-8'),
-  '/admin/admin.css': asset('admin.css', 'text/css; charset=utf-8'),
-  '/admin/favicon.svg': asset('favicon.svg', 'image/svg+xml'),
+  '/admin/admin.js': asset('static/admin.js', 'text/javascript; charset=utf-8'),
+  '/admin/admin.css': asset('static/admin.css', 'text/css; charset=utf-8'),
+  '/admin/favicon.svg': asset('static/favicon.svg', 'image/svg+xml'),
 };
 
 const SECURITY_HEADERS = {
