@@ -1,5 +1,6 @@
-// What the server sends for the admin page's paths, over app.fetch: the shell, its script and
+// What the server sends for the admin page's paths, over app.fetch: the shell, its scripts and
 // style, their headers and caching.
+import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -9,6 +10,10 @@ beforeAll(async () => {
   t = await startTestApp();
 });
 afterAll(() => t.close());
+
+const STATIC = new URL('../../src/http/admin-page/static/', import.meta.url);
+const MODULES = readdirSync(STATIC).filter((file) => file.endsWith('.js'));
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => t.app.fetch(new Request(`http://teamgraph.test${path}`, { method, headers }));
 
@@ -20,9 +25,7 @@ describe('the admin page routes', () => {
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
       expect(response.headers.get('cache-control')).toBe('no-store');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-      expect(response.headers.get('content-security-policy')).toBe(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-      );
+      expect(response.headers.get('content-security-policy')).toBe(CSP);
       const html = await response.text();
       expect(html).toContain('<script type="module" src="/admin/admin.js"></script>');
       expect([...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]).sort()).toEqual(['/admin/admin.css', '/admin/admin.js', '/admin/favicon.svg']);
@@ -44,10 +47,26 @@ describe('the admin page routes', () => {
     expect((await get('/admin/admin.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
   });
 
+  it('serves every module in static/ as a script, under the same CSP, revalidated by its ETag', async () => {
+    expect(MODULES).toContain('admin.js');
+    for (const file of MODULES) {
+      const response = await get(`/admin/${file}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(response.headers.get('content-security-policy')).toBe(CSP);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(await response.text()).toBe(readFileSync(new URL(file, STATIC), 'utf8'));
+      expect((await get(`/admin/${file}`, { 'if-none-match': response.headers.get('etag')! })).status).toBe(304);
+    }
+  });
+
   it('answers 405 to anything but GET and HEAD, and 404 to other paths under /admin', async () => {
     const post = await get('/admin', {}, 'POST');
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     expect((await get('/admin/other.js')).status).toBe(404);
+    // The shell only at /admin and /admin/callback, never cached under its file name.
+    expect((await get('/admin/admin-page.html')).status).toBe(404);
   });
 });
