@@ -28,7 +28,18 @@ describe('the admin page routes', () => {
       expect(response.headers.get('content-security-policy')).toBe(CSP);
       const html = await response.text();
       expect(html).toContain('<script type="module" src="/admin/admin.js"></script>');
-      expect([...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]).sort()).toEqual(['/admin/admin.css', '/admin/admin.js', '/admin/favicon.svg']);
+      expect([...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]).sort()).toEqual([
+        '/admin/admin.css',
+        '/admin/admin.js',
+        '/admin/allowlist.js',
+        '/admin/audit.js',
+        '/admin/auth.js',
+        '/admin/dom.js',
+        '/admin/favicon.svg',
+        '/admin/permissions.js',
+        '/admin/router.js',
+        '/admin/sessions.js',
+      ]);
       expect(html).not.toMatch(/<script>|<style>| style=| on[a-z]+=/);
     }
   });
@@ -37,7 +48,7 @@ describe('the admin page routes', () => {
     const plain = await get('/admin/admin.js');
     expect(plain.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const source = await plain.text();
-    expect(source).toContain("const CLIENT_ID = 'teamgraph-admin'");
+    expect(source).toContain("from './auth.js';");
     const gzipped = await get('/admin/admin.js', { 'accept-encoding': 'gzip, deflate, br' });
     expect(gzipped.headers.get('content-encoding')).toBe('gzip');
     expect(gunzipSync(Buffer.from(await gzipped.arrayBuffer())).toString('utf8')).toBe(source);
