@@ -1,3 +1,4 @@
+// @ts-check
 // The admin page's entry module: it wires the screens and signs in. Like the modules it imports it
 // is hand-written and served as is (no build step). It signs in as the public OAuth client
 // teamgraph-admin and uses the same public GraphQL API as everyone else, plus GET
@@ -10,7 +11,10 @@ import { loadPermissions, wirePermissions } from './permissions.js';
 import { enterOrganisation, showOnly, showSignIn, startRouting } from './router.js';
 import { loadSessions, wireSessions } from './sessions.js';
 
+/** @typedef {import('./router.js').Organization} Organization */
+
 function signIn() {
+  // Web Crypto, which PKCE needs, exists only in a secure context.
   if (!crypto.subtle) return showSignIn('This page needs HTTPS (or localhost) to sign in securely.');
   return startSignIn();
 }
@@ -32,7 +36,9 @@ async function start() {
   try {
     if (location.pathname === '/admin/callback') await completeSignIn(new URLSearchParams(location.search));
     if (!signedIn()) return showSignIn();
-    const { viewer } = await gql('query AdminViewer { viewer { account { id email displayName isOrgAdmin } organization { id name } } }');
+    const { viewer } = /** @type {{ viewer: { account: { email: string, isOrgAdmin: boolean } | null, organization: Organization | null } }} */ (
+      await gql('query AdminViewer { viewer { account { id email displayName isOrgAdmin } organization { id name } } }')
+    );
     $('sign-out').hidden = false;
     say($('who'), `${viewer.account?.email ?? ''} · ${viewer.organization?.name ?? ''}`);
     if (!viewer.account?.isOrgAdmin || !viewer.organization) {
@@ -41,7 +47,7 @@ async function start() {
     }
     await enterOrganisation(viewer.organization);
   } catch (error) {
-    showSignIn(error.message);
+    showSignIn(/** @type {Error} */ (error).message);
   }
 }
 

@@ -1,31 +1,56 @@
+// @ts-check
 // The IP allowlist screen: enforcement, address ranges and countries, edited on the page and saved
 // as a whole.
-import { gql } from './auth.js';
+import { ApiError, gql } from './auth.js';
 import { $, formatTime, h, hideAlert, say } from './dom.js';
-import { org, reportError } from './router.js';
+import { currentOrg, reportError } from './router.js';
+
+/** @typedef {{ enabled: boolean, rules: { cidr: string, description: string | null }[], locations: string[], version: number, updatedAt: string | null }} IpAllowlist */
+/** @typedef {{ enabled: boolean, rules: { cidr: string, description: string }[], locations: string[], version: number, updatedAt: string | null }} AllowlistState */
 
 const ALLOWLIST_FIELDS = 'enabled rules { cidr description } locations version updatedAt';
+/**
+ * What the server has (`saved`) and what the admin is editing (`draft`), from the screen's first
+ * load on; `editing` is the index of the rule being edited in place.
+ * @type {{ saved: AllowlistState | null, draft: AllowlistState | null, editing: number | null }}
+ */
 const allowlist = { saved: null, draft: null, editing: null };
 
+/** The saved and draft allowlists: the screen's controls act on them once it has loaded. */
+function loaded() {
+  const { saved, draft } = allowlist;
+  if (!saved || !draft) throw new Error('The IP allowlist has not been loaded.');
+  return { saved, draft };
+}
+
+/**
+ * @param {IpAllowlist} a
+ * @returns {AllowlistState}
+ */
 const allowlistState = (a) => ({ enabled: a.enabled, rules: a.rules.map((r) => ({ cidr: r.cidr, description: r.description ?? '' })), locations: [...a.locations], version: a.version, updatedAt: a.updatedAt });
+/** @param {AllowlistState} a */
 const cloneAllowlist = (a) => ({ ...a, rules: a.rules.map((r) => ({ ...r })), locations: [...a.locations] });
 const allowlistDirty = () => {
-  const { saved, draft } = allowlist;
+  const { saved, draft } = loaded();
   return saved.enabled !== draft.enabled || JSON.stringify(saved.rules) !== JSON.stringify(draft.rules) || JSON.stringify(saved.locations) !== JSON.stringify(draft.locations);
 };
 
 export async function loadAllowlist() {
   hideAlert($('allowlist-error'));
-  const data = await gql(`query AdminIpAllowlist($id: ID!) { organization(id: $id) { ipAllowlist { ${ALLOWLIST_FIELDS} } } }`, { id: org.id });
+  const data = /** @type {{ organization: { ipAllowlist: IpAllowlist } }} */ (
+    await gql(`query AdminIpAllowlist($id: ID!) { organization(id: $id) { ipAllowlist { ${ALLOWLIST_FIELDS} } } }`, { id: currentOrg().id })
+  );
   allowlist.saved = allowlistState(data.organization.ipAllowlist);
   allowlist.draft = cloneAllowlist(allowlist.saved);
   allowlist.editing = null;
   renderAllowlist();
 }
 
+/** @param {string} [focusSelector] what gets the focus once the screen is drawn again */
 function renderAllowlist(focusSelector) {
-  const { draft, saved, editing } = allowlist;
-  $('allowlist-enabled').checked = draft.enabled;
+  const { draft, saved } = loaded();
+  const { editing } = allowlist;
+  $('allowlist-enabled', HTMLInputElement).checked = draft.enabled;
   $('cidr-empty').hidden = draft.rules.length > 0;
   $('cidr-rows').replaceChildren(
     ...draft.rules.map((rule, index) => {
@@ -76,51 +101,59 @@ function renderAllowlist(focusSelector) {
     ),
   );
   const dirty = allowlistDirty();
-  $('allowlist-save').disabled = !dirty;
-  $('allowlist-discard').disabled = !dirty;
+  $('allowlist-save', HTMLButtonElement).disabled = !dirty;
+  $('allowlist-discard', HTMLButtonElement).disabled = !dirty;
   const updated = saved.updatedAt ? `Version ${saved.version}, saved ${formatTime(saved.updatedAt)} UTC.` : 'Never saved.';
   say($('allowlist-meta'), `${updated}${dirty ? ' You have unsaved changes.' : ''}`);
-  if (focusSelector) document.querySelector(focusSelector)?.focus();
+  if (focusSelector) /** @type {HTMLElement | null} */ (document.querySelector(focusSelector))?.focus();
 }
 
 async function saveAllowlist() {
-  const { draft, saved } = allowlist;
+  const { draft, saved } = loaded();
   hideAlert($('allowlist-error'));
   say($('allowlist-status'), '');
-  $('allowlist-save').disabled = true;
-  const input = { orgId: org.id, enabled: draft.enabled, rules: draft.rules.map((r) => ({ cidr: r.cidr, description: r.description || null })), locations: draft.locations, expectedVersion: saved.version };
+  $('allowlist-save', HTMLButtonElement).disabled = true;
+  const input = { orgId: currentOrg().id, enabled: draft.enabled, rules: draft.rules.map((r) => ({ cidr: r.cidr, description: r.description || null })), locations: draft.locations, expectedVersion: saved.version };
   try {
-    const { updateIpAllowlist } = await gql(`mutation AdminSaveIpAllowlist($input: UpdateIpAllowlistInput!) { updateIpAllowlist(input: $input) { ${ALLOWLIST_FIELDS} } }`, { input });
+    const { updateIpAllowlist } = /** @type {{ updateIpAllowlist: IpAllowlist }} */ (
+      await gql(`mutation AdminSaveIpAllowlist($input: UpdateIpAllowlistInput!) { updateIpAllowlist(input: $input) { ${ALLOWLIST_FIELDS} } }`, { input })
+    );
     allowlist.saved = allowlistState(updateIpAllowlist);
     allowlist.draft = cloneAllowlist(allowlist.saved);
     renderAllowlist();
     say($('allowlist-status'), `Saved (version ${allowlist.saved.version}). The allowlist is ${allowlist.saved.enabled ? 'enforced' : 'not enforced'}.`);
   } catch (error) {
     renderAllowlist();
+    /** @type {Record<string, string>} */
     const titles = {
       WOULD_LOCK_OUT: 'Not saved: this allowlist would lock you out.',
       CONFLICT: 'Not saved: another admin saved the allowlist meanwhile. Discard your changes to see theirs, then make yours again.',
     };
-    reportError($('allowlist-error'), error, titles[error.subCode] ?? titles[error.code] ?? 'Not saved.');
+    const api = error instanceof ApiError ? error : undefined;
+    reportError($('allowlist-error'), error, titles[api?.subCode ?? ''] ?? titles[api?.code ?? ''] ?? 'Not saved.');
   }
 }
 
 export function wireAllowlist() {
-  $('allowlist-enabled').addEventListener('change', (event) => {
-    allowlist.draft.enabled = event.currentTarget.checked;
+  const enabled = $('allowlist-enabled', HTMLInputElement);
+  enabled.addEventListener('change', () => {
+    loaded().draft.enabled = enabled.checked;
     renderAllowlist();
   });
-  $('cidr-form').addEventListener('submit', (event) => {
+  const cidrForm = $('cidr-form', HTMLFormElement);
+  cidrForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    allowlist.draft.rules.push({ cidr: $('cidr-input').value.trim(), description: $('cidr-description').value.trim() });
-    event.currentTarget.reset();
+    loaded().draft.rules.push({ cidr: $('cidr-input', HTMLInputElement).value.trim(), description: $('cidr-description', HTMLInputElement).value.trim() });
+    cidrForm.reset();
     renderAllowlist('#cidr-input');
   });
-  $('location-form').addEventListener('submit', (event) => {
+  const locationForm = $('location-form', HTMLFormElement);
+  locationForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const code = $('location-input').value.trim().toUpperCase();
-    if (!allowlist.draft.locations.includes(code)) allowlist.draft.locations.push(code);
-    event.currentTarget.reset();
+    const code = $('location-input', HTMLInputElement).value.trim().toUpperCase();
+    const { locations } = loaded().draft;
+    if (!locations.includes(code)) locations.push(code);
+    locationForm.reset();
     renderAllowlist('#location-input');
   });
   $('allowlist-save').addEventListener('click', saveAllowlist);

@@ -1,16 +1,26 @@
+// @ts-check
 // The audit log screen: filters, pages, an event's JSON, the exports and the hash chain check.
 import { ApiError, authorizedFetch, gql } from './auth.js';
 import { $, formatTime, h, hideAlert, openDialog, plural, say } from './dom.js';
-import { org, reportError } from './router.js';
+import { currentOrg, reportError } from './router.js';
 import { rememberAccounts } from './sessions.js';
 
+/**
+ * An event's row: the fields of EVENT_FIELDS.
+ * @typedef {{ id: string, time: string, action: string, actor: import('./sessions.js').AuditActor, command: string | null, objectTypes: string[], outcome: string, ip: string | null }} EventRow
+ */
+
 const EVENT_FIELDS = 'id time action actor { accountId email } command objectTypes outcome ip';
-/** `cursors[i]` is the `after` of page i; page 0 has none. */
+/**
+ * `filter` is an AuditEventFilter; `cursors[i]` is the `after` of page i; page 0 has none.
+ * @type {{ filter: Record<string, string>, first: number, cursors: (string | null)[], page: number, endCursor: string | null, hasNext: boolean, objectTypesLoaded: boolean }}
+ */
 const audit = { filter: {}, first: 25, cursors: [null], page: 0, endCursor: null, hasNext: false, objectTypesLoaded: false };
 
 /** The filter form as AuditEventFilter; the times are read as UTC, as the labels say. */
 function readFilter() {
-  const form = new FormData($('audit-filter'));
+  const form = new FormData($('audit-filter', HTMLFormElement));
+  /** @type {Record<string, string>} */
   const filter = {};
   for (const name of ['actorAccountId', 'command', 'objectType', 'outcome', 'ip']) {
     const value = String(form.get(name) ?? '').trim();
@@ -25,7 +35,7 @@ function readFilter() {
 
 export async function loadAudit() {
   if (!audit.objectTypesLoaded) {
-    const { objectTypes } = await gql('query AdminObjectTypes { objectTypes { name } }');
+    const { objectTypes } = /** @type {{ objectTypes: { name: string }[] }} */ (await gql('query AdminObjectTypes { objectTypes { name } }'));
     $('object-types').replaceChildren(...objectTypes.map((t) => h('option', { value: t.name })));
     audit.objectTypesLoaded = true;
   }
@@ -35,9 +45,11 @@ export async function loadAudit() {
 
 async function loadAuditPage() {
   hideAlert($('audit-error'));
-  const data = await gql(
-    `query AdminAuditEvents($id: ID!, $filter: AuditEventFilter, $first: Int, $after: String) { organization(id: $id) { auditEvents(filter: $filter, first: $first, after: $after) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
-    { id: org.id, filter: audit.filter, first: audit.first, after: audit.cursors[audit.page] },
+  const data = /** @type {{ organization: { auditEvents: { edges: { node: EventRow }[], pageInfo: { hasNextPage: boolean, endCursor: string | null } } } }} */ (
+    await gql(
+      `query AdminAuditEvents($id: ID!, $filter: AuditEventFilter, $first: Int, $after: String) { organization(id: $id) { auditEvents(filter: $filter, first: $first, after: $after) { edges { node { ${EVENT_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
+      { id: currentOrg().id, filter: audit.filter, first: audit.first, after: audit.cursors[audit.page] },
+    )
   );
   const { edges, pageInfo } = data.organization.auditEvents;
   audit.hasNext = pageInfo.hasNextPage;
@@ -60,19 +72,23 @@ async function loadAuditPage() {
           ),
         )),
   );
-  $('audit-newer').disabled = audit.page === 0;
-  $('audit-older').disabled = !audit.hasNext;
+  $('audit-newer', HTMLButtonElement).disabled = audit.page === 0;
+  $('audit-older', HTMLButtonElement).disabled = !audit.hasNext;
   say($('audit-page'), `Page ${audit.page + 1}`);
   say($('audit-status'), `${plural(edges.length, 'event')} on page ${audit.page + 1}${audit.hasNext ? '; older events on the next page' : ''}.`);
 }
 
+/**
+ * @param {string} id
+ * @param {HTMLElement} opener
+ */
 async function showEvent(id, opener) {
   try {
-    const { node } = await gql('query AdminAuditEvent($id: ID!) { node(id: $id) { ... on AuditEvent { id event } } }', { id });
+    const { node } = /** @type {{ node: { id: string, event: unknown } | null }} */ (await gql('query AdminAuditEvent($id: ID!) { node(id: $id) { ... on AuditEvent { id event } } }', { id }));
     if (!node) throw new Error(`Event ${id} is not in this organisation's log.`);
     say($('event-title'), `Audit event ${node.id}`);
     say($('event-json'), JSON.stringify(node.event, null, 2));
-    openDialog($('event-dialog'), opener);
+    openDialog($('event-dialog', HTMLDialogElement), opener);
   } catch (error) {
     reportError($('audit-error'), error, 'The event could not be loaded.');
   }
@@ -81,7 +97,9 @@ async function showEvent(id, opener) {
 async function verifyChain() {
   const status = $('chain-status');
   say(status, 'Verifying the hash chain…');
-  const { organization } = await gql('query AdminVerifyAuditChain($id: ID!) { organization(id: $id) { verifyAuditChain { valid eventsChecked firstBrokenEventId } } }', { id: org.id });
+  const { organization } = /** @type {{ organization: { verifyAuditChain: { valid: boolean, eventsChecked: number, firstBrokenEventId: string | null } } }} */ (
+    await gql('query AdminVerifyAuditChain($id: ID!) { organization(id: $id) { verifyAuditChain { valid eventsChecked firstBrokenEventId } } }', { id: currentOrg().id })
+  );
   const result = organization.verifyAuditChain;
   status.dataset.verified = String(result.valid);
   status.className = result.valid ? 'chain-intact' : 'chain-broken';
@@ -93,7 +111,11 @@ async function verifyChain() {
   );
 }
 
-/** Downloads the export of the applied filters (it needs the bearer token, so it cannot be a plain link). */
+/**
+ * Downloads the export of the applied filters (it needs the bearer token, so it cannot be a plain link).
+ * @param {'ndjson' | 'csv'} format
+ * @param {HTMLButtonElement} button
+ */
 async function exportAudit(format, button) {
   button.disabled = true;
   hideAlert($('audit-error'));
@@ -117,6 +139,7 @@ async function exportAudit(format, button) {
 }
 
 export function wireAudit() {
+  /** @param {() => unknown} change */
   const run = async (change) => {
     change();
     try {
@@ -127,7 +150,7 @@ export function wireAudit() {
   };
   $('audit-filter').addEventListener('submit', (event) => {
     event.preventDefault();
-    run(() => Object.assign(audit, { filter: readFilter(), first: Number($('filter-size').value), cursors: [null], page: 0 }));
+    run(() => Object.assign(audit, { filter: readFilter(), first: Number($('filter-size', HTMLSelectElement).value), cursors: [null], page: 0 }));
   });
   $('audit-filter').addEventListener('reset', () => {
     // After the browser has cleared the fields.
@@ -140,8 +163,10 @@ export function wireAudit() {
     }),
   );
   $('audit-newer').addEventListener('click', () => run(() => (audit.page = Math.max(0, audit.page - 1))));
-  $('export-ndjson').addEventListener('click', (event) => exportAudit('ndjson', event.currentTarget));
-  $('export-csv').addEventListener('click', (event) => exportAudit('csv', event.currentTarget));
+  const exportNdjson = $('export-ndjson', HTMLButtonElement);
+  exportNdjson.addEventListener('click', () => exportAudit('ndjson', exportNdjson));
+  const exportCsv = $('export-csv', HTMLButtonElement);
+  exportCsv.addEventListener('click', () => exportAudit('csv', exportCsv));
   $('chain-verify').addEventListener('click', () => verifyChain().catch((error) => reportError($('audit-error'), error, 'The chain could not be verified.')));
-  $('event-close').addEventListener('click', () => $('event-dialog').close());
+  $('event-close').addEventListener('click', () => $('event-dialog', HTMLDialogElement).close());
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Signing in as the public OAuth client teamgraph-admin (authorization code + PKCE S256), the
 // tab's tokens, and the requests made with them: fetch, GraphQL and signing out.
 const CLIENT_ID = 'teamgraph-admin';
@@ -10,13 +11,19 @@ const REDIRECT_URI = `${location.origin}/admin/callback`;
 const TOKENS = 'teamgraph-admin.tokens';
 const PENDING = 'teamgraph-admin.pending';
 
+/** @typedef {{ access: string, refresh: string }} Tokens */
+
 const tokens = {
+  /** @returns {Tokens | null} */
   get: () => JSON.parse(sessionStorage.getItem(TOKENS) ?? 'null'),
+  /** @param {Tokens} value */
   set: (value) => sessionStorage.setItem(TOKENS, JSON.stringify(value)),
   clear: () => sessionStorage.removeItem(TOKENS),
 };
 
+/** @param {ArrayBuffer | Uint8Array} bytes */
 const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/** @param {number} size */
 const randomString = (size) => base64url(crypto.getRandomValues(new Uint8Array(size)));
 
 /** Sends the browser to the login page; needs `crypto.subtle`, which only a secure context has. */
@@ -29,12 +36,16 @@ export async function startSignIn() {
   location.assign(`/oauth/authorize?${params}`);
 }
 
-/** The login page sent the browser back to /admin/callback: the code for tokens. */
+/**
+ * The login page sent the browser back to /admin/callback: the code for tokens.
+ * @param {URLSearchParams} params
+ */
 export async function completeSignIn(params) {
   const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? 'null');
   sessionStorage.removeItem(PENDING);
   history.replaceState(null, '', '/admin');
-  if (params.get('error')) throw new Error(params.get('error_description') ?? params.get('error'));
+  const error = params.get('error');
+  if (error) throw new Error(params.get('error_description') ?? error);
   // RFC 9207: the answer must come from this server, for the request this tab started.
   if (!pending || params.get('state') !== pending.state) throw new Error('The sign-in answer does not belong to a sign-in started in this tab. Sign in again.');
   if (params.get('iss') !== location.origin) throw new Error('The sign-in answer came from another server. Sign in again.');
@@ -42,6 +53,10 @@ export async function completeSignIn(params) {
   tokens.set(issued);
 }
 
+/**
+ * @param {Record<string, string>} fields
+ * @returns {Promise<Tokens>}
+ */
 async function tokenRequest(fields) {
   const response = await fetch('/oauth/token', { method: 'POST', body: new URLSearchParams({ ...fields, client_id: CLIENT_ID }) });
   const body = await response.json().catch(() => ({}));
@@ -51,7 +66,9 @@ async function tokenRequest(fields) {
 
 export class SignedOut extends Error {}
 
+/** @type {Promise<void> | null} */
 let refreshing = null;
+/** @param {string} stale the access token the server refused */
 function refreshTokens(stale) {
   refreshing ??= (async () => {
     const current = tokens.get();
@@ -70,7 +87,11 @@ function refreshTokens(stale) {
   return refreshing;
 }
 
-/** fetch with the access token, refreshed once when the server says it expired. */
+/**
+ * fetch with the access token, refreshed once when the server says it expired.
+ * @param {string} url
+ * @param {{ method?: string, headers?: Record<string, string>, body?: string }} [init]
+ */
 export async function authorizedFetch(url, init = {}) {
   for (let attempt = 0; ; attempt++) {
     const current = tokens.get();
@@ -87,6 +108,7 @@ export async function authorizedFetch(url, init = {}) {
 
 /** A GraphQL error as the API sent it: message, code and sub-code. */
 export class ApiError extends Error {
+  /** @param {{ message: string, extensions?: { code?: string, subCode?: string } }} error */
   constructor(error) {
     super(error.message);
     this.code = error.extensions?.code;
@@ -94,6 +116,12 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The query's data as the server sent it: callers state its shape, which nothing checks.
+ * @param {string} query
+ * @param {Record<string, unknown>} [variables]
+ * @returns {Promise<unknown>}
+ */
 export async function gql(query, variables = {}) {
   const response = await authorizedFetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query, variables }) });
   const body = await response.json();

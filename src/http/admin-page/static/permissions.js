@@ -1,21 +1,46 @@
+// @ts-check
 // The CLI permissions screen: allow-all, the categories and their side panel, the save dialog, and
 // a save by another admin in between.
-import { gql } from './auth.js';
+import { ApiError, gql } from './auth.js';
 import { $, formatTime, h, hideAlert, openDialog, plural, say } from './dom.js';
-import { org, reportError } from './router.js';
+import { currentOrg, reportError } from './router.js';
 
+/** @type {Record<string, string>} */
 const CATEGORY_NAMES = { READ: 'Read', WRITE_AND_MANAGE: 'Write and manage', DELETE: 'Delete' };
+/** @type {Record<string, string>} */
 const CATEGORY_WARNINGS = {
   WRITE_AND_MANAGE: 'Write and manage permissions let twg, and any AI agent that drives it, create and change work items, pages and documents, move them and assign them.',
   DELETE: 'Delete permissions let twg, and any AI agent that drives it, delete work items, pages and documents.',
 };
 
+/**
+ * CliSettings, the fields of SETTINGS_FIELDS.
+ * @typedef {{ allowAllByDefault: boolean, selectedPermissions: string[], effectivePermissions: string[], version: number, updatedAt: string | null, updatedBy: { email: string } | null, categories: { category: string, permissions: { permission: { key: string, description: string } }[] }[] }} CliSettings
+ */
+/** @typedef {{ key: string, description: string, category: string }} Permission */
+/** @typedef {{ allowAll: boolean, selected: Set<string> }} Draft */
+/** @typedef {Draft & { version: number, updatedAt: string | null, updatedBy: string | null }} Saved */
 
 const SETTINGS_FIELDS = 'allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email } categories { category permissions { permission { key description } } }';
 
-/** What the server has (`saved`) and what the admin is editing (`draft`). */
+/**
+ * What the server has (`saved`) and what the admin is editing (`draft`), from the screen's first
+ * load on; the catalogue; the category open in the side panel.
+ * @type {{ saved: Saved | null, draft: Draft | null, catalogue: Permission[], panelCategory: string | null }}
+ */
 const permissions = { saved: null, draft: null, catalogue: [], panelCategory: null };
 
+/** The saved and draft settings: the screen's controls act on them once it has loaded. */
+function loaded() {
+  const { saved, draft } = permissions;
+  if (!saved || !draft) throw new Error('The CLI permission settings have not been loaded.');
+  return { saved, draft };
+}
+
+/**
+ * @param {CliSettings} settings
+ * @returns {{ catalogue: Permission[], saved: Saved }}
+ */
 function settingsState(settings) {
   const catalogue = settings.categories.flatMap((c) => c.permissions.map((p) => ({ ...p.permission, category: c.category })));
   // PRODUCT §5: with allow-all on, turning it off starts from the admin's kept selection, or the whole catalogue.
@@ -23,12 +48,25 @@ function settingsState(settings) {
   return { catalogue, saved: { allowAll: settings.allowAllByDefault, selected: new Set(selection), version: settings.version, updatedAt: settings.updatedAt, updatedBy: settings.updatedBy?.email ?? null } };
 }
 
+/**
+ * @param {Draft} state
+ * @returns {Draft}
+ */
 const copyDraft = (state) => ({ allowAll: state.allowAll, selected: new Set(state.selected) });
+/**
+ * @param {Set<string>} a
+ * @param {Set<string>} b
+ */
 const sameSet = (a, b) => a.size === b.size && [...a].every((key) => b.has(key));
-const permissionsDirty = () => permissions.draft.allowAll !== permissions.saved.allowAll || (!permissions.draft.allowAll && !sameSet(permissions.draft.selected, permissions.saved.selected));
+const permissionsDirty = () => {
+  const { draft, saved } = loaded();
+  return draft.allowAll !== saved.allowAll || (!draft.allowAll && !sameSet(draft.selected, saved.selected));
+};
 
 async function fetchSettings() {
-  const data = await gql(`query AdminCliSettings($id: ID!) { organization(id: $id) { cliSettings { ${SETTINGS_FIELDS} } } }`, { id: org.id });
+  const data = /** @type {{ organization: { cliSettings: CliSettings } }} */ (
+    await gql(`query AdminCliSettings($id: ID!) { organization(id: $id) { cliSettings { ${SETTINGS_FIELDS} } } }`, { id: currentOrg().id })
+  );
   return data.organization.cliSettings;
 }
 
@@ -41,8 +79,9 @@ export async function loadPermissions() {
 }
 
 function renderPermissions() {
-  const { draft, saved, catalogue } = permissions;
-  $('allow-all').checked = draft.allowAll;
+  const { draft, saved } = loaded();
+  const { catalogue } = permissions;
+  $('allow-all', HTMLInputElement).checked = draft.allowAll;
   $('categories').hidden = draft.allowAll;
   $('categories').replaceChildren(
     ...Object.entries(CATEGORY_NAMES).map(([category, name]) => {
@@ -60,12 +99,16 @@ function renderPermissions() {
     }),
   );
   const dirty = permissionsDirty();
-  $('permissions-save').disabled = !dirty;
-  $('permissions-discard').disabled = !dirty;
+  $('permissions-save', HTMLButtonElement).disabled = !dirty;
+  $('permissions-discard', HTMLButtonElement).disabled = !dirty;
   const updated = saved.updatedAt ? `Version ${saved.version}, saved ${formatTime(saved.updatedAt)} UTC${saved.updatedBy ? ` by ${saved.updatedBy}` : ''}.` : 'Never saved: the defaults apply.';
   say($('permissions-meta'), `${updated}${dirty ? ' You have unsaved changes.' : ''}`);
 }
 
+/**
+ * @param {string} category
+ * @param {HTMLElement} opener
+ */
 function openPanel(category, opener) {
   permissions.panelCategory = category;
   say($('panel-title'), `${CATEGORY_NAMES[category]} permissions`);
@@ -74,17 +117,17 @@ function openPanel(category, opener) {
   say($('panel-warning'), warning ?? '');
   renderPanel();
   // The category cards are re-rendered by every toggle: find the category's button again.
-  openDialog($('panel'), () => document.querySelector(`[data-category="${category}"] button`) ?? opener);
+  openDialog($('panel', HTMLDialogElement), () => /** @type {HTMLElement | null} */ (document.querySelector(`[data-category="${category}"] button`)) ?? opener);
 }
 
 function renderPanel() {
   const category = permissions.panelCategory;
   const inCategory = permissions.catalogue.filter((p) => p.category === category);
-  const selected = permissions.draft.selected;
+  const { selected } = loaded().draft;
   say($('panel-summary'), `${inCategory.filter((p) => selected.has(p.key)).length} of ${inCategory.length} allowed. Changes are saved with Save changes on the page.`);
   const list = $('panel-list');
   // Re-rendering keeps the focused toggle focused.
-  const focusedKey = document.activeElement?.dataset?.key;
+  const focusedKey = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.key;
   list.replaceChildren(
     ...inCategory.map((p) => {
       const id = `permission-${p.key.replace(/[^a-z0-9]/gi, '-')}`;
@@ -97,22 +140,28 @@ function renderPanel() {
       );
     }),
   );
-  if (focusedKey) list.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
+  if (focusedKey) /** @type {HTMLElement | null} */ (list.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`))?.focus();
 }
 
+/**
+ * @param {string} key
+ * @param {boolean} on
+ */
 function togglePermission(key, on) {
-  if (on) permissions.draft.selected.add(key);
-  else permissions.draft.selected.delete(key);
+  if (on) loaded().draft.selected.add(key);
+  else loaded().draft.selected.delete(key);
   renderPanel();
   renderPermissions();
 }
 
+/** @param {boolean} on */
 function setCategory(on) {
   for (const p of permissions.catalogue) if (p.category === permissions.panelCategory) togglePermission(p.key, on);
 }
 
 function describeChange() {
-  const { draft, saved, catalogue } = permissions;
+  const { draft, saved } = loaded();
+  const { catalogue } = permissions;
   if (draft.allowAll) return 'Allow all permissions by default: on. twg may request every permission of the catalogue, including ones added later.';
   const added = catalogue.filter((p) => draft.selected.has(p.key) && !(saved.allowAll || saved.selected.has(p.key))).length;
   const removed = catalogue.filter((p) => !draft.selected.has(p.key) && (saved.allowAll || saved.selected.has(p.key))).length;
@@ -121,10 +170,15 @@ function describeChange() {
   return `Allow all: off. ${total} (${plural(added, 'permission')} added, ${removed} removed).`;
 }
 
+/**
+ * @param {boolean} revokeSessions
+ * @param {HTMLButtonElement} button
+ */
 async function savePermissions(revokeSessions, button) {
-  const { draft, saved, catalogue } = permissions;
+  const { draft, saved } = loaded();
+  const { catalogue } = permissions;
   const input = {
-    orgId: org.id,
+    orgId: currentOrg().id,
     allowAllByDefault: draft.allowAll,
     revokeSessions,
     expectedVersion: saved.version,
@@ -132,11 +186,13 @@ async function savePermissions(revokeSessions, button) {
   };
   button.disabled = true;
   try {
-    const { updateCliPermissions: result } = await gql(
-      `mutation AdminSaveCliSettings($input: UpdateCliPermissionsInput!) { updateCliPermissions(input: $input) { revokedSessionCount settings { ${SETTINGS_FIELDS} } } }`,
-      { input },
+    const { updateCliPermissions: result } = /** @type {{ updateCliPermissions: { revokedSessionCount: number, settings: CliSettings } }} */ (
+      await gql(
+        `mutation AdminSaveCliSettings($input: UpdateCliPermissionsInput!) { updateCliPermissions(input: $input) { revokedSessionCount settings { ${SETTINGS_FIELDS} } } }`,
+        { input },
+      )
     );
-    $('save-dialog').close();
+    $('save-dialog', HTMLDialogElement).close();
     const { catalogue: fresh, saved: now } = settingsState(result.settings);
     Object.assign(permissions, { catalogue: fresh, saved: now, draft: copyDraft(now) });
     $('permissions-conflict').hidden = true;
@@ -144,9 +200,9 @@ async function savePermissions(revokeSessions, button) {
     renderPermissions();
     say($('permissions-status'), `Saved (version ${now.version}).${revokeSessions ? ` ${plural(result.revokedSessionCount, 'twg session')} revoked.` : ' Existing twg sessions were kept.'}`);
   } catch (error) {
-    $('save-dialog').close();
+    $('save-dialog', HTMLDialogElement).close();
     say($('permissions-status'), '');
-    if (error.code === 'CONFLICT') return showPermissionsConflict();
+    if (error instanceof ApiError && error.code === 'CONFLICT') return showPermissionsConflict();
     reportError($('permissions-error'), error, 'Not saved.');
   } finally {
     button.disabled = false;
@@ -168,35 +224,41 @@ async function showPermissionsConflict() {
 }
 
 export function wirePermissions() {
-  $('allow-all').addEventListener('change', (event) => {
-    permissions.draft.allowAll = event.currentTarget.checked;
+  const allowAll = $('allow-all', HTMLInputElement);
+  allowAll.addEventListener('change', () => {
+    loaded().draft.allowAll = allowAll.checked;
     renderPermissions();
   });
   $('panel-select-all').addEventListener('click', () => setCategory(true));
   $('panel-clear-all').addEventListener('click', () => setCategory(false));
-  $('panel-close').addEventListener('click', () => $('panel').close());
+  $('panel-close').addEventListener('click', () => $('panel', HTMLDialogElement).close());
+  /** @param {HTMLElement} opener */
   const openSave = (opener) => {
     say($('save-summary'), describeChange());
     say($('permissions-status'), '');
-    openDialog($('save-dialog'), opener, $('allow-all'));
+    openDialog($('save-dialog', HTMLDialogElement), opener, allowAll);
     $('save-keep').focus();
   };
-  $('permissions-save').addEventListener('click', (event) => openSave(event.currentTarget));
-  $('permissions-conflict-save').addEventListener('click', (event) => openSave(event.currentTarget));
+  const save = $('permissions-save');
+  save.addEventListener('click', () => openSave(save));
+  const conflictSave = $('permissions-conflict-save');
+  conflictSave.addEventListener('click', () => openSave(conflictSave));
   $('permissions-conflict-discard').addEventListener('click', () => {
-    permissions.draft = copyDraft(permissions.saved);
+    permissions.draft = copyDraft(loaded().saved);
     $('permissions-conflict').hidden = true;
     renderPermissions();
     say($('permissions-status'), 'Your changes were discarded; this is the saved version.');
     $('allow-all').focus();
   });
   $('permissions-discard').addEventListener('click', () => {
-    permissions.draft = copyDraft(permissions.saved);
+    permissions.draft = copyDraft(loaded().saved);
     renderPermissions();
     say($('permissions-status'), 'Changes discarded.');
     $('allow-all').focus();
   });
-  $('save-keep').addEventListener('click', (event) => savePermissions(false, event.currentTarget));
-  $('save-revoke').addEventListener('click', (event) => savePermissions(true, event.currentTarget));
-  $('save-cancel').addEventListener('click', () => $('save-dialog').close());
+  const keep = $('save-keep', HTMLButtonElement);
+  keep.addEventListener('click', () => savePermissions(false, keep));
+  const revoke = $('save-revoke', HTMLButtonElement);
+  revoke.addEventListener('click', () => savePermissions(true, revoke));
+  $('save-cancel').addEventListener('click', () => $('save-dialog', HTMLDialogElement).close());
 }

@@ -1,14 +1,26 @@
+// @ts-check
 // Which screen shows: sign-in, refusal, or one of the organisation's screens by its hash route; and
 // errors, of which a lost session goes back to sign-in.
 import { SignedOut } from './auth.js';
 import { $, hideAlert, say, showAlert } from './dom.js';
 
-export let org = null;
+/** @typedef {{ id: string, name: string }} Organization */
 
-export function showOnly(screen) {
-  for (const section of document.querySelectorAll('main > .screen')) section.hidden = section.id !== `screen-${screen}`;
+/** @type {Organization | null} */
+let org = null;
+
+/** The organisation whose screens show: they act only while an admin is signed in to one. */
+export function currentOrg() {
+  if (!org) throw new Error('No organisation is signed in.');
+  return org;
 }
 
+/** @param {string} screen */
+export function showOnly(screen) {
+  for (const section of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('main > .screen'))) section.hidden = section.id !== `screen-${screen}`;
+}
+
+/** @param {string} [message] */
 export function showSignIn(message) {
   org = null;
   $('sections').hidden = true;
@@ -20,22 +32,34 @@ export function showSignIn(message) {
   showOnly('signin');
 }
 
-/** What loads each screen's data, by its hash route; the first is the default. */
+/**
+ * What loads each screen's data, by its hash route; the first is the default.
+ * @typedef {Record<string, () => Promise<void>>} Screens
+ */
+
+/** @type {Screens} */
 let screens = {};
 
-/** Routes hash changes from now on to `loaders`' screens. */
+/**
+ * Routes hash changes from now on to `loaders`' screens.
+ * @param {Screens} loaders
+ */
 export function startRouting(loaders) {
   screens = loaders;
   addEventListener('hashchange', () => route(true));
 }
 
-/** The signed-in admin's organisation: its screens show, starting with the one in the hash. */
+/**
+ * The signed-in admin's organisation: its screens show, starting with the one in the hash.
+ * @param {Organization} organisation
+ */
 export async function enterOrganisation(organisation) {
   org = organisation;
   $('sections').hidden = false;
   await route(false);
 }
 
+/** @param {boolean} moveFocus */
 async function route(moveFocus) {
   if (!org) return;
   const names = Object.keys(screens);
@@ -54,8 +78,13 @@ async function route(moveFocus) {
   }
 }
 
-/** Turns an error of an action into text in `element`; a lost session goes back to sign-in. */
+/**
+ * Turns an error of an action into text in `element`; a lost session goes back to sign-in.
+ * @param {HTMLElement} element
+ * @param {unknown} error what the action threw: always an Error
+ * @param {string} title
+ */
 export function reportError(element, error, title) {
   if (error instanceof SignedOut) return showSignIn(error.message);
-  showAlert(element, title, error.message);
+  showAlert(element, title, /** @type {Error} */ (error).message);
 }

@@ -1,10 +1,19 @@
+// @ts-check
 // The CLI sessions screen: revoking twg sessions, and the accounts seen in the audit log that its
 // form and the audit filter suggest.
 import { gql } from './auth.js';
 import { $, confirmAction, h, hideAlert, plural, say } from './dom.js';
-import { org, reportError } from './router.js';
+import { currentOrg, reportError } from './router.js';
 
+/** @typedef {{ accountId: string | null, email: string | null }} AuditActor */
+
+/**
+ * Every account seen so far: its id to its e-mail, or ''.
+ * @type {Map<string, string>}
+ */
 const knownAccounts = new Map();
+
+/** @param {AuditActor[]} actors */
 export function rememberAccounts(actors) {
   for (const actor of actors) if (actor.accountId && !knownAccounts.has(actor.accountId)) knownAccounts.set(actor.accountId, actor.email ?? '');
   $('known-accounts').replaceChildren(...[...knownAccounts].map(([id, email]) => h('option', { value: id, label: email })));
@@ -12,10 +21,16 @@ export function rememberAccounts(actors) {
 
 export async function loadSessions() {
   hideAlert($('sessions-error'));
-  const { organization } = await gql(`query AdminRecentActors($id: ID!) { organization(id: $id) { auditEvents(first: 100) { edges { node { actor { accountId email } } } } } }`, { id: org.id });
+  const { organization } = /** @type {{ organization: { auditEvents: { edges: { node: { actor: AuditActor } }[] } } }} */ (
+    await gql(`query AdminRecentActors($id: ID!) { organization(id: $id) { auditEvents(first: 100) { edges { node { actor { accountId email } } } } } }`, { id: currentOrg().id })
+  );
   rememberAccounts(organization.auditEvents.edges.map((e) => e.node.actor));
 }
 
+/**
+ * @param {string | null} accountId null for everyone in the organisation
+ * @param {HTMLElement} opener
+ */
 async function revokeSessions(accountId, opener) {
   const who = accountId ? `account ${accountId}${knownAccounts.get(accountId) ? ` (${knownAccounts.get(accountId)})` : ''}` : 'everyone in the organisation';
   const confirmed = await confirmAction(opener, {
@@ -27,9 +42,11 @@ async function revokeSessions(accountId, opener) {
   hideAlert($('sessions-error'));
   say($('sessions-status'), '');
   try {
-    const { revokeCliSessions } = await gql('mutation AdminRevokeCliSessions($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }', {
-      input: { orgId: org.id, ...(accountId ? { accountId } : {}) },
-    });
+    const { revokeCliSessions } = /** @type {{ revokeCliSessions: { revokedSessionCount: number } }} */ (
+      await gql('mutation AdminRevokeCliSessions($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }', {
+        input: { orgId: currentOrg().id, ...(accountId ? { accountId } : {}) },
+      })
+    );
     say($('sessions-status'), `${plural(revokeCliSessions.revokedSessionCount, 'twg session')} of ${who} revoked.`);
   } catch (error) {
     reportError($('sessions-error'), error, 'Nothing was revoked.');
@@ -37,9 +54,11 @@ async function revokeSessions(accountId, opener) {
 }
 
 export function wireSessions() {
-  $('revoke-all').addEventListener('click', (event) => revokeSessions(null, event.currentTarget));
+  const revokeAll = $('revoke-all');
+  revokeAll.addEventListener('click', () => revokeSessions(null, revokeAll));
   $('revoke-account-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    revokeSessions($('revoke-account').value.trim(), event.submitter ?? $('revoke-account'));
+    const account = $('revoke-account', HTMLInputElement);
+    revokeSessions(account.value.trim(), event.submitter ?? account);
   });
 }
