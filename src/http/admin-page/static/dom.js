@@ -17,9 +17,10 @@ export function $(id, type) {
 }
 
 /**
- * Properties of a new element, and `on<event>` listeners whose `currentTarget` is that element.
+ * Properties of a new element, and `on<event>` listeners whose `currentTarget` is that element; no
+ * HTML, as everything goes into the page as text.
  * @template {HTMLElement} E
- * @typedef {{ [name: string]: unknown, onclick?: (event: MouseEvent & { currentTarget: E }) => void, onchange?: (event: Event & { currentTarget: E }) => void }} Props
+ * @typedef {{ [name: string]: unknown, innerHTML?: never, outerHTML?: never, onclick?: (event: MouseEvent & { currentTarget: E }) => void, onchange?: (event: Event & { currentTarget: E }) => void }} Props
  */
 
 /** @typedef {Node | string | null | undefined | false} Child */
