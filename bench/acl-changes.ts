@@ -17,12 +17,13 @@
 //
 // --members is the granting group's size (setGroups sends the whole member list, PRODUCT §4);
 // --stats never skips the ANALYZE after the load; --statements lists each change's statements.
+import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import type { App } from '../src/app.ts';
 import type { DbHandle } from '../src/db/handle.ts';
-import { CLI_CLIENT_ID, type ConnectionCaller } from '../src/modules/session/caller.ts';
+import { type ConnectionCaller } from '../src/modules/session/caller.ts';
 import type { ObjectInput } from '../src/modules/object/object.service.ts';
 import { percentile } from './dataset.ts';
 import { type Backend, BENCH_ORIGIN, benchApp, codeRevision, ms, openPool, out, progress, withDatabase } from './harness.ts';

@@ -6,6 +6,7 @@
 //
 //   npm run bench:audit -- [--backend pglite|postgres] [--duration 15] [--connections 50] [--objects 2000]
 //                          [--server postgres://postgres@127.0.0.1:5432/postgres]
+import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { execFile } from 'node:child_process';
@@ -16,7 +17,6 @@ import type autocannon from 'autocannon';
 import { sql } from 'kysely';
 import type { App } from '../src/app.ts';
 import { createHttpServer } from '../src/http-server.ts';
-import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { type Backend, benchApp, codeRevision, ms, out, progress, withDatabase } from './harness.ts';
 import { operatorAuthor } from '../src/modules/audit/audit-event.ts';
 

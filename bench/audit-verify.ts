@@ -13,11 +13,11 @@
 //
 //   npm run bench:audit-verify -- [--events 1000000] [--backend pglite|postgres] [--runs 200]
 //                                 [--server postgres://postgres@127.0.0.1:5432/postgres]
+import { ADMIN_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { operatorEvent } from '../src/modules/audit/audit-event.ts';
-import { ADMIN_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { newId } from '../src/shared/ids.ts';
 import { loadAuditChain } from './audit-chain.ts';
 import { type Backend, benchApp, codeRevision, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';

@@ -18,12 +18,12 @@
 //
 //   npm run bench:auth -- [--backend pglite|postgres] [--runs 2000] [--warmup 200]
 //                         [--server postgres://postgres@127.0.0.1:5432/postgres]
+import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PermissionGate } from '../src/authz/permission-gate.ts';
 import { createGraphqlHandler } from '../src/graphql/yoga.ts';
-import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { type Backend, benchApp, codeRevision, measureInterleaved, ms, out, progress, type Timing, withDatabase } from './harness.ts';
 

@@ -3,6 +3,7 @@
 // real HTTP, an organisation's tenant (site, four connections with their own tokens, directory,
 // accounts) created through the services, and ingestion through the API: `setObjects` and
 // `setRelationships` batches of 100 from the four connections at once.
+import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import type { DbHandle } from '../src/db/handle.ts';
 import type { Services } from '../src/services.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import type { IngestionPayload } from '../src/modules/ingestion/ingestion.ts';
-import { CLI_CLIENT_ID, type ConnectionCaller } from '../src/modules/session/caller.ts';
+import { type ConnectionCaller } from '../src/modules/session/caller.ts';
 import { BATCH_SIZE, CONNECTIONS, type Dataset, percentile, VIEWERS, type ViewerName } from './dataset.ts';
 import { benchApp, progress } from './harness.ts';
 

@@ -5,8 +5,8 @@
 // then searches a rare word, for what closing the channel costs where the text is rare.
 //
 //   npm run bench:text-timing -- [--objects 20000] [--pairs 300] [--backend pglite|postgres]
+import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import { parseArgs } from 'node:util';
-import { CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 import type { ConnectionCaller } from '../src/modules/session/caller.ts';
 import { percentile } from './dataset.ts';
 import { type Backend, BENCH_ORIGIN, benchApp, codeRevision, ms, out, progress, withDatabase } from './harness.ts';

@@ -1,5 +1,6 @@
 // The operator command line: `npm run --silent admin -- <command> [flags]`. Prints exactly one
 // JSON object on stdout; an error is one line on stderr and exit code 1.
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import { parseArgs } from 'node:util';
 import { createServices } from '../src/services.ts';
 import { loadConfig } from '../src/config.ts';
@@ -10,7 +11,6 @@ import type { Services } from '../src/services.ts';
 import { type ActionAuthor, operatorAuthor } from '../src/modules/audit/audit-event.ts';
 import { ConnectionRepository } from '../src/modules/connection/connection.repository.ts';
 import { OrgRepository } from '../src/modules/org/org.repository.ts';
-import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../src/modules/session/caller.ts';
 
 const USAGE = `usage: npm run --silent admin -- <command>
   org create --name N

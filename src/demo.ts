@@ -1,9 +1,9 @@
 // The demo data set: one organisation with a Jira and a Confluence connection and two people
 // who see different objects. Created through the same services as the operator command line;
 // loading it again only issues fresh tokens.
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from './modules/session/credentials/client-ids.ts';
 import type { Services } from './services.ts';
 import type { ConnectionCaller } from './modules/session/caller.ts';
-import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from './modules/session/caller.ts';
 import { OrgRepository } from './modules/org/org.repository.ts';
 
 const ALICE = 'alice@demo.teamgraph.test';

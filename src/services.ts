@@ -20,7 +20,7 @@ import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
-import { CredentialCache } from './modules/session/credential-cache.ts';
+import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
 import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';

@@ -3,8 +3,9 @@
 // resolver); both ask this gate. For a CLI session a permission must be allowed by the
 // organisation right now AND granted to the session; the organisation's answer is read once per
 // request, so a settings change applies to the next request on every instance.
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../modules/session/credentials/client-ids.ts';
 import type { Catalog, ObjectTypeDef } from '../modules/cli-permission/catalog.ts';
-import { ADMIN_CLIENT_ID, type Caller, CLI_CLIENT_ID } from '../modules/session/caller.ts';
+import { type Caller } from '../modules/session/caller.ts';
 import { RestrictedError, type RestrictionReason } from '../shared/errors.ts';
 
 export type TypeAction = 'read' | 'write' | 'delete';

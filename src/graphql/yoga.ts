@@ -9,7 +9,7 @@ import { useErrorPolicy, maskError } from './plugins/use-error-policy.ts';
 import { useAudit } from './plugins/use-audit.ts';
 import { useInputBounds } from './plugins/use-input-bounds.ts';
 import { useLimits } from './plugins/use-limits.ts';
-import { type ParseMemo, useParseOnce } from './plugins/use-parse-once.ts';
+import { type ParseMemo, useParseOnce } from '../modules/session/credentials/use-parse-once.ts';
 import { schema } from './schema.ts';
 
 export interface GraphqlServerContext {

@@ -4,12 +4,13 @@
 // and admin keys before anything is read for them. The answer is a Caller with its audit recorder
 // (the audit log follows accounts and the admins behind API keys, not connections), or the
 // refusal, for the route to record.
+import type { Speculation } from '../modules/session/credentials/speculation.ts';
+import { BITBUCKET_CLIENT_ID } from '../modules/session/credentials/client-ids.ts';
 import { ADMIN_KEY_PREFIX } from '../modules/admin-key/admin-key.service.ts';
 import type { AuditOutcome } from '../modules/audit/audit-event.ts';
 import { AuditRecorder } from '../modules/audit/audit-recorder.ts';
-import { BITBUCKET_CLIENT_ID, type BitbucketAuthentication } from '../modules/bitbucket-token/bitbucket-token.service.ts';
+import type { BitbucketAuthentication } from '../modules/bitbucket-token/bitbucket-token.service.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
-import type { Speculation } from '../modules/session/credential-cache.ts';
 import type { Services } from '../services.ts';
 import { errorResponse } from './error-response.ts';
 

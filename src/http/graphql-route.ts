@@ -1,12 +1,12 @@
-// POST (or GET) /graphql. Cached credentials are used at once while the change feed's barrier
-// runs beside the request (issue 3: on PostgreSQL the barrier is a round trip). Until it confirms
-// them nothing leaves: no response, no audit event, and no mutation starts (useAudit waits for
-// it; query fields only read). Should the barrier show that they changed, the request runs again
-// from the database. A browser's GET without a query gets GraphiQL.
+// POST (or GET) /graphql, on cached credentials under the no-stale-access protocol
+// (modules/session/credentials/credential-cache.ts, steps 4 and 5): the answer is held until
+// they are confirmed, and the request runs again when they changed. A browser's GET without a
+// query gets GraphiQL.
 import { randomUUID } from 'node:crypto';
-import type { ParseMemo } from '../graphql/plugins/use-parse-once.ts';
+import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
+import type { Speculation } from '../modules/session/credentials/speculation.ts';
+import type { ParseMemo } from '../modules/session/credentials/use-parse-once.ts';
 import type { createGraphqlHandler } from '../graphql/yoga.ts';
-import type { Speculation } from '../modules/session/credential-cache.ts';
 import type { Services } from '../services.ts';
 import type { Audited } from './audited.ts';
 import type { Answer, Authenticate, RequestInfo } from './authenticate.ts';
@@ -40,9 +40,7 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
     if (wantsGraphiql) return yoga.handleRequest(request, { requestId } as never);
 
     const rerunnable = new Rerunnable(request);
-    const speculation = services.credentials.speculate();
-    let answer = await respond(rerunnable, info, requestId, speculation);
-    if (speculation.relies && !(await speculation.confirm())) answer = await respond(rerunnable, info, requestId);
+    const answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, requestId, speculation));
     return audited(answer.recorder, answer.response, answer.outcome);
   };
 }

@@ -1,9 +1,9 @@
 // The admin page in a real browser: what it loads, sign-in through the service's own OAuth, the
 // refusal of non-admins, and the CLI permission settings with their save dialog and conflicts.
+import { ADMIN_CLIENT_ID } from '../../src/modules/session/credentials/client-ids.ts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/modules/cli-permission/catalog.ts';
-import { ADMIN_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { type AdminPageHarness, PASSWORD, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
 
 let browser: Browser;

@@ -1,13 +1,13 @@
 // ACL cases (PRODUCT §3, §4) through the API with real tokens: for one object and one account,
 // whether `objects` lists it, whether `object(id)` returns it, and `viewerCanEdit` /
 // `viewerCanDelete`. Each case builds its own organisation, so cases cannot see each other.
+import { CLI_CLIENT_ID } from '../../src/modules/session/credentials/client-ids.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessChecker } from '../../src/authz/access-checker.ts';
 import type { CompiledAcl } from '../../src/authz/acl.ts';
 import { type AclNode, isAllowed } from '../../src/authz/acl-engine.ts';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
 import { listVisibleObjects } from '../../src/authz/visibility-filter.ts';
-import { CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { createTenant, type Tenant, type TestApp, startTestApp } from '../support/app.ts';
 
 let t: TestApp;

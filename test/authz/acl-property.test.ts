@@ -2,11 +2,12 @@
 // product rules alone: random worlds of accounts, third-party users, nested groups, links and
 // objects are built through the services, and what the list filter (SQL) and the batched single
 // checks answer is compared, account by account and object by object, with the model.
+import { CLI_CLIENT_ID } from '../../src/modules/session/credentials/client-ids.ts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
 import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace, type VisibilityTuning } from '../../src/authz/visibility-filter.ts';
-import { CLI_CLIENT_ID, type ConnectionCaller } from '../../src/modules/session/caller.ts';
+import { type ConnectionCaller } from '../../src/modules/session/caller.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fffffff);

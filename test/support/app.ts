@@ -1,10 +1,10 @@
 // A real app over a fresh database, driven through app.fetch with real tokens, and a tenant
 // factory that creates organisations, sites, connections and accounts the way the operator does.
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/credentials/client-ids.ts';
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import type { ChangeFeed } from '../../src/db/change-feed.ts';
 import { operatorAuthor } from '../../src/modules/audit/audit-event.ts';
 import type { DbHandle } from '../../src/db/handle.ts';
-import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../../src/modules/session/caller.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { TestClock } from './clock.ts';
 import { openTestDatabase } from './database.ts';

@@ -3,7 +3,8 @@
 // and its audit event commit together or not at all. Queries and requests that never execute
 // (parse and validation errors) are recorded by the HTTP layer once the response is ready.
 // Tasks a mutation queued in `afterCommit` start once its transaction committed. A mutation starts
-// only once the caller's credentials are confirmed current (see credential-cache.ts).
+// only once the caller's credentials are confirmed current (step 4 of the no-stale-access
+// protocol, modules/session/credentials/credential-cache.ts).
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { inRequestTransaction } from '../../db/request-transaction.ts';

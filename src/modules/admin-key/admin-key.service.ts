@@ -1,6 +1,8 @@
 // Admin API keys (PRODUCT §5): created by an org admin signed in to the admin page, the secret
 // returned once (twgk_ + 32 random bytes, stored as SHA-256), optional expiry, revocable. A key
 // authenticates as an AdminKeyCaller: admin fields only, outside the CLI permission settings.
+import type { Speculation } from '../session/credentials/speculation.ts';
+import { ADMIN_KEY_CLIENT_ID } from '../session/credentials/client-ids.ts';
 import type { ActionAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely, Selectable } from 'kysely';
@@ -9,9 +11,9 @@ import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { newSecret, sha256 } from '../../shared/secrets.ts';
-import { ADMIN_KEY_CLIENT_ID, type AdminKeyCaller } from '../session/caller.ts';
+import type { AdminKeyCaller } from '../session/caller.ts';
 import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
-import { CredentialCache, type Speculation } from '../session/credential-cache.ts';
+import { CredentialCache } from '../session/credentials/credential-cache.ts';
 import { AdminKeyRepository } from './admin-key.repository.ts';
 import type { AdminApiKeyTable } from './admin-key.table.ts';
 

@@ -1,11 +1,10 @@
 // What one request tells the audit log (PRODUCT §9): who, from where, which command, what it
 // touched and how it ended. The HTTP layer creates it, the GraphQL layer fills it in, and exactly
 // one event per request leaves it.
+import { BITBUCKET_CLIENT_ID, CLI_CLIENT_ID } from '../session/credentials/client-ids.ts';
 import type { GraphQLError } from 'graphql';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import { BITBUCKET_CLIENT_ID } from '../bitbucket-token/bitbucket-token.service.ts';
-import { CLI_CLIENT_ID } from '../session/caller.ts';
 import type { ActionAuthor, AuditEvent, AuditOutcome } from './audit-event.ts';
 
 /** Whose request it is, as far as the token tells (also for a token that no longer works). */

@@ -1,12 +1,13 @@
 // Bitbucket tokens (PRODUCT §8): an account creates, lists and revokes its own; admins revoke
 // any of the organisation's. Creating one needs no OAuth permission: Bitbucket is the exception
 // to the CLI permission settings.
+import { BITBUCKET_CLIENT_ID } from '../session/credentials/client-ids.ts';
 import { builder } from '../../graphql/builder.ts';
 import { actingAs } from '../../graphql/context.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { isAdmin } from '../session/caller.ts';
 import { ForbiddenError } from '../../shared/errors.ts';
-import { BITBUCKET_CLIENT_ID, type BitbucketToken } from './bitbucket-token.service.ts';
+import { type BitbucketToken } from './bitbucket-token.service.ts';
 
 export interface BitbucketTokenShape {
   id: string;

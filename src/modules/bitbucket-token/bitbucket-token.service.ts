@@ -2,6 +2,7 @@
 // stored as SHA-256), listed by their owner, revoked by the owner or an admin. A request carries
 // one in X-Bitbucket-Token; it vouches for bitbucket:* objects in place of OAuth permissions and
 // survives CLI settings and session revocation, while the allowlist, ACLs and audit log apply.
+import type { Speculation } from '../session/credentials/speculation.ts';
 import type { ActionAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely, Selectable } from 'kysely';
@@ -15,12 +16,11 @@ import type { OrgSnapshot } from '../session/caller.ts';
 import { lastUseDue, type SessionEndReason } from '../session/session.service.ts';
 import { BitbucketTokenRepository } from './bitbucket-token.repository.ts';
 import type { BitbucketTokenTable } from './bitbucket-token.table.ts';
-import { CredentialCache, type Speculation } from '../session/credential-cache.ts';
+import { BITBUCKET_CLIENT_ID } from '../session/credentials/client-ids.ts';
+import { CredentialCache } from '../session/credentials/credential-cache.ts';
 
 export const BITBUCKET_TOKEN_PREFIX = 'twgb_';
 export const BITBUCKET_SCOPES = ['repository:read', 'repository:write', 'pullrequest:read', 'pullrequest:write'] as const;
-/** The client id recorded for requests a Bitbucket token alone authenticates. */
-export const BITBUCKET_CLIENT_ID = 'bitbucket-token';
 
 export type BitbucketToken = Selectable<BitbucketTokenTable>;
 

@@ -1,13 +1,14 @@
 // The organisation's CLI permission settings (PRODUCT §5): allow-all (the default, so catalogue
 // additions are allowed automatically) or a selection (catalogue additions not allowed), saved
 // with optimistic concurrency, optionally revoking every CLI session at once.
+import { CLI_CLIENT_ID } from '../session/credentials/client-ids.ts';
 import type { ActionAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, ConflictError } from '../../shared/errors.ts';
-import { CLI_CLIENT_ID, type OrgSnapshot } from '../session/caller.ts';
+import { type OrgSnapshot } from '../session/caller.ts';
 import { SessionRepository } from '../session/session.repository.ts';
 import type { Catalog } from './catalog.ts';
 import { CliSettingsRepository } from './cli-settings.repository.ts';

@@ -1,6 +1,6 @@
 // The OAuth clients that are part of the product (PRODUCT §5–6). Connections are confidential
 // clients registered by the operator; these are the public ones, with their redirect rules.
-import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../session/caller.ts';
+import { ADMIN_CLIENT_ID, CLI_CLIENT_ID } from '../session/credentials/client-ids.ts';
 
 export interface PublicClient {
   id: string;

@@ -1,9 +1,6 @@
 // Who is making a request, as established from its bearer token.
 import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
-export const CLI_CLIENT_ID = 'twg-cli';
-export const ADMIN_CLIENT_ID = 'teamgraph-admin';
-/** The client id admin API keys act under; no OAuth client has it. */
-export const ADMIN_KEY_CLIENT_ID = 'admin-api-key';
+import { ADMIN_CLIENT_ID } from './credentials/client-ids.ts';
 
 interface CallerBase {
   orgId: string;

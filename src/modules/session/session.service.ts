@@ -1,6 +1,7 @@
 // Issues sessions with opaque bearer tokens (twg_ + 32 random bytes, stored as SHA-256) and
 // turns a presented token back into a Caller. The OAuth server signs people in through it:
 // their sessions also carry a refresh token (twgr_…), rotated on every use.
+import type { Speculation } from './credentials/speculation.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -9,7 +10,7 @@ import { newSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
-import { CredentialCache, type Speculation } from './credential-cache.ts';
+import { CredentialCache } from './credentials/credential-cache.ts';
 
 export const TOKEN_PREFIX = 'twg_';
 export const REFRESH_TOKEN_PREFIX = 'twgr_';

@@ -1,27 +1,40 @@
-// Credential lookups kept across requests (issue 3: authentication should add ≤ 1 ms). A cached
-// row is the database's row as the lookup read it; what depends on the time (expiry, idle end)
-// is still decided per request from it. It is exact under change because:
-//  - every change to what a lookup reads notifies `teamgraph_credentials` with its organisation
-//    (migration 013), and the notification drops that organisation's rows in every process;
-//  - this process also drops everything after each of its own writes that can end access (a
-//    mutation, an OAuth endpoint), without waiting for its notification to come back;
-//  - a row read while anything was dropped is not kept (the generation check), so a read that
-//    raced a change cannot outlive it;
-//  - a cached row counts only once the feed's barrier (ChangeFeed.sync) has passed with the row
+// No stale access (PRODUCT §4, §5, §6; issue 3: authentication should add ≤ 1 ms). This folder
+// holds the whole protocol that lets a request authenticate from credentials cached across
+// requests without ever acting on credentials that changed; this comment tells it end to end.
+//
+// 1. Every kind of credential has a client id (client-ids.ts). A request's credential is looked
+//    up (session, admin API key or Bitbucket token, with the organisation's snapshot) through
+//    CredentialCache.lookup below. A cached row is the database's row as the lookup read it; what
+//    depends on the time (expiry, idle end) is still decided per request from it.
+// 2. Every change to what a lookup reads notifies `teamgraph_credentials` with its organisation
+//    (migration 013). The change feed (db/change-feed.ts) delivers it to every process, where it
+//    drops that organisation's rows. This process also drops everything after each of its own
+//    writes that can end access (a mutation: graphql/plugins/use-audit.ts; an OAuth endpoint),
+//    without waiting for its notification to come back. A row read while anything was dropped is
+//    not kept (the generation check), so a read that raced a change cannot outlive it. Nothing is
+//    cached while the feed is down, and no row is kept longer than MAX_AGE_MS in any case.
+// 3. A cached row counts only once the feed's barrier (ChangeFeed.sync) has passed with the row
 //    still cached: every notification of a transaction committed before the request has been
 //    applied by then. On PostgreSQL that is one `select 1` on the listening connection, shared by
 //    the requests that wait for it; the embedded database delivers notifications with the commit,
-//    so there it costs nothing. A request may go ahead on a cached row while its barrier is in
-//    flight (a Speculation) if nothing it does is seen or kept before the barrier confirms it;
-//  - nothing is cached while the feed is down (until it is listening again everything could have
-//    changed unseen), and no row is kept longer than MAX_AGE_MS in any case.
-import type { ChangeFeed } from '../../db/change-feed.ts';
+//    so there it costs nothing.
+// 4. So that the barrier's round trip overlaps the request instead of preceding it, a request may
+//    go ahead on cached rows while the barrier is in flight: a Speculation (speculation.ts). Until
+//    it confirms, nothing the request does is seen or kept: no response leaves and no audit event
+//    is written (http/graphql-route.ts holds the answer), and no mutation starts (useAudit awaits
+//    RequestContext.credentialsConfirmed first; query fields only read).
+// 5. Should the barrier show that a row changed, the request runs again from the database
+//    (runOnCurrentCredentials, confirmed-run.ts), with the body read once and yoga's parse of it
+//    kept for the second run (use-parse-once.ts), since the first run consumed the body.
+import type { ChangeFeed } from '../../../db/change-feed.ts';
+import { Speculation } from './speculation.ts';
 
 export const CREDENTIALS_CHANNEL = 'teamgraph_credentials';
 const MAX_AGE_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
-interface Entry {
+/** A cached row; a Speculation holds on to the entries it relied on. */
+export interface Entry {
   orgId: string;
   row: unknown;
   storedAt: number;
@@ -54,7 +67,7 @@ export class CredentialCache {
     else for (const [key, entry] of this.rows) if (entry.orgId === orgId) this.rows.delete(key);
   }
 
-  /** A request's way to use cached rows before their barrier has passed; see Speculation. */
+  /** A request's way to use cached rows before their barrier has passed (step 4). */
   speculate(): Speculation {
     return new Speculation(this);
   }
@@ -100,37 +113,5 @@ export class CredentialCache {
   /** Whether `entry` is still what the cache holds under `key`: nothing has dropped it. */
   holds(key: string, entry: Entry): boolean {
     return this.rows.get(key) === entry;
-  }
-}
-
-/**
- * The cached credentials one request went ahead with before their barrier passed, so that the
- * barrier's round trip overlaps the request's own work instead of preceding it. Its owner must
- * keep everything that depends on them unseen and unwritten (no response sent, no audit event,
- * no mutation run) until `confirm()` says true, and start again without speculation otherwise.
- */
-export class Speculation {
-  private readonly entries: [string, Entry][] = [];
-  /** Started by the first cached row, so that it runs while the request does. */
-  private barrier: Promise<boolean> | null = null;
-  private confirmation: Promise<boolean> | null = null;
-
-  constructor(private readonly cache: CredentialCache) {}
-
-  /** Whether the request used any cached row; only then is there anything to confirm. */
-  get relies(): boolean {
-    return this.entries.length > 0;
-  }
-
-  rely(key: string, entry: Entry): void {
-    if (this.confirmation) throw new Error('A speculation takes no more rows once it is being confirmed.');
-    this.entries.push([key, entry]);
-    this.barrier ??= this.cache.barrier();
-  }
-
-  /** True when every row relied on was still cached after the barrier; asked any number of times. */
-  confirm(): Promise<boolean> {
-    this.confirmation ??= this.barrier ? this.barrier.then((synced) => synced && this.entries.every(([key, entry]) => this.cache.holds(key, entry))) : Promise.resolve(true);
-    return this.confirmation;
   }
 }
