@@ -4,7 +4,7 @@
 //   CONTAINER matches when the viewer may do the same action on the container, following at
 //   most MAX_CONTAINER_HOPS links; a missing container matches nobody. Anything unknown denies,
 //   and so does every object of a connection the viewer's set names hidden (disabled).
-import { type AclAction, type CompiledAcl, CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
+import { type AclAction, type CompiledAcl, CONTAINER_KEY, MAX_CONTAINER_HOPS, type PrincipalType } from './acl.ts';
 
 export interface ViewerPrincipals {
   /** False for a deactivated account or one outside the organisation: it matches nothing. */
@@ -72,13 +72,19 @@ export interface ControlExplanation {
   permissionIndex: number;
   controlIndex: number;
   satisfied: boolean;
-  matchedPrincipal: { type: string; id: string | null } | null;
+  matchedPrincipal: ExplainedPrincipal | null;
   via: string | null;
+}
+
+/** A principal as stored with an object's permissions (normalised at ingestion: the id is null, never absent). */
+export interface ExplainedPrincipal {
+  type: PrincipalType;
+  id: string | null;
 }
 
 export interface RawPermission {
   action: AclAction;
-  accessControls: { principals: { type: string; id: string | null }[] }[];
+  accessControls: { principals: ExplainedPrincipal[] }[];
 }
 
 /**
@@ -88,7 +94,7 @@ export interface RawPermission {
 export function explainAccess(
   viewer: ViewerPrincipals,
   facts: AclFacts,
-  object: { id: string; permissions: RawPermission[]; keyOf: (p: { type: string; id: string | null }) => string },
+  object: { id: string; permissions: RawPermission[]; keyOf: (p: ExplainedPrincipal) => string },
   action: AclAction,
 ): { allowed: boolean; controls: ControlExplanation[]; summary: string } {
   const allowed = isAllowed(viewer, facts, object.id, action);

@@ -7,6 +7,7 @@ import { migrations } from '../../migrations/index.ts';
  * take longer than the server lets a request's statement run (TEAMGRAPH_STATEMENT_TIMEOUT): the
  * migrator runs on one connection with that bound lifted, and puts it back after.
  */
+// any: migrations are written against no fixed schema (STYLE: migrations take Kysely<any>).
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   return db.connection().execute(async (connection) => {
     await sql`set statement_timeout = 0`.execute(connection);

@@ -137,6 +137,7 @@ export class PgliteDialect implements Dialect {
   createDriver(): Driver {
     return new PgliteDriver(this.pglite);
   }
+  // any: Kysely's Dialect interface declares this parameter so.
   createIntrospector(db: Kysely<any>) {
     return new PostgresIntrospector(db);
   }

@@ -53,8 +53,8 @@ function lockDataDir(dataDir: string): () => void {
     try {
       fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
       return () => fs.rmSync(lockFile, { force: true });
-    } catch (error: any) {
-      if (error.code !== 'EEXIST') throw error;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(fs.readFileSync(lockFile, 'utf8'));
       if (holder && isAlive(holder)) {
         throw new Error(
@@ -72,7 +72,7 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (error: any) {
-    return error.code === 'EPERM';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -22,7 +22,8 @@ export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?:
     // The list filter's recursive statements are estimated above the JIT threshold; compiling
     // them costs more than running them (the benchmark saw 62 of 83 ms spent compiling).
     options: `-c jit=off${statementTimeoutMs > 0 ? ` -c statement_timeout=${Math.round(statementTimeoutMs)}` : ''}`,
-    types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) } as any,
+    // pg types getTypeParser as overloads per format; this one answers every format as pg's own does, bigint aside.
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
   });
   // An idle connection the server closes (restart, drop with force) must not crash the process;
   // the pool discards it and the next query opens a new one.

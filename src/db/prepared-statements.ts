@@ -15,7 +15,8 @@ const statementNames = new Map<string, string>();
  */
 export function prepareRepeatedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
+  // pg types query() as a set of overloads no single function implements; this one forwards each call as it came.
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
     // Without parameters pg uses the simple protocol, which also runs several statements (migrations).
     if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || values.length > MAX_PREPARED_PARAMETERS) return query(text, values, callback);
     let name = statementNames.get(text);

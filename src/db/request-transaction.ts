@@ -19,7 +19,7 @@ interface Scope {
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
-const drivers = new WeakMap<Kysely<any>, ScopedDriver>();
+const drivers = new WeakMap<object, ScopedDriver>();
 
 class ScopedDriver implements Driver {
   constructor(private readonly inner: Driver) {}
@@ -89,7 +89,7 @@ class ScopedDriver implements Driver {
 }
 
 /** Wraps a dialect so that `inRequestTransaction` works on the Kysely built with it. */
-export function withRequestTransactions(dialect: Dialect): { dialect: Dialect; register(db: Kysely<any>): void } {
+export function withRequestTransactions(dialect: Dialect): { dialect: Dialect; register<DB>(db: Kysely<DB>): void } {
   let driver: ScopedDriver | undefined;
   const wrapped: Dialect = {
     createAdapter: () => dialect.createAdapter(),
@@ -110,7 +110,7 @@ export function withRequestTransactions(dialect: Dialect): { dialect: Dialect; r
  * Runs `work` with every statement sent through `db` in one transaction: committed when `work`
  * resolves, rolled back when it throws. Inside an open scope, `work` simply joins it.
  */
-export function inRequestTransaction<T>(db: Kysely<any>, work: () => Promise<T>): Promise<T> {
+export function inRequestTransaction<DB, T>(db: Kysely<DB>, work: () => Promise<T>): Promise<T> {
   const driver = drivers.get(db);
   if (!driver) throw new Error('This Kysely instance was not opened with request transactions (use openPglite or openPostgres)');
   return driver.run(work);

@@ -6,7 +6,7 @@
 import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { AccessChecker } from '../../authz/access-checker.ts';
-import { type AclAction, principalKey, type PrincipalType } from '../../authz/acl.ts';
+import { type AclAction, principalKey } from '../../authz/acl.ts';
 import { explainAccess, type RawPermission, type ViewerPrincipals } from '../../authz/acl-engine.ts';
 import type { PermissionGate, TypeAction } from '../../authz/permission-gate.ts';
 import { loadViewerPrincipals } from '../../authz/viewer-principals.ts';
@@ -212,7 +212,7 @@ export class ObjectReadService {
       {
         id: objectId,
         permissions: object.permissions as RawPermission[],
-        keyOf: (p) => principalKey({ type: p.type as PrincipalType, id: p.id }, object.connection_id, object.cloud_id),
+        keyOf: (p) => principalKey(p, object.connection_id, object.cloud_id),
       },
       action,
     );

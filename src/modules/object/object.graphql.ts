@@ -1,7 +1,9 @@
 // GraphObject and the object fields and mutations. Reads go through the request's
 // ObjectReadService (the ACL and the request's permissions, PRODUCT §3, §5); changes through
 // ObjectService with it.
+import type { ExplainedPrincipal, RawPermission } from '../../authz/acl-engine.ts';
 import type { ObjectRow } from '../../authz/visibility-filter.ts';
+import type { Product } from '../cli-permission/catalog.ts';
 import { builder } from '../../graphql/builder.ts';
 import { AclActionEnum, PrincipalTypeEnum, ProductEnum } from '../../graphql/enums.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
@@ -9,7 +11,7 @@ import { connectionRefs } from '../../graphql/pagination.ts';
 import { isAdmin } from '../session/caller.ts';
 import { MAX_TEXT_FILTER } from './object-read.service.ts';
 
-const PrincipalRef = builder.objectRef<{ type: 'USER' | 'GROUP' | 'ATLASSIAN_WORKSPACE' | 'CONTAINER'; id: string | null }>('Principal').implement({
+const PrincipalRef = builder.objectRef<ExplainedPrincipal>('Principal').implement({
   fields: (t) => ({
     type: t.field({ type: PrincipalTypeEnum, resolve: (p) => p.type }),
     id: t.exposeString('id', { nullable: true }),
@@ -17,21 +19,21 @@ const PrincipalRef = builder.objectRef<{ type: 'USER' | 'GROUP' | 'ATLASSIAN_WOR
 });
 export { PrincipalRef };
 
-const AccessControlRef = builder.objectRef<{ principals: { type: any; id: string | null }[] }>('AccessControl').implement({
+const AccessControlRef = builder.objectRef<RawPermission['accessControls'][number]>('AccessControl').implement({
   fields: (t) => ({ principals: t.field({ type: [PrincipalRef], resolve: (c) => c.principals }) }),
 });
 
-const PermissionRef = builder.objectRef<{ action: 'VIEW' | 'EDIT' | 'DELETE'; accessControls: { principals: any[] }[] }>('Permission').implement({
+const PermissionRef = builder.objectRef<RawPermission>('Permission').implement({
   fields: (t) => ({
     action: t.field({ type: AclActionEnum, resolve: (p) => p.action }),
     accessControls: t.field({ type: [AccessControlRef], resolve: (p) => p.accessControls }),
   }),
 });
 
-export const ObjectTypeRef = builder.objectRef<{ name: string; product: string; description: string }>('ObjectType').implement({
+export const ObjectTypeRef = builder.objectRef<{ name: string; product: Product; description: string }>('ObjectType').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
-    product: t.field({ type: ProductEnum, resolve: (o) => o.product as any }),
+    product: t.field({ type: ProductEnum, resolve: (o) => o.product }),
     description: t.exposeString('description'),
   }),
 });
@@ -47,7 +49,8 @@ GraphObjectRef.implement({
     cloudId: t.exposeID('cloud_id'),
     connectionId: t.exposeID('connection_id'),
     type: t.exposeString('type'),
-    product: t.field({ type: ProductEnum, resolve: (o) => o.product as any }),
+    // Stored from the catalogue's type at ingestion (graph_object.product is text).
+    product: t.field({ type: ProductEnum, resolve: (o) => o.product as Product }),
     externalId: t.exposeString('external_id'),
     displayName: t.exposeString('display_name'),
     description: t.exposeString('description', { nullable: true }),
@@ -74,7 +77,8 @@ GraphObjectRef.implement({
       resolve: (o, _args, ctx) => {
         const caller = ctx.caller;
         const owner = caller.kind === 'connection' && caller.connectionId === o.connection_id;
-        return owner || isAdmin(caller) ? (o.permissions as any) : null;
+        // Stored normalised at ingestion (normalizePermissions), as JSON.
+        return owner || isAdmin(caller) ? (o.permissions as RawPermission[]) : null;
       },
     }),
     viewerCanEdit: t.boolean({ resolve: (o, _args, ctx) => ctx.objects.can(o.id, 'EDIT') }),

@@ -2,6 +2,7 @@
 // and the viewer.
 import type { Selectable } from 'kysely';
 import type { AclAction } from '../../authz/acl.ts';
+import type { ControlExplanation } from '../../authz/acl-engine.ts';
 import { builder } from '../../graphql/builder.ts';
 import type { RequestContext } from '../../graphql/context.ts';
 import { AclActionEnum } from '../../graphql/enums.ts';
@@ -35,7 +36,7 @@ const SiteRef = builder.objectRef<{ id: string; cloudId: string; name: string }>
 });
 
 const AccessControlExplanationRef = builder
-  .objectRef<{ action: AclAction; permissionIndex: number; controlIndex: number; satisfied: boolean; matchedPrincipal: any; via: string | null }>('AccessControlExplanation')
+  .objectRef<ControlExplanation>('AccessControlExplanation')
   .implement({
     fields: (t) => ({
       action: t.field({ type: AclActionEnum, resolve: (c) => c.action }),
@@ -48,7 +49,7 @@ const AccessControlExplanationRef = builder
   });
 
 const AccessExplanationRef = builder
-  .objectRef<{ allowed: boolean; action: AclAction; controls: any[]; summary: string }>('AccessExplanation')
+  .objectRef<{ allowed: boolean; action: AclAction; controls: ControlExplanation[]; summary: string }>('AccessExplanation')
   .implement({
     fields: (t) => ({
       allowed: t.exposeBoolean('allowed'),
