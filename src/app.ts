@@ -24,7 +24,7 @@ export interface AppDeps extends ServiceDeps {
    * base of every address the service hands out. Never the Host a request names (issue 15).
    */
   publicUrl: string;
-  /** false only in benchmarks that measure what the audit log costs; main.ts never sets it. */
+  /** false only in benchmarks that measure the audit log's cost or keep it out of a comparison; main.ts never sets it. */
   auditLog?: boolean;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
