@@ -1,7 +1,7 @@
 // The OAuth 2.1 authorization server's grants (PRODUCT §6), over the session store: the
 // authorization code with PKCE, the device authorization grant (RFC 8628), refresh with
 // rotation, client credentials for connections, and revocation (RFC 7009). HTTP parsing and
-// pages live in src/http/oauth/routes.ts; this file decides.
+// pages live in src/http/oauth/ (one file per endpoint); this file decides.
 import { timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
