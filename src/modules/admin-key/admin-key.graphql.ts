@@ -5,7 +5,6 @@ import { builder } from '../../graphql/builder.ts';
 import { actingAs, requireOwnOrganization } from '../../graphql/context.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { ForbiddenError } from '../../shared/errors.ts';
-import { OrgRepository } from '../org/org.repository.ts';
 import { AccountRef, OrganizationRef } from '../org/org.graphql.ts';
 import { isAdmin } from '../session/caller.ts';
 import type { AdminApiKey } from './admin-key.service.ts';
@@ -21,7 +20,7 @@ const AdminApiKeyRef = builder.objectRef<AdminApiKey>('AdminApiKey').implement({
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.expires_at }),
     revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.revoked_at }),
     lastUsedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.last_used_at }),
-    createdBy: t.field({ type: AccountRef, nullable: true, resolve: async (k, _args, ctx) => (await new OrgRepository(ctx.services.db).findAccount(k.org_id, k.created_by)) ?? null }),
+    createdBy: t.field({ type: AccountRef, nullable: true, resolve: (k, _args, ctx) => ctx.services.orgs.account(k.org_id, k.created_by) }),
   }),
 });
 

@@ -3,7 +3,6 @@
 import { builder } from '../../graphql/builder.ts';
 import { actingAs, type RequestContext, requireOwnOrganization } from '../../graphql/context.ts';
 import { PermissionCategoryEnum, ProductEnum } from '../../graphql/enums.ts';
-import { OrgRepository } from '../org/org.repository.ts';
 import { actingAccountId } from '../session/caller.ts';
 import type { CliPermissionDef, PermissionCategory } from './catalog.ts';
 import type { CliSettingsState } from './cli-settings.service.ts';
@@ -68,7 +67,7 @@ export const CliSettingsRef = builder.objectRef<CliSettingsShape>('CliSettings')
     updatedBy: t.field({
       type: 'Account',
       nullable: true,
-      resolve: async (s, _args, ctx) => (s.updatedBy ? ((await new OrgRepository(ctx.services.db).findAccount(ctx.caller.orgId, s.updatedBy)) ?? null) : null),
+      resolve: (s, _args, ctx) => (s.updatedBy ? ctx.services.orgs.account(ctx.caller.orgId, s.updatedBy) : null),
     }),
   }),
 });

@@ -12,9 +12,7 @@ import { BitbucketTokenRef, toBitbucketTokenShape } from '../bitbucket-token/bit
 import { CliSettingsRef, cliSettingsOf } from '../cli-permission/cli-permission.graphql.ts';
 import { IpAllowlistRef } from '../ip-allowlist/ip-allowlist.graphql.ts';
 import { PrincipalRef } from '../object/object.graphql.ts';
-import { isAdmin } from '../session/caller.ts';
 import { SessionRef } from '../session/session.graphql.ts';
-import { OrgRepository } from './org.repository.ts';
 import type { AccountTable, OrganizationTable } from './org.table.ts';
 
 export const AccountRef = builder.objectRef<Selectable<AccountTable>>('Account').implement({
@@ -70,8 +68,7 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
     name: t.exposeString('name'),
     sites: t.field({
       type: [SiteRef],
-      resolve: async (org, _args, ctx) =>
-        (await new OrgRepository(ctx.services.db).listSites(org.id)).map((s) => ({ id: s.cloud_id, cloudId: s.cloud_id, name: s.name })),
+      resolve: (org, _args, ctx) => ctx.services.orgs.sites(org.id),
     }),
     cliSettings: t.field({ ...adminOnly, type: CliSettingsRef, resolve: (org, _args, ctx) => cliSettingsOf(ctx, org.id) }),
     ipAllowlist: t.field({ ...adminOnly, type: IpAllowlistRef, resolve: (org, _args, ctx) => ctx.services.ipAllowlist.get(org.id) }),
@@ -96,31 +93,18 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
   }),
 });
 
-async function ownOrganization(ctx: RequestContext, id: string) {
-  return id === ctx.caller.orgId ? ((await new OrgRepository(ctx.services.db).findOrganization(id)) ?? null) : null;
-}
-
-async function visibleAccount(ctx: RequestContext, id: string) {
-  const caller = ctx.caller;
-  const mayRead = (caller.kind === 'account' && (caller.accountId === id || caller.isOrgAdmin)) || isAdmin(caller);
-  return mayRead ? ((await new OrgRepository(ctx.services.db).findAccount(caller.orgId, id)) ?? null) : null;
-}
-
-registerNodeLoader('organization', (id, ctx) => ownOrganization(ctx, id));
-registerNodeLoader('account', (id, ctx) => visibleAccount(ctx, id));
-registerNodeLoader('site', async (id, ctx) => {
-  const site = await new OrgRepository(ctx.services.db).findSiteAnywhere(id);
-  return site && site.org_id === ctx.caller.orgId ? { id: site.cloud_id, cloudId: site.cloud_id, name: site.name } : null;
-});
+registerNodeLoader('organization', (id, ctx) => ctx.services.orgs.ownOrganization(ctx.caller, id));
+registerNodeLoader('account', (id, ctx) => ctx.services.orgs.visibleAccount(ctx.caller, id));
+registerNodeLoader('site', (id, ctx) => ctx.services.orgs.ownSite(ctx.caller, id));
 
 export const ViewerRef = builder.objectRef<RequestContext['caller']>('Viewer').implement({
   fields: (t) => ({
     account: t.field({
       type: AccountRef,
       nullable: true,
-      resolve: (caller, _args, ctx) => (caller.kind === 'account' ? visibleAccount(ctx, caller.accountId) : null),
+      resolve: (caller, _args, ctx) => (caller.kind === 'account' ? ctx.services.orgs.visibleAccount(caller, caller.accountId) : null),
     }),
-    organization: t.field({ type: OrganizationRef, nullable: true, resolve: (caller, _args, ctx) => ownOrganization(ctx, caller.orgId) }),
+    organization: t.field({ type: OrganizationRef, nullable: true, resolve: (caller, _args, ctx) => ctx.services.orgs.ownOrganization(caller, caller.orgId) }),
     session: t.field({
       type: SessionRef,
       nullable: true,
@@ -149,6 +133,6 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'Admin-only fields are inside; null when the organisation is not the caller’s.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => ownOrganization(ctx, id),
+    resolve: (_root, { id }, ctx) => ctx.services.orgs.ownOrganization(ctx.caller, id),
   }),
 }));

@@ -1,5 +1,7 @@
-// Bootstrap of tenants (PRODUCT §1): organisations, sites, accounts, membership, admins,
-// deactivation and connections. Used by the operator command line and the demo data set.
+// Tenants (PRODUCT §1): their bootstrap (organisations, sites, accounts, membership, admins,
+// deactivation and connections; used by the operator command line and the demo data set), and
+// what a caller may read of them: their own organisation and its sites, and an account only when
+// it is their own or they are an admin (tenants never see each other).
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -8,6 +10,7 @@ import { newId } from '../../shared/ids.ts';
 import { hashPassword, newSecret, sha256 } from '../../shared/secrets.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import { UserLinkRepository } from '../directory/user-link.repository.ts';
+import { type Caller, isAdmin } from '../session/caller.ts';
 import { OrgRepository } from './org.repository.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -18,6 +21,32 @@ export class OrgService {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
   ) {}
+
+  /** The caller's own organisation; null for any other. */
+  async ownOrganization(caller: Caller, orgId: string) {
+    return orgId === caller.orgId ? ((await new OrgRepository(this.db).findOrganization(orgId)) ?? null) : null;
+  }
+
+  /** An account of the caller's organisation that is theirs, or any of it for an org admin or an admin. */
+  async visibleAccount(caller: Caller, accountId: string) {
+    const mayRead = (caller.kind === 'account' && (caller.accountId === accountId || caller.isOrgAdmin)) || isAdmin(caller);
+    return mayRead ? this.account(caller.orgId, accountId) : null;
+  }
+
+  /** An account of an organisation, for admin fields that name who did something. */
+  async account(orgId: string, accountId: string) {
+    return (await new OrgRepository(this.db).findAccount(orgId, accountId)) ?? null;
+  }
+
+  async sites(orgId: string) {
+    return (await new OrgRepository(this.db).listSites(orgId)).map((s) => ({ id: s.cloud_id, cloudId: s.cloud_id, name: s.name }));
+  }
+
+  /** A site of the caller's organisation; null for any other. */
+  async ownSite(caller: Caller, cloudId: string) {
+    const site = await new OrgRepository(this.db).findSiteAnywhere(cloudId);
+    return site && site.org_id === caller.orgId ? { id: site.cloud_id, cloudId: site.cloud_id, name: site.name } : null;
+  }
 
   async createOrganization(name: string): Promise<{ orgId: string }> {
     requireName(name, 'organisation');
