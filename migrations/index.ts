@@ -19,6 +19,8 @@ import * as linkConfirmation from './015_link_confirmation.ts';
 import * as visibilityStreams from './016_visibility_streams.ts';
 import * as textSearch from './017_text_search.ts';
 import * as oneTextIndex from './018_one_text_index.ts';
+import * as orgInEveryKey from './019_org_in_every_key.ts';
+import * as citus from './020_citus.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -39,4 +41,6 @@ export const migrations: Record<string, Migration> = {
   '016_visibility_streams': visibilityStreams,
   '017_text_search': textSearch,
   '018_one_text_index': oneTextIndex,
+  '019_org_in_every_key': orgInEveryKey,
+  '020_citus': citus,
 };

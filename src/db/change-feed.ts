@@ -16,17 +16,23 @@ export interface ChangeFeed {
   sync(): Promise<void>;
 }
 
-/** One dedicated connection LISTENs; when it is lost, the listeners hear so and it reconnects. */
+/**
+ * One dedicated connection LISTENs; when it is lost, the listeners hear so and it reconnects.
+ * On Citus (distributed PostgreSQL) it never listens: the triggers that notify would run on the
+ * workers' shards, where nobody listens and a notifying transaction cannot be prepared, so
+ * migration 020 drops them there, and without a feed nothing is cached (credential-cache.ts).
+ */
 export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close(): Promise<void> } {
   type Listener = { onMessage: (payload: string) => void; onState: (listening: boolean) => void };
   const channels = new Map<string, Listener[]>();
   const everyone = () => [...channels.values()].flat();
   let client: pg.Client | null = null;
   let closed = false;
+  let citus = false;
   let retry: NodeJS.Timeout | undefined;
   const down = () => {
     for (const listener of everyone()) listener.onState(false);
-    if (closed || retry) return;
+    if (closed || citus || retry) return;
     retry = setTimeout(() => {
       retry = undefined;
       void connect();
@@ -45,6 +51,11 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
     });
     try {
       await next.connect();
+      const { rows } = await next.query<{ citus: boolean }>(`select exists (select 1 from pg_extension where extname = 'citus') as citus`);
+      if (rows[0].citus) {
+        citus = true;
+        return void (await next.end());
+      }
       for (const name of channels.keys()) await next.query(`listen ${pg.escapeIdentifier(name)}`);
       if (closed) return void (await next.end());
       client = next;
@@ -85,7 +96,7 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
       const known = channels.has(channel);
       channels.set(channel, [...(channels.get(channel) ?? []), { onMessage, onState }]);
       onState(false);
-      if (!client) return connect();
+      if (!client) return citus ? undefined : connect();
       if (!known) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
       onState(true);
     },

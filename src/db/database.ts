@@ -9,7 +9,7 @@ import type { ExternalGroupTable, ExternalUserTable, GroupMemberTable, UserLinkT
 import type { IpAllowlistTable } from '../modules/ip-allowlist/ip-allowlist.table.ts';
 import type { AuthorizationCodeTable, DeviceAuthorizationTable, SignInFailureTable } from '../modules/oauth/oauth.table.ts';
 import type { AclEntryTable, GraphObjectTable } from '../modules/object/object.table.ts';
-import type { AccountTable, OrganizationTable, SiteMemberTable, SiteTable } from '../modules/org/org.table.ts';
+import type { AccountEmailTable, AccountTable, OrganizationTable, SiteMemberTable, SiteTable } from '../modules/org/org.table.ts';
 import type { RelationshipTable } from '../modules/relationship/relationship.table.ts';
 import type { AccessTokenTable, PrincipalVersionTable, RefreshTokenTable, SessionTable } from '../modules/session/session.table.ts';
 
@@ -17,6 +17,7 @@ export interface Database {
   organization: OrganizationTable;
   site: SiteTable;
   account: AccountTable;
+  account_email: AccountEmailTable;
   site_member: SiteMemberTable;
   connection: ConnectionTable;
   session: SessionTable;

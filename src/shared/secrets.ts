@@ -10,6 +10,36 @@ export function newSecret(prefix: string): string {
   return `${prefix}${randomBytes(32).toString('base64url')}`;
 }
 
+/**
+ * A secret that names its organisation, `${prefix}${orgId}.${random}`: its lookup reads that
+ * organisation's rows only, one shard on Citus (issue 18). The organisation is no secret (ids are
+ * in every answer); the hash of the whole string is what is stored and matched.
+ */
+export function newOrgSecret(prefix: string, orgId: string): string {
+  return `${prefix}${orgId}.${randomBytes(32).toString('base64url')}`;
+}
+
+/** An organisation id as shared/ids.ts makes them, followed by a dot and the rest of a credential. */
+const NAMED_ORGANIZATION = /(org_[A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The organisation a credential names (newOrgSecret; a connection's client id), or null for one
+ * issued before credentials named it, which is then looked up in every organisation.
+ */
+export function orgIdIn(credential: string): string | null {
+  return NAMED_ORGANIZATION.exec(credential)?.[1] ?? null;
+}
+
+/** How a presented credential is looked up: its organisation when it names one, and its hash. */
+export interface CredentialKey {
+  orgId: string | null;
+  hash: string;
+}
+
+export function credentialKey(credential: string): CredentialKey {
+  return { orgId: orgIdIn(credential), hash: sha256(credential) };
+}
+
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }

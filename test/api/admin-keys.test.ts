@@ -29,7 +29,7 @@ const codeOf = (r: { body: { errors?: { extensions: Record<string, any> }[] } })
 describe('admin API keys', () => {
   it('returns the secret once, stores only its SHA-256, and lists the key without it', async () => {
     const { tenant, admin, key } = await tenantWithKey();
-    expect(key.secret).toMatch(/^twgk_[A-Za-z0-9_-]{43}$/);
+    expect(key.secret).toMatch(/^twgk_org_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     expect(key.apiKey.createdBy.id).toBe(admin.accountId);
     const row = await t.db.selectFrom('admin_api_key').selectAll().where('id', '=', key.apiKey.id).executeTakeFirstOrThrow();
     expect(row.key_hash).toBe(sha256(key.secret));

@@ -44,7 +44,7 @@ describe('Bitbucket tokens', () => {
   it('shows the secret once, stores its SHA-256, lists the owner’s tokens and refuses bad input', async () => {
     const { dev, token } = await bitbucketTenant();
     const created = await token(['pullrequest:read', 'repository:read']);
-    expect(created.secret).toMatch(/^twgb_[A-Za-z0-9_-]{43}$/);
+    expect(created.secret).toMatch(/^twgb_org_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     const row = await t.db.selectFrom('bitbucket_token').selectAll().where('id', '=', created.token.id).executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(sha256(created.secret));
     expect(JSON.stringify(row)).not.toContain(created.secret.slice(5));

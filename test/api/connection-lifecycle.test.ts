@@ -81,7 +81,7 @@ describe('disabling and enabling a connection', () => {
 
     const refused = await tenant.ingest('setObjects', { objects: [objectInput('P-2')] }).catch((error: Error) => error.message);
     expect(refused).toContain('CONNECTION_DISABLED');
-    const token = await tokenEndpoint(`jira-${tenant.connectionId}`, 'wrong-secret');
+    const token = await tokenEndpoint(`jira-${tenant.orgId}.${tenant.connectionId}`, 'wrong-secret');
     expect(token.status).toBe(401);
     const listed = await t.graphql(admin.token, 'query($o: ID!) { organization(id: $o) { connections { id enabled } } }', { o: tenant.orgId });
     expect(listed.body.data.organization.connections).toContainEqual({ id: tenant.connectionId, enabled: false });

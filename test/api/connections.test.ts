@@ -31,7 +31,7 @@ describe('connections for admins', () => {
     const tenant = await createTenant(t, 'Conn');
     const admin = await tenant.account({ admin: true });
     const listed = await t.graphql(admin.token, 'query($o: ID!) { organization(id: $o) { connections { id cloudId provider clientId } } }', { o: tenant.orgId });
-    expect(listed.body.data.organization.connections).toEqual([{ id: tenant.connectionId, cloudId: tenant.cloudId, provider: 'jira', clientId: `jira-${tenant.connectionId}` }]);
+    expect(listed.body.data.organization.connections).toEqual([{ id: tenant.connectionId, cloudId: tenant.cloudId, provider: 'jira', clientId: `jira-${tenant.orgId}.${tenant.connectionId}` }]);
     const member = await tenant.account();
     const refused = await t.graphql(member.token, 'query($o: ID!) { organization(id: $o) { connections { id } } }', { o: tenant.orgId });
     expect(refused.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
@@ -40,8 +40,7 @@ describe('connections for admins', () => {
   it('rotates the client secret: the old one is refused at once, its tokens end, the new one works, and it is audited', async () => {
     const tenant = await createTenant(t, 'Rotate');
     const admin = await tenant.account({ admin: true });
-    const { clientId, clientSecret: oldSecret } = await t.app.services.orgs.createConnection(tenant.cloudId, 'github');
-    const connectionId = clientId.slice('github-'.length);
+    const { connectionId, clientId, clientSecret: oldSecret } = await t.app.services.orgs.createConnection(tenant.cloudId, 'github');
     const before = await clientCredentials(clientId, oldSecret);
     expect(before.status).toBe(200);
     expect((await ingest(before.body.access_token!, connectionId, 'G-1')).body.data.setObjects.acceptedCount).toBe(1);

@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import type { DbHandle, QueryListener } from '../../src/db/handle.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import { openPostgres } from '../../src/db/postgres.ts';
-import { withDatabase } from './global-setup.ts';
+import { nodeUrl, withDatabase } from './global-setup.ts';
 
 export interface TestDbHandle extends DbHandle {
   /** PostgreSQL only: the clone's connection URL (for server processes, pg_dump); undefined on the embedded database. */
@@ -15,6 +15,7 @@ export interface TestDbHandle extends DbHandle {
 
 export async function openTestDatabase(onQuery?: QueryListener): Promise<TestDbHandle> {
   const url = process.env.DATABASE_URL;
+  if (url && inject('citusNodes').length > 0) return openCitusClone(url, onQuery);
   if (url) {
     const template = inject('templateDatabase');
     const name = `${template.replace('tpl', 't')}_${randomBytes(4).toString('hex')}`;
@@ -34,4 +35,46 @@ export async function openTestDatabase(onQuery?: QueryListener): Promise<TestDbH
   }
   const dump = fs.readFileSync(inject('templateDump'));
   return openPglite({ template: new Blob([dump]), onQuery });
+}
+
+/**
+ * Citus: the template cloned on every node under one name, which makes a cluster database of its
+ * own (the metadata names the nodes by address, and a node's shards are its database's tables).
+ * A clone needs the template without connections; Citus's maintenance daemon may reconnect to it
+ * between the two steps, so a refused clone is tried again.
+ */
+async function openCitusClone(url: string, onQuery?: QueryListener): Promise<TestDbHandle> {
+  const template = inject('templateDatabase');
+  const name = `${template}_t_${randomBytes(4).toString('hex')}`;
+  const admins = await Promise.all(
+    inject('citusNodes').map(async (node) => {
+      const admin = new pg.Client({ connectionString: nodeUrl(url, node, 'postgres') });
+      await admin.connect();
+      return admin;
+    }),
+  );
+  for (const admin of admins) {
+    for (let attempt = 1; ; attempt++) {
+      await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [template]);
+      try {
+        await admin.query(`create database ${name} template ${template}`);
+        break;
+      } catch (error) {
+        if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;
+      }
+    }
+  }
+  const cloneUrl = withDatabase(url, name);
+  const handle = openPostgres(cloneUrl, 4, onQuery);
+  return {
+    ...handle,
+    url: cloneUrl,
+    close: async () => {
+      await handle.close();
+      for (const admin of admins) {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      }
+    },
+  };
 }

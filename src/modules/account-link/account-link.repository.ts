@@ -3,6 +3,7 @@
 // answer, for the account's confirmation), and the links that flow writes.
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import type { CredentialKey } from '../../shared/secrets.ts';
 import type { ConnectionLinkProviderTable } from './account-link.table.ts';
 
 export type LinkProviderRow = Selectable<ConnectionLinkProviderTable>;
@@ -41,10 +42,11 @@ export class AccountLinkRepository {
    * Takes the attempt out, if `browserBindingHash` is its browser's: whatever the callback or the
    * confirmation brings next, a key is used at most once, and only by the browser that holds it.
    */
-  takeAttempt(stateHash: string, browserBindingHash: string, stage: 'waiting-for-provider' | 'answered') {
+  takeAttempt(state: CredentialKey, browserBindingHash: string, stage: 'waiting-for-provider' | 'answered') {
     return this.db
       .deleteFrom('link_attempt')
-      .where('state_hash', '=', stateHash)
+      .where('state_hash', '=', state.hash)
+      .$if(state.orgId !== null, (q) => q.where('org_id', '=', state.orgId!))
       .where('browser_binding_hash', '=', browserBindingHash)
       .where('external_id', stage === 'answered' ? 'is not' : 'is', null)
       .returningAll()

@@ -13,7 +13,7 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { isLoopbackHost } from '../../shared/ip-address.ts';
 import { newId } from '../../shared/ids.ts';
 import type { SecretBox } from '../../shared/secret-box.ts';
-import { newSecret, sha256 } from '../../shared/secrets.ts';
+import { credentialKey, newOrgSecret, newSecret, sha256 } from '../../shared/secrets.ts';
 import { type ActionAuthor, operatorAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
@@ -180,7 +180,8 @@ export class AccountLinkService {
     }
     const provider = await this.links.findProvider(connection.org_id, connection.id);
     if (!provider) throw new LinkError('NO_PROVIDER', 'This connection has no third-party sign-in set up; ask an organisation admin.', 404);
-    const state = oauth.generateRandomState();
+    // The state names the organisation, so the callback finds the attempt on its shard (issue 18).
+    const state = newOrgSecret('', connection.org_id);
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const browserBinding = newSecret('');
     const now = this.clock.now();
@@ -216,7 +217,7 @@ export class AccountLinkService {
    */
   async answer(connectionId: string, callback: URL, browserBinding: string | null, redirectUri: string) {
     const state = callback.searchParams.get('state');
-    const attempt = state && browserBinding ? await this.links.takeAttempt(sha256(state), sha256(browserBinding), 'waiting-for-provider') : undefined;
+    const attempt = state && browserBinding ? await this.links.takeAttempt(credentialKey(state), sha256(browserBinding), 'waiting-for-provider') : undefined;
     if (!attempt || attempt.connection_id !== connectionId) {
       throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
     }
@@ -245,7 +246,7 @@ export class AccountLinkService {
     if ((typeof externalId !== 'string' && typeof externalId !== 'number') || String(externalId).length === 0 || String(externalId).length > 255 || String(externalId).includes('\u0000')) {
       throw new LinkError('NO_EXTERNAL_ID', `The provider's user-info has no usable "${provider.external_id_field}" (1 to 255 characters); nothing was linked.`, 502);
     }
-    const confirmation = newSecret('');
+    const confirmation = newOrgSecret('', attempt.org_id);
     const now = this.clock.now();
     await this.links.insertAttempt(
       { ...attempt, state_hash: sha256(confirmation), code_verifier: '', external_id: String(externalId), expires_at: new Date(now.getTime() + LINK_ATTEMPT_SECONDS * 1000) },
@@ -260,7 +261,7 @@ export class AccountLinkService {
    * browser that started it; only then is the link made.
    */
   async confirm(connectionId: string, confirmation: string, browserBinding: string | null, accepted: boolean, address: string | undefined) {
-    const attempt = confirmation && browserBinding ? await this.links.takeAttempt(sha256(confirmation), sha256(browserBinding), 'answered') : undefined;
+    const attempt = confirmation && browserBinding ? await this.links.takeAttempt(credentialKey(confirmation), sha256(browserBinding), 'answered') : undefined;
     if (!attempt || attempt.external_id === null || attempt.connection_id !== connectionId) {
       throw new LinkError('INVALID_STATE', 'This link attempt is unknown, was already used, or was started in another browser. Start again from the link page.');
     }

@@ -10,7 +10,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
-import { newSecret, sha256 } from '../../shared/secrets.ts';
+import { credentialKey, newOrgSecret, sha256 } from '../../shared/secrets.ts';
 import type { AdminKeyCaller } from '../session/caller.ts';
 import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
 import { CredentialCache } from '../session/credentials/credential-cache.ts';
@@ -38,7 +38,7 @@ export class AdminKeyService {
     if (name.length === 0 || name.length > 100) throw new BadUserInputError('INVALID_NAME', 'A key name must be 1 to 100 characters, e.g. "nightly audit export".');
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt <= now) throw new BadUserInputError('INVALID_EXPIRY', 'expiresAt must be in the future.');
-    const secret = newSecret(ADMIN_KEY_PREFIX);
+    const secret = newOrgSecret(ADMIN_KEY_PREFIX, orgId);
     const id = newId('adminApiKey');
     await this.keys.insert({ org_id: orgId, id, name, key_hash: sha256(secret), created_by: createdBy, created_at: now, expires_at: input.expiresAt ?? null, revoked_at: null, last_used_at: null });
     const apiKey = (await this.keys.find(orgId, id))!;
@@ -63,8 +63,8 @@ export class AdminKeyService {
   }
 
   async authenticate(secret: string, speculation?: Speculation): Promise<AuthenticationResult> {
-    const keyHash = sha256(secret);
-    const key = await this.credentials.lookup(`admin-key:${keyHash}`, () => this.keys.findByHash(keyHash), speculation);
+    const presented = credentialKey(secret);
+    const key = await this.credentials.lookup(`admin-key:${presented.hash}`, () => this.keys.findByKey(presented), speculation);
     if (!key) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     // PRODUCT §9: the actor is always an account; for a key, the admin who created it.

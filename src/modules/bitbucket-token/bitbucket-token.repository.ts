@@ -1,7 +1,8 @@
-// Bitbucket tokens, found by the SHA-256 of the presented secret together with what a request
+// Bitbucket tokens, found by the SHA-256 of the presented secret (in the organisation it names) together with what a request
 // needs of its organisation (principal version, enabled allowlist), in one statement.
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import type { CredentialKey } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 
 export class BitbucketTokenRepository {
@@ -11,7 +12,7 @@ export class BitbucketTokenRepository {
     await this.db.insertInto('bitbucket_token').values(row).execute();
   }
 
-  findByHash(tokenHash: string) {
+  findByKey(token: CredentialKey) {
     return this.db
       .selectFrom('bitbucket_token as b')
       .innerJoin('account as a', (j) => j.onRef('a.org_id', '=', 'b.org_id').onRef('a.id', '=', 'b.account_id'))
@@ -23,7 +24,8 @@ export class BitbucketTokenRepository {
         eb.selectFrom('principal_version as pv').select('pv.version').whereRef('pv.org_id', '=', 'b.org_id').as('principal_version'),
         enabledAllowlist(eb, 'b.org_id').as('ip_allowlist'),
       ])
-      .where('b.token_hash', '=', tokenHash)
+      .where('b.token_hash', '=', token.hash)
+      .$if(token.orgId !== null, (q) => q.where('b.org_id', '=', token.orgId!))
       .executeTakeFirst();
   }
 

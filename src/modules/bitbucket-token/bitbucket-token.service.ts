@@ -10,7 +10,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
-import { newSecret, sha256 } from '../../shared/secrets.ts';
+import { credentialKey, newOrgSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { OrgSnapshot } from '../session/caller.ts';
 import { lastUseDue, type SessionEndReason } from '../session/session.service.ts';
@@ -50,7 +50,7 @@ export class BitbucketTokenService {
     }
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt <= now) throw new BadUserInputError('INVALID_EXPIRY', 'expiresAt must be in the future.');
-    const secret = newSecret(BITBUCKET_TOKEN_PREFIX);
+    const secret = newOrgSecret(BITBUCKET_TOKEN_PREFIX, orgId);
     const id = newId('bitbucketToken');
     await this.tokens.insert({ org_id: orgId, id, account_id: accountId, label, scopes, token_hash: sha256(secret), created_at: now, expires_at: input.expiresAt ?? null, last_used_at: null, revoked_at: null });
     const token = (await this.tokens.find(orgId, id))!;
@@ -73,8 +73,8 @@ export class BitbucketTokenService {
 
   async authenticate(secret: string, speculation?: Speculation): Promise<BitbucketAuthentication> {
     if (!secret.startsWith(BITBUCKET_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
-    const tokenHash = sha256(secret);
-    const row = await this.credentials.lookup(`bitbucket-token:${tokenHash}`, () => this.tokens.findByHash(tokenHash), speculation);
+    const presented = credentialKey(secret);
+    const row = await this.credentials.lookup(`bitbucket-token:${presented.hash}`, () => this.tokens.findByKey(presented), speculation);
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor = { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: null, clientId: BITBUCKET_CLIENT_ID, bitbucketTokenId: row.id };

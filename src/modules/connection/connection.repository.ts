@@ -2,6 +2,7 @@
 // statements that remove a deleted connection's rows batch by batch.
 import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { orgIdIn } from '../../shared/secrets.ts';
 import type { ConnectionTable } from './connection.table.ts';
 
 export type ConnectionRow = Selectable<ConnectionTable>;
@@ -39,8 +40,15 @@ export class ConnectionRepository {
   async update(orgId: string, connectionId: string, changes: Updateable<ConnectionTable>) {
     await this.db.updateTable('connection').set(changes).where('org_id', '=', orgId).where('id', '=', connectionId).execute();
   }
+  /** By the client id, in the organisation it names (one made before client ids named it: in any). */
   findByClientId(clientId: string) {
-    return this.db.selectFrom('connection').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    const orgId = orgIdIn(clientId);
+    return this.db
+      .selectFrom('connection')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .$if(orgId !== null, (q) => q.where('org_id', '=', orgId!))
+      .executeTakeFirst();
   }
 
   async countObjects(orgId: string, connectionId: string): Promise<number> {

@@ -147,8 +147,8 @@ export class DirectoryService {
             }
             accountId = item.accountId;
           } else {
-            const account = await orgs.findAccountByEmail(item.externalEmailAddress!);
-            if (account && account.org_id === caller.orgId) accountId = account.id;
+            const account = await orgs.findAccountByEmailIn(caller.orgId, item.externalEmailAddress!);
+            if (account) accountId = account.id;
             else pendingEmail = item.externalEmailAddress!;
           }
           const written = await new UserLinkRepository(trx).upsert({

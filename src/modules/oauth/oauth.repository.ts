@@ -1,8 +1,10 @@
 // Authorization codes, device authorizations and failed sign-in attempts. Codes are found by
-// the SHA-256 of what the client presents; every state change is a compare-and-set, so two
+// the SHA-256 of what the client presents, in the organisation it names (shared/secrets.ts);
+// every state change is a compare-and-set, so two
 // concurrent requests cannot both use one code.
 import { type Insertable, type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import type { CredentialKey } from '../../shared/secrets.ts';
 import type { DeviceAuthorizationStatus } from './oauth.table.ts';
 
 export class OAuthRepository {
@@ -13,16 +15,28 @@ export class OAuthRepository {
   }
 
   /** Marks the code used and returns it; undefined when unknown or already used. */
-  claimAuthorizationCode(codeHash: string, now: Date) {
-    return this.db.updateTable('authorization_code').set({ used_at: now }).where('code_hash', '=', codeHash).where('used_at', 'is', null).returningAll().executeTakeFirst();
+  claimAuthorizationCode(orgId: string, codeHash: string, now: Date) {
+    return this.db
+      .updateTable('authorization_code')
+      .set({ used_at: now })
+      .where('org_id', '=', orgId)
+      .where('code_hash', '=', codeHash)
+      .where('used_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
   }
 
-  findAuthorizationCode(codeHash: string) {
-    return this.db.selectFrom('authorization_code').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+  findAuthorizationCode(code: CredentialKey) {
+    return this.db
+      .selectFrom('authorization_code')
+      .selectAll()
+      .where('code_hash', '=', code.hash)
+      .$if(code.orgId !== null, (q) => q.where('org_id', '=', code.orgId!))
+      .executeTakeFirst();
   }
 
-  async recordCodeSession(codeHash: string, sessionId: string) {
-    await this.db.updateTable('authorization_code').set({ session_id: sessionId }).where('code_hash', '=', codeHash).execute();
+  async recordCodeSession(orgId: string, codeHash: string, sessionId: string) {
+    await this.db.updateTable('authorization_code').set({ session_id: sessionId }).where('org_id', '=', orgId).where('code_hash', '=', codeHash).execute();
   }
 
   /** Inserts a device authorization; false when its user code collides with a pending one. */
@@ -62,8 +76,9 @@ export class OAuthRepository {
   }
 
   /** Forgets codes and device authorizations that ended more than a day ago. */
-  async deleteExpired(before: Date) {
-    await this.db.deleteFrom('authorization_code').where('expires_at', '<', before).execute();
+  /** Forgets what expired before `before`: the organisation's codes, and the shared device and sign-in records. */
+  async deleteExpired(orgId: string | null, before: Date) {
+    if (orgId) await this.db.deleteFrom('authorization_code').where('org_id', '=', orgId).where('expires_at', '<', before).execute();
     await this.db.deleteFrom('device_authorization').where('expires_at', '<', before).execute();
     await this.db.deleteFrom('sign_in_failure').where('failed_at', '<', before).execute();
   }

@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { newSecret, sha256, verifyPassword } from '../../shared/secrets.ts';
+import { credentialKey, newOrgSecret, newSecret, sha256, verifyPassword } from '../../shared/secrets.ts';
 import type { Catalog } from '../cli-permission/catalog.ts';
 import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
 import type { CliSettingsService } from '../cli-permission/cli-settings.service.ts';
@@ -134,9 +134,9 @@ export class OAuthService {
     // PRODUCT §5: the admin page is for org admins only; its sessions are not governed by the CLI settings.
     if (request.client.adminsOnly && !account.isOrgAdmin) throw new OAuthError('access_denied', 'The admin page is for organisation admins only, and this account is not one.', 403);
     const scopes = await this.grant(account.orgId, request.client, request.scopes);
-    const code = newSecret('twgc_');
+    const code = newOrgSecret('twgc_', account.orgId);
     const now = this.clock.now();
-    await this.repository.deleteExpired(new Date(now.getTime() - 24 * 3600 * 1000));
+    await this.repository.deleteExpired(account.orgId, new Date(now.getTime() - 24 * 3600 * 1000));
     await this.repository.insertAuthorizationCode({
       code_hash: sha256(code),
       org_id: account.orgId,
@@ -158,18 +158,19 @@ export class OAuthService {
    * the session it was exchanged for (RFC 6749 §4.1.2: it may have been stolen).
    */
   async exchangeCode(input: { code: string; redirectUri: string; codeVerifier: string; client: PublicClient; address: string | undefined }): Promise<SignedIn> {
-    const codeHash = sha256(input.code);
     // Before the transaction: on the embedded database a read through another handle would wait for it.
-    const pending = await this.repository.findAuthorizationCode(codeHash);
-    if (pending && !pending.used_at) await this.requireAllowedAddress(pending.org_id, input.address);
+    const pending = await this.repository.findAuthorizationCode(credentialKey(input.code));
+    if (!pending) throw new OAuthError('invalid_grant', 'Unknown authorization code.');
+    const codeHash = pending.code_hash;
+    if (!pending.used_at) await this.requireAllowedAddress(pending.org_id, input.address);
     const outcome = await this.db.transaction().execute(async (trx): Promise<SignedIn | OAuthError> => {
       const codes = new OAuthRepository(trx);
       const now = this.clock.now();
-      const code = await codes.claimAuthorizationCode(codeHash, now);
+      const code = await codes.claimAuthorizationCode(pending.org_id, codeHash, now);
       if (!code) {
-        const used = await codes.findAuthorizationCode(codeHash);
+        const used = await codes.findAuthorizationCode({ orgId: pending.org_id, hash: codeHash });
         if (used?.session_id) await this.sessions.revoke(used.org_id, { sessionId: used.session_id }, trx);
-        return new OAuthError('invalid_grant', used ? 'The authorization code was already used; sign in again.' : 'Unknown authorization code.');
+        return new OAuthError('invalid_grant', 'The authorization code was already used; sign in again.');
       }
       if (code.expires_at <= now) return new OAuthError('invalid_grant', 'The authorization code expired; sign in again.');
       if (code.client_id !== input.client.id) return new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
@@ -178,7 +179,7 @@ export class OAuthService {
       const account = await new OrgRepository(trx).findAccount(code.org_id, code.account_id);
       if (!account?.active) return new OAuthError('invalid_grant', 'The account is deactivated.');
       const tokens = await this.sessions.signIn({ orgId: code.org_id, accountId: code.account_id }, code.client_id, code.scopes, trx);
-      await codes.recordCodeSession(codeHash, tokens.sessionId);
+      await codes.recordCodeSession(code.org_id, codeHash, tokens.sessionId);
       return tokens;
     });
     if (outcome instanceof OAuthError) throw outcome;
@@ -208,7 +209,7 @@ export class OAuthService {
 
   async startDevice(client: PublicClient, scopes: string[] | null): Promise<DeviceStart> {
     const now = this.clock.now();
-    await this.repository.deleteExpired(new Date(now.getTime() - 24 * 3600 * 1000));
+    await this.repository.deleteExpired(null, new Date(now.getTime() - 24 * 3600 * 1000));
     const deviceCode = newSecret('twgd_');
     for (;;) {
       const userCode = newUserCode();

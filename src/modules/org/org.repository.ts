@@ -1,4 +1,5 @@
-// Organisations, sites, accounts and site membership.
+// Organisations, sites, accounts and site membership. An e-mail is unique across organisations
+// (PRODUCT §1): account_email, shared by all of them, holds each once (migration 019).
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 
@@ -11,7 +12,9 @@ export class OrgRepository {
   async insertSite(row: Insertable<Database['site']>) {
     await this.db.insertInto('site').values(row).execute();
   }
+  /** Inserts the account and claims its e-mail; a taken e-mail fails on account_email's key. */
   async insertAccount(row: Insertable<Database['account']>) {
+    await this.db.insertInto('account_email').values({ email: row.email.toLowerCase(), org_id: row.org_id, account_id: row.id }).execute();
     await this.db.insertInto('account').values(row).execute();
   }
   async addSiteMember(orgId: string, cloudId: string, accountId: string) {
@@ -31,8 +34,18 @@ export class OrgRepository {
   findAccount(orgId: string, accountId: string) {
     return this.db.selectFrom('account').selectAll().where('org_id', '=', orgId).where('id', '=', accountId).executeTakeFirst();
   }
-  findAccountByEmail(email: string) {
-    return this.db.selectFrom('account').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
+  /** The account with this e-mail in any organisation (sign-in): where it is, then the account there. */
+  async findAccountByEmail(email: string) {
+    const owner = await this.db.selectFrom('account_email').select(['org_id', 'account_id']).where('email', '=', email.toLowerCase()).executeTakeFirst();
+    return owner && this.findAccount(owner.org_id, owner.account_id);
+  }
+  findAccountByEmailIn(orgId: string, email: string) {
+    return this.db
+      .selectFrom('account')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+      .executeTakeFirst();
   }
   listSites(orgId: string) {
     return this.db.selectFrom('site').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('cloud_id').execute();

@@ -131,7 +131,8 @@ export class OrgService {
     const site = await new OrgRepository(this.db).findSiteAnywhere(cloudId);
     if (!site) throw new NotFoundError(`No site ${cloudId}.`);
     const connectionId = newId('connection');
-    const clientId = `${provider}-${connectionId}`;
+    // The client id names the organisation, so the token endpoint finds it on its shard (issue 18).
+    const clientId = `${provider}-${site.org_id}.${connectionId}`;
     const clientSecret = newSecret('twgcs_');
     await new ConnectionRepository(this.db).insert({
       org_id: site.org_id,

@@ -31,3 +31,10 @@ export interface SiteMemberTable {
   account_id: string;
   cloud_id: string;
 }
+
+/** Which organisation's account holds an e-mail (lower case); shared by all organisations. */
+export interface AccountEmailTable {
+  email: string;
+  org_id: string;
+  account_id: string;
+}

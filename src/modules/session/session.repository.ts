@@ -1,6 +1,8 @@
-// Sessions and access tokens. A token row is found by the SHA-256 of the presented token.
+// Sessions and access tokens. A token row is found by the SHA-256 of the presented token, in the
+// organisation the token names (shared/secrets.ts).
 import { type Insertable, type Kysely, sql, type Updateable } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import type { CredentialKey } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
 
@@ -49,24 +51,32 @@ export class SessionRepository {
   }
 
   /** The access token's session and caller, with the organisation's snapshot (OrgSnapshot) in the same statement. */
-  findByTokenHash(tokenHash: string): Promise<TokenLookup | undefined> {
-    return this.sessionLookup()
+  findByToken(token: CredentialKey): Promise<TokenLookup | undefined> {
+    return this.sessionLookup(token.orgId)
       .innerJoin('access_token as t', (j) => j.onRef('t.org_id', '=', 's.org_id').onRef('t.session_id', '=', 's.id'))
       .select('t.expires_at as token_expires_at')
-      .where('t.token_hash', '=', tokenHash)
+      .where('t.token_hash', '=', token.hash)
+      .$if(token.orgId !== null, (q) => q.where('t.org_id', '=', token.orgId!))
       .executeTakeFirst();
   }
 
-  findByRefreshTokenHash(tokenHash: string): Promise<SessionLookup | undefined> {
-    return this.sessionLookup()
+  findByRefreshToken(token: CredentialKey): Promise<SessionLookup | undefined> {
+    return this.sessionLookup(token.orgId)
       .innerJoin('refresh_token as r', (j) => j.onRef('r.org_id', '=', 's.org_id').onRef('r.session_id', '=', 's.id'))
-      .where('r.token_hash', '=', tokenHash)
+      .where('r.token_hash', '=', token.hash)
+      .$if(token.orgId !== null, (q) => q.where('r.org_id', '=', token.orgId!))
       .executeTakeFirst();
   }
 
   /** Marks a refresh token used; false if it already was (the row lock makes one of two racers lose). */
-  async claimRefreshToken(tokenHash: string, now: Date): Promise<boolean> {
-    const claimed = await this.db.updateTable('refresh_token').set({ used_at: now }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
+  async claimRefreshToken(orgId: string, tokenHash: string, now: Date): Promise<boolean> {
+    const claimed = await this.db
+      .updateTable('refresh_token')
+      .set({ used_at: now })
+      .where('org_id', '=', orgId)
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     return Number(claimed.numUpdatedRows) === 1;
   }
 
@@ -83,8 +93,11 @@ export class SessionRepository {
    * Scalar subqueries, not joins: a six-way join spent more time in the planner than executing
    * (1.3 ms of planning on the embedded database), and each subquery is one primary-key probe.
    */
-  private sessionLookup() {
-    return this.db.selectFrom('session as s').select((eb) => [
+  private sessionLookup(orgId: string | null) {
+    return this.db
+      .selectFrom('session as s')
+      .$if(orgId !== null, (q) => q.where('s.org_id', '=', orgId!))
+      .select((eb) => [
       's.org_id',
       's.id as session_id',
       's.created_at as session_created_at',
@@ -109,7 +122,7 @@ export class SessionRepository {
       eb.selectFrom('cli_settings as cs').select('cs.allow_all_by_default').whereRef('cs.org_id', '=', 's.org_id').as('cli_allow_all'),
       eb.selectFrom('cli_settings as cs').select('cs.selected_permissions').whereRef('cs.org_id', '=', 's.org_id').as('cli_selected_permissions'),
       enabledAllowlist(eb, 's.org_id').as('ip_allowlist'),
-    ]);
+      ]);
   }
 
   /** Revokes live sessions of the organisation, optionally one account's or one session; returns how many. */

@@ -1,4 +1,5 @@
-// Issues sessions with opaque bearer tokens (twg_ + 32 random bytes, stored as SHA-256) and
+// Issues sessions with opaque bearer tokens (twg_ + the organisation id + 32 random bytes, stored
+// as SHA-256; shared/secrets.ts) and
 // turns a presented token back into a Caller. The OAuth server signs people in through it:
 // their sessions also carry a refresh token (twgr_…), rotated on every use.
 import type { Speculation } from './credentials/speculation.ts';
@@ -6,7 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import { newSecret, sha256 } from '../../shared/secrets.ts';
+import { credentialKey, newOrgSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from './caller.ts';
 import { type SessionFilter, SessionRepository } from './session.repository.ts';
@@ -95,20 +96,20 @@ export class SessionService {
    */
   async refresh(refreshToken: string, clientId: string, narrow: (session: { orgId: string; scopes: string[]; isOrgAdmin: boolean }) => Promise<string[]>): Promise<RefreshResult> {
     if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
-    const tokenHash = sha256(refreshToken);
-    const found = await this.sessions.findByRefreshTokenHash(tokenHash);
+    const key = credentialKey(refreshToken);
+    const found = await this.sessions.findByRefreshToken(key);
     if (!found || found.client_id !== clientId) return { ok: false, reason: 'unknown' };
     // Outside the transaction: on the embedded database a read through another handle would wait for it.
     const scopes = await narrow({ orgId: found.org_id, scopes: found.scopes, isOrgAdmin: found.is_org_admin === true });
     return this.db.transaction().execute(async (trx): Promise<RefreshResult> => {
       const repository = new SessionRepository(trx);
       const now = this.clock.now();
-      if (!(await repository.claimRefreshToken(tokenHash, now))) {
+      if (!(await repository.claimRefreshToken(found.org_id, key.hash, now))) {
         await repository.revoke(found.org_id, now, { sessionId: found.session_id });
         return { ok: false, reason: 'reused' };
       }
       // Read again after the claim, so a revocation or deactivation that committed meanwhile counts.
-      const row = (await repository.findByRefreshTokenHash(tokenHash))!;
+      const row = (await repository.findByRefreshToken({ orgId: found.org_id, hash: key.hash }))!;
       const ended = this.endReason(row, now);
       if (ended) return { ok: false, reason: ended };
       if (scopes.length === 0) return { ok: false, reason: 'nothing-allowed' };
@@ -120,8 +121,8 @@ export class SessionService {
   /** `speculation`: a cached row may be used before its barrier (see credential-cache.ts). */
   async authenticate(token: string, speculation?: Speculation): Promise<AuthenticationResult> {
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
-    const tokenHash = sha256(token);
-    const row = await this.credentials.lookup(`session:${tokenHash}`, () => this.sessions.findByTokenHash(tokenHash), speculation);
+    const key = credentialKey(token);
+    const row = await this.credentials.lookup(`session:${key.hash}`, () => this.sessions.findByToken(key), speculation);
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor | null = row.account_id ? { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: row.session_id, clientId: row.client_id } : null;
@@ -155,8 +156,8 @@ export class SessionService {
 
   /** Ends the session an access or refresh token belongs to, if `clientId` issued it (RFC 7009); false when none. */
   async revokeByToken(token: string, clientId: string): Promise<boolean> {
-    const tokenHash = sha256(token);
-    const session = token.startsWith(REFRESH_TOKEN_PREFIX) ? await this.sessions.findByRefreshTokenHash(tokenHash) : await this.sessions.findByTokenHash(tokenHash);
+    const key = credentialKey(token);
+    const session = token.startsWith(REFRESH_TOKEN_PREFIX) ? await this.sessions.findByRefreshToken(key) : await this.sessions.findByToken(key);
     if (!session || session.client_id !== clientId) return false;
     await this.revoke(session.org_id, { sessionId: session.session_id });
     return true;
@@ -196,7 +197,7 @@ export class SessionService {
   }
 
   private async addAccessToken(repository: SessionRepository, orgId: string, sessionId: string, scopes: string[], now: Date, ttlSeconds?: number): Promise<IssuedToken> {
-    const accessToken = newSecret(TOKEN_PREFIX);
+    const accessToken = newOrgSecret(TOKEN_PREFIX, orgId);
     const expiresAt = new Date(now.getTime() + (ttlSeconds ?? this.lifetimes.accessTokenSeconds) * 1000);
     await repository.insertAccessToken({ token_hash: sha256(accessToken), org_id: orgId, session_id: sessionId, expires_at: expiresAt, created_at: now });
     return { accessToken, sessionId, expiresAt, scopes };
@@ -204,7 +205,7 @@ export class SessionService {
 
   private async addTokenPair(repository: SessionRepository, orgId: string, sessionId: string, scopes: string[], now: Date): Promise<SignedIn> {
     const issued = await this.addAccessToken(repository, orgId, sessionId, scopes, now);
-    const refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
+    const refreshToken = newOrgSecret(REFRESH_TOKEN_PREFIX, orgId);
     await repository.insertRefreshToken({ token_hash: sha256(refreshToken), org_id: orgId, session_id: sessionId, created_at: now, used_at: null });
     return { ...issued, refreshToken };
   }
