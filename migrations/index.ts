@@ -21,6 +21,7 @@ import * as textSearch from './017_text_search.ts';
 import * as oneTextIndex from './018_one_text_index.ts';
 import * as orgInEveryKey from './019_org_in_every_key.ts';
 import * as citus from './020_citus.ts';
+import * as auditAppend from './021_audit_append.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '018_one_text_index': oneTextIndex,
   '019_org_in_every_key': orgInEveryKey,
   '020_citus': citus,
+  '021_audit_append': auditAppend,
 };

@@ -160,7 +160,7 @@ function viewerKeys(principals: string[]): RawBuilder<unknown> {
 const KEYS = sql`(select v.keys from viewer v)::text[]`;
 
 /** The status (0, 1, 2 as above) of the object row aliased `alias`. */
-function viewStatus(alias: string): RawBuilder<number> {
+function viewStatus(alias: string, orgId: string): RawBuilder<number> {
   const o = sql.raw(alias);
   return sql<number>`(case
     when ${o}.view_controls = 0 then 0
@@ -175,7 +175,7 @@ function viewStatus(alias: string): RawBuilder<number> {
         when count(distinct ve.control_no) filter (where ve.principal_key = any(${KEYS}) or ve.principal_key = ${CONTAINER_KEY}) = ${o}.view_controls then 1
         else 0 end
       from acl_entry ve
-      where ve.org_id = ${o}.org_id and ve.object_id = ${o}.id
+      where ve.org_id = ${orgId} and ve.object_id = ${o}.id
     ) end)`;
 }
 
@@ -241,7 +241,7 @@ function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
   // A container filter orders by the container first, which only the children index gives.
   const order = filter.containerId ? sql`o.container_id, o.last_updated_at desc, o.id desc` : sql`o.last_updated_at desc, o.id desc`;
   return examinedPage(db, query, sql`
-      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, ${textMatches('o', filter.text)} as matches
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', orgId)} as status, ${textMatches('o', filter.text)} as matches
       from graph_object o
       where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}
       order by ${order}
@@ -256,22 +256,30 @@ const organisationTag = (orgId: string) => createHash('md5').update(orgId).diges
  * read through graph_object_text (migration 018), then decided like a window. Its cost grows with
  * the objects holding the text, visible or not: it answers only viewers who see most of the newest
  * objects (see choosePlan), for whom the invisible share is small.
+ *
+ * Two statements. The first finds the rows through the trigram index alone: the searchable text
+ * as the index holds it, prefixed with the organisation's tag (migration 018), so the scan needs
+ * the tag's trigrams too; on the rows found, the fields themselves are matched (a match across the
+ * line break between them is neither's) and the exact organisation is checked (a tag is shared by
+ * about one organisation in 65,536), in a form no btree index serves: with a plain org_id equality
+ * a planner without statistics reads the organisation through a btree instead. The second decides
+ * those rows by primary key, with the organisation's equality, so that Citus routes it (the
+ * recursive walk needs one shard; issue 18). On Citus the first asks every shard.
  */
 async function textPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectRow[]> {
   const { orgId, hidden, filter } = query;
   // The GIN index is read by bitmap scans only; the transaction forbade those until now.
   await allowBitmapScans(db);
-  // The searchable text as the index holds it, prefixed with the organisation's tag (migration
-  // 018), so the scan needs the tag's trigrams too. On the rows found, the fields themselves are
-  // matched (a match across the line break between them is neither's) and the exact organisation
-  // is checked (a tag is shared by about one organisation in 65,536), in a form no btree index
-  // serves.
   const pattern = `${organisationTag(orgId)} %${escapeLike(filter.text ?? '')}%`;
+  const { rows: found } = await sql<{ id: string }>`
+    select o.id from graph_object o
+    where (left(md5(o.org_id), 4) || ' ' || o.display_name || E'\\n' || coalesce(o.description, '')) ilike ${pattern} and ${textMatches('o', filter.text)}
+      and (o.org_id || '') = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}`.execute(db);
+  if (found.length === 0) return [];
   const { rows } = await examinedPage(db, query, sql`
-      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o')} as status, true as matches
-      from graph_object o
-      where (left(md5(o.org_id), 4) || ' ' || o.display_name || E'\\n' || coalesce(o.description, '')) ilike ${pattern} and ${textMatches('o', filter.text)}
-        and (o.org_id || '') = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}`);
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', orgId)} as status, true as matches
+      from unnest(${found.map((r) => r.id)}::text[]) as f(id)
+      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = f.id limit 1) o`);
   return rows;
 }
 
@@ -287,11 +295,11 @@ async function examinedPage(db: Kysely<Database>, query: ListQuery, examined: Ra
     win as materialized (${examined}),
     -- Status-1 rows resolved up their chains, once per container they are in: by primary key, hop by hop.
     walk (origin, container_id, hops, status) as (
-      select c.container_id, p.container_id, 1, ${viewStatus('p')}
+      select c.container_id, p.container_id, 1, ${viewStatus('p', orgId)}
       from (select distinct w.container_id from win w where w.status = 1) c
       cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = c.container_id and not g.deleted limit 1) p
       union all
-      select k.origin, p.container_id, k.hops + 1, ${viewStatus('p')}
+      select k.origin, p.container_id, k.hops + 1, ${viewStatus('p', orgId)}
       from walk k
       cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = k.container_id and not g.deleted limit 1) p
       where k.status = 1 and k.hops < ${MAX_CONTAINER_HOPS}
@@ -370,7 +378,7 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
     return walk(
       sql`(${numbered(entries)}) e cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.id limit 1) o`,
       sql`(${visibleMatch('o')} and case when o.view_controls = 1 then true
-        else case ${viewStatus('o')} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end)`,
+        else case ${viewStatus('o', orgId)} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end)`,
       limit,
     );
   };
@@ -390,7 +398,7 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
       limit ${cap}`;
     return walk(
       sql`(${numbered(children)}) e`,
-      sql`(${CONTAINER_KEY} = any(e.view_keys) and ${visibleMatch('e', { cursor: false })} and (e.view_controls = 1 or ${viewStatus('e')} >= 1))`,
+      sql`(${CONTAINER_KEY} = any(e.view_keys) and ${visibleMatch('e', { cursor: false })} and (e.view_controls = 1 or ${viewStatus('e', orgId)} >= 1))`,
       limit,
     );
   };
@@ -408,7 +416,7 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
         select c.object_id from acl_entry c where c.org_id = ${orgId} and c.principal_key = k.key and c.on_container offset 0
       ) c
       cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = c.object_id limit 1) o
-      where not o.deleted${notHidden('o', hidden)} and ${viewStatus('o')} = 2
+      where not o.deleted${notHidden('o', hidden)} and ${viewStatus('o', orgId)} = 2
     ),
     -- Down through children that are containers and inherit, to the depth PRODUCT §3 allows: a
     -- container at hop h passes its visibility to children at h + 1.
@@ -420,7 +428,7 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
       cross join lateral (
         select g.id from graph_object g
         where g.org_id = ${orgId} and g.container_id = t.id and g.has_children and not g.deleted${notHidden('g', hidden)}
-          and ${viewStatus('g')} = 1
+          and ${viewStatus('g', orgId)} = 1
         offset 0
       ) c
       where t.hops < ${MAX_CONTAINER_HOPS - 1}

@@ -19,9 +19,11 @@ export interface DbHandle {
 }
 
 
-/** Called with every SQL statement run and how long it took (tests count statements with it). */
-export type QueryListener = (sql: string, durationMs: number) => void;
+/** Called with every SQL statement run, how long it took and its parameters (tests count and explain statements with it). */
+export type QueryListener = (sql: string, durationMs: number, parameters: readonly unknown[]) => void;
 
 /** Kysely's options that report every statement to `listener`. */
 export const logTo = (listener?: QueryListener) =>
-  listener ? { log: (event: { query: { sql: string }; queryDurationMillis: number }) => listener(event.query.sql, event.queryDurationMillis) } : {};
+  listener
+    ? { log: (event: { query: { sql: string; parameters: readonly unknown[] }; queryDurationMillis: number }) => listener(event.query.sql, event.queryDurationMillis, event.query.parameters) }
+    : {};

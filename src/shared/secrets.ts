@@ -2,6 +2,7 @@
 // SHA-256; account passwords are hashed with scrypt.
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { type RawBuilder, sql } from 'kysely';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
 const SCRYPT = { N: 16384, r: 8, p: 1 };
@@ -39,6 +40,14 @@ export interface CredentialKey {
 export function credentialKey(credential: string): CredentialKey {
   return { orgId: orgIdIn(credential), hash: sha256(credential) };
 }
+
+/**
+ * The organisation the subqueries of a credential lookup compare with: the one the credential
+ * names, as a value, so that Citus sends the whole statement to that organisation's node; for a
+ * credential that names none, the found row's `column`.
+ */
+export type OrgOfLookup = string | RawBuilder<string>;
+export const orgOfLookup = (key: CredentialKey, column: string): OrgOfLookup => key.orgId ?? sql.ref<string>(column);
 
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');

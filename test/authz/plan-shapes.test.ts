@@ -13,6 +13,7 @@ import { type ListPosition, listVisibleObjects, type ObjectListFilter, type Visi
 import type { Database } from '../../src/db/database.ts';
 import { RelationshipRepository } from '../../src/modules/relationship/relationship.repository.ts';
 import { createTenant, groupPrincipal, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+import { onCitus } from '../support/database.ts';
 
 const TYPES = ['jira:work-item', 'jira:project', 'confluence:space', 'confluence:page'];
 const OBJECTS = 3000;
@@ -160,6 +161,15 @@ function expectNoSequentialScans(plans: { statement: string; plan: string }[], {
   const streams = plans.filter(({ statement }) => /\btops as materialized\b/.test(statement));
   expect(streams.length).toBeGreaterThan(0);
   for (const { statement, plan } of streams) expect(plan, `${statement}\n\n${plan}`).not.toMatch(/graph_object_recent/);
+  // The text plan finds its rows through the trigram index alone: the organisation's equality
+  // (which Citus needs to route the statement, issue 18) must not draw in a btree that reads the
+  // whole organisation, alone or ANDed with the trigram index.
+  const texts = plans.filter(({ statement }) => /left\(md5\(o\.org_id\), 4\)/.test(statement));
+  expect(texts.length).toBeGreaterThan(0);
+  for (const { statement, plan } of texts) {
+    expect(plan, `${statement}\n\n${plan}`).toMatch(/Bitmap Index Scan on graph_object_text/);
+    expect(plan, `${statement}\n\n${plan}`).not.toMatch(/BitmapAnd|Index Scan on graph_object_(?!text)|Index Scan using graph_object_\w+ on graph_object o\b/);
+  }
   for (const { statement, plan } of plans) {
     expect(plan, `${statement}\n\n${plan}`).not.toMatch(/Seq Scan on (graph_object|acl_entry)\b/);
     // The viewer sees about 40 of the organisation's 3,000 objects; a page reads a few hundred rows.
@@ -167,7 +177,9 @@ function expectNoSequentialScans(plans: { statement: string; plan: string }[], {
   }
 }
 
-describe('statement shapes without statistics', () => {
+// On Citus a worker plans each statement, and the planner settings of src/db/index-plans.ts, set
+// on the coordinator's session, do not reach it yet (issue 18): its plans are not these.
+describe.skipIf(onCitus())('statement shapes without statistics', () => {
   it('reads a stream that holds none of the filtered type only down to the page\'s end', async () => {
     // The viewer's own stream holds 2,000 work items; its group's stream 40 pages among the
     // newest of them. A page of pages needs the first only down to the 26th page: the streams'

@@ -29,6 +29,8 @@ export interface TestApp {
   logs: string[];
   /** Every SQL statement run, in order; tests may clear it. */
   statements: string[];
+  /** The same statements with their parameters; tests may clear it. */
+  queries: { sql: string; parameters: readonly unknown[] }[];
   /** PostgreSQL only: the database's URL, for a second pool (another server process); undefined on the embedded database. */
   databaseUrl?: string;
   /** The app's public origin: TEST_ORIGIN, or the loopback address it is served on. */
@@ -48,7 +50,11 @@ export async function startTestApp(
   { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
-  const handle = await openTestDatabase((sql) => statements.push(sql));
+  const queries: TestApp['queries'] = [];
+  const handle = await openTestDatabase((sql, _ms, parameters) => {
+    statements.push(sql);
+    queries.push({ sql, parameters });
+  });
   const clock = new TestClock();
   const logs: string[] = [];
   const make = (publicUrl: string) =>
@@ -62,6 +68,7 @@ export async function startTestApp(
     clock,
     logs,
     statements,
+    queries,
     databaseUrl: handle.url,
     url: server?.url ?? TEST_ORIGIN,
     server,

@@ -13,6 +13,9 @@ export interface TestDbHandle extends DbHandle {
   url?: string;
 }
 
+/** Whether the suite runs on a Citus cluster (DATABASE_URL names a Citus database; see global-setup.ts). */
+export const onCitus = (): boolean => !!process.env.DATABASE_URL && inject('citusNodes').length > 0;
+
 export async function openTestDatabase(onQuery?: QueryListener): Promise<TestDbHandle> {
   const url = process.env.DATABASE_URL;
   if (url && inject('citusNodes').length > 0) return openCitusClone(url, onQuery);

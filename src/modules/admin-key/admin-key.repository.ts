@@ -1,7 +1,7 @@
 // Admin API keys, found by the SHA-256 of the presented key in the organisation it names.
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import type { CredentialKey } from '../../shared/secrets.ts';
+import { type CredentialKey, orgOfLookup } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 
 export class AdminKeyRepository {
@@ -13,11 +13,12 @@ export class AdminKeyRepository {
 
   /** The key with its creator's standing: a key acts for its creator, so it works only while they are an active admin. */
   findByKey(key: CredentialKey) {
+    const org = orgOfLookup(key, 'k.org_id');
     return this.db
       .selectFrom('admin_api_key as k')
       .innerJoin('account as a', (j) => j.onRef('a.org_id', '=', 'k.org_id').onRef('a.id', '=', 'k.created_by'))
       .selectAll('k')
-      .select((eb) => ['a.active as creator_active', 'a.is_org_admin as creator_admin', 'a.email as creator_email', enabledAllowlist(eb, 'k.org_id').as('ip_allowlist')])
+      .select(['a.active as creator_active', 'a.is_org_admin as creator_admin', 'a.email as creator_email', enabledAllowlist(org).as('ip_allowlist')])
       .where('k.key_hash', '=', key.hash)
       .$if(key.orgId !== null, (q) => q.where('k.org_id', '=', key.orgId!))
       .executeTakeFirst();

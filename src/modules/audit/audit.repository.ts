@@ -1,5 +1,5 @@
-// Audit events and each organisation's chain head. Appending is one statement that locks the
-// head, so concurrent appends of one organisation serialise there and the chain never forks.
+// Audit events and each organisation's chain head. Appending is one call of audit_append
+// (migration 021) that locks the head, so concurrent appends of one organisation serialise there and the chain never forks.
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { AuditEventTable } from './audit.table.ts';
@@ -22,21 +22,8 @@ export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async append(event: AuditEvent, eventJson: string): Promise<void> {
-    await sql`
-      with head as (
-        insert into audit_chain as c (org_id, last_seq, prev_hash, last_hash)
-        values (${event.orgId}, 1, '', encode(sha256(convert_to(${eventJson}::text, 'UTF8')), 'hex'))
-        on conflict (org_id) do update set
-          last_seq = c.last_seq + 1,
-          prev_hash = c.last_hash,
-          last_hash = encode(sha256(convert_to(c.last_hash || ${eventJson}::text, 'UTF8')), 'hex')
-        returning last_seq, prev_hash, last_hash
-      )
-      insert into audit_event (org_id, seq, id, time, action, actor_account_id, command, object_types, outcome, ip, event_json, prev_hash, hash)
-      select ${event.orgId}, head.last_seq, ${event.id}, ${new Date(event.time)}, ${event.action}, ${event.actor.accountId}, ${event.command},
-             ${event.objectTypes}::text[], ${event.outcome}, ${event.ip}, ${eventJson}, head.prev_hash, head.last_hash
-      from head
-    `.execute(this.db);
+    await sql`select audit_append(${event.orgId}, ${event.id}, ${new Date(event.time)}, ${event.action}, ${event.actor.accountId}, ${event.command},
+      ${event.objectTypes}::text[], ${event.outcome}, ${event.ip}, ${eventJson})`.execute(this.db);
   }
 
   /** Newest first, from `beforeSeq` (exclusive) down. */
@@ -128,10 +115,13 @@ export class AuditRepository {
           .limit(1)
           .executeTakeFirst();
         if (!last) return 0;
-        // The append-only trigger lets this transaction, and only it, delete.
-        await sql`select set_config('teamgraph.audit_purge', 'on', true)`.execute(trx);
+        // The append-only trigger lets this transaction, and only it, delete. On Citus the trigger
+        // runs on a worker, where SET LOCAL reaches once Citus is told to pass it on (elsewhere
+        // citus.propagate_set_commands is a setting nobody reads).
+        await sql`set local citus.propagate_set_commands = 'local'`.execute(trx);
+        await sql`set local teamgraph.audit_purge = on`.execute(trx);
         const result = await trx.deleteFrom('audit_event').where('org_id', '=', orgId).where('seq', '<=', last.seq).executeTakeFirst();
-        await sql`select set_config('teamgraph.audit_purge', 'off', true)`.execute(trx);
+        await sql`set local teamgraph.audit_purge = off`.execute(trx);
         await trx.updateTable('audit_chain').set({ checkpoint_seq: last.seq, checkpoint_hash: last.hash }).where('org_id', '=', orgId).execute();
         return Number(result.numDeletedRows);
       });

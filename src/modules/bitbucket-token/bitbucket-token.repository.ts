@@ -2,7 +2,7 @@
 // needs of its organisation (principal version, enabled allowlist), in one statement.
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import type { CredentialKey } from '../../shared/secrets.ts';
+import { type CredentialKey, orgOfLookup } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 
 export class BitbucketTokenRepository {
@@ -13,6 +13,7 @@ export class BitbucketTokenRepository {
   }
 
   findByKey(token: CredentialKey) {
+    const org = orgOfLookup(token, 'b.org_id');
     return this.db
       .selectFrom('bitbucket_token as b')
       .innerJoin('account as a', (j) => j.onRef('a.org_id', '=', 'b.org_id').onRef('a.id', '=', 'b.account_id'))
@@ -21,8 +22,8 @@ export class BitbucketTokenRepository {
         'a.active as account_active',
         'a.email as account_email',
         'a.is_org_admin',
-        eb.selectFrom('principal_version as pv').select('pv.version').whereRef('pv.org_id', '=', 'b.org_id').as('principal_version'),
-        enabledAllowlist(eb, 'b.org_id').as('ip_allowlist'),
+        eb.selectFrom('principal_version as pv').select('pv.version').where('pv.org_id', '=', org).as('principal_version'),
+        enabledAllowlist(org).as('ip_allowlist'),
       ])
       .where('b.token_hash', '=', token.hash)
       .$if(token.orgId !== null, (q) => q.where('b.org_id', '=', token.orgId!))

@@ -87,7 +87,7 @@ export class ConnectionRepository {
     let removed = 0;
     for (const table of DIRECTORY_TABLES) {
       const result = await sql`
-        delete from ${sql.table(table)} where ctid in (
+        delete from ${sql.table(table)} where org_id = ${orgId} and ctid in (
           select ctid from ${sql.table(table)} where org_id = ${orgId} and connection_id = ${connectionId} limit ${limit})
       `.execute(this.db);
       removed += Number(result.numAffectedRows ?? 0);

@@ -23,13 +23,15 @@ export class DirectoryRepository {
       updated_at: row.now,
       ...(table === 'external_user' ? { email: row.email ?? null } : {}),
     };
+    // The key is not set again: Citus refuses an update that names the distribution column.
+    const { org_id: _org, connection_id: _connection, external_id: _externalId, ...changes } = values;
     const result = await this.db
       .insertInto(table)
       .values(values)
       .onConflict((c) =>
         c
           .columns(['org_id', 'connection_id', 'external_id'])
-          .doUpdateSet(values)
+          .doUpdateSet(changes)
           .where(sql.ref(`${table}.update_sequence_number`), '<', row.usn),
       )
       .returning('external_id')

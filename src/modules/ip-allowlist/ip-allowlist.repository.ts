@@ -1,13 +1,14 @@
 // The organisation's allowlist row. Writes are compare-and-set on the version; requests read the
 // enabled allowlist in their session statement through `enabledAllowlist`.
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import type { OrgOfLookup } from '../../shared/secrets.ts';
 import type { AllowlistSnapshot } from './ip-allowlist.service.ts';
 
 /** A subquery for a session statement: the organisation's allowlist when enabled, else null. */
-export function enabledAllowlist<DB extends Database, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, orgIdColumn: string) {
+export function enabledAllowlist(org: OrgOfLookup) {
   return sql<AllowlistSnapshot | null>`(select jsonb_build_object('version', l.version, 'rules', l.rules, 'locations', l.locations)
-    from ip_allowlist l where l.org_id = ${sql.ref(orgIdColumn)} and l.enabled)`;
+    from ip_allowlist l where l.org_id = ${org} and l.enabled)`;
 }
 
 export class IpAllowlistRepository {

@@ -128,25 +128,20 @@ export class ObjectRepository {
 
   /**
    * Writes objects whose sequence number is newer than the stored one (a concurrent newer write
-   * wins) and returns the ids actually written, in one statement of a fixed text (a prepared
-   * statement whatever the batch's size): the rows, the VIEW index of the written objects
-   * (migration 016), the children that were waiting for a written container, and the container
-   * marks. The rows travel as one JSON parameter, so the statement is planned once per
-   * connection rather than parsed with thousands of parameters on every batch (issue 16).
+   * wins) and returns the ids actually written: the rows, the children that were waiting for a
+   * written container, the container marks and the VIEW index of the written objects
+   * (migration 016). Five statements of fixed texts whatever the batch's size, each a prepared
+   * statement planned once per connection: the rows and index entries travel as one JSON
+   * parameter rather than thousands (issue 16). Each touches one organisation's rows only, so
+   * Citus plans each for the node that holds them (issue 18; Citus cannot plan the one statement
+   * with data-modifying steps that this once was).
    *
-   * Locks are taken in one order whatever the batch: objects by (connection, type, external id),
-   * then the containers to mark by id, so concurrent batches that share objects or containers
-   * queue behind each other instead of deadlocking.
-   *
-   * Each step is a data-modifying CTE and they all see the table as it was before the
-   * statement: so no step touches a row another step writes. Every read of graph_object and
-   * acl_entry is a lookup of one key per row (a LATERAL step with LIMIT or OFFSET 0, the rows to
-   * change then addressed by ctid): with org_id unanalyzed (migration 016) a join would let the
-   * planner scan the organisation's rows, a plan that a prepared statement keeps as the table grows. A written object gets its
-   * has_children mark in its own row (a child in the batch names it, or a stored child was waiting
-   * for it); only stored containers that are not written are marked by an update. The index
-   * entries of a rewritten object are upserted by key and only the keys no longer in its ACL are
-   * deleted, so the two steps touch disjoint entries.
+   * The caller holds the connection's lock (lockConnection): no other batch writes these rows or
+   * their containers meanwhile (PRODUCT §2: a connection's objects and container references are
+   * its own). Every read of graph_object and acl_entry is a lookup of one key per row (a LATERAL
+   * step with OFFSET 0, the rows to change then addressed by ctid): with org_id unanalyzed
+   * (migration 016) a join would let the planner scan the organisation's rows, a plan that a
+   * prepared statement keeps as the table grows.
    */
   async upsert(writes: ObjectWrite[]): Promise<Set<string>> {
     if (writes.length === 0) return new Set();
@@ -178,98 +173,96 @@ export class ObjectRepository {
       update_sequence_number: w.usn,
       has_children: named.has(w.id),
     }));
-    const entries = sorted.flatMap((w) => w.acl.VIEW.flatMap((control, controlNo) => control.map((principalKey) => ({ object_id: w.id, control_no: controlNo, principal_key: principalKey }))));
-    const written = await sql<{ id: string }>`
-      with input as materialized (
-        select r.*,
-          r.has_children or coalesce((
-            select true from graph_object child
-            where child.org_id = ${orgId} and child.connection_id = r.connection_id and child.container_id is null
-              and child.container_external_id is not null and child.container_type = r.type and child.container_external_id = r.external_id
-            limit 1
-          ), false) as marked
-        from json_to_recordset(${JSON.stringify(rows)}::json) as r(
-          id text, cloud_id text, connection_id text, type text, product text, external_id text, display_name text,
-          description text, url text, container_type text, container_external_id text, container_id text,
-          properties jsonb, permissions jsonb, acl jsonb, view_keys text[], view_controls smallint,
-          created_at timestamptz, last_updated_at timestamptz, update_sequence_number bigint, has_children boolean)
-      ),
-      written as (
-        insert into graph_object as o (org_id, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
-          container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
-          created_at, last_updated_at, update_sequence_number, deleted, has_children)
-        select ${orgId}, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
-          container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
-          created_at, last_updated_at, update_sequence_number, false, marked
-        from input
-        order by connection_id, type, external_id
-        on conflict (org_id, connection_id, type, external_id) do update set
-          display_name = excluded.display_name, description = excluded.description, url = excluded.url,
-          container_type = excluded.container_type, container_external_id = excluded.container_external_id,
-          container_id = excluded.container_id, properties = excluded.properties, permissions = excluded.permissions,
-          acl = excluded.acl, view_keys = excluded.view_keys, view_controls = excluded.view_controls,
-          created_at = excluded.created_at, last_updated_at = excluded.last_updated_at,
-          update_sequence_number = excluded.update_sequence_number, deleted = false,
-          has_children = o.has_children or excluded.has_children
-        where o.update_sequence_number < excluded.update_sequence_number
-        returning o.id, o.has_children
-      ),
-      entry as (
-        select n.object_id, n.control_no, n.principal_key
-        from json_to_recordset(${JSON.stringify(entries)}::json) as n(object_id text, control_no smallint, principal_key text)
-      ),
-      stale_entries as (
-        delete from acl_entry e
-        where e.ctid = any(array(
-          select x.ctid from written w
-          cross join lateral (select ctid, control_no, principal_key from acl_entry where org_id = ${orgId} and object_id = w.id offset 0) x
-          where not exists (select 1 from entry n where n.object_id = w.id and n.control_no = x.control_no and n.principal_key = x.principal_key)
-        ))
-      ),
-      new_entries as (
+    const { rows: written } = await sql<{ id: string; has_children: boolean }>`
+      insert into graph_object as o (org_id, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
+        container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
+        created_at, last_updated_at, update_sequence_number, deleted, has_children)
+      select ${orgId}, r.id, r.cloud_id, r.connection_id, r.type, r.product, r.external_id, r.display_name, r.description, r.url,
+        r.container_type, r.container_external_id, r.container_id, r.properties, r.permissions, r.acl, r.view_keys, r.view_controls,
+        r.created_at, r.last_updated_at, r.update_sequence_number, false, r.has_children
+      from json_to_recordset(${JSON.stringify(rows)}::json) as r(
+        id text, cloud_id text, connection_id text, type text, product text, external_id text, display_name text,
+        description text, url text, container_type text, container_external_id text, container_id text,
+        properties jsonb, permissions jsonb, acl jsonb, view_keys text[], view_controls smallint,
+        created_at timestamptz, last_updated_at timestamptz, update_sequence_number bigint, has_children boolean)
+      order by r.connection_id, r.type, r.external_id
+      on conflict (org_id, connection_id, type, external_id) do update set
+        display_name = excluded.display_name, description = excluded.description, url = excluded.url,
+        container_type = excluded.container_type, container_external_id = excluded.container_external_id,
+        container_id = excluded.container_id, properties = excluded.properties, permissions = excluded.permissions,
+        acl = excluded.acl, view_keys = excluded.view_keys, view_controls = excluded.view_controls,
+        created_at = excluded.created_at, last_updated_at = excluded.last_updated_at,
+        update_sequence_number = excluded.update_sequence_number, deleted = false,
+        has_children = o.has_children or excluded.has_children
+      where o.update_sequence_number < excluded.update_sequence_number
+      returning o.id, o.has_children
+    `.execute(this.db);
+    if (written.length === 0) return new Set();
+    const writtenIds = new Set(written.map((w) => w.id));
+    const byId = new Map(sorted.map((w) => [w.id, w]));
+    // Stored children that were waiting for a written container move into it.
+    const { rows: adopted } = await sql<{ container_id: string }>`
+      update graph_object g set container_id = x.container_id
+      from (
+        select child.ctid, w.id as container_id
+        from unnest(${[...writtenIds]}::text[], ${[...writtenIds].map((id) => byId.get(id)!.connectionId)}::text[],
+                    ${[...writtenIds].map((id) => byId.get(id)!.type)}::text[], ${[...writtenIds].map((id) => byId.get(id)!.externalId)}::text[]) as w(id, connection_id, type, external_id)
+        cross join lateral (
+          select ctid from graph_object child
+          where child.org_id = ${orgId} and child.connection_id = w.connection_id and child.container_id is null
+            and child.container_external_id is not null and child.container_type = w.type and child.container_external_id = w.external_id
+          offset 0
+        ) child
+      ) x
+      where g.org_id = ${orgId} and g.ctid = x.ctid
+      returning x.container_id
+    `.execute(this.db);
+    // Containers that now have children and were not marked: those the batch names and those that adopted.
+    const toMark = [...new Set([...named, ...adopted.map((a) => a.container_id)])].filter((id) => !written.some((w) => w.id === id && w.has_children)).sort();
+    const { rows: marked } =
+      toMark.length === 0
+        ? { rows: [] as { id: string }[] }
+        : await sql<{ id: string }>`
+            update graph_object g set has_children = true
+            from (select m.id, x.ctid from unnest(${toMark}::text[]) as m(id)
+                  cross join lateral (select ctid from graph_object where org_id = ${orgId} and id = m.id and not has_children offset 0) x) t
+            where g.org_id = ${orgId} and g.ctid = t.ctid
+            returning g.id
+          `.execute(this.db);
+    const containers = new Set([...written.filter((w) => w.has_children).map((w) => w.id), ...marked.map((m) => m.id)]);
+    // The VIEW index: entries no longer in a written object's ACL go, the others are upserted;
+    // a stored container marked just now has its entries flagged.
+    const entries = [...writtenIds].flatMap((id) => {
+      const w = byId.get(id)!;
+      return w.acl.VIEW.flatMap((control, controlNo) =>
+        control.map((principalKey) => ({ object_id: id, control_no: controlNo, principal_key: principalKey, last_updated_at: w.lastUpdatedAt, on_container: containers.has(id) })),
+      );
+    });
+    await sql`
+      delete from acl_entry e
+      where e.org_id = ${orgId} and e.ctid = any(array(
+        select x.ctid from unnest(${[...writtenIds]}::text[]) as w(id)
+        cross join lateral (select ctid, control_no, principal_key from acl_entry where org_id = ${orgId} and object_id = w.id offset 0) x
+        where not exists (
+          select 1 from json_to_recordset(${JSON.stringify(entries)}::json) as n(object_id text, control_no smallint, principal_key text)
+          where n.object_id = w.id and n.control_no = x.control_no and n.principal_key = x.principal_key)
+      ))
+    `.execute(this.db);
+    if (entries.length > 0) {
+      await sql`
         insert into acl_entry (org_id, principal_key, object_id, control_no, last_updated_at, on_container)
-        select ${orgId}, n.principal_key, n.object_id, n.control_no, i.last_updated_at, w.has_children
-        from written w join input i on i.id = w.id join entry n on n.object_id = w.id
+        select ${orgId}, n.principal_key, n.object_id, n.control_no, n.last_updated_at, n.on_container
+        from json_to_recordset(${JSON.stringify(entries)}::json) as n(object_id text, control_no smallint, principal_key text, last_updated_at timestamptz, on_container boolean)
         order by n.object_id, n.control_no, n.principal_key
         on conflict (org_id, object_id, control_no, principal_key) do update set
           last_updated_at = excluded.last_updated_at, on_container = excluded.on_container
-      ),
-      waiting as (
-        select child.id, w.id as container_id
-        from written w join input i on i.id = w.id
-        cross join lateral (
-          select child.id from graph_object child
-          where child.org_id = ${orgId} and child.connection_id = i.connection_id and child.container_id is null
-            and child.container_external_id is not null and child.container_type = i.type and child.container_external_id = i.external_id
-          offset 0
-        ) child
-      ),
-      -- Children adopted and containers marked in one update: a row that is both (a waiting
-      -- child that is also a container the batch names) must not be updated twice.
-      to_touch as (
-        select g.ctid, g.id, a.container_id as adopt_into, (x.id = any(${[...named]}::text[]) and not g.has_children) as mark
-        from (select id from waiting union select unnest(${[...named]}::text[]) order by 1) x
-        cross join lateral (select ctid, id, has_children from graph_object where org_id = ${orgId} and id = x.id limit 1 for update) g
-        left join waiting a on a.id = x.id
-        where (a.id is not null or (x.id = any(${[...named]}::text[]) and not g.has_children))
-          and x.id <> all(array(select id from written))
-      ),
-      touched as (
-        update graph_object g set container_id = coalesce(t.adopt_into, g.container_id), has_children = g.has_children or t.mark
-        from to_touch t where g.ctid = any(array(select ctid from to_touch)) and g.id = t.id
-        returning g.id, t.mark
-      ),
-      marked_entries as (
-        update acl_entry e set on_container = true
-        where e.ctid = any(array(
-          select x.ctid from touched t
-          cross join lateral (select ctid from acl_entry where org_id = ${orgId} and object_id = t.id offset 0) x
-          where t.mark
-        ))
-      )
-      select id from written
-    `.execute(this.db);
-    return new Set(written.rows.map((r) => r.id));
+      `.execute(this.db);
+    }
+    const markedStored = marked.map((m) => m.id).filter((id) => !writtenIds.has(id));
+    if (markedStored.length > 0) {
+      await sql`update acl_entry set on_container = true where org_id = ${orgId} and object_id = any(${markedStored}::text[]) and not on_container`.execute(this.db);
+    }
+    return writtenIds;
   }
 
   /** Updates the fields a person may change; ACL and identity stay, the VIEW index follows the time. */

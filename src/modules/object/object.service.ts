@@ -238,7 +238,9 @@ export class ObjectService {
     const id = newId('object');
     const now = this.clock.now();
     await this.db.transaction().execute(async (trx) => {
-      await new ObjectRepository(trx).upsert([
+      const objects = new ObjectRepository(trx);
+      await objects.lockConnection(orgId, container.connection_id);
+      await objects.upsert([
         {
           id,
           orgId,

@@ -34,10 +34,12 @@ export class RelationshipRepository {
       deleted: row.deleted,
       updated_at: row.now,
     };
+    // The key is not set again: Citus refuses an update that names the distribution column.
+    const { org_id: _org, from_object_id: _from, type: _type, to_object_id: _to, ...changes } = values;
     const result = await this.db
       .insertInto('relationship')
       .values(values)
-      .onConflict((c) => c.columns(['org_id', 'from_object_id', 'type', 'to_object_id']).doUpdateSet(values).where('relationship.update_sequence_number', '<', row.usn))
+      .onConflict((c) => c.columns(['org_id', 'from_object_id', 'type', 'to_object_id']).doUpdateSet(changes).where('relationship.update_sequence_number', '<', row.usn))
       .returning('type')
       .executeTakeFirst();
     return result !== undefined;
