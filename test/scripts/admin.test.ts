@@ -9,6 +9,7 @@ import { loadAuditChain } from '../../bench/audit-chain.ts';
 import { createApp } from '../../src/app.ts';
 import { createServices } from '../../src/services.ts';
 import { TEST_ORIGIN } from '../support/app.ts';
+import { onCitus, openTestDatabase } from '../support/database.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import type { Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
@@ -141,4 +142,38 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the operator command line', 
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('--bogus');
   });
+});
+
+// Issue 18: the operator command line on a Citus cluster, against the test file's clone of the
+// cluster database: an organisation bootstrapped, a token that works, a connection deleted and
+// the audit chain verified.
+describe.runIf(onCitus())('the operator command line on Citus', () => {
+  it('bootstraps an organisation, issues a token the API accepts, deletes a connection and verifies the chain', async () => {
+    const handle = await openTestDatabase();
+    const env = { ...process.env, DATABASE_URL: handle.url! };
+    const cli = async (...args: string[]) => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], { cwd: root, env });
+      return JSON.parse(stdout);
+    };
+    try {
+      const { orgId } = await cli('org', 'create', '--name', 'Sharded');
+      const { cloudId } = await cli('site', 'create', '--org', orgId, '--name', 'sharded');
+      const { accountId } = await cli('account', 'create', '--org', orgId, '--email', 'ada@sharded.test', '--name', 'Ada', '--admin', '--site', cloudId);
+      const token = await cli('token', '--account', accountId, '--scope', 'read:work-item:jira');
+      const response = await createApp({ db: handle.db, publicUrl: TEST_ORIGIN }).fetch(
+        new Request(`${TEST_ORIGIN}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token.accessToken}` },
+          body: JSON.stringify({ query: '{ viewer { account { id } organization { id } } }' }),
+        }),
+      );
+      expect(await response.json()).toEqual({ data: { viewer: { account: { id: accountId }, organization: { id: orgId } } } });
+      const { connectionId } = await cli('connection', 'create', '--site', cloudId, '--provider', 'jira');
+      await cli('connection', 'delete', '--connection', connectionId);
+      expect(await handle.db.selectFrom('connection').select('id').where('org_id', '=', orgId).execute()).toEqual([]);
+      expect(await cli('audit', 'verify', '--org', orgId)).toMatchObject({ valid: true });
+    } finally {
+      await handle.close();
+    }
+  }, 120_000);
 });
