@@ -22,6 +22,14 @@ const INDEX_PLANS = {
 };
 
 /**
+ * The settings as SET LOCAL statements, sent in one round trip (no parameters: the simple
+ * protocol, which takes several statements). On Citus a worker plans each statement, and SET
+ * LOCAL reaches it once Citus is told to pass it on (issue 18); elsewhere
+ * citus.propagate_set_commands is a setting nobody reads.
+ */
+const SET_INDEX_PLANS = [`set local citus.propagate_set_commands = 'local'`, ...Object.entries(INDEX_PLANS).map(([name, value]) => `set local ${name} = ${value}`)].join('; ');
+
+/**
  * Runs `work` in a transaction with the index-only planner settings; the transaction is rolled
  * back, which ends the settings with it, also when it is a savepoint of a request's transaction.
  * `work` must only read.
@@ -29,7 +37,7 @@ const INDEX_PLANS = {
 export async function withIndexPlans<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   const trx = await db.startTransaction().execute();
   try {
-    await sql`select ${sql.join(Object.entries(INDEX_PLANS).map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(trx);
+    await sql.raw(SET_INDEX_PLANS).execute(trx);
     return await work(trx);
   } finally {
     await trx.rollback().execute();
@@ -38,5 +46,5 @@ export async function withIndexPlans<T>(db: Kysely<Database>, work: (trx: Kysely
 
 /** Within withIndexPlans: lets the rest of the transaction read GIN indexes, which only bitmap scans read. */
 export async function allowBitmapScans(trx: Kysely<Database>): Promise<void> {
-  await sql`select set_config('enable_bitmapscan', 'on', true)`.execute(trx);
+  await sql.raw('set local enable_bitmapscan = on').execute(trx);
 }
