@@ -67,6 +67,18 @@ async function openCitusClone(url: string, onQuery?: QueryListener): Promise<Tes
       }
     }
   }
+  // Citus records its database among the cluster's objects by oid, the template's in a clone: it
+  // must name the clone, or a node added later is sent the template's name.
+  for (const node of inject('citusNodes')) {
+    const clone = new pg.Client({ connectionString: nodeUrl(url, node, name) });
+    await clone.connect();
+    await clone.query(
+      `update pg_catalog.pg_dist_object set objid = (select oid from pg_database where datname = current_database())
+       where classid = 'pg_database'::regclass and objid = (select oid from pg_database where datname = $1)`,
+      [template],
+    );
+    await clone.end();
+  }
   const cloneUrl = withDatabase(url, name);
   const handle = openPostgres(cloneUrl, 4, onQuery);
   return {
