@@ -25,17 +25,12 @@ const INDEX_PLANS = {
  * The settings as SET LOCAL statements, sent in one round trip (no parameters: the simple
  * protocol, which takes several statements). On Citus a worker plans each statement, and SET
  * LOCAL reaches it once Citus is told to pass it on (issue 18); elsewhere
- * citus.propagate_set_commands is a setting nobody reads. Except enable_sort, which is not set on
- * Citus at all: with it off in the transaction, whether passed on or not, a worker took 580 ms
- * over a first page of 100 objects instead of 3 (inside Citus, outside the statement's own plan);
- * the plan-shape test finds no sort of a whole organisation on the workers without it.
+ * citus.propagate_set_commands is a setting nobody reads. jit goes with them: the server turns it
+ * off for its own connections (db/postgres.ts), which on Citus are the coordinator's only, and a
+ * disabled node adds so much to a plan's estimate that a worker compiled every list statement
+ * (586 ms of a 588 ms first page of 100 objects).
  */
-const { enable_sort: sortSetting, ...PASSED_ON } = INDEX_PLANS;
-const SET_INDEX_PLANS = [
-  `set local citus.propagate_set_commands = 'local'`,
-  ...Object.entries(PASSED_ON).map(([name, value]) => `set local ${name} = ${value}`),
-  `select set_config('enable_sort', '${sortSetting}', true) where not exists (select from pg_extension where extname = 'citus')`,
-].join('; ');
+const SET_INDEX_PLANS = [`set local citus.propagate_set_commands = 'local'`, ...Object.entries({ ...INDEX_PLANS, jit: 'off' }).map(([name, value]) => `set local ${name} = ${value}`)].join('; ');
 
 /**
  * Runs `work` in a transaction with the index-only planner settings; the transaction is rolled

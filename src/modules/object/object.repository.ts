@@ -130,7 +130,8 @@ export class ObjectRepository {
    * Writes objects whose sequence number is newer than the stored one (a concurrent newer write
    * wins) and returns the ids actually written: the rows, the children that were waiting for a
    * written container, the container marks and the VIEW index of the written objects
-   * (migration 016). Five statements of fixed texts whatever the batch's size, each a prepared
+   * (migration 016). At most six statements of fixed texts whatever the batch's size (three for
+   * new objects that name no stored container), each a prepared
    * statement planned once per connection: the rows and index entries travel as one JSON
    * parameter rather than thousands (issue 16). Each touches one organisation's rows only, so
    * Citus plans each for the node that holds them (issue 18; Citus cannot plan the one statement
@@ -173,7 +174,7 @@ export class ObjectRepository {
       update_sequence_number: w.usn,
       has_children: named.has(w.id),
     }));
-    const { rows: written } = await sql<{ id: string; has_children: boolean }>`
+    const { rows: written } = await sql<{ id: string; has_children: boolean; rewritten: boolean }>`
       insert into graph_object as o (org_id, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
         container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
         created_at, last_updated_at, update_sequence_number, deleted, has_children)
@@ -195,7 +196,8 @@ export class ObjectRepository {
         update_sequence_number = excluded.update_sequence_number, deleted = false,
         has_children = o.has_children or excluded.has_children
       where o.update_sequence_number < excluded.update_sequence_number
-      returning o.id, o.has_children
+      -- xmax is 0 in a row this statement inserted, and set in one it updated (a rewrite).
+      returning o.id, o.has_children, o.xmax <> 0 as rewritten
     `.execute(this.db);
     if (written.length === 0) return new Set();
     const writtenIds = new Set(written.map((w) => w.id));
@@ -238,16 +240,21 @@ export class ObjectRepository {
         control.map((principalKey) => ({ object_id: id, control_no: controlNo, principal_key: principalKey, last_updated_at: w.lastUpdatedAt, on_container: containers.has(id) })),
       );
     });
-    await sql`
+    // Only a rewritten object can have entries its new ACL no longer holds: a bulk load of new
+    // objects skips the statement.
+    const rewritten = written.filter((w) => w.rewritten).map((w) => w.id);
+    if (rewritten.length > 0) {
+      await sql`
       delete from acl_entry e
       where e.org_id = ${orgId} and e.ctid = any(array(
-        select x.ctid from unnest(${[...writtenIds]}::text[]) as w(id)
+        select x.ctid from unnest(${rewritten}::text[]) as w(id)
         cross join lateral (select ctid, control_no, principal_key from acl_entry where org_id = ${orgId} and object_id = w.id offset 0) x
         where not exists (
           select 1 from json_to_recordset(${JSON.stringify(entries)}::json) as n(object_id text, control_no smallint, principal_key text)
           where n.object_id = w.id and n.control_no = x.control_no and n.principal_key = x.principal_key)
       ))
     `.execute(this.db);
+    }
     if (entries.length > 0) {
       await sql`
         insert into acl_entry (org_id, principal_key, object_id, control_no, last_updated_at, on_container)
