@@ -378,13 +378,28 @@ async function plansFor(world: World, org: OrgUnderTest, viewer: ViewerName, fil
   return [planText(first as any), last ? planText(second as any) : 'n/a'];
 }
 
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of each statement the list filter ran, in one transaction as it ran
+ * them: its SET LOCAL statements (the index-only planner settings, src/db/index-plans.ts) are run
+ * as they are, each other statement is explained under them. Rolled back, as the filter's is.
+ */
 async function explainFirstPage(world: World, viewer: ViewerName, mode: Mode) {
   const { principals, readable } = await directViewer(world, world.first, viewer);
   const recorder = statementRecorder(world.handle.db);
   await listVisibleObjects(recorder.db, world.first.tenant.orgId, principals, { types: readable }, { limit: PAGE + 1 });
-  for (const [index, statement] of recorder.statements().entries()) {
-    const result = await world.handle.db.executeQuery(CompiledQuery.raw(`explain (analyze, buffers) ${statement.sql}`, [...statement.parameters]));
-    out(`\n#### EXPLAIN, ${MODE_LABEL[mode]}, ${viewer} viewer, first page, statement ${index + 1}\n\n\`\`\`\n${result.rows.map((r: any) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
+  const trx = await world.handle.db.startTransaction().execute();
+  try {
+    let index = 0;
+    for (const statement of recorder.statements()) {
+      if (/^\s*set\s/i.test(statement.sql)) {
+        await trx.executeQuery(CompiledQuery.raw(statement.sql, [...statement.parameters]));
+        continue;
+      }
+      const result = await trx.executeQuery(CompiledQuery.raw(`explain (analyze, buffers) ${statement.sql}`, [...statement.parameters]));
+      out(`\n#### EXPLAIN, ${MODE_LABEL[mode]}, ${viewer} viewer, first page, statement ${++index}\n\n\`\`\`\n${result.rows.map((r: any) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
+    }
+  } finally {
+    await trx.rollback().execute();
   }
 }
 
