@@ -14,20 +14,31 @@ import { createServices, type Services } from '../src/services.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { percentile } from './dataset.ts';
 
-export type Backend = 'pglite' | 'postgres';
+export type Backend = 'pglite' | 'postgres' | 'citus';
+
+/** The servers a back end's databases are made on when no --server is given (citus: the coordinator of ../shared/tools/citus/cluster.sh). */
+export const DEFAULT_SERVER: Record<Exclude<Backend, 'pglite'>, string> = {
+  postgres: 'postgres://postgres@127.0.0.1:5432/postgres',
+  citus: 'postgres://postgres@127.0.0.1:5440/postgres',
+};
+
+/** The workers of that local cluster (host:port), for --citus-workers. */
+export const DEFAULT_CITUS_WORKERS = ['127.0.0.1:5441', '127.0.0.1:5442'];
 
 /** The public origin of the benchmarks' apps; the requests they send name it too. */
 export const BENCH_ORIGIN = 'http://teamgraph.test';
 
 export interface DatabaseOptions {
   backend: Backend;
-  /** A PostgreSQL server URL; each run creates its own database there and drops it after. */
+  /** A PostgreSQL server URL (on Citus the coordinator's); each run creates its own database there and drops it after. */
   server: string;
+  /** Citus: host:port of every worker (default DEFAULT_CITUS_WORKERS), reached as `server`'s user. */
+  citusWorkers?: string[];
   /** Called with every statement the handle runs and its time (to count or profile them). */
   onQuery?: QueryListener;
   /** PostgreSQL: the pool's statement timeout (the server's: SERVER_STATEMENT_TIMEOUT_MS); 0 or unset: none. */
   statementTimeoutMs?: number;
-  /** PostgreSQL: `name = value` settings made on the database before it is opened (e.g. auto_explain). */
+  /** PostgreSQL: `name = value` settings made on the database before it is opened (e.g. auto_explain); on Citus on every node. */
   settings?: string[];
 }
 
@@ -36,8 +47,9 @@ export const out = (line = '') => process.stdout.write(`${line}\n`);
 export const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
 /**
- * A fresh, migrated database on the chosen back end, closed (and for PostgreSQL dropped) after.
- * `use` also gets the PostgreSQL database's URL (undefined for PGlite), for a server process.
+ * A fresh, migrated database on the chosen back end, closed (and on a server dropped) after.
+ * `use` also gets the database's URL (undefined for PGlite; on Citus the coordinator's), for a
+ * server process.
  */
 export async function withDatabase<T>(options: DatabaseOptions, use: (handle: DbHandle, url?: string) => Promise<T>, keep = false): Promise<T> {
   if (options.backend === 'pglite') {
@@ -50,26 +62,80 @@ export async function withDatabase<T>(options: DatabaseOptions, use: (handle: Db
     }
   }
   const name = `teamgraph_bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: options.server });
-  await admin.connect();
+  // On Citus a cluster database is one database of that name on every node: the coordinator's
+  // first, so it is dropped first and its connections to the workers' go with it.
+  const nodes = options.backend === 'citus' ? [options.server, ...(options.citusWorkers ?? DEFAULT_CITUS_WORKERS).map((node) => nodeUrl(options.server, node, 'postgres'))] : [options.server];
+  const admins: pg.Client[] = [];
   try {
-    await admin.query(`create database ${name}`);
-    for (const setting of options.settings ?? []) await admin.query(`alter database ${name} set ${setting}`);
+    for (const node of nodes) {
+      const admin = new pg.Client({ connectionString: node });
+      await admin.connect();
+      admins.push(admin);
+      await admin.query(`create database ${name}`);
+    }
+    // On Citus on every node: the workers plan and run the statements, and a connection to a
+    // database without the extension (the admins') passes nothing on.
+    for (const admin of admins) for (const setting of options.settings ?? []) await admin.query(`alter database ${name} set ${setting}`);
     if (options.settings?.length) progress(`database ${name}: ${options.settings.join(', ')}`);
-    const url = new URL(options.server);
-    url.pathname = `/${name}`;
-    const handle = openPool(url.toString(), options);
+    if (options.backend === 'citus') await joinCluster(name, nodes);
+    const url = inDatabase(options.server, name);
+    const handle = openPool(url, options);
     try {
+      // With the citus extension in the database the migrations shard the tenant tables by org_id
+      // (migrations/distribution.ts): nothing else differs from PostgreSQL from here on.
       await migrateToLatest(handle.db);
-      return await use(handle, url.toString());
+      return await use(handle, url);
     } finally {
       await handle.close();
     }
   } finally {
-    if (keep) progress(`kept database ${name}`);
-    else await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    if (keep) progress(`kept database ${name}${nodes.length > 1 ? ` on ${nodes.map((node) => new URL(node).host).join(', ')}` : ''}`);
+    for (const admin of admins) {
+      if (!keep) await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
   }
+}
+
+/**
+ * What `../shared/tools/citus/cluster.sh createdb` does once the database exists on every node:
+ * the citus extension in each, then on the coordinator its own address (the workers connect back
+ * to it by that) and every worker added. `nodes`: admin URLs, the coordinator's first.
+ */
+async function joinCluster(name: string, nodes: string[]) {
+  for (const node of nodes) {
+    const client = new pg.Client({ connectionString: inDatabase(node, name) });
+    await client.connect();
+    try {
+      await client.query('create extension if not exists citus');
+    } finally {
+      await client.end();
+    }
+  }
+  const client = new pg.Client({ connectionString: inDatabase(nodes[0], name) });
+  const [coordinator, ...workers] = nodes.map((node) => new URL(node));
+  await client.connect();
+  try {
+    await client.query('select citus_set_coordinator_host($1, $2)', [coordinator.hostname, Number(coordinator.port || 5432)]);
+    for (const worker of workers) await client.query('select citus_add_node($1, $2)', [worker.hostname, Number(worker.port || 5432)]);
+  } finally {
+    await client.end();
+  }
+  progress(`database ${name} on the Citus cluster: coordinator ${coordinator.host}, workers ${workers.map((w) => w.host).join(', ')}`);
+}
+
+/** `url` with another database: the same server, the same user. */
+function inDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** `url` with another host:port and database: another node of the same cluster, as the same user. */
+function nodeUrl(url: string, host: string, database: string): string {
+  const parsed = new URL(inDatabase(url, database));
+  parsed.host = host;
+  return parsed.toString();
 }
 
 /**
