@@ -2,7 +2,8 @@
 // own on PostgreSQL, whose RSS is sampled from /proc; in this process on PGlite), GraphQL over
 // real HTTP, an organisation's tenant (site, four connections with their own tokens, directory,
 // accounts) created through the services, and ingestion through the API: `setObjects` and
-// `setRelationships` batches of 100 from the four connections at once.
+// `setRelationships` batches of 100 from the four connections at once (of one organisation, or of
+// several organisations at once).
 import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -260,11 +261,27 @@ const SET_RELATIONSHIPS = 'mutation ($input: SetRelationshipsInput!) { setRelati
  * Sends every connection's batches from that connection, the four at once, each waiting for its
  * previous batch (a connector's loop). `total` (for progress and tenths) may be an estimate.
  */
-export async function ingestConcurrently(
+export function ingestConcurrently(
   url: string,
   tenant: Tenant,
   what: 'objects' | 'relationships',
   batchesOf: (connection: number) => Iterable<unknown[]>,
+  total: number,
+  label: string,
+): Promise<IngestionStats> {
+  return ingestTenantsConcurrently(url, [{ tenant, batchesOf }], what, total, label);
+}
+
+/**
+ * Several organisations loaded at once, each as ingestConcurrently loads one (its four
+ * connections at once): as many connectors as they have, all sending to the one server, which is
+ * how their rows reach different nodes of a Citus cluster at the same time. The figures are of
+ * all of them together; `total` is theirs together.
+ */
+export async function ingestTenantsConcurrently(
+  url: string,
+  loads: { tenant: Tenant; batchesOf: (connection: number) => Iterable<unknown[]> }[],
+  what: 'objects' | 'relationships',
   total: number,
   label: string,
 ): Promise<IngestionStats> {
@@ -273,7 +290,7 @@ export async function ingestConcurrently(
   let done = 0;
   let nextReport = total / 10;
   const started = performance.now();
-  const worker = async (c: number) => {
+  const worker = async ({ tenant, batchesOf }: (typeof loads)[number], c: number) => {
     const { connectionId, token } = tenant.connections[c];
     for (const batch of batchesOf(c)) {
       const t0 = performance.now();
@@ -289,7 +306,7 @@ export async function ingestConcurrently(
       }
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => worker(c)));
+  await Promise.all(loads.flatMap((load) => Array.from({ length: CONNECTIONS }, (_, c) => worker(load, c))));
   const seconds = (performance.now() - started) / 1000;
   // Tenths of the load: the batches in order of completion, cut into ten runs of consecutive
   // batches; each tenth's rate is its items over the time from the previous tenth's last
