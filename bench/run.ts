@@ -3,16 +3,29 @@
 // ingests it through the API, checks every measured page against the dataset's own model, and
 // times each case under each statistics mode. Markdown report on stdout, progress on stderr.
 //
-//   npm run bench -- [--objects 100000] [--backend pglite|postgres] [--stats never,fresh]
-//                    [--runs 200] [--warmup 20] [--seed N] [--second-objects N/10]
+//   npm run bench -- [--objects 100000] [--backend pglite|postgres|citus] [--stats never,fresh]
+//                    [--orgs 1] [--runs 200] [--warmup 20] [--seed N] [--second-objects N/10]
 //                    [--decoy-objects N] [--case-seconds 30] [--statement-timeout 30]
 //                    [--full-check-max 20000] [--hub-links 400] [--explain] [--keep]
-//                    [--server postgres://postgres@127.0.0.1:5432/postgres]
+//                    [--server postgres://postgres@127.0.0.1:5432/postgres (citus: :5440)]
+//                    [--citus-workers 127.0.0.1:5441,127.0.0.1:5442]
 //
 // At a million objects give the bench process a larger heap than Node's default:
 //   NODE_OPTIONS=--max-old-space-size=2048 npm run bench -- --objects 1000000 --backend postgres --stats never,fresh,skewed
 // (the model is ~12 bytes an object; what the heap holds beyond it is the HTTP client's and the
 // services' own; the server process does not inherit NODE_OPTIONS).
+//
+// Citus (issue 18): ten organisations of 100,000 objects on the local cluster of
+// ../shared/tools/citus/cluster.sh, then the same layout on single-node PostgreSQL, for the ratio
+// of their p95s per viewer and of their ingestion rates:
+//   npm run bench -- --backend citus --orgs 10 --objects 100000
+//   npm run bench -- --backend postgres --orgs 10 --objects 100000
+// --backend citus makes the bench database on the coordinator (--server) and on every worker
+// (--citus-workers) with the citus extension, adds the workers, and migrates: the migrations shard
+// the tenant tables by org_id. The server process's DATABASE_URL is the coordinator's database;
+// nothing else differs. The report says which worker holds the measured organisation and how
+// many organisations each holds. On one machine every node shares its cores, so the comparison
+// measures what routing through the coordinator costs, not capacity the workers add.
 //
 // What one run does:
 //  - Server. On PostgreSQL the server runs as `npm start` runs it (src/main.ts under tsx) in a
@@ -28,6 +41,11 @@
 //    connector): objects/s overall and per tenth of the load, batch p50/p95/p99. Then the
 //    relationships (`setRelationships`, likewise). Then a second organisation of
 //    --second-objects (default N/10, at least 5,000; same generator, seed + 1).
+//  - --orgs K > 1: organisations of N objects each (seed + k for the k-th after the first; the
+//    second's default size is then N too), the second through the K-th loaded four at a time, each
+//    from its own four connections (16 connectors at once), one objects/s per group. Only the first
+//    organisation's cases are timed, and the second's pages as before; the others are load on the
+//    same tables (and on Citus, on the same workers).
 //  - --stats (a comma list, default never,fresh): `never` measures the database exactly as
 //    loaded, never analyzed; `fresh` then runs ANALYZE and measures again; `skewed` loads, on a
 //    second database, a decoy organisation first (--decoy-objects, default N: all messages any
@@ -93,8 +111,8 @@ import {
   type ViewerName,
   WORD,
 } from './dataset.ts';
-import { type Backend, benchServices, codeRevision, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';
-import { type BenchServer, createTenant, graphql, type IngestionStats, ingestConcurrently, isTimeout, setRequestTimeout, startServerInProcess, startServerProcess, type Tenant } from './ingest.ts';
+import { type Backend, benchServices, codeRevision, DEFAULT_CITUS_WORKERS, DEFAULT_SERVER, ms, out, progress, type Timing, timingOf, withDatabase } from './harness.ts';
+import { type BenchServer, createTenant, graphql, type IngestionStats, ingestConcurrently, ingestTenantsConcurrently, isTimeout, setRequestTimeout, startServerInProcess, startServerProcess, type Tenant } from './ingest.ts';
 
 const LIST_QUERY =
   'query ($filter: ObjectFilter, $after: String, $first: Int) { objects(filter: $filter, first: $first, after: $after) { edges { node { id externalId displayName lastUpdatedAt } } pageInfo { hasNextPage endCursor } } }';
@@ -124,6 +142,9 @@ interface Options {
   fullCheckMax: number;
   hubLinks: number;
   server: string;
+  citusWorkers: string[];
+  /** Organisations of --objects each (the first measured, the second as the second organisation); 1: the first alone, beside today's smaller second. */
+  orgs: number;
   explain: boolean;
   keep: boolean;
 }
@@ -132,6 +153,7 @@ function parseOptions(): Options {
   const { values } = parseArgs({
     options: {
       objects: { type: 'string', default: '100000' },
+      orgs: { type: 'string', default: '1' },
       backend: { type: 'string', default: 'pglite' },
       stats: { type: 'string', default: 'never,fresh' },
       runs: { type: 'string', default: '200' },
@@ -143,7 +165,8 @@ function parseOptions(): Options {
       'statement-timeout': { type: 'string', default: '30' },
       'full-check-max': { type: 'string', default: '20000' },
       'hub-links': { type: 'string', default: '400' },
-      server: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      server: { type: 'string' },
+      'citus-workers': { type: 'string', default: DEFAULT_CITUS_WORKERS.join(',') },
       explain: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
@@ -154,24 +177,28 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${value}.`);
     return n;
   };
-  if (values.backend !== 'pglite' && values.backend !== 'postgres') throw new Error(`--backend must be pglite or postgres, got ${values.backend}.`);
+  if (values.backend !== 'pglite' && values.backend !== 'postgres' && values.backend !== 'citus') throw new Error(`--backend must be pglite, postgres or citus, got ${values.backend}.`);
+  const backend: Backend = values.backend;
   const stats = values.stats!.split(',').map((s) => s.trim());
   for (const s of stats) if (!MODES.includes(s as Mode)) throw new Error(`--stats takes never, fresh and skewed (a comma list), got ${s}.`);
   const objects = positive('objects', values.objects);
+  const orgs = positive('orgs', values.orgs);
   return {
     objects,
-    backend: values.backend,
+    backend,
     stats: MODES.filter((m) => stats.includes(m)),
     runs: positive('runs', values.runs),
     warmup: Number(values.warmup) === 0 ? 0 : positive('warmup', values.warmup),
     seed: values.seed === undefined ? undefined : positive('seed', values.seed),
-    secondObjects: values['second-objects'] === undefined ? Math.max(MIN_OBJECTS, Math.round(objects / 10)) : positive('second-objects', values['second-objects']),
+    secondObjects: values['second-objects'] !== undefined ? positive('second-objects', values['second-objects']) : orgs > 1 ? objects : Math.max(MIN_OBJECTS, Math.round(objects / 10)),
     decoyObjects: values['decoy-objects'] === undefined ? objects : positive('decoy-objects', values['decoy-objects']),
     caseSeconds: positive('case-seconds', values['case-seconds']),
     statementTimeout: Number(values['statement-timeout']),
     fullCheckMax: positive('full-check-max', values['full-check-max']),
     hubLinks: positive('hub-links', values['hub-links']),
-    server: values.server!,
+    server: values.server ?? DEFAULT_SERVER[backend === 'citus' ? 'citus' : 'postgres'],
+    citusWorkers: values['citus-workers']!.split(',').map((node) => node.trim()).filter(Boolean),
+    orgs,
     explain: values.explain ?? false,
     keep: values.keep ?? false,
   };
@@ -574,6 +601,31 @@ async function checkRelationships(world: World, viewer: ViewerName, hubId: strin
   return seen.size === expectedCount ? null : `${seen.size} edges through the API, the model has ${expectedCount}`;
 }
 
+// ---- Citus ----
+
+interface ShardPlacement {
+  orgs: { label: string; orgId: string; node: string }[];
+  /** Every node that may hold shards (host:port). */
+  workers: string[];
+}
+
+/**
+ * Citus: the node that holds each organisation's shard of graph_object (every tenant table is
+ * co-located with it, so that node holds all of the organisation's rows and answers its requests).
+ */
+async function shardPlacement(handle: DbHandle, orgs: { label: string; tenant: Tenant }[]): Promise<ShardPlacement> {
+  const placed: ShardPlacement['orgs'] = [];
+  for (const { label, tenant } of orgs) {
+    const { rows } = await sql<{ node: string }>`
+      select nodename || ':' || nodeport as node from pg_dist_shard_placement
+      where shardid = get_shard_id_for_distribution_column('graph_object', ${tenant.orgId}::text)`.execute(handle.db);
+    placed.push({ label, orgId: tenant.orgId, node: rows.map((r) => r.node).join(' and ') });
+  }
+  const { rows } = await sql<{ node: string }>`
+    select nodename || ':' || nodeport as node from pg_dist_node where noderole = 'primary' and shouldhaveshards order by nodename, nodeport`.execute(handle.db);
+  return { orgs: placed, workers: rows.map((r) => r.node) };
+}
+
 // ---- the run ----
 
 interface LoadRecord {
@@ -595,12 +647,17 @@ async function main() {
   const firstModel = firstSet.buildModel((done) => progress(`  model: ${done.toLocaleString('en')} objects`));
   const secondSet = new Dataset({ objects: options.secondObjects, seed: seed + 1, tag: 'second' });
   const secondModel = secondSet.buildModel();
+  // --orgs: organisations 3 and on are load on the same tables (on Citus, on the same workers) and
+  // are never read, so they need no model. The decoy's seed follows all of theirs.
+  const otherSets = Array.from({ length: Math.max(0, options.orgs - 2) }, (_, k) => new Dataset({ objects: options.objects, seed: seed + 2 + k, tag: `org${3 + k}` }));
+  const decoySeed = seed + Math.max(2, options.orgs);
   const relationships = firstSet.relationshipPlan(options.hubLinks);
 
   const results = new Map<string, Map<Mode, Measured>>();
   const checks = new Map<string, Map<Mode, FullCheck>>();
   const loads: LoadRecord[] = [];
   const memory: { label: string; bytes: number; scope: string }[] = [];
+  const placements: { where: string; shards: ShardPlacement }[] = [];
   let serverVersion = '';
   let benchHeapMax = 0;
   const heapTimer = setInterval(() => {
@@ -617,16 +674,20 @@ async function main() {
     await withDatabase(
       options,
       async (handle, url) => {
-        if (options.backend === 'postgres') serverVersion = `PostgreSQL server ${(await sql<{ server_version: string }>`show server_version`.execute(handle.db)).rows[0].server_version}`;
-        else serverVersion = `PGlite: ${(await sql<{ version: string }>`select version()`.execute(handle.db)).rows[0].version.split(',')[0]}`;
-        const server = options.backend === 'postgres' ? await startServerProcess(url!, options.statementTimeout) : await startServerInProcess(handle);
+        if (options.backend === 'pglite') serverVersion = `PGlite: ${(await sql<{ version: string }>`select version()`.execute(handle.db)).rows[0].version.split(',')[0]}`;
+        else serverVersion = `PostgreSQL server ${(await sql<{ server_version: string }>`show server_version`.execute(handle.db)).rows[0].server_version}`;
+        if (options.backend === 'citus') serverVersion += `, Citus ${(await sql<{ version: string }>`select extversion as version from pg_extension where extname = 'citus'`.execute(handle.db)).rows[0].version}`;
+        const server = options.backend !== 'pglite' ? await startServerProcess(url!, options.statementTimeout) : await startServerInProcess(handle);
         const services = benchServices(handle);
         const where = decoy ? 'skewed database' : 'database';
         try {
           server.takeMaxRss();
+          // The organisations loaded besides the first two, for where Citus put them.
+          const others: { label: string; tenant: Tenant }[] = [];
           if (decoy) {
-            const decoySet = new Dataset({ objects: options.decoyObjects, seed: seed + 2, shape: 'decoy', tag: 'decoy' });
+            const decoySet = new Dataset({ objects: options.decoyObjects, seed: decoySeed, shape: 'decoy', tag: 'decoy' });
             const decoyTenant = await createTenant(services, decoySet, 'Decoy Org');
+            others.push({ label: 'decoy', tenant: decoyTenant });
             progress(`loading the decoy organisation: ${options.decoyObjects.toLocaleString('en')} objects`);
             const stats = await ingestConcurrently(server.url, decoyTenant, 'objects', (c) => decoySet.batchesOf(c), decoySet.n, 'decoy');
             loads.push({ label: `decoy organisation (${where}), empty tables`, stats, what: 'objects' });
@@ -640,10 +701,36 @@ async function main() {
           loads.push({ label: `first organisation (${where}${decoy ? ', after the decoy and ANALYZE' : ''})`, stats: firstStats, what: 'objects' });
           const relStats = await ingestConcurrently(server.url, firstTenant, 'relationships', (c) => relationships.batchesOf(c), relationships.estimatedCount, 'relationships');
           loads.push({ label: `first organisation's relationships (${where})`, stats: relStats, what: 'relationships' });
-          const secondTenant = await createTenant(services, secondSet, 'Second Org');
-          progress(`loading the second organisation: ${secondSet.n.toLocaleString('en')} objects (${where})`);
-          const secondStats = await ingestConcurrently(server.url, secondTenant, 'objects', (c) => secondSet.batchesOf(c), secondSet.n, 'second org');
-          loads.push({ label: `second organisation, loaded after the first (${where})`, stats: secondStats, what: 'objects' });
+          let secondTenant: Tenant;
+          if (options.orgs === 1) {
+            secondTenant = await createTenant(services, secondSet, 'Second Org');
+            progress(`loading the second organisation: ${secondSet.n.toLocaleString('en')} objects (${where})`);
+            const secondStats = await ingestConcurrently(server.url, secondTenant, 'objects', (c) => secondSet.batchesOf(c), secondSet.n, 'second org');
+            loads.push({ label: `second organisation, loaded after the first (${where})`, stats: secondStats, what: 'objects' });
+          } else {
+            // The rest four organisations at a time, each from its own four connections: on Citus
+            // their rows go to different workers at once, which is what ingestion across
+            // organisations gains or loses there (issue 18). A last group may be smaller.
+            const sets = [secondSet, ...otherSets];
+            const tenants: Tenant[] = [];
+            for (let g = 0; g < sets.length; g += 4) {
+              const group = sets.slice(g, g + 4);
+              const numbers = group.length === 1 ? `organisation ${g + 2}` : `organisations ${g + 2}–${g + group.length + 1}`;
+              const groupTenants: Tenant[] = [];
+              for (const [k, set] of group.entries()) groupTenants.push(await createTenant(services, set, g + k === 0 ? 'Second Org' : `Bench Org ${g + k + 2}`));
+              const total = group.reduce((sum, set) => sum + set.n, 0);
+              progress(`loading ${numbers}${group.length > 1 ? ' at once' : ''}: ${total.toLocaleString('en')} objects (${where})`);
+              const stats = await ingestTenantsConcurrently(server.url, groupTenants.map((tenant, k) => ({ tenant, batchesOf: (c: number) => group[k].batchesOf(c) })), 'objects', total, numbers);
+              loads.push({ label: `${numbers}${group.length > 1 ? `, ${group.length} at once (${4 * group.length} connections)` : ''} (${where})`, stats, what: 'objects' });
+              tenants.push(...groupTenants);
+            }
+            secondTenant = tenants[0];
+            others.push(...tenants.slice(1).map((tenant, k) => ({ label: `org ${k + 3}`, tenant })));
+          }
+          if (options.backend === 'citus') {
+            const orgs = [{ label: 'first (measured)', tenant: firstTenant }, { label: 'second', tenant: secondTenant }, ...others];
+            placements.push({ where, shards: await shardPlacement(handle, orgs) });
+          }
           memory.push({ label: `${where}: through the loads`, bytes: server.takeMaxRss(), scope: server.rssScope });
 
           const world: World = { options, handle, services, server, first: { tenant: firstTenant, model: firstModel }, second: { tenant: secondTenant, model: secondModel }, relationships };
@@ -660,17 +747,27 @@ async function main() {
           await server.stop();
         }
       },
-      options.keep && options.backend === 'postgres',
+      options.keep && options.backend !== 'pglite',
     );
   }
   clearInterval(heapTimer);
   benchHeapMax = Math.max(benchHeapMax, process.memoryUsage().heapUsed);
 
   // ---- the report ----
-  out(`## teamgraph list benchmark: ${options.objects.toLocaleString('en')} objects on ${options.backend}`);
+  out(`## teamgraph list benchmark: ${options.orgs > 1 ? `${options.orgs} organisations of ` : ''}${options.objects.toLocaleString('en')} objects on ${options.backend}`);
   out();
   out(`- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}`);
-  out(`- Node ${process.version}, ${serverVersion}${options.backend === 'postgres' ? ` (${new URL(options.server).host}), server in its own process` : ', in memory, server in the bench process'}`);
+  const hosting = {
+    pglite: ', in memory, server in the bench process',
+    postgres: ` (${new URL(options.server).host}), server in its own process`,
+    citus: ` (coordinator ${new URL(options.server).host}, workers ${options.citusWorkers.join(', ')}), server in its own process (DATABASE_URL: the coordinator's database)`,
+  }[options.backend];
+  out(`- Node ${process.version}, ${serverVersion}${hosting}`);
+  if (options.backend === 'citus') {
+    out(
+      `- every node of the cluster, the server process and this bench share this machine's ${cpus.length} cores: compared with single-node PostgreSQL on the same machine (\`--backend postgres\` with the same --orgs and --objects), this measures what routing through the coordinator costs, not capacity the workers add`,
+    );
+  }
   out(`- date ${started.toISOString()}, code ${codeRevision()}`);
   out(`- command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``);
   if (options.backend === 'pglite') out("- PGlite's driver runs ANALYZE by itself as tables grow (the embedded database has no autovacuum): \"never analyzed\" there means as the driver left it");
@@ -684,10 +781,32 @@ async function main() {
   out();
   out(`ACL mix: ${Object.entries(firstModel.mix).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   out();
-  out(`Second organisation: seed ${seed + 1}, ${secondSet.n.toLocaleString('en')} objects, same generator. ${options.stats.includes('skewed') ? `Decoy (skewed mode only): ${options.decoyObjects.toLocaleString('en')} workspace-visible messages of 2025, seed ${seed + 2}.` : ''}`);
+  out(`Second organisation: seed ${seed + 1}, ${secondSet.n.toLocaleString('en')} objects, same generator. ${options.stats.includes('skewed') ? `Decoy (skewed mode only): ${options.decoyObjects.toLocaleString('en')} workspace-visible messages of 2025, seed ${decoySeed}.` : ''}`);
+  if (otherSets.length > 0) {
+    out();
+    out(
+      `${otherSets.length === 1 ? `Organisation 3: seed ${seed + 2}` : `Organisations 3–${options.orgs}: seeds ${seed + 2}–${seed + options.orgs - 1}`}, ${options.objects.toLocaleString('en')} objects each, same generator; load on the same tables, not read. Only the first organisation (and the second's pages) is measured below.`,
+    );
+  }
   const oldRank = firstModel.newestRank('old');
   out();
   out(`Old viewer: its newest object is number ${(oldRank + 1).toLocaleString('en')} of ${options.objects.toLocaleString('en')} newest first (the oldest tenth starts at ${(Math.floor(options.objects * 0.9) + 1).toLocaleString('en')}).`);
+
+  if (placements.length > 0) {
+    out();
+    out('### Where Citus put the organisations');
+    out();
+    out('The node of each organisation\'s shard of `graph_object` (every tenant table is co-located with it, so that node holds all its rows).');
+    for (const { where, shards } of placements) {
+      out();
+      const measured = shards.orgs[0];
+      const byNode = shards.workers.map((node) => ({ node, orgs: shards.orgs.filter((o) => o.node === node).map((o) => o.label) }));
+      const elsewhere = shards.orgs.filter((o) => !shards.workers.includes(o.node));
+      out(
+        `${where[0].toUpperCase()}${where.slice(1)}: the measured organisation (${measured.orgId}) is on **${measured.node}**. Organisations per node: ${byNode.map(({ node, orgs }) => `${node}: ${orgs.length} (${orgs.join(', ') || 'none'})`).join('; ')}${elsewhere.length > 0 ? `; elsewhere: ${elsewhere.map((o) => `${o.label} on ${o.node}`).join(', ')}` : ''}.`,
+      );
+    }
+  }
 
   out();
   out('### Viewers');
@@ -761,7 +880,9 @@ async function main() {
   out();
   out('### Ingestion through the API');
   out();
-  out('`setObjects` / `setRelationships` batches of 100, GraphQL over HTTP, 4 connections at once (each its own token and share). Rates per tenth of the load, in order.');
+  out(
+    `\`setObjects\` / \`setRelationships\` batches of 100, GraphQL over HTTP, 4 connections at once (each its own token and share)${options.orgs > 1 ? '; organisations loaded together send from all their connections at once, 4 each, and their row is of all of them' : ''}. Rates per tenth of the load, in order.`,
+  );
   out();
   out('| load | items | seconds | items/s | items/s per tenth | batch p50 / p95 / p99 ms |');
   out('|---|---|---|---|---|---|');
