@@ -220,7 +220,8 @@ export class ObjectRepository {
       returning x.container_id
     `.execute(this.db);
     // Containers that now have children and were not marked: those the batch names and those that adopted.
-    const toMark = [...new Set([...named, ...adopted.map((a) => a.container_id)])].filter((id) => !written.some((w) => w.id === id && w.has_children)).sort();
+    const markedWritten = new Set(written.filter((w) => w.has_children).map((w) => w.id));
+    const toMark = [...new Set([...named, ...adopted.map((a) => a.container_id)])].filter((id) => !markedWritten.has(id)).sort();
     const { rows: marked } =
       toMark.length === 0
         ? { rows: [] as { id: string }[] }
@@ -231,7 +232,7 @@ export class ObjectRepository {
             where g.org_id = ${orgId} and g.ctid = t.ctid
             returning g.id
           `.execute(this.db);
-    const containers = new Set([...written.filter((w) => w.has_children).map((w) => w.id), ...marked.map((m) => m.id)]);
+    const containers = new Set([...markedWritten, ...marked.map((m) => m.id)]);
     // The VIEW index: entries no longer in a written object's ACL go, the others are upserted;
     // a stored container marked just now has its entries flagged.
     const entries = [...writtenIds].flatMap((id) => {
