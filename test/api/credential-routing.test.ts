@@ -1,7 +1,7 @@
 // Issue 18: a credential names its organisation, so its lookup reads that organisation's rows only
 // (one shard on Citus); one issued before credentials named it is still found, in any organisation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/shared/secrets.ts';
+import { newOrgSecret, orgIdIn, sha256 } from '../../src/shared/secrets.ts';
 import { createTenant, startTestApp, type Tenant, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -33,5 +33,19 @@ describe('credentials that name their organisation', () => {
     await t.db.updateTable('access_token').set({ token_hash: sha256(legacy) }).where('token_hash', '=', sha256(token)).execute();
     expect((await t.graphql(legacy, VIEWER)).body.data.viewer.account.id).toBe(accountId);
     expect((await t.graphql(token, VIEWER)).status).toBe(401);
+  });
+});
+
+describe('orgIdIn', () => {
+  const org = 'org_M2bL1RKTZu4XUMBfbUO-Fw';
+  it('finds the organisation a secret or a client id names, and none in an older credential', () => {
+    expect(orgIdIn(newOrgSecret('twg_', org))).toBe(org);
+    expect(orgIdIn(newOrgSecret('', org))).toBe(org);
+    expect(orgIdIn(`jira-${org}.conn_FF91C3HKeDOkB3omnD1yCQ`)).toBe(org);
+    expect(orgIdIn('twg_Q2hlZXNlIGFuZCBjcmFja2Vycy4uLiBhbmQgbW9yZQ')).toBeNull();
+    expect(orgIdIn('jira-conn_FF91C3HKeDOkB3omnD1yCQ')).toBeNull();
+    expect(orgIdIn(`${org}.`)).toBeNull();
+    expect(orgIdIn(`twg_${org}.a.b`)).toBeNull();
+    expect(orgIdIn(`${`${org}.`.repeat(500)}x y`)).toBeNull();
   });
 });
