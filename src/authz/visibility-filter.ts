@@ -279,7 +279,7 @@ async function textPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectR
   const { rows } = await examinedPage(db, query, sql`
       select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', orgId)} as status, true as matches
       from unnest(${found.map((r) => r.id)}::text[]) as f(id)
-      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = f.id limit 1) o`);
+      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = f.id and not g.deleted limit 1) o`);
   return rows;
 }
 

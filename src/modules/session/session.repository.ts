@@ -2,7 +2,7 @@
 // organisation the token names (shared/secrets.ts).
 import { type Insertable, type Kysely, sql, type Updateable } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { type CredentialKey, type OrgOfLookup, orgOfLookup } from '../../shared/secrets.ts';
+import { type CredentialKey, orgOfLookup } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
 
@@ -52,7 +52,7 @@ export class SessionRepository {
 
   /** The access token's session and caller, with the organisation's snapshot (OrgSnapshot) in the same statement. */
   findByToken(token: CredentialKey): Promise<TokenLookup | undefined> {
-    return this.sessionLookup(token.orgId, orgOfLookup(token, 's.org_id'))
+    return this.sessionLookup(token)
       .innerJoin('access_token as t', (j) => j.onRef('t.org_id', '=', 's.org_id').onRef('t.session_id', '=', 's.id'))
       .select('t.expires_at as token_expires_at')
       .where('t.token_hash', '=', token.hash)
@@ -61,7 +61,7 @@ export class SessionRepository {
   }
 
   findByRefreshToken(token: CredentialKey): Promise<SessionLookup | undefined> {
-    return this.sessionLookup(token.orgId, orgOfLookup(token, 's.org_id'))
+    return this.sessionLookup(token)
       .innerJoin('refresh_token as r', (j) => j.onRef('r.org_id', '=', 's.org_id').onRef('r.session_id', '=', 's.id'))
       .where('r.token_hash', '=', token.hash)
       .$if(token.orgId !== null, (q) => q.where('r.org_id', '=', token.orgId!))
@@ -93,35 +93,36 @@ export class SessionRepository {
    * Scalar subqueries, not joins: a six-way join spent more time in the planner than executing
    * (1.3 ms of planning on the embedded database), and each subquery is one primary-key probe.
    */
-  private sessionLookup(orgId: string | null, org: OrgOfLookup) {
+  private sessionLookup(token: CredentialKey) {
+    const org = orgOfLookup(token, 's.org_id');
     return this.db
       .selectFrom('session as s')
-      .$if(orgId !== null, (q) => q.where('s.org_id', '=', orgId!))
+      .$if(token.orgId !== null, (q) => q.where('s.org_id', '=', token.orgId!))
       .select((eb) => [
-      's.org_id',
-      's.id as session_id',
-      's.created_at as session_created_at',
-      's.expires_at as session_expires_at',
-      's.revoked_at',
-      's.last_used_at',
-      's.client_id',
-      's.scopes',
-      's.account_id',
-      's.connection_id',
-      eb.selectFrom('account as a').select('a.active').where('a.org_id', '=', org).whereRef('a.id', '=', 's.account_id').as('account_active'),
-      eb.selectFrom('account as a').select('a.email').where('a.org_id', '=', org).whereRef('a.id', '=', 's.account_id').as('account_email'),
-      eb.selectFrom('account as a').select('a.is_org_admin').where('a.org_id', '=', org).whereRef('a.id', '=', 's.account_id').as('is_org_admin'),
-      eb.selectFrom('connection as c').select('c.cloud_id').where('c.org_id', '=', org).whereRef('c.id', '=', 's.connection_id').as('connection_cloud_id'),
-      eb
-        .selectFrom('connection as c')
-        .select(sql<'disabled' | 'deleting' | null>`case when c.deletion_started_at is not null then 'deleting' when c.disabled_at is not null then 'disabled' end`.as('state'))
-        .where('c.org_id', '=', org)
-        .whereRef('c.id', '=', 's.connection_id')
-        .as('connection_state'),
-      eb.selectFrom('principal_version as pv').select('pv.version').where('pv.org_id', '=', org).as('principal_version'),
-      eb.selectFrom('cli_settings as cs').select('cs.allow_all_by_default').where('cs.org_id', '=', org).as('cli_allow_all'),
-      eb.selectFrom('cli_settings as cs').select('cs.selected_permissions').where('cs.org_id', '=', org).as('cli_selected_permissions'),
-      enabledAllowlist(org).as('ip_allowlist'),
+        's.org_id',
+        's.id as session_id',
+        's.created_at as session_created_at',
+        's.expires_at as session_expires_at',
+        's.revoked_at',
+        's.last_used_at',
+        's.client_id',
+        's.scopes',
+        's.account_id',
+        's.connection_id',
+        eb.selectFrom('account as a').select('a.active').where('a.org_id', '=', org).whereRef('a.id', '=', 's.account_id').as('account_active'),
+        eb.selectFrom('account as a').select('a.email').where('a.org_id', '=', org).whereRef('a.id', '=', 's.account_id').as('account_email'),
+        eb.selectFrom('account as a').select('a.is_org_admin').where('a.org_id', '=', org).whereRef('a.id', '=', 's.account_id').as('is_org_admin'),
+        eb.selectFrom('connection as c').select('c.cloud_id').where('c.org_id', '=', org).whereRef('c.id', '=', 's.connection_id').as('connection_cloud_id'),
+        eb
+          .selectFrom('connection as c')
+          .select(sql<'disabled' | 'deleting' | null>`case when c.deletion_started_at is not null then 'deleting' when c.disabled_at is not null then 'disabled' end`.as('state'))
+          .where('c.org_id', '=', org)
+          .whereRef('c.id', '=', 's.connection_id')
+          .as('connection_state'),
+        eb.selectFrom('principal_version as pv').select('pv.version').where('pv.org_id', '=', org).as('principal_version'),
+        eb.selectFrom('cli_settings as cs').select('cs.allow_all_by_default').where('cs.org_id', '=', org).as('cli_allow_all'),
+        eb.selectFrom('cli_settings as cs').select('cs.selected_permissions').where('cs.org_id', '=', org).as('cli_selected_permissions'),
+        enabledAllowlist(org).as('ip_allowlist'),
       ]);
   }
 
