@@ -12,6 +12,7 @@ import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { notFound } from './http/error-response.ts';
 import { FormGuard } from './http/form-guard.ts';
 import { graphqlRoute } from './http/graphql-route.ts';
+import { healthRoutes } from './http/health.ts';
 import { router } from './http/router.ts';
 import { linkRoutes } from './http/account-link.ts';
 import { oauthRoutes } from './http/oauth/routes.ts';
@@ -28,6 +29,8 @@ export interface AppDeps extends ServiceDeps {
   auditLog?: boolean;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
+  /** True once the process has begun to shut down: /readyz answers 503 (main.ts). */
+  draining?: () => boolean;
 }
 
 export interface App {
@@ -47,7 +50,7 @@ export function createApp(deps: AppDeps): App {
       routes: {
         '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited),
         '/admin/audit/export': auditExportRoute(services, authenticate, audited),
-        '/healthz': async () => new Response('ok\n', { headers: { 'content-type': 'text/plain' } }),
+        ...healthRoutes({ db: services.db, changes: deps.changes, draining: deps.draining ?? (() => false) }),
         '/': async (request) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/')),
       },
       pages: [

@@ -7,6 +7,9 @@ import pg from 'pg';
  * LISTEN for one channel. `onState(true)` once listening; `onState(false)` while the feed is
  * down (a lost connection), when anything may have changed unseen, until it is up again.
  */
+/** The application_name of the listening connection on PostgreSQL. */
+export const CHANGE_FEED_APPLICATION = 'teamgraph-change-feed';
+
 export interface ChangeFeed {
   listen(channel: string, onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<void>;
   /**
@@ -14,6 +17,8 @@ export interface ChangeFeed {
    * listeners; rejects when the feed is down.
    */
   sync(): Promise<void>;
+  /** For readiness (issue 19): listening, down (reconnecting), or not used on this database (Citus). */
+  state(): 'listening' | 'down' | 'not used';
 }
 
 /**
@@ -40,7 +45,8 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
     retry.unref();
   };
   const connect = async () => {
-    const next = new pg.Client({ connectionString: databaseUrl });
+    // Named, so an operator (and the readiness test) can tell it from the pool's connections.
+    const next = new pg.Client({ connectionString: databaseUrl, application_name: CHANGE_FEED_APPLICATION });
     next.on('error', () => {});
     next.on('end', () => {
       if (client === next) client = null;
@@ -92,6 +98,7 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
   };
   return {
     sync,
+    state: () => (client ? 'listening' : citus ? 'not used' : 'down'),
     async listen(channel, onMessage, onState) {
       const known = channels.has(channel);
       channels.set(channel, [...(channels.get(channel) ?? []), { onMessage, onState }]);
@@ -119,5 +126,6 @@ export function pgliteChangeFeed(pglite: PGlite): ChangeFeed {
       onState(true);
     },
     sync: async () => {},
+    state: () => 'listening',
   };
 }

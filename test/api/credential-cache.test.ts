@@ -77,6 +77,7 @@ function lateFeed(changes: ChangeFeed): ChangeFeed & { held: number } {
       await changes.sync();
       for (const deliver of held.splice(0)) deliver();
     },
+    state: () => changes.state(),
   };
 }
 
