@@ -119,7 +119,7 @@ async function main() {
     const rules = [...Array.from({ length: 99 }, (_, i) => ({ cidr: `10.${i}.0.0/16` })), { cidr: '127.0.0.0/8' }, { cidr: '::1/128' }];
 
     const serve = async (app: App) => {
-      const server = createHttpServer(app);
+      const { server } = createHttpServer(app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
     };

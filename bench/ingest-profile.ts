@@ -107,7 +107,7 @@ async function main() {
     };
     await analyze();
 
-    const server = createHttpServer(app);
+    const { server } = createHttpServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
     const send = async (client: (typeof clients)[number], objects: unknown[]) => {

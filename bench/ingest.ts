@@ -127,7 +127,7 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
  * the app as src/main.ts builds it, on node:http as main.ts serves it.
  */
 export async function startServerInProcess(handle: DbHandle): Promise<BenchServer> {
-  const server = createHttpServer(benchApp(handle));
+  const { server } = createHttpServer(benchApp(handle));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const sampler = rssSampler(() => process.memoryUsage().rss);
   return {

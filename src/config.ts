@@ -27,6 +27,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** TEAMGRAPH_SECRET_KEY (32 bytes, base64 or hex); undefined: the key file in the data folder. */
   secretKey: Buffer | undefined;
+  /** How long a shutdown waits for the requests in flight (issue 19), ms. */
+  shutdownGraceMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -69,6 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['0', '1'].includes(allowPrivate)) problems.push(`TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS must be 0 or 1, got "${allowPrivate}"`);
   const statementTimeout = Number(env.TEAMGRAPH_STATEMENT_TIMEOUT ?? 5);
   if (!Number.isFinite(statementTimeout) || statementTimeout < 0) problems.push(`TEAMGRAPH_STATEMENT_TIMEOUT must be a number of seconds (0: no bound), got "${env.TEAMGRAPH_STATEMENT_TIMEOUT}"`);
+  const shutdownGrace = Number(env.TEAMGRAPH_SHUTDOWN_GRACE_SECONDS ?? 10);
+  if (!Number.isFinite(shutdownGrace) || shutdownGrace < 0) problems.push(`TEAMGRAPH_SHUTDOWN_GRACE_SECONDS must be a number of seconds, got "${env.TEAMGRAPH_SHUTDOWN_GRACE_SECONDS}"`);
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -86,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateProviderUrls: allowPrivate === '1',
     statementTimeoutMs: statementTimeout * 1000,
     secretKey: secretKey ?? undefined,
+    shutdownGraceMs: shutdownGrace * 1000,
   };
 }
 

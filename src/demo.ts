@@ -16,6 +16,8 @@ export interface DemoSummary {
   cloudId: string;
   accounts: { alice: string; bob: string };
   tokens: { alice: string; bob: string; aliceAdmin: string };
+  /** False when the organisation was already there and only fresh tokens were issued. */
+  created: boolean;
   instructions: string;
 }
 
@@ -30,6 +32,7 @@ export async function loadDemo(services: Services): Promise<DemoSummary> {
   const orgs = new OrgRepository(services.db);
   const alice = await orgs.findAccountByEmail(ALICE);
   const bob = await orgs.findAccountByEmail(BOB);
+  const created = !(alice && bob);
   const ids = alice && bob ? { orgId: alice.org_id, alice: alice.id, bob: bob.id, cloudId: (await orgs.listSites(alice.org_id))[0].cloud_id } : await createDemo(services);
   const scopes = services.catalog.permissions.map((p) => p.key);
   const issue = (accountId: string, client: string) => services.sessions.issue({ orgId: ids.orgId, accountId }, client, scopes, TOKEN_TTL_SECONDS);
@@ -40,7 +43,7 @@ export async function loadDemo(services: Services): Promise<DemoSummary> {
   };
   const instructions = [
     '',
-    'Demo organisation loaded. Paste one of these into GraphiQL\'s Headers tab (valid 12 hours):',
+    `${created ? 'Demo organisation loaded.' : 'Demo organisation already there; fresh tokens issued.'} Paste one of these into GraphiQL's Headers tab (valid 12 hours):`,
     `  Alice (sees everything, org admin):  {"Authorization": "Bearer ${tokens.alice}"}`,
     `  Bob (no Confluence, no security):    {"Authorization": "Bearer ${tokens.bob}"}`,
     `  Alice on the admin client (admin fields such as accessExplanation, permissions):`,
@@ -48,7 +51,7 @@ export async function loadDemo(services: Services): Promise<DemoSummary> {
     `Passwords for the login page: ${ALICE} / ${BOB}, password "${DEMO_PASSWORD}".`,
     '',
   ].join('\n');
-  return { orgId: ids.orgId, cloudId: ids.cloudId, accounts: { alice: ids.alice, bob: ids.bob }, tokens, instructions };
+  return { orgId: ids.orgId, cloudId: ids.cloudId, accounts: { alice: ids.alice, bob: ids.bob }, tokens, created, instructions };
 }
 
 async function createDemo(services: Services) {

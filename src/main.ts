@@ -1,27 +1,41 @@
-// Process entry: loadConfig -> open the database -> migrate -> demo data -> listen -> shut down
-// gracefully on SIGINT/SIGTERM.
+// Process entry: loadConfig -> bind the port -> open the database -> migrate -> demo data ->
+// serve -> on SIGTERM/SIGINT drain and shut down (issue 19).
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
 import { createApp } from './app.ts';
 import { loadConfig, publicOrigin } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { loadDemoIfEmpty } from './demo.ts';
-import { requestListener } from './http-server.ts';
+import { createHttpServer } from './http-server.ts';
 import { createLogger } from './shared/logger.ts';
 import { keyFromFile } from './shared/secret-box.ts';
-import { createServer } from 'node:http';
-import path from 'node:path';
+
+/** What a signal does once the server serves; before that, a signal ends start-up at once. */
+let shutdown: ((signal: NodeJS.Signals) => Promise<void>) | null = null;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (shutdown) return void shutdown(signal);
+    process.stderr.write(`teamgraph stopped by ${signal} during start-up\n`);
+    process.exit(1);
+  });
+}
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // The port first: a busy one is said before the database is opened, migrated or filled. Until
+  // the app exists the server answers 503. The public origin may be the listening address
+  // (loopback, PORT=0), so it is known only once bound.
+  const edge = createHttpServer();
+  await listen(edge.server, config.port, config.host);
+  const address = edge.server.address();
+  const base = publicOrigin(config, typeof address === 'object' && address ? address.port : config.port);
+
   const database = await openDatabase(config, { statementTimeoutMs: config.statementTimeoutMs });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
-  // The public origin may be the listening address (loopback, PORT=0): listen first, then answer.
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const address = server.address();
-  const base = publicOrigin(config, typeof address === 'object' && address ? address.port : config.port);
+  let draining = false;
   const app = createApp({
     db: database.db,
     logger,
@@ -32,38 +46,61 @@ async function main() {
     auditRetentionDays: config.auditRetentionDays,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
+    draining: () => draining,
   });
-  server.on('request', requestListener(app));
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
-  const where = database.backend === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
-  process.stdout.write(`teamgraph is listening on ${base} (${where})\nGraphiQL: ${base}/graphql\n`);
-  if (demo) process.stdout.write(demo.instructions);
 
   // PRODUCT §9: events past the retention go, at start and then hourly.
+  let purging: Promise<unknown> = Promise.resolve();
   const purge = () =>
-    app.services.audit.purgeExpired().then(
+    (purging = app.services.audit.purgeExpired().then(
       (purged) => purged.length > 0 && logger.info('purged audit events', { purged }),
       (error) => logger.error('audit purge failed', { error }),
-    );
+    ));
   void purge();
   // Issue 5: a connection deletion interrupted by a stop carries on.
   void app.services.connections.resumeDeletions();
   const purgeTimer = setInterval(purge, 3600 * 1000);
   purgeTimer.unref();
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
+  // Issue 19: not ready at once, then every accepted request answered (and so audited: the event
+  // is written before the response leaves, http/audited.ts), then the background work and the
+  // database. A second signal does not wait.
+  shutdown = async (signal) => {
+    if (draining) {
+      logger.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    draining = true;
+    logger.info('shutting down: finishing the requests in flight', { signal, graceSeconds: config.shutdownGraceMs / 1000 });
     clearInterval(purgeTimer);
-    server.close();
-    server.closeAllConnections();
+    const cutOff = await edge.drain(config.shutdownGraceMs);
+    if (cutOff > 0) logger.warn('the grace period ended with requests unanswered', { cutOff });
+    await Promise.all([purging, app.services.connections.pauseDeletions()]);
     await database.close();
-    process.exit(0);
+    logger.info('stopped', { signal });
+    process.exit(cutOff > 0 ? 1 : 0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  edge.serve(app);
+  const where = database.backend === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
+  process.stdout.write(`teamgraph is listening on ${base} (${where})\nGraphiQL: ${base}/graphql\n`);
+  if (demo) process.stdout.write(demo.instructions);
+  else if (config.demo) process.stdout.write('Demo data not loaded: the database already holds other organisations.\n');
+}
+
+/** Binds, or says in one sentence why not and what to do. */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      if (error.code === 'EADDRINUSE') reject(new Error(`Port ${port} on ${host} is already in use: stop the process listening there, or set PORT to a free port.`));
+      else if (error.code === 'EACCES') reject(new Error(`Listening on ${where} needs privileges this process lacks: set PORT above 1023.`));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new Error(`HOST=${host} is not an address of this machine: set HOST to one of its addresses (127.0.0.1 for this machine only).`));
+      else reject(error);
+    });
+    server.listen(port, host, () => resolve());
+  });
 }
 
 main().catch((error) => {

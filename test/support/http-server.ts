@@ -1,10 +1,9 @@
 // Serves an app over real HTTP on 127.0.0.1 and an ephemeral port, with the request listener
 // src/main.ts uses, for tests that must talk over sockets (OAuth clients, concurrent requests).
 // As in main.ts, the socket is bound first: the app's public origin is the address it listens on.
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../../src/app.ts';
-import { requestListener } from '../../src/http-server.ts';
+import { createHttpServer } from '../../src/http-server.ts';
 
 export interface TestServer {
   /** The origin, e.g. `http://127.0.0.1:54321`, without a trailing slash. */
@@ -14,7 +13,8 @@ export interface TestServer {
 }
 
 export async function serveOnLoopback(makeApp: (publicUrl: string) => App): Promise<TestServer & { app: App }> {
-  const server = createServer();
+  const edge = createHttpServer();
+  const { server } = edge;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -24,7 +24,7 @@ export async function serveOnLoopback(makeApp: (publicUrl: string) => App): Prom
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const app = makeApp(url);
-  server.on('request', requestListener(app));
+  edge.serve(app);
   let closed: Promise<void> | null = null;
   return {
     url,

@@ -146,13 +146,24 @@ export class ConnectionService {
 
   private resuming: Promise<void> | null = null;
   private resumeAgain = false;
+  private readonly shutdown = new AbortController();
+
+  /** Issue 19, graceful shutdown: a running deletion stops after its batch; the next start resumes it. */
+  async pauseDeletions(): Promise<void> {
+    this.shutdown.abort();
+    await this.resuming;
+  }
 
   /**
    * Runs every deletion that started and did not finish, one after another: at server start, and
    * after a deletion is requested. A call while a run is going makes it look again when done.
    */
   resumeDeletions(): Promise<void> {
-    const onError = (error: unknown, connectionId: string | null) => this.logger.error('connection deletion failed; it resumes at the next server start', { error, connectionId });
+    const onError = (error: unknown, connectionId: string | null) =>
+      this.shutdown.signal.aborted
+        ? this.logger.info('connection deletion paused for shutdown; it resumes at the next server start', { connectionId })
+        : this.logger.error('connection deletion failed; it resumes at the next server start', { error, connectionId });
+    if (this.shutdown.signal.aborted) return Promise.resolve();
     if (this.resuming) {
       this.resumeAgain = true;
       return this.resuming;
@@ -161,12 +172,14 @@ export class ConnectionService {
       do {
         this.resumeAgain = false;
         for (const connection of await new ConnectionRepository(this.db).listDeleting()) {
+          if (this.shutdown.signal.aborted) break;
           const done = await this.runDeletion(connection.id, {
+            signal: this.shutdown.signal,
             onProgress: (p) => !p.done && this.logger.info('deleting connection', { connectionId: p.connectionId, deletedObjects: p.deletedObjects, totalObjects: p.totalObjects }),
           }).catch((error) => onError(error, connection.id));
           if (done) this.logger.info('connection deleted', { connectionId: connection.id, deletedObjects: done.deletedObjects });
         }
-      } while (this.resumeAgain);
+      } while (this.resumeAgain && !this.shutdown.signal.aborted);
     })()
       .catch((error) => onError(error, null))
       .finally(() => {
