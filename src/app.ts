@@ -11,6 +11,7 @@ import { authenticator, type RequestInfo } from './http/authenticate.ts';
 import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { notFound } from './http/error-response.ts';
 import { FormGuard } from './http/form-guard.ts';
+import { graphiqlRoutes } from './http/graphiql/routes.ts';
 import { graphqlRoute } from './http/graphql-route.ts';
 import { router } from './http/router.ts';
 import { linkRoutes } from './http/account-link.ts';
@@ -28,6 +29,12 @@ export interface AppDeps extends ServiceDeps {
   auditLog?: boolean;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
+  /**
+   * Headers GraphiQL's Headers tab opens with, e.g. the demo's `{ Authorization: 'Bearer …' }`;
+   * asked at every page load (demo tokens are issued after the app is built). Undefined: the page
+   * says how to get a token.
+   */
+  graphiqlHeaders?: () => Record<string, string> | undefined;
 }
 
 export interface App {
@@ -42,10 +49,11 @@ export function createApp(deps: AppDeps): App {
   const authenticate = authenticator(services, { auditLog: deps.auditLog !== false });
   const audited = auditedResponses(services.audit, logger);
   const forms = new FormGuard(deps.secretKey ?? randomBytes(32), deps.publicUrl);
+  const graphiql = graphiqlRoutes({ headers: deps.graphiqlHeaders });
   const fetch = router(
     {
       routes: {
-        '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited),
+        '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited, graphiql.page),
         '/admin/audit/export': auditExportRoute(services, authenticate, audited),
         '/healthz': async () => new Response('ok\n', { headers: { 'content-type': 'text/plain' } }),
         '/': async (request) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/')),
@@ -54,6 +62,7 @@ export function createApp(deps: AppDeps): App {
         oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms }),
         linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms }),
         adminPageRoutes(),
+        graphiql.assets,
       ],
     },
     { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined) },
