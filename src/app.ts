@@ -11,6 +11,7 @@ import { authenticator, type RequestInfo } from './http/authenticate.ts';
 import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { notFound } from './http/error-response.ts';
 import { FormGuard } from './http/form-guard.ts';
+import { graphiqlRoutes } from './http/graphiql/routes.ts';
 import { graphqlRoute } from './http/graphql-route.ts';
 import { healthRoutes } from './http/health.ts';
 import { router } from './http/router.ts';
@@ -31,6 +32,12 @@ export interface AppDeps extends ServiceDeps {
   trustedProxies?: TrustedProxies;
   /** True once the process has begun to shut down: /readyz answers 503 (main.ts). */
   draining?: () => boolean;
+  /**
+   * Headers GraphiQL's Headers tab opens with, e.g. the demo's `{ Authorization: 'Bearer …' }`;
+   * asked at every page load (demo tokens are issued after the app is built). Undefined: the page
+   * says how to get a token.
+   */
+  graphiqlHeaders?: () => Record<string, string> | undefined;
 }
 
 export interface App {
@@ -45,10 +52,11 @@ export function createApp(deps: AppDeps): App {
   const authenticate = authenticator(services, { auditLog: deps.auditLog !== false });
   const audited = auditedResponses(services.audit, logger);
   const forms = new FormGuard(deps.secretKey ?? randomBytes(32), deps.publicUrl);
+  const graphiql = graphiqlRoutes({ headers: deps.graphiqlHeaders });
   const fetch = router(
     {
       routes: {
-        '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited),
+        '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited, graphiql.page),
         '/admin/audit/export': auditExportRoute(services, authenticate, audited),
         ...healthRoutes({ db: services.db, changes: deps.changes, draining: deps.draining ?? (() => false) }),
         '/': async (request) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/')),
@@ -57,6 +65,7 @@ export function createApp(deps: AppDeps): App {
         oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms }),
         linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms }),
         adminPageRoutes(),
+        graphiql.assets,
       ],
     },
     { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined) },

@@ -6,9 +6,10 @@ import { createApp } from './app.ts';
 import { loadConfig, publicOrigin } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
-import { loadDemoIfEmpty } from './demo.ts';
+import { type DemoSummary, loadDemoIfEmpty } from './demo.ts';
 import { createHttpServer } from './http-server.ts';
 import { createLogger } from './shared/logger.ts';
+import { isLoopbackHost } from './shared/ip-address.ts';
 import { keyFromFile } from './shared/secret-box.ts';
 
 /** What a signal does once the server serves; before that, a signal ends start-up at once. */
@@ -36,6 +37,7 @@ async function main() {
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
   let draining = false;
+  let demo: DemoSummary | null = null;
   const app = createApp({
     db: database.db,
     logger,
@@ -47,8 +49,10 @@ async function main() {
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
     draining: () => draining,
+    // The demo's token goes into GraphiQL only on a loopback address: whoever reaches the page gets it.
+    graphiqlHeaders: () => (demo && isLoopbackHost(config.host) ? { Authorization: `Bearer ${demo.tokens.alice}` } : undefined),
   });
-  const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
+  if (config.demo) demo = await loadDemoIfEmpty(app.services);
 
   // PRODUCT §9: events past the retention go, at start and then hourly.
   let purging: Promise<unknown> = Promise.resolve();

@@ -35,7 +35,8 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     // wrap every body in another stream.
     maxRequestBodySize: false,
     logging: false,
-    graphiql: { title: 'teamgraph GraphiQL', defaultQuery: '{\n  viewer {\n    account { email displayName }\n    grantedPermissions\n  }\n  objects(first: 10) {\n    edges { node { id type displayName container { displayName } } }\n  }\n}\n' },
+    // http/graphiql/routes.ts serves GraphiQL from this server; yoga's own loads it from a CDN.
+    graphiql: false,
     maskedErrors: { maskError: maskError(logger) },
     context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed }),
     plugins: [useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useAudit(services)],

@@ -1,7 +1,7 @@
 // POST (or GET) /graphql, on cached credentials under the no-stale-access protocol
 // (modules/session/credentials/credential-cache.ts, steps 4 and 5): the answer is held until
-// they are confirmed, and the request runs again when they changed. A browser's GET without a
-// query gets GraphiQL.
+// they are confirmed, and the request runs again when they changed. A browser's GET gets
+// GraphiQL (http/graphiql/routes.ts).
 import { randomUUID } from 'node:crypto';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
@@ -14,7 +14,7 @@ import { bodyTooLarge, boundBody } from './body-limit.ts';
 
 type Yoga = ReturnType<typeof createGraphqlHandler>;
 
-export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited) {
+export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response) {
   async function respond(rerunnable: Rerunnable, info: RequestInfo, requestId: string, speculation?: Speculation): Promise<Answer> {
     const auth = await authenticate(rerunnable.request, info, requestId, speculation);
     if (!auth.ok) return auth;
@@ -35,10 +35,11 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
   }
 
   return async (request: Request, info: RequestInfo): Promise<Response> => {
-    const requestId = randomUUID();
-    const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !new URL(request.url).searchParams.has('query');
-    if (wantsGraphiql) return yoga.handleRequest(request, { requestId } as never);
+    // Also with a query: GraphiQL keeps the one being edited in the address, so a reload opens it again.
+    const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
+    if (wantsGraphiql) return graphiqlPage();
 
+    const requestId = randomUUID();
     const rerunnable = new Rerunnable(request);
     const answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, requestId, speculation));
     return audited(answer.recorder, answer.response, answer.outcome);

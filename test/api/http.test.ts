@@ -50,7 +50,9 @@ describe('authentication', () => {
   it('serves GraphiQL to a browser without a token', async () => {
     const response = await t.app.fetch(new Request('http://teamgraph.test/graphql', { headers: { accept: 'text/html' } }));
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('GraphiQL');
+    const html = await response.text();
+    expect(html).toContain('<title>teamgraph GraphiQL</title>');
+    expect(html).toContain('<script src="/graphiql/graphiql.js"></script>');
   });
 
   it('keeps connections out of account fields', async () => {

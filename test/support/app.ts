@@ -47,7 +47,7 @@ export interface TestApp {
  * `serve` also serves the app over HTTP on loopback (its public origin is then that address).
  */
 export async function startTestApp(
-  { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls' | 'draining'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
+  { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls' | 'draining' | 'graphiqlHeaders'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const queries: TestApp['queries'] = [];
