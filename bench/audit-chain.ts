@@ -33,6 +33,7 @@ function eventAt(orgId: string, index: number, time: Date): AuditEvent {
     outcome: OUTCOMES[index % OUTCOMES.length],
     statusCode: 200,
     permissions: [write ? 'write:work-item:jira' : 'read:work-item:jira'],
+    restrictedFields: [],
     invocationSource: index % 3 === 0 ? 'agent' : 'user',
     agentRuntime: index % 3 === 0 ? 'claude-code/2.1' : null,
     cliVersion: '1.4.2',

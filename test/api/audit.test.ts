@@ -18,7 +18,7 @@ afterAll(() => t.close());
 
 const EVENTS = `query($org: ID!, $filter: AuditEventFilter, $first: Int, $after: String) {
   organization(id: $org) { auditEvents(filter: $filter, first: $first, after: $after) {
-    edges { cursor node { id action outcome command family commandType operationName operationType objectTypes objectIds permissions
+    edges { cursor node { id action outcome command family commandType operationName operationType objectTypes objectIds permissions restrictedFields
       statusCode ip userAgent invocationSource agentRuntime cliVersion traceId durationMs sessionId clientId actor { accountId email } event } }
     pageInfo { hasNextPage endCursor } } } }`;
 const VERIFY = 'query($org: ID!) { organization(id: $org) { verifyAuditChain { valid eventsChecked firstBrokenEventId } } }';
@@ -119,7 +119,7 @@ describe('one event per request', () => {
     const readOnly = await tenant.account({ scopes: ['read:page:confluence'] });
     const restricted = await eventsAddedBy(tenant, () => t.graphql(readOnly.token, '{ objects(filter: { types: ["jira:work-item"] }) { edges { node { id } } } }'));
     expect(restricted).toHaveLength(1);
-    expect(restricted[0]).toMatchObject({ outcome: 'RESTRICTED', statusCode: 200, actor: { accountId: readOnly.accountId } });
+    expect(restricted[0]).toMatchObject({ outcome: 'RESTRICTED', statusCode: 200, actor: { accountId: readOnly.accountId }, restrictedFields: ['objects'] });
 
     const adminOnCli = await tenant.account({ admin: true, client: 'twg-cli' });
     const denied = await eventsAddedBy(tenant, () => t.graphql(adminOnCli.token, 'query($o: ID!) { organization(id: $o) { cliSettings { version } } }', { o: tenant.orgId }));

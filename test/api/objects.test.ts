@@ -188,6 +188,19 @@ describe('permissions of the session', () => {
     expect(filtered.body.errors?.[0].extensions).toMatchObject({ code: 'RESTRICTED', permission: 'read:page:confluence' });
   });
 
+  it('answers the rest of a request whose objects list is RESTRICTED: that list is null beside its error', async () => {
+    const narrow = await tenant.account({ scopes: ['read:document:graph'] });
+    const r = await t.graphql(
+      narrow.token,
+      'query($b: ID!) { pages: objects(filter: { types: ["confluence:page"] }) { edges { node { id } } } docs: objects(filter: { types: ["graph:document"] }, first: 1) { edges { node { id } } } b: object(id: $b) { displayName } viewer { account { email } } }',
+      { b: ids.PUBLIC },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.data).toMatchObject({ pages: null, docs: { edges: [{ node: { id: expect.any(String) } }] }, b: { displayName: 'Public doc' }, viewer: { account: { email: expect.any(String) } } });
+    expect(r.body.errors).toHaveLength(1);
+    expect(r.body.errors![0]).toMatchObject({ path: ['pages'], extensions: { code: 'RESTRICTED', permission: 'read:page:confluence' } });
+  });
+
   it('keeps bitbucket objects out of reach of OAuth sessions', async () => {
     await tenant.ingest('setObjects', { objects: [objectInput('REPO', { type: 'bitbucket:repository' })] });
     expect(await listAll(alice.token, { text: 'REPO' })).toEqual([]);

@@ -31,6 +31,8 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   statusCode: number | null;
   permissions: string[];
+  /** Response paths of the fields that were RESTRICTED (null in a partial result), e.g. `objects` or `w.container`. */
+  restrictedFields: string[];
   invocationSource: 'user' | 'agent' | null;
   agentRuntime: string | null;
   cliVersion: string | null;
@@ -79,6 +81,7 @@ export function operatorEvent(orgId: string, action: string, details: Record<str
     outcome: 'SUCCESS',
     statusCode: null,
     permissions: [],
+    restrictedFields: [],
     invocationSource: null,
     agentRuntime: null,
     cliVersion: null,

@@ -34,10 +34,12 @@ function familyOf(command: string | null, fromHeader: boolean): string | null {
   return words.length >= 2 ? `${words[0]}.${words[1]}` : (words[0] ?? null);
 }
 
+const codeOf = (error: GraphQLError) => (error.extensions?.code ?? (error.originalError as GraphQLError | undefined)?.extensions?.code ?? 'INTERNAL') as string;
+
 /** The outcome an error list stands for: the gravest first. */
 export function outcomeOf(errors: readonly GraphQLError[] | undefined): AuditOutcome {
   if (!errors || errors.length === 0) return 'SUCCESS';
-  const codes = errors.map((e) => (e.extensions?.code ?? (e.originalError as GraphQLError | undefined)?.extensions?.code ?? 'INTERNAL') as string);
+  const codes = errors.map(codeOf);
   if (codes.some((c) => c !== 'RESTRICTED' && c !== 'FORBIDDEN')) return 'ERROR';
   if (codes.includes('FORBIDDEN')) return 'DENIED';
   return 'RESTRICTED';
@@ -52,6 +54,7 @@ export class AuditRecorder implements ActionAuthor {
   readonly permissions = new Set<string>();
   readonly objectTypes = new Set<string>();
   readonly objectIds = new Set<string>();
+  readonly restrictedFields = new Set<string>();
   /** Set once the request's event is durable. */
   written = false;
 
@@ -75,6 +78,7 @@ export class AuditRecorder implements ActionAuthor {
 
   noteErrors(errors: readonly GraphQLError[] | undefined): void {
     this.outcome ??= outcomeOf(errors);
+    for (const error of errors ?? []) if (codeOf(error) === 'RESTRICTED' && error.path) this.restrictedFields.add(error.path.join('.'));
   }
 
   /** The request's event. `outcome` overrides what the GraphQL result said. */
@@ -108,6 +112,7 @@ export class AuditRecorder implements ActionAuthor {
       outcome: outcome ?? this.outcome ?? 'SUCCESS',
       statusCode,
       permissions,
+      restrictedFields: [...this.restrictedFields].sort(),
       invocationSource: source === 'user' || source === 'agent' ? source : null,
       agentRuntime: header(headers, 'x-twg-agent-runtime'),
       cliVersion: CLI_USER_AGENT.exec(headers.get('user-agent') ?? '')?.[1] ?? null,

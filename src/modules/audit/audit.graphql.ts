@@ -31,6 +31,7 @@ export interface AuditEventShape {
   objectIds: string[];
   outcome: 'SUCCESS' | 'RESTRICTED' | 'DENIED' | 'IP_BLOCKED' | 'UNAUTHENTICATED' | 'ERROR';
   permissions: string[];
+  restrictedFields: string[];
   ip: string | null;
   userAgent: string | null;
   durationMs: number | null;
@@ -65,6 +66,9 @@ const AuditEventRef = builder.objectRef<AuditEventShape>('AuditEvent').implement
     objectIds: t.exposeIDList('objectIds'),
     outcome: t.field({ type: AuditOutcomeEnum, resolve: (e) => e.outcome }),
     permissions: t.exposeStringList('permissions'),
+    restrictedFields: t.exposeStringList('restrictedFields', {
+      description: 'Response paths of the fields that were RESTRICTED, e.g. objects: each is null in the response, beside its error, and the rest of the request resolved.',
+    }),
     ip: t.exposeString('ip', { nullable: true }),
     userAgent: t.exposeString('userAgent', { nullable: true }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
@@ -107,7 +111,8 @@ export const AuditChainVerificationRef = builder
   });
 
 function toShape(event: AuditEvent): AuditEventShape {
-  return { ...event, time: new Date(event.time), actor: event.actor, event };
+  // Events recorded before restrictedFields existed name none.
+  return { ...event, restrictedFields: event.restrictedFields ?? [], time: new Date(event.time), actor: event.actor, event };
 }
 
 /** Organization.auditEvents: newest first, keyset cursors over the chain position. */

@@ -38,7 +38,7 @@ export type ExportFormat = 'ndjson' | 'csv';
 /** CSV columns of the export, in order; each is a field of the event. */
 const CSV_COLUMNS = [
   'id', 'time', 'action', 'actorAccountId', 'actorEmail', 'outcome', 'statusCode', 'command', 'family', 'commandType',
-  'operationName', 'operationType', 'objectTypes', 'objectIds', 'permissions', 'ip', 'userAgent', 'invocationSource',
+  'operationName', 'operationType', 'objectTypes', 'objectIds', 'permissions', 'restrictedFields', 'ip', 'userAgent', 'invocationSource',
   'agentRuntime', 'cliVersion', 'durationMs', 'interrupted', 'traceId', 'sessionId', 'clientId',
 ] as const;
 
@@ -250,6 +250,7 @@ function csvLine(event: AuditEvent): string {
     objectTypes: event.objectTypes.join(' '),
     objectIds: event.objectIds.join(' '),
     permissions: event.permissions.join(' '),
+    restrictedFields: (event.restrictedFields ?? []).join(' '),
   };
   return `${CSV_COLUMNS.map((column) => csvField(values[column])).join(',')}\n`;
 }

@@ -119,7 +119,9 @@ builder.queryFields((t) => ({
   }),
   objects: t.field({
     type: GraphObjectConnectionRef,
-    description: 'Objects the caller may view, newest update first unless the filter says otherwise.',
+    // PRODUCT §5: a RESTRICTED list is null with its error; the request's other fields still resolve.
+    nullable: true,
+    description: 'Objects the caller may view, newest update first unless the filter says otherwise. Null, with a RESTRICTED error, when the filter names a type the request may not read.',
     authScopes: { account: true },
     args: { filter: t.arg({ type: ObjectFilterInput }), first: t.arg.int(), after: t.arg.string() },
     resolve: (_root, { filter, first, after }, ctx) => ctx.objects.list(filter, { first, after }),
