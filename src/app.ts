@@ -11,6 +11,7 @@ import { authenticator, type RequestInfo } from './http/authenticate.ts';
 import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { notFound } from './http/error-response.ts';
 import { FormGuard } from './http/form-guard.ts';
+import { KnownDevices } from './http/known-device.ts';
 import { graphiqlRoutes } from './http/graphiql/routes.ts';
 import { graphqlRoute } from './http/graphql-route.ts';
 import { healthRoutes } from './http/health.ts';
@@ -51,7 +52,9 @@ export function createApp(deps: AppDeps): App {
   const services = createServices(deps);
   const authenticate = authenticator(services, { auditLog: deps.auditLog !== false });
   const audited = auditedResponses(services.audit, logger);
-  const forms = new FormGuard(deps.secretKey ?? randomBytes(32), deps.publicUrl);
+  const secretKey = deps.secretKey ?? randomBytes(32);
+  const forms = new FormGuard(secretKey, deps.publicUrl);
+  const devices = new KnownDevices(secretKey, deps.publicUrl);
   const graphiql = graphiqlRoutes({ headers: deps.graphiqlHeaders });
   const fetch = router(
     {
@@ -62,8 +65,8 @@ export function createApp(deps: AppDeps): App {
         '/': async (request) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/')),
       },
       pages: [
-        oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms }),
-        linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms }),
+        oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms, devices }),
+        linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms, devices }),
         adminPageRoutes(),
         graphiql.assets,
       ],

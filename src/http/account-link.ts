@@ -6,6 +6,7 @@
 // posting them; the confirmation names the account that started it, so a sign-in forged in
 // someone's browser does not quietly take their identity at the provider (issue 15).
 import { type FormGuard, cookie } from './form-guard.ts';
+import { checkSignIn, type KnownDevices, refused } from './known-device.ts';
 import { escape, formToken, page } from './pages.ts';
 import type { Pages } from './router.ts';
 import type { OAuthService } from '../modules/oauth/oauth.service.ts';
@@ -19,6 +20,7 @@ export interface LinkRouteDeps {
   /** This service's public origin, never a request's Host (issue 15). */
   publicUrl: string;
   forms: FormGuard;
+  devices: KnownDevices;
 }
 
 /** The FormGuard purposes of the link page's two forms, per connection. */
@@ -105,15 +107,18 @@ async function startLink(deps: LinkRouteDeps, connectionId: string, request: Req
   const email = form.get('email') ?? '';
   const refusal = deps.forms.checkForm(request, form, startForm(connectionId));
   if (refusal) return signInPage(403, connectionId, deps, request, { email, error: refusal.message });
-  const check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
-  if (!check.ok) {
-    const message = check.reason === 'throttled' ? 'Too many wrong passwords for this e-mail. Wait 15 minutes and try again.' : 'Wrong e-mail or password, or the account is deactivated.';
-    return signInPage(check.reason === 'throttled' ? 429 : 401, connectionId, deps, request, { email, error: message });
-  }
+  const check = await checkSignIn(deps, request, form, address);
+  if (!check.ok) return refused((status, error) => signInPage(status, connectionId, deps, request, { email, error }), check);
   const { authorizationUrl, browserBinding } = await deps.links.start(connectionId, check.account, `${base}/callback`, address);
   return new Response(null, {
     status: 303,
-    headers: { location: authorizationUrl.toString(), 'set-cookie': binding.set(browserBinding), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    headers: [
+      ['location', authorizationUrl.toString()],
+      ['set-cookie', binding.set(browserBinding)],
+      ['set-cookie', check.rememberDevice!],
+      ['cache-control', 'no-store'],
+      ['referrer-policy', 'no-referrer'],
+    ],
   });
 }
 

@@ -4,7 +4,8 @@ import { OAuthError } from '../../modules/oauth/oauth-error.ts';
 import type { AuthorizationRequest } from '../../modules/oauth/oauth.service.ts';
 import { CODE_CHALLENGE } from '../../modules/oauth/pkce.ts';
 import { loginPage, page } from '../pages.ts';
-import { type OAuthRouteDeps, passwordMessage, readForm } from './oauth-http.ts';
+import { checkSignIn, refused } from '../known-device.ts';
+import { type OAuthRouteDeps, readForm } from './oauth-http.ts';
 
 /** The FormGuard purpose of the login form. */
 const LOGIN_FORM = 'oauth-login';
@@ -67,11 +68,13 @@ export async function authorizePost(deps: OAuthRouteDeps, request: Request, addr
   // Issue 15: a sign-in forged by another site would sign the browser in as the forger.
   const refusal = deps.forms.checkForm(request, form, LOGIN_FORM);
   if (refusal) return again(403, refusal.message);
-  const check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
-  if (!check.ok) return again(check.reason === 'throttled' ? 429 : 401, passwordMessage(check));
+  const check = await checkSignIn(deps, request, form, address);
+  if (!check.ok) return refused(again, check);
   try {
     const code = await deps.oauth.authorize(parsed, check.account, address);
-    return authorizationRedirect(parsed.redirectUri, { code, state: parsed.state, iss: issuer });
+    const redirect = authorizationRedirect(parsed.redirectUri, { code, state: parsed.state, iss: issuer });
+    if (check.rememberDevice) redirect.headers.append('set-cookie', check.rememberDevice);
+    return redirect;
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     // Outside the allowlist the person sees why here; the client learns nothing of the address.

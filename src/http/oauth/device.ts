@@ -4,7 +4,8 @@ import { OAuthError } from '../../modules/oauth/oauth-error.ts';
 import { displayUserCode } from '../../modules/oauth/user-code.ts';
 import { deviceNotice, devicePage } from '../pages.ts';
 import { authenticateClient } from './client-auth.ts';
-import { json, type OAuthRouteDeps, passwordMessage, readForm, single } from './oauth-http.ts';
+import { checkSignIn, refused } from '../known-device.ts';
+import { json, type OAuthRouteDeps, readForm, single } from './oauth-http.ts';
 
 /** The FormGuard purpose of the verification form. */
 const DEVICE_FORM = 'device';
@@ -42,22 +43,25 @@ export async function deviceDecision(deps: OAuthRouteDeps, request: Request, add
   if (!(await deps.oauth.mayTryUserCode(address ?? 'unknown'))) return again(429, 'Too many wrong codes from this address. Wait 15 minutes, then try again.');
   const decision = form.get('decision');
   if (decision !== 'approve' && decision !== 'deny') return again(400, 'Choose Approve or Deny.');
-  let check: PasswordCheck | undefined;
+  let check: Awaited<ReturnType<typeof checkSignIn>> | undefined;
   const outcome = await deps.oauth.decideDevice(
     userCode,
     address,
     async () => {
-      check = await deps.oauth.checkPassword(email, form.get('password') ?? '');
+      check = await checkSignIn(deps, request, form, address);
       return check.ok ? check.account : null;
     },
     decision === 'approve',
   );
   if (outcome === 'unknown-code') return again(400, 'That code is not valid: it may be mistyped, expired or already used.');
   if (outcome === 'wrong-credentials') {
-    const failed = check as Exclude<PasswordCheck, { ok: true }>;
-    return again(failed.reason === 'throttled' ? 429 : 401, passwordMessage(failed));
+    return refused(again, check as Exclude<PasswordCheck, { ok: true }>);
   }
-  if (outcome === 'approved') return deviceNotice(200, 'Approved. Return to your terminal: it is now signed in.');
-  if (outcome === 'denied') return deviceNotice(200, 'Denied. The terminal will not be signed in.');
+  const known = (response: Response) => {
+    if (check?.ok && check.rememberDevice) response.headers.append('set-cookie', check.rememberDevice);
+    return response;
+  };
+  if (outcome === 'approved') return known(deviceNotice(200, 'Approved. Return to your terminal: it is now signed in.'));
+  if (outcome === 'denied') return known(deviceNotice(200, 'Denied. The terminal will not be signed in.'));
   return deviceNotice(403, outcome.description);
 }

@@ -1,8 +1,9 @@
 // What the OAuth endpoints share over HTTP: their deps, form parsing, and JSON and error responses (RFC 6749 §3.1, §5.1, §5.2).
 import type { Catalog } from '../../modules/cli-permission/catalog.ts';
 import { OAuthError } from '../../modules/oauth/oauth-error.ts';
-import type { OAuthService, PasswordCheck } from '../../modules/oauth/oauth.service.ts';
+import type { OAuthService } from '../../modules/oauth/oauth.service.ts';
 import type { FormGuard } from '../form-guard.ts';
+import type { KnownDevices } from '../known-device.ts';
 
 export interface OAuthRouteDeps {
   oauth: OAuthService;
@@ -12,6 +13,8 @@ export interface OAuthRouteDeps {
   publicUrl: string;
   /** Refuses cross-site posts: the forms' tickets, the endpoints' Origin (issue 15). */
   forms: FormGuard;
+  /** Browsers that signed in before (the password throttle lets them through a stranger's guessing). */
+  devices: KnownDevices;
 }
 
 export async function readForm(request: Request): Promise<URLSearchParams> {
@@ -36,7 +39,3 @@ export function oauthErrorResponse(error: OAuthError, request: Request): Respons
   const headers: Record<string, string> = error.status === 401 && basic ? { 'www-authenticate': 'Basic realm="teamgraph"' } : {};
   return json(error.status, { error: error.error, error_description: error.description }, headers);
 }
-
-/** What the login form and the device page say when the password check fails. */
-export const passwordMessage = (check: Exclude<PasswordCheck, { ok: true }>) =>
-  check.reason === 'throttled' ? 'Too many wrong passwords for this e-mail. Wait 15 minutes and try again.' : 'Wrong e-mail or password, or the account is deactivated.';

@@ -83,8 +83,21 @@ export class OAuthRepository {
     await this.db.deleteFrom('sign_in_failure').where('failed_at', '<', before).execute();
   }
 
-  async recordFailure(subject: string, now: Date) {
-    await this.db.insertInto('sign_in_failure').values({ subject, failed_at: now }).execute();
+  async recordFailure(subject: string | string[], now: Date) {
+    const subjects = Array.isArray(subject) ? subject : [subject];
+    await this.db.insertInto('sign_in_failure').values(subjects.map((s) => ({ subject: s, failed_at: now }))).execute();
+  }
+
+  /** For each subject: its failures since `since`, and the newest one's time. One statement. */
+  async failuresOf(subjects: string[], since: Date): Promise<Map<string, { count: number; last: Date }>> {
+    const rows = await this.db
+      .selectFrom('sign_in_failure')
+      .select((eb) => ['subject', eb.fn.countAll<number>().as('n'), eb.fn.max('failed_at').as('last')])
+      .where('subject', 'in', subjects)
+      .where('failed_at', '>', since)
+      .groupBy('subject')
+      .execute();
+    return new Map(rows.map((row) => [row.subject, { count: Number(row.n), last: new Date(row.last as Date) }]));
   }
 
   async countFailures(subject: string, since: Date): Promise<number> {
@@ -92,7 +105,7 @@ export class OAuthRepository {
     return Number(row.n);
   }
 
-  async clearFailures(subject: string) {
-    await this.db.deleteFrom('sign_in_failure').where('subject', '=', subject).execute();
+  async clearFailures(subjects: string[]) {
+    await this.db.deleteFrom('sign_in_failure').where('subject', 'in', subjects).execute();
   }
 }

@@ -17,6 +17,7 @@ import type { PublicClient } from './clients.ts';
 import { OAuthError } from './oauth-error.ts';
 import { OAuthRepository } from './oauth.repository.ts';
 import { verifierMatches } from './pkce.ts';
+import { type GuessSource, guessSubjects, PASSWORD_WINDOW_MS, type Throttle, throttle } from './password-throttle.ts';
 import { newUserCode, normaliseUserCode } from './user-code.ts';
 
 export const AUTHORIZATION_CODE_SECONDS = 60;
@@ -25,9 +26,8 @@ export const DEVICE_POLL_INTERVAL_SECONDS = 5;
 /** RFC 8628 §3.5: each slow_down adds this to the interval, for good. */
 const SLOW_DOWN_STEP_SECONDS = 5;
 const FAILURE_WINDOW_MS = 15 * 60 * 1000;
-/** Wrong user codes from one address, and wrong passwords for one e-mail, allowed per window. */
+/** Wrong user codes from one address allowed per window (wrong passwords: password-throttle.ts). */
 export const USER_CODE_ATTEMPTS = 5;
-export const PASSWORD_ATTEMPTS = 10;
 
 export interface AuthorizationRequest {
   client: PublicClient;
@@ -43,7 +43,10 @@ export interface SignInAccount {
   isOrgAdmin: boolean;
 }
 
-export type PasswordCheck = { ok: true; account: SignInAccount } | { ok: false; reason: 'wrong' | 'throttled' };
+export type PasswordCheck =
+  | { ok: true; account: SignInAccount }
+  | { ok: false; reason: 'wrong' }
+  | { ok: false; reason: 'throttled'; limit: NonNullable<Throttle>['limit']; retryAfterSeconds: number };
 
 /** A confidential client: a connection, authenticated by its secret. */
 export interface ConnectionClient {
@@ -90,18 +93,30 @@ export class OAuthService {
     return scopes;
   }
 
-  /** Checks an e-mail and password, at most PASSWORD_ATTEMPTS wrong ones per e-mail per 15 minutes. */
-  async checkPassword(email: string, password: string): Promise<PasswordCheck> {
-    const subject = `password:${email.trim().toLowerCase()}`;
+  /** Checks an e-mail and password, as far as password-throttle.ts lets this guess be checked now. */
+  async checkPassword(email: string, password: string, source: GuessSource): Promise<PasswordCheck> {
+    const subjects = guessSubjects(email, source.address);
     const now = this.clock.now();
-    if ((await this.repository.countFailures(subject, new Date(now.getTime() - FAILURE_WINDOW_MS))) >= PASSWORD_ATTEMPTS) return { ok: false, reason: 'throttled' };
+    const failures = await this.repository.failuresOf(Object.values(subjects), new Date(now.getTime() - PASSWORD_WINDOW_MS));
+    const refused = throttle(
+      {
+        pair: failures.get(subjects.pair)?.count ?? 0,
+        address: failures.get(subjects.address)?.count ?? 0,
+        account: failures.get(subjects.account)?.count ?? 0,
+        lastAccountFailure: failures.get(subjects.account)?.last ?? null,
+      },
+      source,
+      now,
+    );
+    if (refused) return { ok: false, reason: 'throttled', ...refused };
     const account = email.trim() ? await new OrgRepository(this.db).findAccountByEmail(email.trim()) : undefined;
     const good = account?.password_hash && account.active && (await verifyPassword(password, account.password_hash));
     if (!account || !good) {
-      await this.repository.recordFailure(subject, now);
+      await this.repository.recordFailure(Object.values(subjects), now);
       return { ok: false, reason: 'wrong' };
     }
-    await this.repository.clearFailures(subject);
+    // Not the address's count: one account of one's own must not wipe the record of guessing at others'.
+    await this.repository.clearFailures([subjects.pair, subjects.account]);
     return { ok: true, account: { orgId: account.org_id, accountId: account.id, isOrgAdmin: account.is_org_admin } };
   }
 
@@ -271,7 +286,7 @@ export class OAuthService {
       await this.repository.recordFailure(`user-code:${address ?? 'unknown'}`, now);
       return 'unknown-code';
     }
-    await this.repository.clearFailures(`user-code:${address ?? 'unknown'}`);
+    await this.repository.clearFailures([`user-code:${address ?? 'unknown'}`]);
     const account = await decide();
     if (!account) return 'wrong-credentials';
     try {
