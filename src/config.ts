@@ -4,6 +4,7 @@ import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { isLoopbackHost } from './shared/ip-address.ts';
 import { DEFAULT_RETENTION_DAYS } from './modules/audit/audit.service.ts';
 import { DEFAULT_LIFETIMES, type SessionLifetimes } from './modules/session/session.service.ts';
+import { parseTracingEnv, type TracingConfig } from './observability/tracing-config.ts';
 
 export interface Config {
   port: number;
@@ -27,6 +28,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** TEAMGRAPH_SECRET_KEY (32 bytes, base64 or hex); undefined: the key file in the data folder. */
   secretKey: Buffer | undefined;
+  /** OpenTelemetry traces from the standard OTEL_* variables; off without an OTLP endpoint. */
+  tracing: TracingConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isFinite(statementTimeout) || statementTimeout < 0) problems.push(`TEAMGRAPH_STATEMENT_TIMEOUT must be a number of seconds (0: no bound), got "${env.TEAMGRAPH_STATEMENT_TIMEOUT}"`);
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
+  const tracing = parseTracingEnv(env, problems);
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -86,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateProviderUrls: allowPrivate === '1',
     statementTimeoutMs: statementTimeout * 1000,
     secretKey: secretKey ?? undefined,
+    tracing,
   };
 }
 
