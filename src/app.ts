@@ -15,6 +15,7 @@ import { graphqlRoute } from './http/graphql-route.ts';
 import { router } from './http/router.ts';
 import { linkRoutes } from './http/account-link.ts';
 import { oauthRoutes } from './http/oauth/routes.ts';
+import { tracedRequests } from './observability/request-span.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
 import { createLogger } from './shared/logger.ts';
 
@@ -42,7 +43,7 @@ export function createApp(deps: AppDeps): App {
   const authenticate = authenticator(services, { auditLog: deps.auditLog !== false });
   const audited = auditedResponses(services.audit, logger);
   const forms = new FormGuard(deps.secretKey ?? randomBytes(32), deps.publicUrl);
-  const fetch = router(
+  const routed = router(
     {
       routes: {
         '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited),
@@ -58,5 +59,5 @@ export function createApp(deps: AppDeps): App {
     },
     { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined) },
   );
-  return { fetch, services, publicUrl: deps.publicUrl };
+  return { fetch: tracedRequests(routed), services, publicUrl: deps.publicUrl };
 }

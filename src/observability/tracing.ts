@@ -1,6 +1,7 @@
 // Starts the OpenTelemetry SDK from the OTEL_* configuration (tracing-config.ts): OTLP over HTTP,
 // AsyncLocalStorage as the context manager and the W3C trace context propagator.
 import { context, propagation, trace } from '@opentelemetry/api';
+import { setTracing } from './spans.ts';
 import type { TracingConfig } from './tracing-config.ts';
 
 export interface Tracing {
@@ -11,7 +12,7 @@ export interface Tracing {
 }
 
 /**
- * Registers the SDK as the API's global tracer provider, so that spans.ts's tracer records, with
+ * Registers the SDK as the API's global tracer provider, so that spans.ts's spans record, with
  * AsyncLocalStorage as the context manager (a statement's span finds its request's) and the W3C
  * trace context propagator. Off (config.exporter null): registers nothing and loads no SDK (it
  * takes ~170 ms to load), and every span stays a no-op.
@@ -36,9 +37,11 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
     spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
+  setTracing(true);
   return {
     forceFlush: () => provider.forceFlush(),
     async shutdown() {
+      setTracing(false);
       await provider.shutdown();
       trace.disable();
       context.disable();
