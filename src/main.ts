@@ -5,6 +5,7 @@ import { loadConfig, publicOrigin } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { loadDemoIfEmpty } from './demo.ts';
+import { startTracing } from './observability/tracing.ts';
 import { requestListener } from './http-server.ts';
 import { createLogger } from './shared/logger.ts';
 import { keyFromFile } from './shared/secret-box.ts';
@@ -17,6 +18,10 @@ async function main() {
   const database = await openDatabase(config, { statementTimeoutMs: config.statementTimeoutMs });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
+  // Issue 19: OpenTelemetry traces when OTEL_* names an endpoint (else a no-op that loads no SDK).
+  // Started after the migrations, whose statements are no request's work; shut down (flushing the
+  // last spans) after the server and the database have closed.
+  const tracing = await startTracing(config.tracing);
   // The public origin may be the listening address (loopback, PORT=0): listen first, then answer.
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -60,6 +65,7 @@ async function main() {
     server.close();
     server.closeAllConnections();
     await database.close();
+    await tracing.shutdown(); // issue 19
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
