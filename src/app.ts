@@ -18,6 +18,7 @@ import { healthRoutes } from './http/health.ts';
 import { router } from './http/router.ts';
 import { linkRoutes } from './http/account-link.ts';
 import { oauthRoutes } from './http/oauth/routes.ts';
+import { tracedRequests } from './observability/request-span.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
 import { createLogger } from './shared/logger.ts';
 
@@ -56,7 +57,7 @@ export function createApp(deps: AppDeps): App {
   const forms = new FormGuard(secretKey, deps.publicUrl);
   const devices = new KnownDevices(secretKey, deps.publicUrl);
   const graphiql = graphiqlRoutes({ headers: deps.graphiqlHeaders });
-  const fetch = router(
+  const routed = router(
     {
       routes: {
         '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited, graphiql.page),
@@ -73,5 +74,5 @@ export function createApp(deps: AppDeps): App {
     },
     { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined) },
   );
-  return { fetch, services, publicUrl: deps.publicUrl };
+  return { fetch: tracedRequests(routed), services, publicUrl: deps.publicUrl };
 }

@@ -4,6 +4,7 @@ import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { isLoopbackHost } from './shared/ip-address.ts';
 import { DEFAULT_RETENTION_DAYS } from './modules/audit/audit.service.ts';
 import { DEFAULT_LIFETIMES, type SessionLifetimes } from './modules/session/session.service.ts';
+import { parseTracingEnv, type TracingConfig } from './observability/tracing-config.ts';
 
 export interface Config {
   port: number;
@@ -29,6 +30,8 @@ export interface Config {
   secretKey: Buffer | undefined;
   /** How long a shutdown waits for the requests in flight (issue 19), ms. */
   shutdownGraceMs: number;
+  /** OpenTelemetry traces from the standard OTEL_* variables; off without an OTLP endpoint. */
+  tracing: TracingConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -75,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isFinite(shutdownGrace) || shutdownGrace < 0) problems.push(`TEAMGRAPH_SHUTDOWN_GRACE_SECONDS must be a number of seconds, got "${env.TEAMGRAPH_SHUTDOWN_GRACE_SECONDS}"`);
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
+  const tracing = parseTracingEnv(env, problems);
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -91,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: statementTimeout * 1000,
     secretKey: secretKey ?? undefined,
     shutdownGraceMs: shutdownGrace * 1000,
+    tracing,
   };
 }
 

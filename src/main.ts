@@ -8,6 +8,7 @@ import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { type DemoSummary, loadDemoIfEmpty } from './demo.ts';
 import { createHttpServer } from './http-server.ts';
+import { startTracing } from './observability/tracing.ts';
 import { createLogger } from './shared/logger.ts';
 import { isLoopbackHost } from './shared/ip-address.ts';
 import { keyFromFile } from './shared/secret-box.ts';
@@ -36,6 +37,10 @@ async function main() {
   const database = await openDatabase(config, { statementTimeoutMs: config.statementTimeoutMs });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
+  // Issue 19: OpenTelemetry traces when OTEL_* names an endpoint (else a no-op that loads no SDK).
+  // Started after the migrations, whose statements are no request's work; shut down (flushing the
+  // last spans) after the server and the database have closed.
+  const tracing = await startTracing(config.tracing);
   let draining = false;
   let demo: DemoSummary | null = null;
   const app = createApp({
@@ -82,6 +87,7 @@ async function main() {
     if (cutOff > 0) logger.warn('the grace period ended with requests unanswered', { cutOff });
     await Promise.all([purging, app.services.connections.pauseDeletions()]);
     await database.close();
+    await tracing.shutdown();
     logger.info('stopped', { signal });
     process.exit(cutOff > 0 ? 1 : 0);
   };

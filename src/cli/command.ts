@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Api } from './api.ts';
 import { CredentialsStore } from './credentials.ts';
 import { CliError, EXIT } from './exit-codes.ts';
-import { type Invocation, resolveServer } from './invocation.ts';
+import { type Invocation, newTraceId, resolveServer } from './invocation.ts';
 import { printJson, tell } from './output.ts';
 
 /** The options every command has (program.ts). */
@@ -30,7 +30,7 @@ export function action<O extends object = Record<never, never>>(handler: Handler
     const json = Boolean(options.json);
     try {
       const store = new CredentialsStore();
-      const invocation: Invocation = { commandPath: commandPath(command), server: resolveServer(options.server, process.env, store), json, env: process.env, store };
+      const invocation: Invocation = { commandPath: commandPath(command), server: resolveServer(options.server, process.env, store), json, env: process.env, store, traceId: newTraceId() };
       await handler({ invocation, api: new Api(invocation), args: command.processedArgs as string[], options });
     } catch (error) {
       report(error instanceof CliError ? error : new CliError(EXIT.unavailable, `unexpected error: ${error instanceof Error ? error.message : String(error)}`), json);

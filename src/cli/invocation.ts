@@ -15,6 +15,8 @@ export interface Invocation {
   json: boolean;
   env: NodeJS.ProcessEnv;
   store: CredentialsStore;
+  /** The W3C trace id of this run: its requests and the server's work for them form one trace. */
+  traceId: string;
 }
 
 /** --server, else $TWG_SERVER, else the server signed in to, else the local default. */
@@ -30,12 +32,17 @@ export function resolveServer(option: string | undefined, env: NodeJS.ProcessEnv
   return url.origin;
 }
 
-/** A fresh W3C trace context per request, so the audit event can be found by its trace id. */
-export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+export const newTraceId = (): string => randomBytes(16).toString('hex');
+
+/**
+ * The run's trace id with a fresh span id per request (W3C Trace Context), sampled: the server's
+ * spans of every request of one command join one trace, and its audit events carry the trace id.
+ */
+export function newTraceparent(traceId: string): string {
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
 }
 
-export function requestHeaders(invocation: Pick<Invocation, 'commandPath' | 'env'>): Record<string, string> {
+export function requestHeaders(invocation: Pick<Invocation, 'commandPath' | 'env' | 'traceId'>): Record<string, string> {
   const agentRuntime = invocation.env.TWG_AGENT_RUNTIME?.trim();
   return {
     'user-agent': USER_AGENT,
@@ -43,6 +50,6 @@ export function requestHeaders(invocation: Pick<Invocation, 'commandPath' | 'env
     // PRODUCT §9 names the two sources `user` and `agent`.
     'x-twg-invocation-source': agentRuntime ? 'agent' : 'user',
     ...(agentRuntime ? { 'x-twg-agent-runtime': agentRuntime } : {}),
-    traceparent: newTraceparent(),
+    traceparent: newTraceparent(invocation.traceId),
   };
 }

@@ -10,6 +10,7 @@ import { type DbHandle, INT8_OID, logTo, parseInt8, type QueryListener } from '.
 import { withStorableParameters } from './input-errors.ts';
 import { PgliteDialect } from './pglite-dialect.ts';
 import { withRequestTransactions } from './request-transaction.ts';
+import { withStatementSpans } from './statement-spans.ts';
 
 /** An embedded database; `dataDir` undefined keeps it in memory, `template` starts from a dump. */
 export async function openPglite(options: { dataDir?: string; template?: Blob; onQuery?: QueryListener } = {}): Promise<DbHandle> {
@@ -23,7 +24,7 @@ export async function openPglite(options: { dataDir?: string; template?: Blob; o
       extensions: { pg_trgm },
     });
     await pglite.waitReady;
-    const scoped = withRequestTransactions(withStorableParameters(new PgliteDialect(pglite)));
+    const scoped = withRequestTransactions(withStorableParameters(withStatementSpans(new PgliteDialect(pglite))));
     const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(options.onQuery) });
     scoped.register(db);
     return {

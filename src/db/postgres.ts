@@ -1,5 +1,6 @@
 // A PostgreSQL server through pg: a pool whose connections prepare repeated statements, the
-// request transactions and storable-parameter checks around Kysely, and the LISTEN change feed.
+// request transactions, storable-parameter checks and statement spans around Kysely, and the
+// LISTEN change feed.
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { postgresChangeFeed } from './change-feed.ts';
@@ -8,6 +9,7 @@ import { type DbHandle, INT8_OID, logTo, parseInt8, type QueryListener } from '.
 import { withStorableParameters } from './input-errors.ts';
 import { prepareRepeatedStatements } from './prepared-statements.ts';
 import { withRequestTransactions } from './request-transaction.ts';
+import { withStatementSpans } from './statement-spans.ts';
 
 /**
  * `statementTimeoutMs` bounds every statement of the pool's connections (the server's: issue 15,
@@ -29,7 +31,7 @@ export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?:
   // the pool discards it and the next query opens a new one.
   pool.on('error', () => {});
   pool.on('connect', prepareRepeatedStatements);
-  const scoped = withRequestTransactions(withStorableParameters(new PostgresDialect({ pool })));
+  const scoped = withRequestTransactions(withStorableParameters(withStatementSpans(new PostgresDialect({ pool }))));
   const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(onQuery) });
   scoped.register(db);
   const feed = postgresChangeFeed(databaseUrl);

@@ -9,6 +9,7 @@ import { useErrorPolicy, maskError } from './plugins/use-error-policy.ts';
 import { useAudit } from './plugins/use-audit.ts';
 import { useInputBounds } from './plugins/use-input-bounds.ts';
 import { useLimits } from './plugins/use-limits.ts';
+import { useTracing } from './plugins/use-tracing.ts';
 import { type ParseMemo, useParseOnce } from '../modules/session/credentials/use-parse-once.ts';
 import { schema } from './schema.ts';
 
@@ -39,6 +40,7 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     graphiql: false,
     maskedErrors: { maskError: maskError(logger) },
     context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed }),
-    plugins: [useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useAudit(services)],
+    // useTracing first: its spans wrap every other plugin's part of each phase.
+    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useAudit(services)],
   });
 }

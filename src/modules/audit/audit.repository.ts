@@ -2,6 +2,7 @@
 // (migration 021) that locks the head, so concurrent appends of one organisation serialise there and the chain never forks.
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { inSpan } from '../../observability/spans.ts';
 import type { AuditEventTable } from './audit.table.ts';
 import type { AuditEvent, AuditOutcome } from './audit-event.ts';
 
@@ -22,8 +23,10 @@ export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async append(event: AuditEvent, eventJson: string): Promise<void> {
-    await sql`select audit_append(${event.orgId}, ${event.id}, ${new Date(event.time)}, ${event.action}, ${event.actor.accountId}, ${event.command},
-      ${event.objectTypes}::text[], ${event.outcome}, ${event.ip}, ${eventJson})`.execute(this.db);
+    await inSpan('audit.append', { attributes: { 'teamgraph.audit.action': event.action, 'teamgraph.audit.outcome': event.outcome } }, () =>
+      sql`select audit_append(${event.orgId}, ${event.id}, ${new Date(event.time)}, ${event.action}, ${event.actor.accountId}, ${event.command},
+      ${event.objectTypes}::text[], ${event.outcome}, ${event.ip}, ${eventJson})`.execute(this.db),
+    );
   }
 
   /** Newest first, from `beforeSeq` (exclusive) down. */
