@@ -9,6 +9,7 @@ import '../modules/connection/connection.graphql.ts';
 import '../modules/ingestion/ingestion.graphql.ts';
 import '../modules/ip-allowlist/ip-allowlist.graphql.ts';
 import '../modules/object/object.graphql.ts';
+import '../modules/object/object-accessors.graphql.ts';
 import '../modules/org/org.graphql.ts';
 import '../modules/relationship/relationship.graphql.ts';
 import '../modules/session/session.graphql.ts';

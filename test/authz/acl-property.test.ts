@@ -5,6 +5,7 @@
 import { CLI_CLIENT_ID } from '../../src/modules/session/credentials/client-ids.ts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAccessors } from '../../src/authz/accessors.ts';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
 import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace, type VisibilityTuning } from '../../src/authz/visibility-filter.ts';
 import { type ConnectionCaller } from '../../src/modules/session/caller.ts';
@@ -697,6 +698,7 @@ function boundaryExample(): WorldSpec {
 }
 
 const SMALL_RUNS = 900;
+const ACCESSOR_RUNS = 120;
 const CHAIN_RUNS = 40;
 const PADDED_RUNS = 60;
 
@@ -728,6 +730,36 @@ describe('ACL property', () => {
       { numRuns: CHAIN_RUNS, seed: SEED, examples: [[boundaryExample()]] },
     );
     console.log(`long chains: ${CHAIN_RUNS} runs, coverage ${JSON.stringify(coverage)}`);
+    expect(coverage.needs32Hops).toBeGreaterThan(0);
+    expect(coverage.cutAt33Hops).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('names, for every object and action, exactly the accounts the reference model allows', async () => {
+    resetCoverage();
+    let listedSome = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: worldArb(12) }, { weight: 1, arbitrary: chainWorldArb }), async (world) => {
+        const built = await buildWorld(world, await newSpace());
+        const ref = new Reference(world);
+        countCoverage(world, ref);
+        const indexOf = new Map(built.accounts.map((a, i) => [a.accountId, i]));
+        for (const [object, objectId] of built.objectIds.entries()) {
+          for (const action of ACTIONS) {
+            const want = world.accounts.flatMap((a, i) => (a.active && ref.may(i, object, action) ? [i] : []));
+            const got = (await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: null, limit: 1000 })).map((a) => indexOf.get(a.accountId) ?? `foreign:${a.accountId}`);
+            const sorted = [...got].sort((a, b) => String(a).localeCompare(String(b), 'en', { numeric: true }));
+            if (JSON.stringify(sorted) !== JSON.stringify(want)) {
+              throw new Error(`accessors(o${object}, ${action}) in world ${JSON.stringify(world)}: got accounts ${JSON.stringify(sorted)}, the reference says ${JSON.stringify(want)}`);
+            }
+            listedSome += want.length;
+          }
+        }
+        t.statements.length = 0;
+      }),
+      { numRuns: ACCESSOR_RUNS, seed: SEED, examples: [[boundaryExample()]] },
+    );
+    console.log(`accessors: ${ACCESSOR_RUNS} runs, ${listedSome} accessors listed, coverage ${JSON.stringify(coverage)}`);
+    expect(listedSome).toBeGreaterThan(0);
     expect(coverage.needs32Hops).toBeGreaterThan(0);
     expect(coverage.cutAt33Hops).toBeGreaterThan(0);
   }, 600_000);

@@ -4,9 +4,10 @@
 // the caller's principal set, access checker and permission gate; the GraphQL layer only parses
 // arguments, calls it and shapes the answer.
 import DataLoader from 'dataloader';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { AccessChecker } from '../../authz/access-checker.ts';
 import { type AclAction, principalKey } from '../../authz/acl.ts';
+import { listAccessors } from '../../authz/accessors.ts';
 import { explainAccess, type RawPermission, type ViewerPrincipals } from '../../authz/acl-engine.ts';
 import type { PermissionGate, TypeAction } from '../../authz/permission-gate.ts';
 import { loadViewerPrincipals } from '../../authz/viewer-principals.ts';
@@ -17,6 +18,8 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/e
 import type { AuditRecorder } from '../audit/audit-recorder.ts';
 import type { Catalog } from '../cli-permission/catalog.ts';
 import type { Caller } from '../session/caller.ts';
+import { OrgRepository } from '../org/org.repository.ts';
+import type { AccountTable } from '../org/org.table.ts';
 import { ObjectRepository } from './object.repository.ts';
 
 /** Issue 15: a text filter is matched against every candidate row; its cost grows with its length. */
@@ -200,6 +203,23 @@ export class ObjectReadService {
   }
 
   /** PRODUCT §3: why an account can or cannot act on an object, control by control (for admins). */
+  /**
+   * Issue 20: the accounts that may do `action` on an object of the caller's organisation, each
+   * with how (authz/accessors.ts), a page in account id order. NOT_FOUND for an object that is not
+   * there; the caller need not see it (admins ask about any object, as with explain).
+   */
+  async accessors(objectId: string, action: AclAction, { first, after }: PageArgs): Promise<ConnectionShape<{ account: Selectable<AccountTable>; via: string }>> {
+    const { db, caller } = this.deps;
+    const size = pageSize(first);
+    const afterAccountId = after ? (decodeCursor(after, ['string'])[0] as string) : null;
+    const [object] = await new ObjectRepository(db).findByIds(caller.orgId, [objectId]);
+    if (!object) throw new NotFoundError(`No object ${objectId}.`);
+    const found = await listAccessors(db, caller.orgId, objectId, action, { afterAccountId, limit: size + 1 });
+    const accounts = new Map((await new OrgRepository(db).findAccounts(caller.orgId, found.map((a) => a.accountId))).map((row) => [row.id, row]));
+    const rows = found.flatMap(({ accountId, via }) => (accounts.has(accountId) ? [{ account: accounts.get(accountId)!, via }] : []));
+    return toConnection(rows, size, (row) => encodeCursor([row.account.id]));
+  }
+
   async explain(objectId: string, accountId: string, action: AclAction) {
     const { db, caller } = this.deps;
     const [object] = await new ObjectRepository(db).findByIds(caller.orgId, [objectId]);

@@ -31,6 +31,12 @@ export class OrgRepository {
   findAccountAnywhere(accountId: string) {
     return this.db.selectFrom('account').selectAll().where('id', '=', accountId).executeTakeFirst();
   }
+  /** Accounts of one organisation by id, in no order; ids not found are left out. */
+  findAccounts(orgId: string, accountIds: string[]) {
+    if (accountIds.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('account').selectAll().where('org_id', '=', orgId).where('id', 'in', accountIds).execute();
+  }
+
   findAccount(orgId: string, accountId: string) {
     return this.db.selectFrom('account').selectAll().where('org_id', '=', orgId).where('id', '=', accountId).executeTakeFirst();
   }

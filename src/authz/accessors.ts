@@ -1,0 +1,225 @@
+// Who may act on an object (issue 20, item 4): the engine's question asked the other way round,
+// under the same rules (PRODUCT §3, §4; acl-engine.ts decides one account, this lists them all).
+//
+// The object's ACL and its container chain become a formula over principal keys: AND over the
+// controls of the action and of the actions it implies, OR over each control's principals,
+// CONTAINER replaced by the container's own formula (at most MAX_CONTAINER_HOPS up), a missing,
+// deleted or hidden object false. One statement then finds, for every key the formula names, the
+// active accounts of the organisation whose principal set would hold it, with how (the link, the
+// group path, the site): the inverse of viewer-principals.ts. The formula is evaluated over those
+// account sets, and `via` tells, for an account on the page, the principals that let it in.
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { withIndexPlans } from '../db/index-plans.ts';
+import { AccessChecker } from './access-checker.ts';
+import { type AclAction, CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
+import type { AclFacts } from './acl-engine.ts';
+import { NO_PRINCIPALS } from './viewer-principals.ts';
+
+type Formula =
+  | { kind: 'never' }
+  | { kind: 'key'; key: string }
+  | { kind: 'all'; parts: Formula[] }
+  | { kind: 'any'; parts: Formula[] }
+  | { kind: 'container'; containerId: string; action: AclAction; inner: Formula };
+
+const NEVER: Formula = { kind: 'never' };
+const PREVIOUS: Record<AclAction, AclAction | null> = { VIEW: null, EDIT: 'VIEW', DELETE: 'EDIT' };
+
+/** The formula `action` on `objectId` stands for; shared sub-formulas are built once (as the engine memoises). */
+function formulaOf(facts: AclFacts, hidden: ReadonlySet<string>, objectId: string, action: AclAction): Formula {
+  const memo = new Map<string, Formula>();
+  const build = (id: string, act: AclAction, hopsLeft: number): Formula => {
+    const memoKey = `${id}\u0000${act}\u0000${hopsLeft}`;
+    const known = memo.get(memoKey);
+    if (known) return known;
+    const node = facts(id);
+    let formula: Formula = NEVER;
+    if (node && !(node.connectionId !== undefined && hidden.has(node.connectionId)) && !(act === 'VIEW' && node.acl.VIEW.length === 0)) {
+      const previous = PREVIOUS[act];
+      const parts: Formula[] = previous ? [build(id, previous, hopsLeft)] : [];
+      for (const control of node.acl[act]) {
+        parts.push({
+          kind: 'any',
+          parts: control.map((key): Formula => {
+            if (key !== CONTAINER_KEY) return { kind: 'key', key };
+            if (hopsLeft <= 0 || node.containerId === null) return NEVER;
+            return { kind: 'container', containerId: node.containerId, action: act, inner: build(node.containerId, act, hopsLeft - 1) };
+          }),
+        });
+      }
+      formula = { kind: 'all', parts };
+    }
+    memo.set(memoKey, formula);
+    return formula;
+  };
+  return build(objectId, action, MAX_CONTAINER_HOPS);
+}
+
+function keysOf(formula: Formula, into = new Set<string>(), seen = new Set<Formula>()): Set<string> {
+  if (seen.has(formula)) return into;
+  seen.add(formula);
+  if (formula.kind === 'key') into.add(formula.key);
+  else if (formula.kind === 'all' || formula.kind === 'any') for (const part of formula.parts) keysOf(part, into, seen);
+  else if (formula.kind === 'container') keysOf(formula.inner, into, seen);
+  return into;
+}
+
+/** For each principal key: the accounts whose principal set holds it, and how. */
+type Holders = Map<string, Map<string, string>>;
+
+function accountsOf(formula: Formula, holders: Holders, memo = new Map<Formula, ReadonlySet<string>>()): ReadonlySet<string> {
+  const known = memo.get(formula);
+  if (known) return known;
+  let result: Set<string>;
+  switch (formula.kind) {
+    case 'never':
+      result = new Set();
+      break;
+    case 'key':
+      result = new Set(holders.get(formula.key)?.keys() ?? []);
+      break;
+    case 'container':
+      result = new Set(accountsOf(formula.inner, holders, memo));
+      break;
+    case 'any':
+      result = new Set(formula.parts.flatMap((part) => [...accountsOf(part, holders, memo)]));
+      break;
+    case 'all': {
+      const [first, ...rest] = formula.parts.map((part) => accountsOf(part, holders, memo));
+      result = new Set([...(first ?? [])].filter((account) => rest.every((set) => set.has(account))));
+      break;
+    }
+  }
+  memo.set(formula, result);
+  return result;
+}
+
+/** How `account` satisfies `formula` (it does): each control's first matching principal, joined. */
+function witness(formula: Formula, account: string, holders: Holders, sets: Map<Formula, ReadonlySet<string>>): string[] {
+  switch (formula.kind) {
+    case 'never':
+      return [];
+    case 'key':
+      return [holders.get(formula.key)!.get(account)!];
+    case 'container':
+      return [`may ${formula.action} the container ${formula.containerId}: ${unique(witness(formula.inner, account, holders, sets)).join('; ')}`];
+    case 'any': {
+      const part = formula.parts.find((p) => accountsOf(p, holders, sets).has(account))!;
+      return witness(part, account, holders, sets);
+    }
+    case 'all':
+      return formula.parts.flatMap((part) => witness(part, account, holders, sets));
+  }
+}
+
+const unique = (items: string[]) => [...new Set(items)];
+
+export interface Accessor {
+  accountId: string;
+  /** How access comes about: the link, the group path, the site or the container. */
+  via: string;
+}
+
+/**
+ * Every active account of the organisation that may do `action` on the object, in account id
+ * order after `afterAccountId`, at most `limit`; an empty list for a missing or deleted object.
+ */
+export async function listAccessors(
+  db: Kysely<Database>,
+  orgId: string,
+  objectId: string,
+  action: AclAction,
+  page: { afterAccountId: string | null; limit: number },
+): Promise<Accessor[]> {
+  const [facts, hidden] = await Promise.all([new AccessChecker(db, orgId, async () => NO_PRINCIPALS).facts(objectId), hiddenConnections(db, orgId)]);
+  const formula = formulaOf(facts, hidden, objectId, action);
+  const holders = await holdersOf(db, orgId, [...keysOf(formula)]);
+  const sets = new Map<Formula, ReadonlySet<string>>();
+  const accounts = [...accountsOf(formula, holders, sets)].filter((id) => page.afterAccountId === null || id > page.afterAccountId).sort();
+  return accounts.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, holders, sets)).join('; ') }));
+}
+
+/** Connections whose objects nobody sees (disabled or being deleted), as the viewer's set names them. */
+async function hiddenConnections(db: Kysely<Database>, orgId: string): Promise<ReadonlySet<string>> {
+  const rows = await db
+    .selectFrom('connection')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where((eb) => eb.or([eb('disabled_at', 'is not', null), eb('deletion_started_at', 'is not', null)]))
+    .execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * The inverse of loadViewerPrincipals for the keys named: `u:` the account linked to that live
+ * third-party user; `g:` the accounts linked to a live user in the group, directly or through
+ * nested groups (the group named and the nested group holding the user are told); `w:` the site's members. Only active accounts.
+ */
+async function holdersOf(db: Kysely<Database>, orgId: string, keys: string[]): Promise<Holders> {
+  const holders: Holders = new Map(keys.map((key) => [key, new Map()]));
+  if (keys.length === 0) return holders;
+  const parsed = keys.map((key) => {
+    const [kind, first, ...rest] = key.split(':');
+    // Connection and site ids hold no colon; an external id may.
+    return { key, kind, scope: first ?? '', id: rest.join(':') };
+  });
+  const users = parsed.filter((p) => p.kind === 'u');
+  const groups = parsed.filter((p) => p.kind === 'g');
+  const sites = parsed.filter((p) => p.kind === 'w');
+  const result = await withIndexPlans(db, (trx) => sql<{ key: string; account_id: string; via: string; depth: number }>`
+    with recursive
+    wanted_groups (key, connection_id, group_id) as (
+      select * from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[])
+    ),
+    -- Downward from each group named: its member groups, theirs, … (UNION: cycles end), as the
+    -- viewer's closure walks the same memberships upward.
+    closure (key, connection_id, root, group_id) as (
+      select w.key, w.connection_id, w.group_id, w.group_id from wanted_groups w
+      union
+      select c.key, c.connection_id, c.root, m.member_external_id
+      from closure c cross join lateral (
+        select m.member_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
+        offset 0) m
+    ),
+    group_users (key, connection_id, external_id, via, depth) as (
+      select c.key, c.connection_id, m.member_external_id,
+        'third-party user ' || m.member_external_id || ' in group ' || c.root || case when c.group_id = c.root then '' else ' (through nested group ' || c.group_id || ')' end,
+        case when c.group_id = c.root then 0 else 1 end
+      from closure c cross join lateral (
+        select m.member_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'USER'
+        offset 0) m
+    ),
+    wanted_users (key, connection_id, external_id, via, depth) as (
+      select u.key, u.connection_id, u.external_id, 'linked to third-party user ' || u.external_id, 0
+      from unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
+      union all
+      select key, connection_id, external_id, 'linked to ' || via, depth from group_users
+    )
+    select w.key, l.account_id, w.via, w.depth
+    from wanted_users w
+    cross join lateral (
+      select l.account_id from user_link l
+      where l.org_id = ${orgId} and l.connection_id = w.connection_id and l.external_id = w.external_id and l.account_id is not null
+      offset 0) l
+    join account a on a.org_id = ${orgId} and a.id = l.account_id and a.active
+    where not coalesce((select u.deleted from external_user u
+        where u.org_id = ${orgId} and u.connection_id = w.connection_id and u.external_id = w.external_id limit 1), false)
+    union all
+    select s.key, m.account_id, 'an active member of site ' || s.cloud_id, 0
+    from unnest(${sites.map((s) => s.key)}::text[], ${sites.map((s) => s.scope)}::text[]) as s(key, cloud_id)
+    join site_member m on m.org_id = ${orgId} and m.cloud_id = s.cloud_id
+    join account a on a.org_id = ${orgId} and a.id = m.account_id and a.active
+  `.execute(trx));
+  // The most direct way in for each account (a group's own member before one through nested groups).
+  const best = new Map<string, number>();
+  for (const row of result.rows) {
+    const slot = `${row.key}\u0000${row.account_id}`;
+    if ((best.get(slot) ?? Infinity) <= row.depth) continue;
+    best.set(slot, row.depth);
+    holders.get(row.key)!.set(row.account_id, row.via);
+  }
+  return holders;
+}
