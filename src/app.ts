@@ -15,8 +15,9 @@ import { graphqlRoute } from './http/graphql-route.ts';
 import { router } from './http/router.ts';
 import { linkRoutes } from './http/account-link.ts';
 import { oauthRoutes } from './http/oauth/routes.ts';
+import type { Metrics } from './observability/metrics.ts';
+import { requestObserver } from './observability/request-observer.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
-import { createLogger } from './shared/logger.ts';
 
 export interface AppDeps extends ServiceDeps {
   /**
@@ -34,11 +35,13 @@ export interface App {
   fetch(request: Request, info?: RequestInfo): Promise<Response>;
   services: Services;
   publicUrl: string;
+  /** This app's metrics (its own registry); observability/metrics-server.ts serves them. */
+  metrics: Metrics;
 }
 
 export function createApp(deps: AppDeps): App {
-  const logger = deps.logger ?? createLogger();
   const services = createServices(deps);
+  const { logger, metrics } = services;
   const authenticate = authenticator(services, { auditLog: deps.auditLog !== false });
   const audited = auditedResponses(services.audit, logger);
   const forms = new FormGuard(deps.secretKey ?? randomBytes(32), deps.publicUrl);
@@ -48,15 +51,15 @@ export function createApp(deps: AppDeps): App {
         '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited),
         '/admin/audit/export': auditExportRoute(services, authenticate, audited),
         '/healthz': async () => new Response('ok\n', { headers: { 'content-type': 'text/plain' } }),
-        '/': async (request) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/')),
+        '/': async (request, info) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/', info.observed.requestId)),
       },
-      pages: [
-        oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms }),
-        linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms }),
-        adminPageRoutes(),
-      ],
+      pages: {
+        oauth: oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms }),
+        'account-link': linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms }),
+        'admin-page': adminPageRoutes(),
+      },
     },
-    { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined) },
+    { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined), observe: requestObserver({ metrics, logger }) },
   );
-  return { fetch, services, publicUrl: deps.publicUrl };
+  return { fetch, services, publicUrl: deps.publicUrl, metrics };
 }
