@@ -6,6 +6,7 @@ import { openDatabase } from './db/client.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { loadDemoIfEmpty } from './demo.ts';
 import { requestListener } from './http-server.ts';
+import { serveMetrics } from './observability/metrics-server.ts';
 import { createLogger } from './shared/logger.ts';
 import { keyFromFile } from './shared/secret-box.ts';
 import { createServer } from 'node:http';
@@ -34,6 +35,11 @@ async function main() {
     changes: database.changes,
   });
   server.on('request', requestListener(app));
+
+  // Issue 19: Prometheus metrics on a port of their own, never the public one; off unless TEAMGRAPH_METRICS_PORT.
+  const metricsServer = config.metricsPort === undefined ? null : await serveMetrics(app.metrics, { port: config.metricsPort, host: config.host, database });
+  if (metricsServer) logger.info('metrics served', { port: metricsServer.port, path: '/metrics' });
+
   const demo = config.demo ? await loadDemoIfEmpty(app.services) : null;
   const where = database.backend === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   process.stdout.write(`teamgraph is listening on ${base} (${where})\nGraphiQL: ${base}/graphql\n`);
@@ -59,6 +65,7 @@ async function main() {
     clearInterval(purgeTimer);
     server.close();
     server.closeAllConnections();
+    await metricsServer?.close();
     await database.close();
     process.exit(0);
   };
