@@ -9,7 +9,7 @@ import { ObservedRequest, runObserved } from './request-scope.ts';
 export type ObserveRequest = (request: Request, handle: (observed: ObservedRequest) => Promise<Response>) => Promise<Response>;
 
 export function requestObserver({ metrics, logger }: { metrics: Metrics; logger: Logger }): ObserveRequest {
-  const statementLog = logger.enabled('debug') ? (_: ObservedRequest, sql: string, durationMs: number) => logger.debug('sql', { sql, durationMs }) : undefined;
+  const statementLog = logger.enabled('debug') ? (_: ObservedRequest, sql: string, durationMs: number) => logger.debug('sql', { sql, durationMs: Math.round(durationMs * 1000) / 1000 }) : undefined;
   return (request, handle) => {
     const observed = new ObservedRequest(randomUUID(), statementLog);
     return runObserved(observed, async () => {
