@@ -19,8 +19,9 @@ import { router } from './http/router.ts';
 import { linkRoutes } from './http/account-link.ts';
 import { oauthRoutes } from './http/oauth/routes.ts';
 import { tracedRequests } from './observability/request-span.ts';
+import type { Metrics } from './observability/metrics.ts';
+import { requestObserver } from './observability/request-observer.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
-import { createLogger } from './shared/logger.ts';
 
 export interface AppDeps extends ServiceDeps {
   /**
@@ -46,11 +47,13 @@ export interface App {
   fetch(request: Request, info?: RequestInfo): Promise<Response>;
   services: Services;
   publicUrl: string;
+  /** This app's metrics (its own registry); observability/metrics-server.ts serves them. */
+  metrics: Metrics;
 }
 
 export function createApp(deps: AppDeps): App {
-  const logger = deps.logger ?? createLogger();
   const services = createServices(deps);
+  const { logger, metrics } = services;
   const authenticate = authenticator(services, { auditLog: deps.auditLog !== false });
   const audited = auditedResponses(services.audit, logger);
   const secretKey = deps.secretKey ?? randomBytes(32);
@@ -63,16 +66,16 @@ export function createApp(deps: AppDeps): App {
         '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited, graphiql.page),
         '/admin/audit/export': auditExportRoute(services, authenticate, audited),
         ...healthRoutes({ db: services.db, changes: deps.changes, draining: deps.draining ?? (() => false) }),
-        '/': async (request) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/')),
+        '/': async (request, info) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/', info.observed.requestId)),
       },
-      pages: [
-        oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms, devices }),
-        linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms, devices }),
-        adminPageRoutes(),
-        graphiql.assets,
-      ],
+      pages: {
+        oauth: oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms, devices }),
+        'account-link': linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms, devices }),
+        'admin-page': adminPageRoutes(),
+        graphiql: graphiql.assets,
+      },
     },
-    { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined) },
+    { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined), observe: requestObserver({ metrics, logger }) },
   );
-  return { fetch: tracedRequests(routed), services, publicUrl: deps.publicUrl };
+  return { fetch: tracedRequests(routed), services, publicUrl: deps.publicUrl, metrics };
 }

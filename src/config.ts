@@ -8,6 +8,8 @@ import { parseTracingEnv, type TracingConfig } from './observability/tracing-con
 
 export interface Config {
   port: number;
+  /** TEAMGRAPH_METRICS_PORT: where Prometheus metrics are served, apart from `port`; undefined: not served. */
+  metricsPort: number | undefined;
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
@@ -38,6 +40,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const port = Number(env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got "${env.PORT}"`);
+  const metricsRaw = env.TEAMGRAPH_METRICS_PORT?.trim() || undefined;
+  const metricsPort = metricsRaw === undefined ? undefined : Number(metricsRaw);
+  if (metricsPort !== undefined && (!/^\d+$/.test(metricsRaw!) || metricsPort < 1 || metricsPort > 65535)) problems.push(`TEAMGRAPH_METRICS_PORT must be a port number from 1 to 65535, got "${env.TEAMGRAPH_METRICS_PORT}"`);
+  else if (metricsPort !== undefined && metricsPort === port) problems.push(`TEAMGRAPH_METRICS_PORT must differ from PORT (${port}): the metrics are never served on the public port`);
   const demo = (env.TEAMGRAPH_DEMO ?? 'on').toLowerCase();
   if (!['on', 'off'].includes(demo)) problems.push(`TEAMGRAPH_DEMO must be "on" or "off", got "${env.TEAMGRAPH_DEMO}"`);
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
@@ -82,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
+    metricsPort,
     host,
     databaseUrl,
     dataDir: path.resolve(env.TEAMGRAPH_DATA_DIR ?? '.data'),

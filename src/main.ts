@@ -9,6 +9,7 @@ import { migrateToLatest } from './db/migrator.ts';
 import { type DemoSummary, loadDemoIfEmpty } from './demo.ts';
 import { createHttpServer } from './http-server.ts';
 import { startTracing } from './observability/tracing.ts';
+import { serveMetrics } from './observability/metrics-server.ts';
 import { createLogger } from './shared/logger.ts';
 import { isLoopbackHost } from './shared/ip-address.ts';
 import { keyFromFile } from './shared/secret-box.ts';
@@ -59,6 +60,10 @@ async function main() {
   });
   if (config.demo) demo = await loadDemoIfEmpty(app.services);
 
+  // Issue 19: Prometheus metrics on a port of their own, never the public one; off unless TEAMGRAPH_METRICS_PORT.
+  const metricsServer = config.metricsPort === undefined ? null : await serveMetrics(app.metrics, { port: config.metricsPort, host: config.host, database });
+  if (metricsServer) logger.info('metrics served', { port: metricsServer.port, path: '/metrics' });
+
   // PRODUCT §9: events past the retention go, at start and then hourly.
   let purging: Promise<unknown> = Promise.resolve();
   const purge = () =>
@@ -86,6 +91,7 @@ async function main() {
     const cutOff = await edge.drain(config.shutdownGraceMs);
     if (cutOff > 0) logger.warn('the grace period ended with requests unanswered', { cutOff });
     await Promise.all([purging, app.services.connections.pauseDeletions()]);
+    await metricsServer?.close();
     await database.close();
     await tracing.shutdown();
     logger.info('stopped', { signal });

@@ -23,6 +23,7 @@ import { RelationshipService } from './modules/relationship/relationship.service
 import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
 import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
+import { Metrics } from './observability/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { SecretBox } from './shared/secret-box.ts';
 
@@ -31,6 +32,8 @@ export interface ServiceDeps {
   clock?: Clock;
   catalog?: Catalog;
   logger?: Logger;
+  /** Where the services count what they do; undefined: metrics of their own (nobody reads them unless served). */
+  metrics?: Metrics;
   lifetimes?: SessionLifetimes;
   /** How long audit events are kept (PRODUCT §9: 180 days unless configured). */
   auditRetentionDays?: number;
@@ -47,6 +50,8 @@ export interface ServiceDeps {
 export interface Services {
   db: Kysely<Database>;
   clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
   catalog: Catalog;
   orgs: OrgService;
   connections: ConnectionService;
@@ -69,12 +74,13 @@ export interface Services {
 
 export function createServices(deps: ServiceDeps): Services {
   const logger = deps.logger ?? createLogger();
+  const metrics = deps.metrics ?? new Metrics(logger);
   const clock = deps.clock ?? systemClock;
   const catalog = deps.catalog ?? defaultCatalog;
-  const credentials = new CredentialCache();
+  const credentials = new CredentialCache((result) => metrics.credentialLookup(result));
   if (deps.changes) credentials.follow(deps.changes).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
   const sessions = new SessionService(deps.db, clock, deps.lifetimes, credentials);
-  const audit = new AuditService(deps.db, clock, deps.auditRetentionDays);
+  const audit = new AuditService(deps.db, clock, deps.auditRetentionDays, (seconds) => metrics.auditAppended(seconds));
   const cliSettings = new CliSettingsService(deps.db, clock, catalog, audit);
   const ipAllowlist = new IpAllowlistService(deps.db, clock, audit, deps.countries);
   const secrets = deps.secretKey ? new SecretBox(deps.secretKey) : SecretBox.random();
@@ -82,6 +88,8 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     db: deps.db,
     clock,
+    logger,
+    metrics,
     catalog,
     orgs: new OrgService(deps.db, clock),
     connections: new ConnectionService(deps.db, clock, audit, logger),
@@ -90,7 +98,7 @@ export function createServices(deps: ServiceDeps): Services {
     directory: new DirectoryService(deps.db, clock),
     relationships: new RelationshipService(deps.db, clock),
     cliSettings,
-    principals: new PrincipalCache(deps.db),
+    principals: new PrincipalCache(deps.db, { onLookup: (result) => metrics.principalLookup(result) }),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
     accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),

@@ -20,22 +20,34 @@ export const NO_PRINCIPALS: ViewerPrincipals = { active: false, keys: new Set() 
 export class PrincipalCache {
   private readonly sets = new Map<string, { version: number; principals: Promise<ViewerPrincipals> }>();
 
+  private readonly maxAccounts: number;
+  private readonly onLookup: (result: 'hit' | 'miss' | 'uncached') => void;
+
+  /** `onLookup` hears how each lookup was answered (the metrics). */
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly maxAccounts = 10_000,
-  ) {}
+    { maxAccounts = 10_000, onLookup = () => {} }: { maxAccounts?: number; onLookup?: (result: 'hit' | 'miss' | 'uncached') => void } = {},
+  ) {
+    this.maxAccounts = maxAccounts;
+    this.onLookup = onLookup;
+  }
 
   get(orgId: string, accountId: string, version: number): Promise<ViewerPrincipals> {
     // Inside a request transaction, a load shared with another request could wait for this
     // transaction's connection (the embedded database has one): load privately.
-    if (inRequestScope()) return loadViewerPrincipals(this.db, orgId, accountId);
+    if (inRequestScope()) {
+      this.onLookup('uncached');
+      return loadViewerPrincipals(this.db, orgId, accountId);
+    }
     const key = `${orgId}\u0000${accountId}`;
     const cached = this.sets.get(key);
     this.sets.delete(key);
     if (cached && cached.version === version) {
       this.sets.set(key, cached);
+      this.onLookup('hit');
       return cached.principals;
     }
+    this.onLookup('miss');
     const principals = loadViewerPrincipals(this.db, orgId, accountId);
     const entry = { version, principals };
     this.sets.set(key, entry);

@@ -27,7 +27,7 @@ export interface ChangeFeed {
  * workers' shards, where nobody listens and a notifying transaction cannot be prepared, so
  * migration 020 drops them there, and without a feed nothing is cached (credential-cache.ts).
  */
-export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close(): Promise<void> } {
+export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close(): Promise<void>; reconnects(): number } {
   type Listener = { onMessage: (payload: string) => void; onState: (listening: boolean) => void };
   const channels = new Map<string, Listener[]>();
   const everyone = () => [...channels.values()].flat();
@@ -35,6 +35,8 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
   let closed = false;
   let citus = false;
   let retry: NodeJS.Timeout | undefined;
+  let listenedBefore = false;
+  let reconnects = 0;
   const down = () => {
     for (const listener of everyone()) listener.onState(false);
     if (closed || citus || retry) return;
@@ -65,6 +67,8 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
       for (const name of channels.keys()) await next.query(`listen ${pg.escapeIdentifier(name)}`);
       if (closed) return void (await next.end());
       client = next;
+      if (listenedBefore) reconnects++;
+      listenedBefore = true;
       for (const listener of everyone()) listener.onState(true);
     } catch {
       await next.end().catch(() => {});
@@ -99,6 +103,7 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
   return {
     sync,
     state: () => (client ? 'listening' : citus ? 'not used' : 'down'),
+    reconnects: () => reconnects,
     async listen(channel, onMessage, onState) {
       const known = channels.has(channel);
       channels.set(channel, [...(channels.get(channel) ?? []), { onMessage, onState }]);

@@ -74,6 +74,8 @@ class PgliteDriver implements Driver {
   private queue: Promise<void> = Promise.resolve();
   private release: (() => void) | null = null;
   private inTransaction = false;
+  /** Acquirers queued behind the holder (the metrics' waiting). */
+  waiting = 0;
 
   constructor(private readonly pglite: PGlite) {
     this.connection = new PgliteConnection(pglite, this.schedule);
@@ -92,9 +94,15 @@ class PgliteDriver implements Driver {
     const previous = this.queue;
     let release!: () => void;
     this.queue = new Promise<void>((resolve) => (release = resolve));
+    this.waiting++;
     await previous;
+    this.waiting--;
     this.release = release;
     return this.connection;
+  }
+
+  holding(): boolean {
+    return this.release !== null;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -130,12 +138,21 @@ class PgliteDriver implements Driver {
 }
 
 export class PgliteDialect implements Dialect {
+  private driver: PgliteDriver | null = null;
+
   constructor(private readonly pglite: PGlite) {}
+
+  /** The one connection as a pool of one: in use or idle, and how many wait for it. */
+  connectionState(): { max: number; total: number; idle: number; waiting: number } {
+    const held = this.driver?.holding() ?? false;
+    return { max: 1, total: 1, idle: held ? 0 : 1, waiting: this.driver?.waiting ?? 0 };
+  }
+
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PgliteDriver(this.pglite);
+    return (this.driver = new PgliteDriver(this.pglite));
   }
   // any: Kysely's Dialect interface declares this parameter so.
   createIntrospector(db: Kysely<any>) {

@@ -24,13 +24,16 @@ export async function openPglite(options: { dataDir?: string; template?: Blob; o
       extensions: { pg_trgm },
     });
     await pglite.waitReady;
-    const scoped = withRequestTransactions(withStorableParameters(withStatementSpans(new PgliteDialect(pglite))));
+    const dialect = new PgliteDialect(pglite);
+    const scoped = withRequestTransactions(withStorableParameters(withStatementSpans(dialect)));
     const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(options.onQuery) });
     scoped.register(db);
     return {
       db,
       backend: 'pglite',
       changes: pgliteChangeFeed(pglite),
+      // One connection, never lost.
+      stats: () => ({ pool: dialect.connectionState(), changeFeedReconnects: 0 }),
       close: async () => {
         await db.destroy();
         releaseLock();

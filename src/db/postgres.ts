@@ -39,6 +39,10 @@ export function openPostgres(databaseUrl: string, maxConnections = 10, onQuery?:
     db,
     backend: 'postgres',
     changes: feed,
+    stats: () => ({
+      pool: { max: maxConnections, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+      changeFeedReconnects: feed.reconnects(),
+    }),
     close: async () => {
       await feed.close();
       await db.destroy();

@@ -61,7 +61,16 @@ export function createRequestContext(
   const access = new AccessChecker(services.db, caller.orgId, viewer, (rows) => {
     for (const row of rows) objects.rows.prime(row.id, row);
   });
-  const objects = new ObjectReadService({ db: services.db, caller, catalog: services.catalog, gate, access, viewer, audit });
+  const objects = new ObjectReadService({
+    db: services.db,
+    caller,
+    catalog: services.catalog,
+    gate,
+    access,
+    viewer,
+    audit,
+    onListPlan: ({ plan, statements }) => services.metrics.listPlan(plan, statements),
+  });
   return {
     requestId,
     caller,

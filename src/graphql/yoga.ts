@@ -2,6 +2,7 @@
 import { createYoga } from 'graphql-yoga';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
+import type { ObservedRequest } from '../observability/request-scope.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Services } from '../services.ts';
 import { createRequestContext } from './context.ts';
@@ -10,6 +11,7 @@ import { useAudit } from './plugins/use-audit.ts';
 import { useInputBounds } from './plugins/use-input-bounds.ts';
 import { useLimits } from './plugins/use-limits.ts';
 import { useTracing } from './plugins/use-tracing.ts';
+import { useObservation } from './plugins/use-observation.ts';
 import { type ParseMemo, useParseOnce } from '../modules/session/credentials/use-parse-once.ts';
 import { schema } from './schema.ts';
 
@@ -17,6 +19,8 @@ export interface GraphqlServerContext {
   caller: Caller;
   org: OrgSnapshot;
   requestId: string;
+  /** What the request's access log line and metrics are told (see use-observation.ts); absent outside the HTTP edge. */
+  observed?: ObservedRequest;
   /** Null for callers the audit log does not follow (connections). */
   audit: AuditRecorder | null;
   /** The client's address (PRODUCT §7); undefined when unknown. */
@@ -41,6 +45,6 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     maskedErrors: { maskError: maskError(logger) },
     context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed }),
     // useTracing first: its spans wrap every other plugin's part of each phase.
-    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useAudit(services)],
+    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useObservation(), useAudit(services)],
   });
 }

@@ -1,17 +1,17 @@
 // GET /admin/audit/export: every matching event, streamed as CSV or JSON lines, for an admin
 // (PRODUCT §9). The export is itself an admin action: recorded, and durable, before the first
 // byte leaves.
-import { randomUUID } from 'node:crypto';
 import { parseExportQuery } from '../modules/audit/audit-export.ts';
 import { isAdmin } from '../modules/session/caller.ts';
 import type { Services } from '../services.ts';
 import type { Audited } from './audited.ts';
-import type { Authenticate, RequestInfo } from './authenticate.ts';
+import type { Authenticate } from './authenticate.ts';
 import { errorResponse } from './error-response.ts';
+import type { RoutedInfo } from './router.ts';
 
 export function auditExportRoute(services: Services, authenticate: Authenticate, audited: Audited) {
-  return async (request: Request, info: RequestInfo): Promise<Response> => {
-    const requestId = randomUUID();
+  return async (request: Request, info: RoutedInfo): Promise<Response> => {
+    const { requestId } = info.observed;
     if (request.method !== 'GET') return errorResponse(405, 'BAD_USER_INPUT', 'Use GET.', requestId, { allow: 'GET' }, 'METHOD_NOT_ALLOWED');
     const auth = await authenticate(request, info, requestId);
     if (!auth.ok) return audited(auth.recorder, auth.response, auth.outcome);

@@ -11,6 +11,7 @@ import type { AuditOutcome } from '../modules/audit/audit-event.ts';
 import { AuditRecorder } from '../modules/audit/audit-recorder.ts';
 import type { BitbucketAuthentication } from '../modules/bitbucket-token/bitbucket-token.service.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
+import type { ObservedRequest } from '../observability/request-scope.ts';
 import type { Services } from '../services.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -18,6 +19,8 @@ import { errorResponse } from './error-response.ts';
 export interface RequestInfo {
   /** The client's IP address (PRODUCT §7, see client-ip.ts); undefined when unknown (tests without a socket). */
   clientAddress?: string;
+  /** Set by the router: the request's id, and what its access log line and metrics are told (who called). */
+  observed?: ObservedRequest;
 }
 
 /** A response not yet sent, with what its audit event needs. */
@@ -80,6 +83,7 @@ export function authenticator(services: Services, { auditLog }: { auditLog: bool
       caller = { kind: 'account', orgId: b.orgId, accountId: b.accountId, isOrgAdmin: b.isOrgAdmin, sessionId: b.tokenId, clientId: BITBUCKET_CLIENT_ID, scopes: [], bitbucket: { tokenId: b.tokenId, scopes: b.scopes } };
       org = b.org;
     }
+    info.observed?.identify(caller);
     // PRODUCT §7: outside the allowlist, nothing is read for an account or an admin key.
     if (caller.kind !== 'connection' && !services.ipAllowlist.allows(caller.orgId, org.ipAllowlist, info.clientAddress)) {
       return refuse(403, 'IP_NOT_ALLOWED', `Your organisation does not allow requests from ${info.clientAddress ?? 'an unknown address'}.`, 'IP_BLOCKED');

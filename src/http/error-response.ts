@@ -1,8 +1,11 @@
 // The one shape of an answer the HTTP edge gives itself (PRODUCT §10): a GraphQL-style `errors`
 // array with a stable code, an optional sub-code and the request id; never a stack.
-import { randomUUID } from 'node:crypto';
+import { activeRequest } from '../observability/request-scope.ts';
 
 export function errorResponse(status: number, code: string, message: string, requestId: string, headers: Record<string, string> = {}, subCode?: string): Response {
+  // The metrics' outcome and the access log's: the public code, which the status alone does not tell.
+  const observed = activeRequest();
+  if (observed) observed.errorCode = code;
   const extensions = { code, ...(subCode ? { subCode } : {}), requestId };
   return new Response(JSON.stringify({ errors: [{ message, extensions }] }), {
     status,
@@ -11,6 +14,6 @@ export function errorResponse(status: number, code: string, message: string, req
 }
 
 /** Nothing is served at this path (or not with this method). */
-export function notFound(pathname: string): Response {
-  return errorResponse(404, 'NOT_FOUND', `Nothing at ${pathname.slice(0, 200)}.`, randomUUID());
+export function notFound(pathname: string, requestId: string): Response {
+  return errorResponse(404, 'NOT_FOUND', `Nothing at ${pathname.slice(0, 200)}.`, requestId);
 }

@@ -2,20 +2,23 @@
 // (modules/session/credentials/credential-cache.ts, steps 4 and 5): the answer is held until
 // they are confirmed, and the request runs again when they changed. A browser's GET gets
 // GraphiQL (http/graphiql/routes.ts).
-import { randomUUID } from 'node:crypto';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
 import type { ParseMemo } from '../modules/session/credentials/use-parse-once.ts';
 import type { createGraphqlHandler } from '../graphql/yoga.ts';
 import type { Services } from '../services.ts';
 import type { Audited } from './audited.ts';
-import type { Answer, Authenticate, RequestInfo } from './authenticate.ts';
+import type { Answer, Authenticate } from './authenticate.ts';
 import { bodyTooLarge, boundBody } from './body-limit.ts';
+import type { RoutedInfo } from './router.ts';
 
 type Yoga = ReturnType<typeof createGraphqlHandler>;
 
 export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response) {
-  async function respond(rerunnable: Rerunnable, info: RequestInfo, requestId: string, speculation?: Speculation): Promise<Answer> {
+  async function respond(rerunnable: Rerunnable, info: RoutedInfo, speculation?: Speculation): Promise<Answer> {
+    const { requestId } = info.observed;
+    // A second run (credentials that changed) tells its own outcome.
+    info.observed.errorCode = undefined;
     const auth = await authenticate(rerunnable.request, info, requestId, speculation);
     if (!auth.ok) return auth;
     const recorder = auth.recorder;
@@ -25,6 +28,7 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
       caller: auth.caller,
       org: auth.org,
       requestId,
+      observed: info.observed,
       audit: recorder,
       clientAddress: info.clientAddress,
       credentialsConfirmed: () => speculation?.confirm() ?? Promise.resolve(true),
@@ -34,14 +38,13 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
     return { recorder, response };
   }
 
-  return async (request: Request, info: RequestInfo): Promise<Response> => {
+  return async (request: Request, info: RoutedInfo): Promise<Response> => {
     // Also with a query: GraphiQL keeps the one being edited in the address, so a reload opens it again.
     const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
     if (wantsGraphiql) return graphiqlPage();
 
-    const requestId = randomUUID();
     const rerunnable = new Rerunnable(request);
-    const answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, requestId, speculation));
+    const answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
     return audited(answer.recorder, answer.response, answer.outcome);
   };
 }

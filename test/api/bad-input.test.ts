@@ -29,7 +29,7 @@ async function expectBadInput(request: Promise<{ body: any }>, subCode: string, 
 
 async function raw(init: RequestInit & { url?: string }) {
   const response = await t.app.fetch(new Request(init.url ?? `${TEST_ORIGIN}/graphql`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers as object) } }));
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: await response.json(), requestId: response.headers.get('x-request-id') };
 }
 
 describe('client mistakes in GraphQL', () => {
@@ -51,7 +51,7 @@ describe('client mistakes in GraphQL', () => {
     expect(get.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'BAD_REQUEST' });
     const post = await raw({ method: 'POST', body: '{"query": "{ viewer { grantedPermissions } }", ' });
     expect(post.status).toBe(400);
-    expect(post.body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', subCode: 'BAD_REQUEST' });
+    expect(post.body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', subCode: 'BAD_REQUEST', requestId: post.requestId });
     expect(JSON.stringify(post.body)).not.toMatch(/Unexpected|position|SyntaxError/);
   });
 

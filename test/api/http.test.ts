@@ -151,3 +151,40 @@ describe('limits and errors', () => {
     expect(r.body.errors?.[0].message).toContain('not-a-range');
   });
 });
+
+describe('request ids', () => {
+  const idsOf = (r: Awaited<ReturnType<TestApp['graphql']>>) => r.body.errors?.map((e) => e.extensions.requestId);
+
+  it('puts the x-request-id header’s id in a parse error', async () => {
+    const r = await t.graphql(alice.token, '{ viewer { ');
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'GRAPHQL_PARSE_FAILED' });
+    expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(idsOf(r)).toEqual([r.headers.get('x-request-id')]);
+  });
+
+  it('puts the x-request-id header’s id in every validation error', async () => {
+    const r = await t.graphql(alice.token, '{ noSuchField alsoMissing }');
+    expect(r.body.errors).toHaveLength(2);
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', subCode: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(idsOf(r)).toEqual([r.headers.get('x-request-id'), r.headers.get('x-request-id')]);
+  });
+
+  it('puts the x-request-id header’s id in a RESTRICTED error', async () => {
+    const readOnly = await tenant.account({ scopes: ['read:page:confluence'] });
+    const r = await t.graphql(readOnly.token, '{ objects(filter: { types: ["jira:work-item"] }) { edges { node { id } } } }');
+    expect(r.body.errors?.[0].extensions).toMatchObject({ code: 'RESTRICTED', permission: 'read:work-item:jira' });
+    expect(idsOf(r)).toEqual([r.headers.get('x-request-id')]);
+  });
+
+  it('gives every response an x-request-id, whichever route answers', async () => {
+    const ids = new Set<string>();
+    for (const path of ['/healthz', '/', '/admin', '/.well-known/oauth-authorization-server', '/oauth/token', '/nothing']) {
+      const response = await t.app.fetch(new Request(`http://teamgraph.test${path}`));
+      const id = response.headers.get('x-request-id');
+      expect(id, path).toMatch(/^[0-9a-f-]{36}$/);
+      ids.add(id!);
+      if (response.status === 404) expect((await response.json()).errors[0].extensions.requestId).toBe(id);
+    }
+    expect(ids.size).toBe(6);
+  });
+});

@@ -246,11 +246,12 @@ describe('changes by people', () => {
       await t.graphql(alice.token, update, { i: { id: ids.P, properties: { 'k\u0000': 1 } } }),
       await t.graphql(alice.token, update, { i: { id: ids.P, properties: tooDeep } }),
     ];
+    const id = (i: number) => refusals[i].headers.get('x-request-id');
     expect(refusals.map((r) => r.body.errors?.[0].extensions)).toEqual([
-      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER' },
-      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER' },
-      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER' },
-      { code: 'BAD_USER_INPUT', subCode: 'PROPERTIES_TOO_DEEP' },
+      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER', requestId: id(0) },
+      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER', requestId: id(1) },
+      { code: 'BAD_USER_INPUT', subCode: 'INVALID_CHARACTER', requestId: id(2) },
+      { code: 'BAD_USER_INPUT', subCode: 'PROPERTIES_TOO_DEEP', requestId: id(3) },
     ]);
     expect(refusals[0].body.errors?.[0].message).toContain('displayName');
     expect(refusals[1].body.errors?.[0].message).toContain('containerId');

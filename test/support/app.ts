@@ -5,7 +5,7 @@ import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import type { ChangeFeed } from '../../src/db/change-feed.ts';
 import { operatorAuthor } from '../../src/modules/audit/audit-event.ts';
 import type { DbHandle } from '../../src/db/handle.ts';
-import { createLogger } from '../../src/shared/logger.ts';
+import { createLogger, type LogLevel } from '../../src/shared/logger.ts';
 import { TestClock } from './clock.ts';
 import { openTestDatabase } from './database.ts';
 import { serveOnLoopback, type TestServer } from './http-server.ts';
@@ -26,7 +26,10 @@ export interface TestApp {
   app: App;
   db: DbHandle['db'];
   clock: TestClock;
+  /** The app's log lines (error level unless `logLevel` says otherwise). */
   logs: string[];
+  /** The database as main.ts has it (its pool and change-feed figures, for the metrics server). */
+  handle: DbHandle;
   /** Every SQL statement run, in order; tests may clear it. */
   statements: string[];
   /** The same statements with their parameters; tests may clear it. */
@@ -44,10 +47,16 @@ export interface TestApp {
 
 /**
  * `feed` stands between the database's change notifications and the app (tests that delay them);
- * `serve` also serves the app over HTTP on loopback (its public origin is then that address).
+ * `serve` also serves the app over HTTP on loopback (its public origin is then that address);
+ * `logLevel` is what `logs` collects from.
  */
 export async function startTestApp(
-  { feed = (changes) => changes, serve = false, ...options }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls' | 'draining' | 'graphiqlHeaders'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean } = {},
+  {
+    feed = (changes) => changes,
+    serve = false,
+    logLevel = 'error',
+    ...options
+  }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls' | 'draining' | 'graphiqlHeaders'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean; logLevel?: LogLevel } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const queries: TestApp['queries'] = [];
@@ -59,7 +68,7 @@ export async function startTestApp(
   const logs: string[] = [];
   const make = (publicUrl: string) =>
     // The tests' OAuth providers listen on loopback, as TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS=1 allows.
-    createApp({ db: handle.db, changes: feed(handle.changes), clock, publicUrl, allowPrivateProviderUrls: true, ...options, logger: createLogger('error', (line) => logs.push(line)) });
+    createApp({ db: handle.db, changes: feed(handle.changes), clock, publicUrl, allowPrivateProviderUrls: true, ...options, logger: createLogger(logLevel, (line) => logs.push(line)) });
   const server = serve ? await serveOnLoopback(make) : undefined;
   const app = server?.app ?? make(TEST_ORIGIN);
   return {
@@ -67,6 +76,7 @@ export async function startTestApp(
     db: handle.db,
     clock,
     logs,
+    handle,
     statements,
     queries,
     databaseUrl: handle.url,

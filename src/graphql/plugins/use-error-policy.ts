@@ -46,7 +46,8 @@ const PUBLIC_CODES = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'RESTRICTED',
 
 /**
  * Gives GraphQL's own errors (syntax, unknown fields, bad variables) the code BAD_USER_INPUT with
- * their own code as sub-code, adds the request id to masked errors, and makes what yoga's request
+ * their own code as sub-code, adds the request id to every error (issue 19: the one a client
+ * quotes, the same as the x-request-id header and the log's), and makes what yoga's request
  * parser refuses (a body or a `variables` parameter that is not JSON) a client's mistake whose
  * message does not echo the JSON parser's.
  */
@@ -80,10 +81,9 @@ function requestError(message: string): BadUserInputError {
 
 function withCode(error: GraphQLError, requestId: string | undefined): GraphQLError {
   const code = error.extensions?.code;
+  const id = requestId && !error.extensions?.requestId ? { requestId } : null;
   const rebuild = (extensions: Record<string, unknown>) =>
     new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { ...error.extensions, ...extensions } });
-  if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
-    return code === 'INTERNAL' && requestId && !error.extensions.requestId ? rebuild({ requestId }) : error;
-  }
-  return rebuild({ code: 'BAD_USER_INPUT', subCode: typeof code === 'string' ? code : 'GRAPHQL_VALIDATION_FAILED' });
+  if (typeof code === 'string' && PUBLIC_CODES.has(code)) return id ? rebuild(id) : error;
+  return rebuild({ code: 'BAD_USER_INPUT', subCode: typeof code === 'string' ? code : 'GRAPHQL_VALIDATION_FAILED', ...id });
 }

@@ -45,17 +45,19 @@ const CSV_COLUMNS = [
 export class AuditService {
   private readonly events: AuditRepository;
 
+  /** `onAppend` hears how long each append took, in seconds (the metrics). */
   constructor(
     db: Kysely<Database>,
     private readonly clock: Clock,
     readonly retentionDays = DEFAULT_RETENTION_DAYS,
+    private readonly onAppend: (seconds: number) => void = () => {},
   ) {
     this.events = new AuditRepository(db);
   }
 
   /** Appends one event; inside a request transaction it commits with the request's changes. */
   async append(event: AuditEvent): Promise<void> {
-    await this.events.append(event, canonicalJson(event));
+    await this.timed(this.events, event);
   }
 
   /**
@@ -64,7 +66,13 @@ export class AuditService {
    */
   async recordAction(by: ActionAuthor, orgId: string, action: string, details: Record<string, unknown>, within?: Kysely<Database>): Promise<void> {
     const event = by.actionEvent(orgId, action, details);
-    await (within ? new AuditRepository(within) : this.events).append(event, canonicalJson(event));
+    await this.timed(within ? new AuditRepository(within) : this.events, event);
+  }
+
+  private async timed(events: AuditRepository, event: AuditEvent): Promise<void> {
+    const started = performance.now();
+    await events.append(event, canonicalJson(event));
+    this.onAppend((performance.now() - started) / 1000);
   }
 
   /** One page, newest first; `beforeSeq` is the cursor of the previous page's last event. */

@@ -11,7 +11,7 @@ import { listAccessors } from '../../authz/accessors.ts';
 import { explainAccess, type RawPermission, type ViewerPrincipals } from '../../authz/acl-engine.ts';
 import type { PermissionGate, TypeAction } from '../../authz/permission-gate.ts';
 import { loadViewerPrincipals } from '../../authz/viewer-principals.ts';
-import { listVisibleObjects, type ObjectRow } from '../../authz/visibility-filter.ts';
+import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace } from '../../authz/visibility-filter.ts';
 import type { Database } from '../../db/database.ts';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../shared/cursor.ts';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
@@ -49,6 +49,8 @@ export interface ObjectReadDeps {
   viewer: () => Promise<ViewerPrincipals>;
   /** What the request tells the audit log; null for connections. */
   audit: AuditRecorder | null;
+  /** Hears which plan the list filter chose for each page (the metrics). */
+  onListPlan?: (trace: VisibilityPlanTrace) => void;
 }
 
 const objectCursor = (row: ObjectRow) => encodeCursor([row.last_updated_at.toISOString(), row.id]);
@@ -122,13 +124,17 @@ export class ObjectReadService {
     const position = afterPosition(after);
     const { caller, audit, catalog } = this.deps;
     if (caller.kind !== 'account') throw new ForbiddenError('Listing objects needs a signed-in account.');
+    const trace = {} as Partial<VisibilityPlanTrace>;
     const rows = await listVisibleObjects(
       this.deps.db,
       caller.orgId,
       await this.deps.viewer(),
       { types: filter.types, cloudIds: filter.cloudIds, containerId: filter.containerId, text: filter.text, updatedAfter: filter.updatedAfter, updatedBefore: filter.updatedBefore },
       { after: position, limit: size + 1 },
+      trace as VisibilityPlanTrace,
     );
+    // An empty answer decided without SQL (no readable type, an inactive viewer) chose no plan.
+    if (trace.plan) this.deps.onListPlan?.(trace as VisibilityPlanTrace);
     for (const row of rows) this.rows.prime(row.id, row);
     const connection = toConnection(rows, size, objectCursor);
     if (audit) {

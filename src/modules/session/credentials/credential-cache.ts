@@ -47,6 +47,9 @@ export class CredentialCache {
 
   private feed: ChangeFeed | null = null;
 
+  /** `onLookup` hears how each lookup was answered (the metrics); `uncached` while the feed is down. */
+  constructor(private readonly onLookup: (result: 'hit' | 'miss' | 'uncached') => void = () => {}) {}
+
   /** Starts caching once the feed listens; without a feed nothing is ever cached. */
   async follow(feed: ChangeFeed): Promise<void> {
     this.feed = feed;
@@ -78,15 +81,23 @@ export class CredentialCache {
    * it later; without, the barrier is awaited first.
    */
   async lookup<T extends { org_id: string }>(key: string, load: () => Promise<T | undefined>, speculation?: Speculation): Promise<T | undefined> {
-    if (!this.listening) return load();
+    if (!this.listening) {
+      this.onLookup('uncached');
+      return load();
+    }
     const hit = this.rows.get(key);
     if (hit && this.feed && performance.now() - hit.storedAt < MAX_AGE_MS) {
       if (speculation) {
         speculation.rely(key, hit);
+        this.onLookup('hit');
         return hit.row as T;
       }
-      if ((await this.barrier()) && this.holds(key, hit)) return hit.row as T;
+      if ((await this.barrier()) && this.holds(key, hit)) {
+        this.onLookup('hit');
+        return hit.row as T;
+      }
     }
+    this.onLookup('miss');
     const now = performance.now();
     const generation = this.generation;
     const row = await load();
