@@ -251,6 +251,10 @@ describe('Account.sessions', () => {
     t.clock.advance(61_000);
     await t.graphql(tokens.access_token, WHO, undefined, {}, NOWHERE_KNOWN);
     expect(await where()).toEqual([[NOWHERE_KNOWN, null]]);
+    // A refresh is a use too.
+    const body = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'twg-cli', refresh_token: tokens.refresh_token });
+    expect((await t.app.fetch(new Request(`${TEST_ORIGIN}/oauth/token`, { method: 'POST', body }), { clientAddress: IN_GERMANY })).status).toBe(200);
+    expect(await where()).toEqual([[IN_GERMANY, 'DE']]);
   });
 
   it('shows an account its own sessions, and refuses another’s to anyone but an admin', async () => {
