@@ -22,6 +22,7 @@ import * as oneTextIndex from './018_one_text_index.ts';
 import * as orgInEveryKey from './019_org_in_every_key.ts';
 import * as citus from './020_citus.ts';
 import * as auditAppend from './021_audit_append.ts';
+import * as people from './022_people.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '019_org_in_every_key': orgInEveryKey,
   '020_citus': citus,
   '021_audit_append': auditAppend,
+  '022_people': people,
 };

@@ -20,6 +20,7 @@ import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
+import { AccountSessionsService } from './modules/session/account-sessions.service.ts';
 import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
 import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
@@ -56,6 +57,8 @@ export interface Services {
   orgs: OrgService;
   connections: ConnectionService;
   sessions: SessionService;
+  /** Who is signed in: accounts' live sessions, and ending one. */
+  accountSessions: AccountSessionsService;
   objects: ObjectService;
   directory: DirectoryService;
   relationships: RelationshipService;
@@ -94,6 +97,7 @@ export function createServices(deps: ServiceDeps): Services {
     orgs: new OrgService(deps.db, clock),
     connections: new ConnectionService(deps.db, clock, audit, logger),
     sessions,
+    accountSessions: new AccountSessionsService(deps.db, clock, sessions, audit),
     objects: new ObjectService(deps.db, clock, catalog),
     directory: new DirectoryService(deps.db, clock),
     relationships: new RelationshipService(deps.db, clock),

@@ -10,6 +10,7 @@ import type { Catalog } from '../modules/cli-permission/catalog.ts';
 import type { ActionAuthor } from '../modules/audit/audit-event.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
 import { ObjectReadService } from '../modules/object/object-read.service.ts';
+import { AccountReadService } from '../modules/org/account-read.service.ts';
 import { RelationshipReadService } from '../modules/relationship/relationship-read.service.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
 import type { Services } from '../services.ts';
@@ -26,6 +27,8 @@ export interface RequestContext {
   objects: ObjectReadService;
   /** Relationships as this caller may read them. */
   relationships: RelationshipReadService;
+  /** Accounts' sites, sessions and session counts, batched across a page. */
+  accounts: AccountReadService;
   /** The client's address (PRODUCT §7); undefined when unknown (or outside a request). */
   clientAddress?: string;
   /** What this request tells the audit log; null for connections. */
@@ -80,6 +83,7 @@ export function createRequestContext(
     viewer,
     objects,
     relationships: new RelationshipReadService(services.db, caller, gate, objects),
+    accounts: new AccountReadService(services.db, caller.orgId, services.accountSessions),
     clientAddress,
     audit,
     afterCommit: [],

@@ -47,7 +47,7 @@ export function authenticator(services: Services, { auditLog }: { auditLog: bool
       return { ok: false, recorder: null, response: errorResponse(401, 'UNAUTHENTICATED', 'Sign in first: send a bearer token (run `twg login`).', requestId, { 'www-authenticate': 'Bearer realm="teamgraph"' }) };
     }
     // Admin API keys and session tokens differ by prefix; both end as a Caller.
-    const bearer = token ? (token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token, speculation) : await services.sessions.authenticate(token, speculation)) : null;
+    const bearer = token ? (token.startsWith(ADMIN_KEY_PREFIX) ? await services.adminKeys.authenticate(token, speculation) : await services.sessions.authenticate(token, speculation, info.clientAddress)) : null;
     const bitbucket = bitbucketSecret ? await services.bitbucketTokens.authenticate(bitbucketSecret, speculation) : null;
     const actor = bearer?.actor ? { ...bearer.actor, bitbucketTokenId: bitbucket?.ok ? bitbucket.tokenId : null } : (bitbucket?.actor ?? null);
     const recorder = actor && auditLog ? new AuditRecorder(request, info.clientAddress ?? null, services.clock) : null;

@@ -184,7 +184,7 @@ describe('the admin page', () => {
     expect(csvLines.slice(1).every((line) => line.includes('jira workitem get'))).toBe(true);
 
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await page.getByLabel('Actor (account ID)').fill(narrow.accountId);
+    await page.getByLabel('Actor (e-mail or account ID)').fill(narrow.accountId);
     await page.getByLabel('Outcome').selectOption('RESTRICTED');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await statusText(page, '1 event on page 1.');
@@ -239,34 +239,37 @@ describe('the admin page', () => {
     await context.close();
   });
 
-  it('revokes one account’s twg sessions, then everyone’s, and keeps the admin page signed in', async () => {
+  it('revokes one person’s twg sessions, typed by e-mail, then everyone’s, and keeps the admin page signed in', async () => {
     const org = await createOrganisation(h.t);
-    const [first, second] = [await org.tenant.account(), await org.tenant.account()];
+    const [first, second] = [await org.person(), await org.person()];
+    const [firstToken, secondToken] = await Promise.all([first, second].map(async (p) => (await h.t.app.services.sessions.issue({ orgId: org.tenant.orgId, accountId: p.accountId }, 'twg-cli', [])).accessToken));
     const works = async (token: string) => (await h.t.graphql(token, '{ viewer { grantedPermissions } }')).status === 200;
     const { context, page, problems } = await openPage(browser);
     await signInAsAdmin(page, h.server.url, org.admin.email);
-    await openScreen(page, 'CLI sessions');
+    await openScreen(page, 'Sessions');
 
-    await page.getByLabel('Account ID', { exact: true }).fill(first.accountId);
-    await page.getByRole('button', { name: "Revoke this account's twg sessions…" }).click();
-    const confirm = page.getByRole('dialog', { name: "Revoke this account's twg sessions?" });
+    await page.getByLabel('E-mail or account ID', { exact: true }).fill(first.email.toUpperCase());
+    await page.getByRole('button', { name: 'Show sessions' }).click();
+    await page.getByRole('heading', { name: `Sessions of ${first.email.split('@')[0]} (${first.email})` }).waitFor();
+    await page.getByRole('button', { name: 'End all their twg sessions…' }).click();
+    const confirm = page.getByRole('dialog', { name: "End this person's twg sessions?" });
     await confirm.waitFor();
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
     await checkScreen(page, 'sessions-confirm');
-    await confirm.getByRole('button', { name: 'Revoke sessions' }).click();
-    await statusText(page, `1 twg session of account ${first.accountId} revoked.`);
-    expect([await works(first.token), await works(second.token)]).toEqual([false, true]);
+    await confirm.getByRole('button', { name: 'End twg sessions' }).click();
+    await statusText(page, `1 twg session of ${first.email} revoked.`);
+    expect([await works(firstToken), await works(secondToken)]).toEqual([false, true]);
 
     // Cancelling revokes nothing.
     await page.getByRole('button', { name: 'Revoke all twg sessions…' }).click();
     await page.getByRole('dialog', { name: 'Revoke all twg sessions?' }).getByRole('button', { name: 'Cancel' }).click();
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Revoke all twg sessions…');
-    expect(await works(second.token)).toBe(true);
+    expect(await works(secondToken)).toBe(true);
 
     await page.getByRole('button', { name: 'Revoke all twg sessions…' }).click();
     await page.getByRole('dialog', { name: 'Revoke all twg sessions?' }).getByRole('button', { name: 'Revoke sessions' }).click();
     await statusText(page, '1 twg session of everyone in the organisation revoked.');
-    expect(await works(second.token)).toBe(false);
+    expect(await works(secondToken)).toBe(false);
     await checkScreen(page, 'sessions');
 
     await openScreen(page, 'CLI permissions');

@@ -107,7 +107,7 @@ describe('twg admin sessions revoke', () => {
     const bystander = await signedIn(org);
     const result = await admin(['sessions', 'revoke', '--account', target.accountId]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/revoked 1 twg sessions/);
+    expect(result.stderr).toMatch(/revoked 1 twg session of /);
     expect((await target.machine.run(['whoami'])).code).toBe(77);
     expect((await bystander.machine.run(['whoami'])).code).toBe(0);
   });

@@ -1,6 +1,6 @@
-// twg admin: the organisation's CLI permission settings, CLI sessions, IP allowlist and audit log
-// (PRODUCT §5, §7, §9), as an admin API key from TWG_ADMIN_API_KEY. A twg-cli session never
-// reaches admin fields, so these commands never send it.
+// twg admin: the organisation's CLI permission settings, IP allowlist and audit log (PRODUCT §5,
+// §7, §9; people and sessions are in admin-people.ts), as an admin API key from
+// TWG_ADMIN_API_KEY. A twg-cli session never reaches admin fields, so these commands never send it.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
@@ -9,6 +9,7 @@ import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
 import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
+import { auditActor, registerPeopleCommands } from './admin-people.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
 const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
@@ -161,27 +162,6 @@ function registerPermissions(admin: Command): void {
     );
 }
 
-function registerSessions(admin: Command): void {
-  admin
-    .command('sessions')
-    .description('twg sessions of your organisation')
-    .command('revoke')
-    .description("End twg sessions at once: every one of the organisation's, or one account's")
-    .option('--account <accountId>', "only this account's sessions")
-    .action(
-      action<{ account?: string }>(async ({ invocation, api, options }) => {
-        const org = await organization(api, '');
-        const { revokeCliSessions } = await api.request<{ revokeCliSessions: { revokedSessionCount: number } }>(
-          'mutation($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }',
-          { input: { orgId: org.id, ...(options.account ? { accountId: options.account } : {}) } },
-          'admin',
-        );
-        if (invocation.json) return printJson(revokeCliSessions);
-        tell(`revoked ${revokeCliSessions.revokedSessionCount} twg sessions${options.account ? ` of ${options.account}` : ''}`);
-      }),
-    );
-}
-
 function printAllowlist(allowlist: IpAllowlist): void {
   process.stdout.write(
     `${details([
@@ -251,7 +231,7 @@ function registerAllowlist(admin: Command): void {
 
 const filterOptions = (command: Command) =>
   command
-    .option('--actor <accountId>', "only this account's events")
+    .option('--actor <email-or-id>', "only this person's events, by e-mail or account id")
     .option('--command <command>', 'only this command, e.g. "jira workitem get"')
     .option('--action <action>', 'only this action, e.g. cli.settings.updated')
     .option('--object-type <type>', 'only events that touched this object type')
@@ -288,7 +268,7 @@ function registerAudit(admin: Command): void {
   const audit = admin.command('audit').description("Your organisation's audit log");
   pagingOptions(filterOptions(audit.command('query').description('List audit events, newest first'))).action(
       action<AuditFilterOptions & PageOptions>(async ({ invocation, api, options }) => {
-        const filter = auditFilter(options);
+        const filter = await auditActor(api, auditFilter(options));
         const page = await collect(options, async (first, after) => {
           const { viewer } = await api.request<{ viewer: { organization: { auditEvents: Connection<AuditEvent> } | null } }>(AUDIT_QUERY, { filter, first, after }, 'admin');
           if (!viewer.organization) throw new CliError(EXIT.restricted, 'forbidden: this admin API key belongs to no organisation');
@@ -317,7 +297,7 @@ function registerAudit(admin: Command): void {
       action<AuditFilterOptions & { format: string; output?: string }>(async ({ invocation, api, options }) => {
         const format = String(options.format).toLowerCase();
         if (format !== 'ndjson' && format !== 'csv') throw new CliError(EXIT.usage, `--format must be ndjson or csv, got "${options.format}"`);
-        const query = new URLSearchParams({ format, ...auditFilter(options) });
+        const query = new URLSearchParams({ format, ...(await auditActor(api, auditFilter(options))) });
         const response = await api.adminGet(`/admin/audit/export?${query}`);
         const output = options.output ? createWriteStream(options.output, { mode: 0o600 }) : process.stdout;
         const progress = new ExportProgress(format === 'csv' ? 1 : 0);
@@ -367,7 +347,7 @@ class ExportProgress {
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Organisation administration, as the admin API key in TWG_ADMIN_API_KEY');
   registerPermissions(admin);
-  registerSessions(admin);
+  registerPeopleCommands(admin);
   registerAllowlist(admin);
   registerAudit(admin);
 }

@@ -1,9 +1,11 @@
 // The CLI permission catalogue, and the organisation's CLI settings with the admin mutations
 // that save them and revoke CLI sessions (PRODUCT §5).
+import type { Selectable } from 'kysely';
 import { builder } from '../../graphql/builder.ts';
 import { actingAs, type RequestContext, requireOwnOrganization } from '../../graphql/context.ts';
 import { PermissionCategoryEnum, ProductEnum } from '../../graphql/enums.ts';
 import { actingAccountId } from '../session/caller.ts';
+import type { AccountTable } from '../org/org.table.ts';
 import type { CliPermissionDef, PermissionCategory } from './catalog.ts';
 import type { CliSettingsState } from './cli-settings.service.ts';
 
@@ -90,10 +92,21 @@ const UpdateCliPermissionsPayloadRef = builder.objectRef<{ settings: CliSettings
   }),
 });
 const RevokeCliSessionsInput = builder.inputType('RevokeCliSessionsInput', {
-  fields: (t) => ({ orgId: t.id({ required: true }), accountId: t.id({ description: "Only this account's sessions; all of the organisation's when absent." }) }),
+  fields: (t) => ({
+    orgId: t.id({ required: true }),
+    accountId: t.id({ description: "Only this account's sessions; all of the organisation's when absent. An id no account of the organisation has is NOT_FOUND." }),
+  }),
 });
-const RevokeCliSessionsPayloadRef = builder.objectRef<{ revokedSessionCount: number }>('RevokeCliSessionsPayload').implement({
-  fields: (t) => ({ revokedSessionCount: t.exposeInt('revokedSessionCount') }),
+const RevokeCliSessionsPayloadRef = builder.objectRef<{ revokedSessionCount: number; account: Selectable<AccountTable> | null }>('RevokeCliSessionsPayload').implement({
+  fields: (t) => ({
+    revokedSessionCount: t.exposeInt('revokedSessionCount'),
+    account: t.field({
+      type: 'Account',
+      nullable: true,
+      description: 'The account whose sessions were revoked; null when they were all of the organisation’s.',
+      resolve: (p) => p.account,
+    }),
+  }),
 });
 
 builder.mutationFields((t) => ({
@@ -113,7 +126,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RevokeCliSessionsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       requireOwnOrganization(ctx, input.orgId);
-      return { revokedSessionCount: await ctx.services.cliSettings.revokeCliSessions(actingAs(ctx), input.orgId, input.accountId) };
+      return ctx.services.cliSettings.revokeCliSessions(actingAs(ctx), input.orgId, input.accountId);
     },
   }),
 }));

@@ -4,10 +4,12 @@
 import { CLI_CLIENT_ID } from '../session/credentials/client-ids.ts';
 import type { ActionAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { BadUserInputError, ConflictError } from '../../shared/errors.ts';
+import { BadUserInputError, ConflictError, NotFoundError } from '../../shared/errors.ts';
+import { OrgRepository } from '../org/org.repository.ts';
+import type { AccountTable } from '../org/org.table.ts';
 import { type OrgSnapshot } from '../session/caller.ts';
 import { SessionRepository } from '../session/session.repository.ts';
 import type { Catalog } from './catalog.ts';
@@ -89,12 +91,24 @@ export class CliSettingsService {
     });
   }
 
-  /** Ends the organisation's CLI sessions, or one account's; admin sessions and keys survive. */
-  async revokeCliSessions(by: ActionAuthor, orgId: string, accountId?: string | null): Promise<number> {
+  /**
+   * Ends the organisation's CLI sessions, or one account's, which must be of the organisation
+   * (issue 20: an unknown id, such as an e-mail typed in its place, revoked nothing and said 0);
+   * admin sessions and keys survive.
+   */
+  async revokeCliSessions(by: ActionAuthor, orgId: string, accountId?: string | null): Promise<{ revokedSessionCount: number; account: Selectable<AccountTable> | null }> {
     return this.db.transaction().execute(async (trx) => {
-      const revokedSessionCount = await new SessionRepository(trx).revoke(orgId, this.clock.now(), { clientId: CLI_CLIENT_ID, accountId: accountId ?? undefined });
-      await this.audit.recordAction(by, orgId, 'cli.sessions.revoked', { accountId: accountId ?? null, revokedSessionCount }, trx);
-      return revokedSessionCount;
+      let account: Selectable<AccountTable> | null = null;
+      if (accountId !== undefined && accountId !== null) {
+        account = (await new OrgRepository(trx).findAccount(orgId, accountId)) ?? null;
+        if (!account) {
+          const hint = accountId.includes('@') ? ': accountId takes an account id, and Organization.accountByEmail finds it by e-mail' : '';
+          throw new NotFoundError(`No account ${accountId} in this organisation${hint}.`);
+        }
+      }
+      const revokedSessionCount = await new SessionRepository(trx).revoke(orgId, this.clock.now(), { clientId: CLI_CLIENT_ID, accountId: account?.id });
+      await this.audit.recordAction(by, orgId, 'cli.sessions.revoked', { accountId: account?.id ?? null, accountEmail: account?.email ?? null, revokedSessionCount }, trx);
+      return { revokedSessionCount, account };
     });
   }
 

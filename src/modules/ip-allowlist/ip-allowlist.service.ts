@@ -59,6 +59,11 @@ export class IpAllowlistService {
     return (this.countryDatabase ??= loadCountryDatabase());
   }
 
+  /** The country of an address by the database location rules use (loaded on first use); null when it has none. */
+  countryOf(address: string): string | null {
+    return this.countries.country(address);
+  }
+
   async get(orgId: string): Promise<IpAllowlistState> {
     return stateOf(await new IpAllowlistRepository(this.db).find(orgId));
   }

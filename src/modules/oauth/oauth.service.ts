@@ -193,7 +193,7 @@ export class OAuthService {
       if (!verifierMatches(input.codeVerifier, code.code_challenge)) return new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge.');
       const account = await new OrgRepository(trx).findAccount(code.org_id, code.account_id);
       if (!account?.active) return new OAuthError('invalid_grant', 'The account is deactivated.');
-      const tokens = await this.sessions.signIn({ orgId: code.org_id, accountId: code.account_id }, code.client_id, code.scopes, trx);
+      const tokens = await this.sessions.signIn({ orgId: code.org_id, accountId: code.account_id }, code.client_id, code.scopes, trx, input.address);
       await codes.recordCodeSession(code.org_id, codeHash, tokens.sessionId);
       return tokens;
     });
@@ -209,7 +209,7 @@ export class OAuthService {
       if (!client.governedByCliSettings) return scopes;
       const allowed = new Set((await this.cliSettings.get(orgId)).effectivePermissions);
       return scopes.filter((s) => allowed.has(s));
-    });
+    }, address);
     if (result.ok) return result.tokens;
     const why: Record<typeof result.reason, string> = {
       unknown: 'Unknown refresh token.',
@@ -262,7 +262,7 @@ export class OAuthService {
       await this.requireAllowedAddress(device.org_id!, address);
       const outcome = await this.db.transaction().execute(async (trx) => {
         if (!(await new OAuthRepository(trx).moveDevice(deviceCodeHash, 'APPROVED', 'ISSUED'))) return null;
-        return this.sessions.signIn({ orgId: device.org_id!, accountId: device.account_id! }, device.client_id, device.granted_scopes!, trx);
+        return this.sessions.signIn({ orgId: device.org_id!, accountId: device.account_id! }, device.client_id, device.granted_scopes!, trx, address);
       });
       if (!outcome) throw new OAuthError('invalid_grant', 'The device code was already used.');
       return outcome;

@@ -27,7 +27,7 @@ export const AccountRef = builder.objectRef<Selectable<AccountTable>>('Account')
   }),
 });
 
-const SiteRef = builder.objectRef<{ id: string; cloudId: string; name: string }>('Site').implement({
+export const SiteRef = builder.objectRef<{ id: string; cloudId: string; name: string }>('Site').implement({
   interfaces: [NodeRef],
   isTypeOf: isNodeOfKind('site'),
   fields: (t) => ({ id: t.exposeID('id'), cloudId: t.exposeID('cloudId'), name: t.exposeString('name') }),

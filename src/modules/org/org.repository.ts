@@ -1,7 +1,16 @@
 // Organisations, sites, accounts and site membership. An e-mail is unique across organisations
 // (PRODUCT §1): account_email, shared by all of them, holds each once (migration 019).
-import type { Insertable, Kysely } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
+
+export interface AccountListFilter {
+  /** Part of the e-mail or the display name, case-insensitive; LIKE's wildcards match themselves. */
+  text?: string | null;
+  active?: boolean | null;
+  isOrgAdmin?: boolean | null;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class OrgRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -32,7 +41,7 @@ export class OrgRepository {
     return this.db.selectFrom('account').selectAll().where('id', '=', accountId).executeTakeFirst();
   }
   /** Accounts of one organisation by id, in no order; ids not found are left out. */
-  findAccounts(orgId: string, accountIds: string[]) {
+  findAccounts(orgId: string, accountIds: readonly string[]) {
     if (accountIds.length === 0) return Promise.resolve([]);
     return this.db.selectFrom('account').selectAll().where('org_id', '=', orgId).where('id', 'in', accountIds).execute();
   }
@@ -53,6 +62,41 @@ export class OrgRepository {
       .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
       .executeTakeFirst();
   }
+  /**
+   * A page of the organisation's accounts by lower(email) (`sort_key`), after `afterEmail` (a
+   * sort_key): lower(email) is unique within an organisation (migration 019), so it alone orders
+   * and keys the pages, along account_email_in_org. The database lower-cases, not JavaScript,
+   * whose case mapping of some letters differs.
+   */
+  listAccounts(orgId: string, filter: AccountListFilter, limit: number, afterEmail?: string) {
+    let query = this.db.selectFrom('account').selectAll().select(sql<string>`lower(email)`.as('sort_key')).where('org_id', '=', orgId);
+    if (filter.text) {
+      const pattern = `%${escapeLike(filter.text)}%`;
+      query = query.where(sql<boolean>`(email ilike ${pattern} or display_name ilike ${pattern})`);
+    }
+    if (filter.active !== undefined && filter.active !== null) query = query.where('active', '=', filter.active);
+    if (filter.isOrgAdmin !== undefined && filter.isOrgAdmin !== null) query = query.where('is_org_admin', '=', filter.isOrgAdmin);
+    if (afterEmail !== undefined) query = query.where(sql<boolean>`lower(email) > ${afterEmail}`);
+    return query.orderBy(sql`lower(email)`).limit(limit).execute();
+  }
+
+  /** The sites each of these accounts belongs to, in one statement. */
+  sitesOfAccounts(orgId: string, accountIds: readonly string[]) {
+    return this.db
+      .selectFrom('site_member as m')
+      .innerJoin('site as s', (j) => j.onRef('s.org_id', '=', 'm.org_id').onRef('s.cloud_id', '=', 'm.cloud_id'))
+      .select(['m.account_id', 's.cloud_id', 's.name'])
+      .where('m.org_id', '=', orgId)
+      .where('m.account_id', 'in', accountIds)
+      .orderBy('s.created_at')
+      .orderBy('s.cloud_id')
+      .execute();
+  }
+
+  async recordSignIn(orgId: string, accountId: string, at: Date) {
+    await this.db.updateTable('account').set({ last_sign_in_at: at }).where('org_id', '=', orgId).where('id', '=', accountId).execute();
+  }
+
   listSites(orgId: string) {
     return this.db.selectFrom('site').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('cloud_id').execute();
   }

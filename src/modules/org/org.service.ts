@@ -2,16 +2,18 @@
 // deactivation and connections; used by the operator command line and the demo data set), and
 // what a caller may read of them: their own organisation and its sites, and an account only when
 // it is their own or they are an admin (tenants never see each other).
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../shared/cursor.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { hashPassword, newSecret, sha256 } from '../../shared/secrets.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import { UserLinkRepository } from '../directory/user-link.repository.ts';
 import { type Caller, isAdmin } from '../session/caller.ts';
-import { OrgRepository } from './org.repository.ts';
+import { type AccountListFilter, OrgRepository } from './org.repository.ts';
+import type { AccountTable } from './org.table.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const PROVIDER = /^[a-z][a-z0-9-]{0,62}$/;
@@ -36,6 +38,20 @@ export class OrgService {
   /** An account of an organisation, for admin fields that name who did something. */
   async account(orgId: string, accountId: string) {
     return (await new OrgRepository(this.db).findAccount(orgId, accountId)) ?? null;
+  }
+
+  /** The organisation's directory (issue 20): accounts by e-mail, case-insensitively, in keyset pages. */
+  async accounts(orgId: string, filter: AccountListFilter, args: { first?: number | null; after?: string | null }): Promise<ConnectionShape<Selectable<AccountTable>>> {
+    const size = pageSize(args.first);
+    const after = args.after ? (decodeCursor(args.after, ['string'])[0] as string) : undefined;
+    const rows = await new OrgRepository(this.db).listAccounts(orgId, filter, size + 1, after);
+    const page = toConnection(rows, size, (row) => encodeCursor([row.sort_key]));
+    return { ...page, edges: page.edges.map(({ cursor, node: { sort_key: _key, ...account } }) => ({ cursor, node: account })) };
+  }
+
+  /** The organisation's account with this e-mail, compared case-insensitively; null when none. */
+  async accountByEmail(orgId: string, email: string) {
+    return (await new OrgRepository(this.db).findAccountByEmailIn(orgId, email)) ?? null;
   }
 
   async sites(orgId: string) {

@@ -1,5 +1,5 @@
 // The organisation and what hangs from it: sites, accounts and which accounts belong to which site.
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp } from '../../db/column-types.ts';
 
 export interface OrganizationTable {
@@ -24,6 +24,8 @@ export interface AccountTable {
   active: Generated<boolean>;
   is_org_admin: Generated<boolean>;
   created_at: Timestamp;
+  /** Set when the account signs in through an OAuth grant (migration 022). */
+  last_sign_in_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface SiteMemberTable {

@@ -33,6 +33,13 @@ export interface TokenLookup extends SessionLookup {
   token_expires_at: Date;
 }
 
+/** The bounds a session must be within to be live (SessionService.liveBounds, PRODUCT §6). */
+export interface LiveBounds {
+  now: Date;
+  /** A session last used (or started) at or before this is idle-ended. */
+  usedAfter: Date;
+}
+
 export interface SessionFilter {
   accountId?: string;
   sessionId?: string;
@@ -138,5 +145,36 @@ export class SessionRepository {
 
   findSession(orgId: string, sessionId: string) {
     return this.db.selectFrom('session').selectAll().where('org_id', '=', orgId).where('id', '=', sessionId).executeTakeFirst();
+  }
+
+  /**
+   * The live sessions of several accounts, newest first, at most `perAccount` of each after the
+   * (created_at, id) key `after`, in one statement (session_by_account finds each account's).
+   */
+  listLive(orgId: string, accountIds: readonly string[], bounds: LiveBounds, perAccount: number, after?: { createdAt: Date; id: string }) {
+    const ranked = this.live(orgId, accountIds, bounds)
+      .selectAll()
+      .select(sql<number>`row_number() over (partition by account_id order by created_at desc, id desc)`.as('position'))
+      .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after!.createdAt, after!.id))));
+    return this.db.selectFrom(ranked.as('r')).selectAll().where('position', '<=', perAccount).orderBy('account_id').orderBy('position').execute();
+  }
+
+  /** How many live sessions of `clientId` each of these accounts has; accounts with none are left out. */
+  countLive(orgId: string, accountIds: readonly string[], bounds: LiveBounds, clientId: string) {
+    return this.live(orgId, accountIds, bounds)
+      .where('client_id', '=', clientId)
+      .select(['account_id', (eb) => eb.fn.countAll<string | number>().as('count')])
+      .groupBy('account_id')
+      .execute();
+  }
+
+  private live(orgId: string, accountIds: readonly string[], bounds: LiveBounds) {
+    return this.db
+      .selectFrom('session')
+      .where('org_id', '=', orgId)
+      .where('account_id', 'in', accountIds)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', bounds.now)
+      .where((eb) => eb(eb.fn.coalesce('last_used_at', 'created_at'), '>', bounds.usedAfter));
   }
 }

@@ -10,7 +10,8 @@ import { newId } from '../../shared/ids.ts';
 import { credentialKey, newOrgSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { Caller, OrgSnapshot } from './caller.ts';
-import { type SessionFilter, SessionRepository } from './session.repository.ts';
+import { type LiveBounds, type SessionFilter, SessionRepository } from './session.repository.ts';
+import { OrgRepository } from '../org/org.repository.ts';
 import { CredentialCache } from './credentials/credential-cache.ts';
 
 export const TOKEN_PREFIX = 'twg_';
@@ -80,11 +81,15 @@ export class SessionService {
     return this.addAccessToken(this.sessions, subject.orgId, sessionId, scopes, now, ttlSeconds);
   }
 
-  /** A person's session from an OAuth grant: an access token and a refresh token. `db` may be a transaction. */
-  async signIn(subject: Subject, clientId: string, scopes: string[], db: Kysely<Database> = this.db): Promise<SignedIn> {
+  /**
+   * A person's session from an OAuth grant: an access token and a refresh token; the account's
+   * last sign-in and the session's address are recorded with it. `db` may be a transaction.
+   */
+  async signIn(subject: Subject, clientId: string, scopes: string[], db: Kysely<Database> = this.db, address?: string): Promise<SignedIn> {
     const repository = new SessionRepository(db);
     const now = this.clock.now();
-    const sessionId = await this.startSession(repository, subject, clientId, scopes, now);
+    const sessionId = await this.startSession(repository, subject, clientId, scopes, now, address);
+    if (subject.accountId) await new OrgRepository(db).recordSignIn(subject.orgId, subject.accountId, now);
     return this.addTokenPair(repository, subject.orgId, sessionId, scopes, now);
   }
 
@@ -94,7 +99,12 @@ export class SessionService {
    * token presented again revokes the whole session: of two concurrent refreshes with the same
    * token, one wins and the other ends the session.
    */
-  async refresh(refreshToken: string, clientId: string, narrow: (session: { orgId: string; scopes: string[]; isOrgAdmin: boolean }) => Promise<string[]>): Promise<RefreshResult> {
+  async refresh(
+    refreshToken: string,
+    clientId: string,
+    narrow: (session: { orgId: string; scopes: string[]; isOrgAdmin: boolean }) => Promise<string[]>,
+    address?: string,
+  ): Promise<RefreshResult> {
     if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const key = credentialKey(refreshToken);
     const found = await this.sessions.findByRefreshToken(key);
@@ -113,13 +123,16 @@ export class SessionService {
       const ended = this.endReason(row, now);
       if (ended) return { ok: false, reason: ended };
       if (scopes.length === 0) return { ok: false, reason: 'nothing-allowed' };
-      await repository.updateSession(row.org_id, row.session_id, { scopes, last_used_at: now });
+      await repository.updateSession(row.org_id, row.session_id, { scopes, last_used_at: now, ...(address ? { last_ip: address } : {}) });
       return { ok: true, tokens: await this.addTokenPair(repository, row.org_id, row.session_id, scopes, now) };
     });
   }
 
-  /** `speculation`: a cached row may be used before its barrier (see credential-cache.ts). */
-  async authenticate(token: string, speculation?: Speculation): Promise<AuthenticationResult> {
+  /**
+   * `speculation`: a cached row may be used before its barrier (see credential-cache.ts).
+   * `address`: the client's, recorded with the last use.
+   */
+  async authenticate(token: string, speculation?: Speculation, address?: string): Promise<AuthenticationResult> {
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const key = credentialKey(token);
     const row = await this.credentials.lookup(`session:${key.hash}`, () => this.sessions.findByToken(key), speculation);
@@ -139,7 +152,7 @@ export class SessionService {
     // Also on a speculative row: a last use written to a session that turns out to have ended
     // keeps nothing alive (ended sessions stay ended).
     if (lastUseDue(row.last_used_at, now)) {
-      await this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now });
+      await this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now, ...(address ? { last_ip: address } : {}) });
     }
     const org: OrgSnapshot = {
       principalVersion: row.principal_version ?? 0,
@@ -167,19 +180,27 @@ export class SessionService {
     return this.sessions.findSession(orgId, sessionId);
   }
 
+  /**
+   * PRODUCT §6: a session ends at its absolute expiry or after idling; endReason and the listings
+   * of live sessions (SessionRepository.listLive, countLive) both apply these bounds.
+   */
+  liveBounds(now: Date = this.clock.now()): LiveBounds {
+    return { now, usedAfter: new Date(now.getTime() - this.lifetimes.idleSeconds * 1000) };
+  }
+
   /** Why a session can no longer be used, or null while it can. */
   private endReason(
     row: { revoked_at: Date | null; session_expires_at: Date; session_created_at: Date; last_used_at: Date | null; account_id: string | null; account_active: boolean | null },
     now: Date,
   ): SessionEndReason | null {
     if (row.revoked_at) return 'revoked';
-    const idleSince = row.last_used_at ?? row.session_created_at;
-    if (row.session_expires_at <= now || idleSince.getTime() + this.lifetimes.idleSeconds * 1000 <= now.getTime()) return 'expired';
+    const bounds = this.liveBounds(now);
+    if (row.session_expires_at <= bounds.now || (row.last_used_at ?? row.session_created_at) <= bounds.usedAfter) return 'expired';
     if (row.account_id && !row.account_active) return 'deactivated';
     return null;
   }
 
-  private async startSession(repository: SessionRepository, subject: Subject, clientId: string, scopes: string[], now: Date): Promise<string> {
+  private async startSession(repository: SessionRepository, subject: Subject, clientId: string, scopes: string[], now: Date, address?: string): Promise<string> {
     const sessionId = newId('session');
     await repository.insertSession({
       org_id: subject.orgId,
@@ -192,6 +213,7 @@ export class SessionService {
       last_used_at: null,
       expires_at: new Date(now.getTime() + this.lifetimes.absoluteSeconds * 1000),
       revoked_at: null,
+      last_ip: address ?? null,
     });
     return sessionId;
   }

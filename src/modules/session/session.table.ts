@@ -1,4 +1,5 @@
 // The session tables: sessions, their access and refresh tokens, and the principal version read with them.
+import type { ColumnType } from 'kysely';
 import type { Timestamp } from '../../db/column-types.ts';
 
 export interface SessionTable {
@@ -12,6 +13,8 @@ export interface SessionTable {
   last_used_at: Timestamp | null;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** The client address of the latest recorded use, or of the sign-in (migration 022). */
+  last_ip: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AccessTokenTable {

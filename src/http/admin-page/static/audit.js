@@ -2,12 +2,13 @@
 // The audit log screen: filters, pages, an event's JSON, the exports and the hash chain check.
 import { ApiError, authorizedFetch, gql } from './auth.js';
 import { $, formatTime, h, hideAlert, openDialog, plural, say } from './dom.js';
+import { rememberPeople, resolvePerson } from './people.js';
 import { currentOrg, reportError } from './router.js';
-import { rememberAccounts } from './sessions.js';
 
+/** @typedef {{ accountId: string | null, email: string | null }} AuditActor */
 /**
  * An event's row: the fields of EVENT_FIELDS.
- * @typedef {{ id: string, time: string, action: string, actor: import('./sessions.js').AuditActor, command: string | null, objectTypes: string[], outcome: string, ip: string | null }} EventRow
+ * @typedef {{ id: string, time: string, action: string, actor: AuditActor, command: string | null, objectTypes: string[], outcome: string, ip: string | null }} EventRow
  */
 
 const EVENT_FIELDS = 'id time action actor { accountId email } command objectTypes outcome ip';
@@ -17,8 +18,8 @@ const EVENT_FIELDS = 'id time action actor { accountId email } command objectTyp
  */
 const audit = { filter: {}, first: 25, cursors: [null], page: 0, endCursor: null, hasNext: false, objectTypesLoaded: false };
 
-/** The filter form as AuditEventFilter; the times are read as UTC, as the labels say. */
-function readFilter() {
+/** The filter form as AuditEventFilter: an actor typed as an e-mail becomes its account's id; the times are read as UTC, as the labels say. */
+async function readFilter() {
   const form = new FormData($('audit-filter', HTMLFormElement));
   /** @type {Record<string, string>} */
   const filter = {};
@@ -26,6 +27,7 @@ function readFilter() {
     const value = String(form.get(name) ?? '').trim();
     if (value) filter[name] = value;
   }
+  if (filter.actorAccountId) filter.actorAccountId = (await resolvePerson(filter.actorAccountId)).id;
   for (const name of ['from', 'to']) {
     const value = String(form.get(name) ?? '');
     if (value) filter[name] = new Date(`${value.length === 16 ? `${value}:00` : value}Z`).toISOString();
@@ -54,7 +56,7 @@ async function loadAuditPage() {
   const { edges, pageInfo } = data.organization.auditEvents;
   audit.hasNext = pageInfo.hasNextPage;
   audit.endCursor = pageInfo.endCursor;
-  rememberAccounts(edges.map((e) => e.node.actor));
+  rememberPeople(edges.flatMap(({ node: { actor } }) => (actor.accountId && actor.email ? [{ id: actor.accountId, email: actor.email }] : [])));
   $('audit-rows').replaceChildren(
     ...(edges.length === 0
       ? [h('tr', {}, h('td', { colSpan: 7 }, 'No event matches these filters.'))]
@@ -141,8 +143,8 @@ async function exportAudit(format, button) {
 export function wireAudit() {
   /** @param {() => unknown} change */
   const run = async (change) => {
-    change();
     try {
+      await change();
       await loadAuditPage();
     } catch (error) {
       reportError($('audit-error'), error, 'The events could not be loaded.');
@@ -150,7 +152,7 @@ export function wireAudit() {
   };
   $('audit-filter').addEventListener('submit', (event) => {
     event.preventDefault();
-    run(() => Object.assign(audit, { filter: readFilter(), first: Number($('filter-size', HTMLSelectElement).value), cursors: [null], page: 0 }));
+    run(async () => Object.assign(audit, { filter: await readFilter(), first: Number($('filter-size', HTMLSelectElement).value), cursors: [null], page: 0 }));
   });
   $('audit-filter').addEventListener('reset', () => {
     // After the browser has cleared the fields.
