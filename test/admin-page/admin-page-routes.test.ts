@@ -36,6 +36,7 @@ describe('the admin page routes', () => {
         '/admin/auth.js',
         '/admin/dom.js',
         '/admin/favicon.svg',
+        '/admin/keys.js',
         '/admin/permissions.js',
         '/admin/router.js',
         '/admin/sessions.js',

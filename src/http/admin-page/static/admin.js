@@ -7,6 +7,7 @@ import { loadAllowlist, wireAllowlist } from './allowlist.js';
 import { loadAudit, wireAudit } from './audit.js';
 import { completeSignIn, gql, signOut, signedIn, startSignIn } from './auth.js';
 import { $, say } from './dom.js';
+import { loadKeys, wireKeys } from './keys.js';
 import { loadPermissions, wirePermissions } from './permissions.js';
 import { enterOrganisation, showOnly, showSignIn, startRouting } from './router.js';
 import { loadSessions, wireSessions } from './sessions.js';
@@ -28,11 +29,12 @@ async function signOutOfPage() {
 async function start() {
   $('sign-in').addEventListener('click', signIn);
   $('sign-out').addEventListener('click', signOutOfPage);
-  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, sessions: loadSessions });
+  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, sessions: loadSessions, keys: loadKeys });
   wirePermissions();
   wireAllowlist();
   wireAudit();
   wireSessions();
+  wireKeys();
   try {
     if (location.pathname === '/admin/callback') await completeSignIn(new URLSearchParams(location.search));
     if (!signedIn()) return showSignIn();
