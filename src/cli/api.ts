@@ -104,7 +104,7 @@ export class Api {
     const env = this.invocation.env;
     if (auth === 'admin') {
       const key = env.TWG_ADMIN_API_KEY?.trim();
-      if (!key) throw new CliError(EXIT.notSignedIn, 'admin commands need an admin API key in TWG_ADMIN_API_KEY', ['create one on the admin page (createAdminApiKey) and export TWG_ADMIN_API_KEY'], { code: 'NO_ADMIN_KEY' });
+      if (!key) throw new CliError(EXIT.notSignedIn, 'admin commands need an admin API key in TWG_ADMIN_API_KEY', ['create one on the admin page (/admin, Admin API keys), or ask the operator (npm run --silent admin -- admin-key create --account ACC), and export TWG_ADMIN_API_KEY'], { code: 'NO_ADMIN_KEY' });
       return { authorization: `Bearer ${key}` };
     }
     const stored = this.invocation.store.read();
