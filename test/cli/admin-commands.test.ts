@@ -150,6 +150,13 @@ describe('twg admin sessions revoke', () => {
     expect(result.stderr).toMatch(/revoked 1 twg sessions/);
     expect((await target.machine.run(['whoami'])).code).toBe(77);
     expect((await bystander.machine.run(['whoami'])).code).toBe(0);
+
+    // A mistyped account is not reported as one with no sessions.
+    const unknown = await admin(['sessions', 'revoke', '--account', 'acc_nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^not found: No account acc_nope in your organisation\.$/m);
+    expect(unknown.stderr).toMatch(/^account ids \(acc_…\) are in twg admin audit query --json/m);
+    expect((await bystander.machine.run(['whoami'])).code).toBe(0);
   });
 });
 

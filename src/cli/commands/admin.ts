@@ -237,11 +237,16 @@ function registerSessions(admin: Command): void {
     .action(
       action<{ account?: string }>(async ({ invocation, api, options }) => {
         const org = await organization(api, '');
-        const { revokeCliSessions } = await api.request<{ revokeCliSessions: { revokedSessionCount: number } }>(
-          'mutation($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }',
-          { input: { orgId: org.id, ...(options.account ? { accountId: options.account } : {}) } },
-          'admin',
-        );
+        const { revokeCliSessions } = await api
+          .request<{ revokeCliSessions: { revokedSessionCount: number } }>(
+            'mutation($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }',
+            { input: { orgId: org.id, ...(options.account ? { accountId: options.account } : {}) } },
+            'admin',
+          )
+          .catch((error: unknown) => {
+            if (!(error instanceof CliError) || error.details.code !== 'NOT_FOUND') throw error;
+            throw new CliError(error.exitCode, error.message, ['account ids (acc_…) are in twg admin audit query --json (actor.accountId), and printed by the operator command line'], error.details);
+          });
         if (invocation.json) return printJson(revokeCliSessions);
         tell(`revoked ${revokeCliSessions.revokedSessionCount} twg sessions${options.account ? ` of ${options.account}` : ''}`);
       }),

@@ -7,7 +7,8 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { BadUserInputError, ConflictError } from '../../shared/errors.ts';
+import { BadUserInputError, ConflictError, NotFoundError } from '../../shared/errors.ts';
+import { OrgRepository } from '../org/org.repository.ts';
 import { type OrgSnapshot } from '../session/caller.ts';
 import { SessionRepository } from '../session/session.repository.ts';
 import type { Catalog } from './catalog.ts';
@@ -91,6 +92,8 @@ export class CliSettingsService {
 
   /** Ends the organisation's CLI sessions, or one account's; admin sessions and keys survive. */
   async revokeCliSessions(by: ActionAuthor, orgId: string, accountId?: string | null): Promise<number> {
+    // A mistyped id would otherwise revoke nothing and report 0 as if that account had no session.
+    if (accountId && !(await new OrgRepository(this.db).findAccount(orgId, accountId))) throw new NotFoundError(`No account ${accountId} in your organisation.`);
     return this.db.transaction().execute(async (trx) => {
       const revokedSessionCount = await new SessionRepository(trx).revoke(orgId, this.clock.now(), { clientId: CLI_CLIENT_ID, accountId: accountId ?? undefined });
       await this.audit.recordAction(by, orgId, 'cli.sessions.revoked', { accountId: accountId ?? null, revokedSessionCount }, trx);
