@@ -61,6 +61,7 @@ describe('the admin page', () => {
       '/admin/audit.js',
       '/admin/auth.js',
       '/admin/dom.js',
+      '/admin/keys.js',
       '/admin/permissions.js',
       '/admin/router.js',
       '/admin/sessions.js',
