@@ -301,7 +301,10 @@ describe('linking an account through the connection’s OAuth provider', () => {
     const ready = await check(tenant.connectionId, alice.token);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ connectionId: tenant.connectionId, provider: 'jira', linkUrl: `${APP}/connections/${tenant.connectionId}/link` });
-    expect(await errorOf(await check('conn_nope', alice.token))).toMatchObject({ status: 404, code: 'NOT_FOUND', subCode: 'UNKNOWN_CONNECTION' });
+    const missing = await check('conn_nope', alice.token);
+    const refusal = (await missing.clone().json()).errors[0].extensions;
+    expect(refusal.requestId).toBe(missing.headers.get('x-request-id'));
+    expect(await errorOf(missing)).toMatchObject({ status: 404, code: 'NOT_FOUND', subCode: 'UNKNOWN_CONNECTION' });
     const other = await linkedTenant('CheckedOther');
     expect(await errorOf(await check(other.tenant.connectionId, alice.token))).toMatchObject({ status: 404, subCode: 'UNKNOWN_CONNECTION' });
     expect((await check(tenant.connectionId, null)).status).toBe(401);
