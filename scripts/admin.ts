@@ -9,6 +9,7 @@ import { migrateToLatest } from '../src/db/migrator.ts';
 import { loadDemo } from '../src/demo.ts';
 import type { Services } from '../src/services.ts';
 import { type ActionAuthor, operatorAuthor } from '../src/modules/audit/audit-event.ts';
+import { AdminKeyRepository } from '../src/modules/admin-key/admin-key.repository.ts';
 import { ConnectionRepository } from '../src/modules/connection/connection.repository.ts';
 import { OrgRepository } from '../src/modules/org/org.repository.ts';
 
@@ -25,6 +26,9 @@ const USAGE = `usage: npm run --silent admin -- <command>
   connection disable --connection X
   connection enable --connection X
   connection delete --connection X   (progress on stderr; run it again to resume)
+  admin-key create (--account A | --email E) [--label L] [--expires-in-days N]   (the secret is printed once)
+  admin-key list --org O
+  admin-key revoke --key K
   token --account A [--client twg-cli|teamgraph-admin] [--scope S]... [--ttl SECONDS]
   token --connection X
   audit verify --org O [--full]   (--full: the whole chain, progress on stderr)
@@ -46,6 +50,9 @@ const OPTIONS = {
   scope: { type: 'string', multiple: true },
   ttl: { type: 'string' },
   connection: { type: 'string' },
+  label: { type: 'string' },
+  'expires-in-days': { type: 'string' },
+  key: { type: 'string' },
   full: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -105,6 +112,12 @@ async function run(services: Services, command: string, flags: Flags): Promise<o
     }
     case 'connection delete':
       return deleteConnection(services, required(flags, 'connection'));
+    case 'admin-key create':
+      return createAdminKey(services, flags);
+    case 'admin-key list':
+      return listAdminKeys(services, required(flags, 'org'));
+    case 'admin-key revoke':
+      return revokeAdminKey(services, required(flags, 'key'));
     case 'token':
       return issueToken(services, flags);
     case 'audit verify':
@@ -156,6 +169,54 @@ async function verifyAuditChain(services: Services, orgId: string, full: boolean
     process.stderr.write(`verifying the audit chain of ${orgId}: ${checked}/${total} events (${percent}%)\n`);
   });
   return { orgId, ...result };
+}
+
+const KEY_DAYS_MAX = 3650;
+
+/**
+ * The first admin API key of an organisation comes from here (PRODUCT §5: keys are otherwise made
+ * by an admin on the admin page). A key acts for its account and works only while that account is
+ * an active admin, so any other account is refused rather than given a key that cannot work.
+ */
+async function createAdminKey(services: Services, flags: Flags) {
+  if (flags.account && flags.email) throw new UsageError('give --account or --email, not both');
+  if (!flags.account && !flags.email) throw new UsageError('--account (or --email) is required');
+  const accounts = new OrgRepository(services.db);
+  const account = flags.email ? await accounts.findAccountByEmail(flags.email) : await accounts.findAccountAnywhere(flags.account!);
+  if (!account) throw new Error(flags.email ? `No account with the e-mail ${flags.email}.` : `No account ${flags.account}; account create prints the ids.`);
+  const accountId = account.id;
+  if (!account.active) throw new Error(`Account ${accountId} is deactivated; a key acts for its account, so it would not work.`);
+  if (!account.is_org_admin) throw new Error(`Account ${accountId} is not an organisation admin; a key works only for an admin: run account make-admin --account ${accountId} first.`);
+  const daysText = flags['expires-in-days'];
+  const days = daysText === undefined ? undefined : Number(daysText);
+  if (days !== undefined && (!Number.isInteger(days) || days <= 0 || days > KEY_DAYS_MAX)) throw new UsageError(`--expires-in-days must be a whole number of days from 1 to ${KEY_DAYS_MAX}`);
+  const expiresAt = days === undefined ? null : new Date(services.clock.now().getTime() + days * 86_400_000);
+  const { apiKey, secret } = await services.adminKeys.create(operator(services), account.org_id, account.id, { name: flags.label ?? 'operator command line', expiresAt });
+  return { apiKeyId: apiKey.id, secret };
+}
+
+async function listAdminKeys(services: Services, orgId: string) {
+  if (!(await new OrgRepository(services.db).findOrganization(orgId))) throw new Error(`No organisation ${orgId}; org create prints the ids.`);
+  const now = services.clock.now();
+  return {
+    adminApiKeys: (await services.adminKeys.list(orgId)).map((k) => ({
+      apiKeyId: k.id,
+      label: k.name,
+      accountId: k.created_by,
+      status: k.revoked_at ? 'revoked' : k.expires_at && k.expires_at <= now ? 'expired' : 'active',
+      createdAt: k.created_at.toISOString(),
+      expiresAt: k.expires_at?.toISOString() ?? null,
+      revokedAt: k.revoked_at?.toISOString() ?? null,
+      lastUsedAt: k.last_used_at?.toISOString() ?? null,
+    })),
+  };
+}
+
+async function revokeAdminKey(services: Services, apiKeyId: string) {
+  const key = await new AdminKeyRepository(services.db).findAnywhere(apiKeyId);
+  if (!key) throw new Error(`No admin API key ${apiKeyId}; admin-key list --org ORG lists them.`);
+  const after = await services.adminKeys.revoke(operator(services), key.org_id, key.id);
+  return { apiKeyId: after.id, revokedAt: after.revoked_at!.toISOString() };
 }
 
 async function issueToken(services: Services, flags: Flags) {

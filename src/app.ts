@@ -1,7 +1,7 @@
 // createApp(deps): the service's one fetch handler, the services behind it and its routes.
-// /graphql and the audit export authenticate (http/authenticate.ts) and are audited before they
-// answer (http/audited.ts); the OAuth, account-link and admin pages are browser forms; the router
-// (http/router.ts) gives every answer its public shape.
+// /graphql, the audit export and twg connect's link check authenticate (http/authenticate.ts) and
+// are audited before they answer (http/audited.ts); the OAuth, account-link and admin pages are
+// browser forms; the router (http/router.ts) gives every answer its public shape.
 import { randomBytes } from 'node:crypto';
 import { createGraphqlHandler } from './graphql/yoga.ts';
 import { adminPageRoutes } from './http/admin-page/routes.ts';
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): App {
       },
       pages: {
         oauth: oauthRoutes({ oauth: services.oauth, catalog: services.catalog, accessTokenSeconds: services.sessions.lifetimes.accessTokenSeconds, publicUrl: deps.publicUrl, forms, devices }),
-        'account-link': linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms, devices }),
+        'account-link': linkRoutes({ links: services.accountLinks, oauth: services.oauth, publicUrl: deps.publicUrl, forms, devices, authenticate, audited }),
         'admin-page': adminPageRoutes(),
         graphiql: graphiql.assets,
       },

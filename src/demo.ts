@@ -49,6 +49,8 @@ export async function loadDemo(services: Services): Promise<DemoSummary> {
     `  Alice on the admin client (admin fields such as accessExplanation, permissions):`,
     `                                        {"Authorization": "Bearer ${tokens.aliceAdmin}"}`,
     `Passwords for the login page: ${ALICE} / ${BOB}, password "${DEMO_PASSWORD}".`,
+    `An admin API key for twg admin: the admin page's Admin API keys (/admin#keys, as ${ALICE}), or with the server stopped`,
+    `  npm run --silent admin -- admin-key create --email ${ALICE}`,
     '',
   ].join('\n');
   return { orgId: ids.orgId, cloudId: ids.cloudId, accounts: { alice: ids.alice, bob: ids.bob }, tokens, created, instructions };

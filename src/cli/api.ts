@@ -49,17 +49,33 @@ export class Api {
   async send(query: string, variables: Record<string, unknown>, auth: Auth): Promise<GraphqlBody> {
     const payload = JSON.stringify({ query, variables });
     if (auth !== 'session') return this.answer(await this.post(payload, await this.credentialHeaders(auth)), auth);
+    return this.answer(await this.asSession((credentials) => this.post(payload, credentials)), auth);
+  }
 
+  /** GET a server path as the signed-in session, for a JSON answer outside GraphQL (twg connect's link check). */
+  async sessionGet<T>(path: string): Promise<T> {
+    const response = await this.asSession((credentials) =>
+      this.fetch(`${this.invocation.server}${path}`, { method: 'GET', headers: { ...requestHeaders(this.invocation), accept: 'application/json', ...credentials } }),
+    );
+    if (!response.ok) await this.answer(response, 'session');
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw new CliError(EXIT.unavailable, `the server's answer to ${path} was not JSON`, [], { code: 'SERVER_ERROR', status: response.status });
+    }
+  }
+
+  /** Sends with the session's bearer token; the server's clock is the one that counts: a token it calls lapsed is refreshed once more. */
+  private async asSession(send: (credentials: Record<string, string>) => Promise<Response>): Promise<Response> {
     let tokens = await this.freshTokens();
-    let response = await this.post(payload, { authorization: `Bearer ${tokens.accessToken}` });
-    // The server's clock is the one that counts: a token it calls lapsed is refreshed once more.
+    let response = await send({ authorization: `Bearer ${tokens.accessToken}` });
     if (response.status === 401 && /invalid_token/.test(response.headers.get('www-authenticate') ?? '')) {
       const refusal = await readBody(response);
       if (!tokens.refreshToken) throw loginNeeded(`the session has ended: ${messageOf(refusal)}`);
       tokens = await this.refresh(tokens);
-      response = await this.post(payload, { authorization: `Bearer ${tokens.accessToken}` });
+      response = await send({ authorization: `Bearer ${tokens.accessToken}` });
     }
-    return this.answer(response, auth);
+    return response;
   }
 
   /** GET a server path as the admin API key, for streamed answers (the audit export). */
@@ -104,7 +120,7 @@ export class Api {
     const env = this.invocation.env;
     if (auth === 'admin') {
       const key = env.TWG_ADMIN_API_KEY?.trim();
-      if (!key) throw new CliError(EXIT.notSignedIn, 'admin commands need an admin API key in TWG_ADMIN_API_KEY', ['create one on the admin page (createAdminApiKey) and export TWG_ADMIN_API_KEY'], { code: 'NO_ADMIN_KEY' });
+      if (!key) throw new CliError(EXIT.notSignedIn, 'admin commands need an admin API key in TWG_ADMIN_API_KEY', ['create one on the admin page (/admin, Admin API keys), or ask the operator (npm run --silent admin -- admin-key create --account ACC), and export TWG_ADMIN_API_KEY'], { code: 'NO_ADMIN_KEY' });
       return { authorization: `Bearer ${key}` };
     }
     const stored = this.invocation.store.read();
@@ -191,7 +207,7 @@ export function failureOf(errors: GraphqlError[]): CliError {
     case 'BAD_USER_INPUT':
     case 'NOT_FOUND':
     case 'CONFLICT':
-      return new CliError(EXIT.usage, `${code === 'CONFLICT' ? 'conflict' : 'refused'}: ${first.message}`, [], details);
+      return new CliError(EXIT.usage, `${code === 'CONFLICT' ? 'conflict' : code === 'NOT_FOUND' ? 'not found' : 'refused'}: ${first.message}`, [], details);
     default:
       return new CliError(EXIT.unavailable, `server error: ${first.message}${first.extensions?.requestId ? ` (request ${first.extensions.requestId})` : ''}`, [], details);
   }

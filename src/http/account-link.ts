@@ -4,7 +4,16 @@
 // …/link/confirm makes (or drops) the link. The cookie stops a link started by one person from
 // being completed in another's browser; the forms' tickets (FormGuard) stop another site from
 // posting them; the confirmation names the account that started it, so a sign-in forged in
-// someone's browser does not quietly take their identity at the provider (issue 15).
+// someone's browser does not quietly take their identity at the provider (issue 15). GET
+// …/link/check is twg connect's question before it sends anyone there: with the account's bearer
+// token, the page to open, or at once why linking cannot start (issue 20).
+import { randomUUID } from 'node:crypto';
+import { AppError, HTTP_STATUS } from '../shared/errors.ts';
+import type { AuditOutcome } from '../modules/audit/audit-event.ts';
+import { activeRequest } from '../observability/request-scope.ts';
+import type { Audited } from './audited.ts';
+import type { Authenticate } from './authenticate.ts';
+import { errorResponse } from './error-response.ts';
 import { type FormGuard, cookie } from './form-guard.ts';
 import { checkSignIn, type KnownDevices, refused } from './known-device.ts';
 import { escape, formToken, page } from './pages.ts';
@@ -12,7 +21,7 @@ import type { Pages } from './router.ts';
 import type { OAuthService } from '../modules/oauth/oauth.service.ts';
 import { type AccountLinkService, LINK_ATTEMPT_SECONDS, LinkError } from '../modules/account-link/account-link.service.ts';
 
-const PATH = /^\/connections\/([A-Za-z0-9_-]{1,80})\/link(\/callback|\/confirm)?$/;
+const PATH = /^\/connections\/([A-Za-z0-9_-]{1,80})\/link(\/callback|\/confirm|\/check)?$/;
 
 export interface LinkRouteDeps {
   links: AccountLinkService;
@@ -21,6 +30,8 @@ export interface LinkRouteDeps {
   publicUrl: string;
   forms: FormGuard;
   devices: KnownDevices;
+  authenticate: Authenticate;
+  audited: Audited;
 }
 
 /** The FormGuard purposes of the link page's two forms, per connection. */
@@ -34,9 +45,10 @@ export function linkRoutes(deps: LinkRouteDeps): Pages {
     const [, connectionId, step] = match;
     const base = `${deps.publicUrl}/connections/${connectionId}/link`;
     const binding = new LinkCookie(connectionId, deps.publicUrl.startsWith('https:'));
-    const allowed = step === '/callback' ? 'GET' : step === '/confirm' ? 'POST' : 'GET, POST';
+    const allowed = step === '/callback' || step === '/check' ? 'GET' : step === '/confirm' ? 'POST' : 'GET, POST';
     return async (request, address) => {
       if (!allowed.split(', ').includes(request.method)) return new Response(null, { status: 405, headers: { allow: allowed } });
+      if (step === '/check') return linkCheck(deps, connectionId, request, address);
       try {
         if (step === '/callback') return await answered(deps, connectionId, request, `${base}/callback`, binding);
         if (step === '/confirm') return await confirmed(deps, connectionId, request, binding, address);
@@ -49,6 +61,35 @@ export function linkRoutes(deps: LinkRouteDeps): Pages {
       }
     };
   };
+}
+
+/** The refusals a check can give, as the audit log records them. */
+const CHECK_OUTCOMES: Partial<Record<string, AuditOutcome>> = { FORBIDDEN: 'DENIED', NOT_FOUND: 'ERROR' };
+
+/**
+ * Where the signed-in account links itself at the connection, or why it cannot: JSON, audited like
+ * every request of an account (PRODUCT §9). A connection's own token, or an admin key, links no one.
+ */
+async function linkCheck(deps: LinkRouteDeps, connectionId: string, request: Request, address: string | undefined): Promise<Response> {
+  // A page handler is not handed the router's observation; the request scope has it (its id, who called).
+  const observed = activeRequest();
+  const requestId = observed?.requestId ?? randomUUID();
+  const auth = await deps.authenticate(request, { clientAddress: address, observed }, requestId);
+  if (!auth.ok) return deps.audited(auth.recorder, auth.response, auth.outcome);
+  const { caller, recorder } = auth;
+  if (recorder) recorder.operationName = 'connectionLinkCheck';
+  if (caller.kind !== 'account') {
+    return deps.audited(recorder, errorResponse(403, 'FORBIDDEN', 'Linking is for a person: sign in with twg login and use that session.', requestId), 'DENIED');
+  }
+  try {
+    const target = await deps.links.linkTarget(caller.orgId, connectionId);
+    const body = { ...target, linkUrl: `${deps.publicUrl}/connections/${encodeURIComponent(target.connectionId)}/link` };
+    return deps.audited(recorder, new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': requestId } }));
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const refusal = errorResponse(HTTP_STATUS[error.code], error.code, error.message, requestId, {}, error.extensions.subCode as string | undefined);
+    return deps.audited(recorder, refusal, CHECK_OUTCOMES[error.code] ?? 'ERROR');
+  }
 }
 
 async function signInPage(status: number, connectionId: string, deps: LinkRouteDeps, request: Request, options: { email?: string; error?: string }): Promise<Response> {

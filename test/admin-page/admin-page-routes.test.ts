@@ -37,6 +37,7 @@ describe('the admin page routes', () => {
         '/admin/dom.js',
         '/admin/favicon.svg',
         '/admin/people.js',
+        '/admin/keys.js',
         '/admin/permissions.js',
         '/admin/router.js',
         '/admin/sessions.js',

@@ -62,6 +62,7 @@ describe('the admin page', () => {
       '/admin/auth.js',
       '/admin/dom.js',
       '/admin/people.js',
+      '/admin/keys.js',
       '/admin/permissions.js',
       '/admin/router.js',
       '/admin/sessions.js',

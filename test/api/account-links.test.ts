@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestProvider, TEST_PROVIDER, type TestProvider } from '../support/oauth-provider.ts';
-import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
+import { asOperator, createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
 import { FormBrowser } from '../support/form-browser.ts';
 
 const { CLIENT_ID, CLIENT_SECRET } = TEST_PROVIDER;
@@ -290,5 +290,42 @@ describe('linking an account through the connection’s OAuth provider', () => {
     const member = await tenant.account();
     const refused = await t.graphql(member.token, 'mutation($i: SetConnectionLinkProviderInput!) { setConnectionLinkProvider(input: $i) { clientId } }', { i: { ...input, authorizationEndpoint: 'https://provider.example/authorize' } });
     expect(refused.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+  it('answers twg connect’s check at once: the link page, or why linking cannot start, for the caller’s account only', async () => {
+    const { tenant } = await linkedTenant('Checked');
+    const alice = await person(tenant, 'alice@checked.test');
+    const check = (connectionId: string, token: string | null, method = 'GET') =>
+      t.app.fetch(new Request(`${APP}/connections/${connectionId}/link/check`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }));
+    const errorOf = async (response: Response) => ({ status: response.status, ...(await response.json()).errors[0].extensions, requestId: undefined });
+
+    const ready = await check(tenant.connectionId, alice.token);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ connectionId: tenant.connectionId, provider: 'jira', linkUrl: `${APP}/connections/${tenant.connectionId}/link` });
+    const missing = await check('conn_nope', alice.token);
+    const refusal = (await missing.clone().json()).errors[0].extensions;
+    expect(refusal.requestId).toBe(missing.headers.get('x-request-id'));
+    expect(await errorOf(missing)).toMatchObject({ status: 404, code: 'NOT_FOUND', subCode: 'UNKNOWN_CONNECTION' });
+    const other = await linkedTenant('CheckedOther');
+    expect(await errorOf(await check(other.tenant.connectionId, alice.token))).toMatchObject({ status: 404, subCode: 'UNKNOWN_CONNECTION' });
+    expect((await check(tenant.connectionId, null)).status).toBe(401);
+    expect((await check(tenant.connectionId, alice.token, 'POST')).status).toBe(405);
+    // A connection's own token links no one.
+    expect(await errorOf(await check(tenant.connectionId, tenant.connectionToken))).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+
+    const admin = await tenant.account({ admin: true });
+    await t.graphql(admin.token, 'mutation($i: RemoveConnectionLinkProviderInput!) { removeConnectionLinkProvider(input: $i) }', { i: { orgId: tenant.orgId, connectionId: tenant.connectionId } });
+    expect(await errorOf(await check(tenant.connectionId, alice.token))).toMatchObject({ status: 404, code: 'NOT_FOUND', subCode: 'NO_PROVIDER' });
+    await t.app.services.connections.setEnabled(asOperator, tenant.connectionId, false);
+    expect(await errorOf(await check(tenant.connectionId, alice.token))).toMatchObject({ status: 403, code: 'FORBIDDEN', subCode: 'CONNECTION_DISABLED' });
+
+    const events = await t.db.selectFrom('audit_event').select('event_json').where('org_id', '=', tenant.orgId).orderBy('seq').execute();
+    const checks = events.map((e) => JSON.parse(e.event_json)).filter((e) => e.operationName === 'connectionLinkCheck');
+    expect(checks.map((e) => [e.outcome, e.statusCode, e.actor.accountId])).toEqual([
+      ['SUCCESS', 200, alice.accountId],
+      ['ERROR', 404, alice.accountId],
+      ['ERROR', 404, alice.accountId],
+      ['ERROR', 404, alice.accountId],
+      ['DENIED', 403, alice.accountId],
+    ]);
   });
 });

@@ -90,13 +90,53 @@ describe('twg admin permissions', () => {
     expect(restored.settings.allowAllByDefault).toBe(true);
   });
 
-  it('refuses an unknown permission with exit 1 and a usage error when there is nothing to change', async () => {
-    const { admin } = await organisation('AdminUnknown');
+  it('refuses an unknown permission in --allow and in --deny with exit 1, naming it, and saves nothing', async () => {
+    const { org, admin } = await organisation('AdminUnknown');
+    const version = async () => (await h.t.app.services.cliSettings.get(org.orgId)).version;
     const unknown = await admin(['permissions', 'set', '--allow', 'read:nothing:nowhere']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/read:nothing:nowhere/);
-    expect((await admin(['permissions', 'set'])).code).toBe(1);
+    expect(unknown.stderr).toMatch(/^unknown permission "read:nothing:nowhere" in --allow; nothing was saved$/m);
+    const denied = await admin(['permissions', 'set', '--deny', 'read:nonsense:jira', '--clear', 'delete']);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^unknown permission "read:nonsense:jira" in --deny; nothing was saved$/m);
+    expect(denied.stderr).toMatch(/^twg admin permissions show lists every permission$/m);
+    const typo = await admin(['permissions', 'set', '--deny', 'read:work-item:jra', '--json']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/^did you mean read:work-item:jira\?$/m);
+    expect(JSON.parse(typo.stdout).error).toMatchObject({ code: 'UNKNOWN_PERMISSION', flag: '--deny', permission: 'read:work-item:jra', exitCode: 1 });
+    expect(await version()).toBe(0);
+    // Every other flag: categories are checked, a removal that allow-all would ignore is refused.
     expect((await admin(['permissions', 'set', '--clear', 'everything'])).code).toBe(1);
+    const ignored = await admin(['permissions', 'set', '--allow-all', '--deny', 'read:work-item:jira']);
+    expect(ignored.code).toBe(1);
+    expect(ignored.stderr).toMatch(/--allow-all allows every permission, so --deny would change nothing/);
+    expect((await admin(['permissions', 'set'])).code).toBe(1);
+    expect(await version()).toBe(0);
+  });
+
+  it('says "no change", exits 0 and saves no version when the settings already are what is asked', async () => {
+    const { org, admin } = await organisation('AdminNoChange');
+    const saves = async () =>
+      (await h.t.db.selectFrom('audit_event').select('action').where('org_id', '=', org.orgId).where('action', '=', 'cli.settings.updated').execute()).length;
+    const cleared = await admin(['permissions', 'set', '--clear', 'delete']);
+    expect(cleared.stderr).toMatch(/saved version 1; existing sessions kept/);
+
+    const again = await admin(['permissions', 'set', '--clear', 'delete']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^no change: the settings already are so \(version 1\); nothing saved$/m);
+    const alreadyDenied = JSON.parse((await admin(['permissions', 'set', '--deny', 'delete:page:confluence', '--json'])).stdout);
+    expect(alreadyDenied).toMatchObject({ changed: false, revokedSessionCount: 0, settings: { version: 1, allowAllByDefault: false } });
+    expect((await admin(['permissions', 'set', '--allow-all', '--json'])).stdout).toMatch(/"changed": true/);
+    expect((await admin(['permissions', 'set', '--allow-all', '--allow', 'read:work-item:jira'])).stderr).toMatch(/^no change: .*version 2/m);
+    expect(await saves()).toBe(2);
+
+    // Asked to revoke sessions all the same, it does, and still saves nothing.
+    const { machine } = await signedIn(org);
+    const revoked = await admin(['permissions', 'set', '--allow-all', '--revoke-sessions']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stderr).toMatch(/^no change: the settings already are so \(version 2\); nothing saved; 1 twg sessions revoked$/m);
+    expect((await machine.run(['whoami'])).code).toBe(77);
+    expect(await saves()).toBe(2);
   });
 });
 
@@ -109,6 +149,13 @@ describe('twg admin sessions revoke', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/revoked 1 twg session of /);
     expect((await target.machine.run(['whoami'])).code).toBe(77);
+    expect((await bystander.machine.run(['whoami'])).code).toBe(0);
+
+    // A mistyped account is not reported as one with no sessions.
+    const unknown = await admin(['sessions', 'revoke', '--account', 'acc_nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^not found: No account acc_nope in your organisation\.$/m);
+    expect(unknown.stderr).toMatch(/^account ids \(acc_…\) are in twg admin audit query --json/m);
     expect((await bystander.machine.run(['whoami'])).code).toBe(0);
   });
 });

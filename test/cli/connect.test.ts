@@ -1,7 +1,7 @@
 // twg connect through the real binary: it prints the server's link page, the person links there
 // (through a provider on loopback, as in test/api/account-links.test.ts), and twg reports the link.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { objectInput, userPrincipal, viewAcl } from '../support/app.ts';
+import { asOperator, objectInput, userPrincipal, viewAcl } from '../support/app.ts';
 import { startTestProvider, TEST_PROVIDER, type TestProvider } from '../support/oauth-provider.ts';
 import { PASSWORD } from '../support/oauth-harness.ts';
 import { CliHarness } from '../support/cli-harness.ts';
@@ -59,4 +59,56 @@ it('links the signed-in account at the connection’s provider and reports what 
   expect(result.code, result.stderr).toBe(0);
   expect(result.stderr).toContain(`linked to gh-ada at jira (connection ${connectionId})`);
   expect((await machine.run(['--json', 'jira', 'workitem', 'query'])).stdout).toContain('Only for gh-ada');
+});
+
+it('fails at once, naming what to try, for a connection that does not exist, is another organisation’s, or is no id at all', async () => {
+  const acme = await h.tenant('ConnectMissing');
+  const other = await h.tenant('ConnectOther');
+  const person = await acme.person();
+  const machine = h.machine();
+  await machine.signIn(person.email);
+
+  const missing = await machine.run(['connect', 'conn_nope']);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/^not found: There is no connection conn_nope in your organisation\.$/m);
+  expect(missing.stderr).toMatch(/^ask an organisation admin for the id of the connection to link/m);
+  expect(missing.stderr).not.toMatch(/Open this address/);
+  // Another organisation's connection is indistinguishable from none.
+  const foreign = await machine.run(['connect', other.tenant.connectionId, '--json']);
+  expect(foreign.code).toBe(1);
+  expect(JSON.parse(foreign.stdout).error).toMatchObject({ code: 'NOT_FOUND', subCode: 'UNKNOWN_CONNECTION', exitCode: 1 });
+  const provider = await machine.run(['connect', 'jira']);
+  expect(provider.code).toBe(1);
+  expect(provider.stderr).toMatch(/^a connection id looks like conn_…; "jira" is not one/m);
+
+  // Each check is the account's request in the audit log, with its outcome.
+  const events = await h.auditEvents(acme.orgId, { command: 'connect' });
+  expect(events.map((e) => [e.outcome, e.statusCode, e.actor.email])).toEqual([
+    ['ERROR', 404, person.email],
+    ['ERROR', 404, person.email],
+    ['ERROR', 404, person.email],
+  ]);
+});
+
+it('fails at once for a disabled connection, and for one with no third-party sign-in', async () => {
+  const acme = await h.tenant('ConnectRefused');
+  const person = await acme.person();
+  const machine = h.machine();
+  await machine.signIn(person.email);
+  const connectionId = acme.tenant.connectionId;
+
+  const unprepared = await machine.run(['connect', connectionId]);
+  expect(unprepared.code).toBe(1);
+  expect(unprepared.stderr).toMatch(new RegExp(`^not found: Connection ${connectionId} has no third-party sign-in set up`, 'm'));
+  expect(unprepared.stderr).toMatch(/^ask an organisation admin to set up the connection's third-party sign-in/m);
+
+  await h.t.app.services.connections.setEnabled(asOperator, connectionId, false);
+  const disabled = await machine.run(['connect', connectionId]);
+  expect(disabled.code).toBe(2);
+  expect(disabled.stderr).toMatch(new RegExp(`^forbidden: Connection ${connectionId} is disabled by an organisation admin`, 'm'));
+  expect(disabled.stderr).toMatch(/^ask an organisation admin to enable the connection, then run twg connect again$/m);
+  expect((await h.auditEvents(acme.orgId, { command: 'connect' })).map((e) => [e.outcome, e.statusCode])).toEqual([
+    ['DENIED', 403],
+    ['ERROR', 404],
+  ]);
 });

@@ -104,9 +104,28 @@ describe('reading', () => {
     const missing = await machine.run(['jira', 'workitem', 'get', 'obj_doesnotexist']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not found: no work item obj_doesnotexist/);
+    expect(missing.stderr).not.toMatch(/--connection/);
     const page = await machine.run(['jira', 'workitem', 'get', pageId]);
     expect(page.code).toBe(1);
+    expect(page.stderr).toMatch(new RegExp(`^not found: ${pageId} is a confluence:page, not a work item$`, 'm'));
+    expect(page.stderr).toMatch(new RegExp(`^twg graph object get ${pageId} shows it whatever its type$`, 'm'));
     expect((await machine.run(['confluence', 'page', 'get', pageId])).code).toBe(0);
+  });
+
+  it('says how to look an object up the other way when it is not found by key or by id', async () => {
+    const key = await machine.run(['jira', 'workitem', 'get', 'PROJ-1']);
+    expect(key.code).toBe(1);
+    expect(key.stderr).toMatch(/^not found: no work item PROJ-1 that you may view$/m);
+    expect(key.stderr).toMatch(/^PROJ-1 is not an object id \(obj_…\); to look up a key such as PROJ-1, add --connection <connection id> \(twg jira workitem get PROJ-1 --connection ID;/m);
+    const wrongKey = await machine.run(['jira', 'workitem', 'get', 'PROJ-999', '--connection', acme.tenant.connectionId]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toMatch(new RegExp(`^not found: no work item PROJ-999 in connection ${acme.tenant.connectionId} that you may view$`, 'm'));
+    expect(wrongKey.stderr).toMatch(/^check the key and the connection id/m);
+    const idWithConnection = await machine.run(['jira', 'workitem', 'get', firstItemId, '--connection', acme.tenant.connectionId]);
+    expect(idWithConnection.stderr).toMatch(new RegExp(`^${firstItemId} is an object id: leave out --connection`, 'm'));
+    const relationships = await machine.run(['graph', 'relationships', 'PROJ-1']);
+    expect(relationships.code).toBe(1);
+    expect(relationships.stderr).toMatch(/^to look up a key, use a typed command with --connection, e.g. twg jira workitem get PROJ-1 --connection ID$/m);
   });
 
   it('lists objects of any product with graph object query and shows relationships', async () => {

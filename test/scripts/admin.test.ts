@@ -134,6 +134,72 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the operator command line', 
     expect(intact.stderr.trim().split('\n')).toEqual([line(10_000, 83), line(12_000, 100)]);
   }, 180_000);
 
+  it('creates, lists and revokes admin API keys as the operator, and a created key reaches admin fields until revoked', async () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-admin-')), 'data');
+    const { orgId, adaId, bobId } = await withDataDir(dataDir, async (db) => {
+      await migrateToLatest(db);
+      const { orgs } = createServices({ db });
+      const { orgId } = await orgs.createOrganization('Keyed');
+      const ada = await orgs.createAccount({ orgId, email: 'ada@keyed.test', displayName: 'Ada', admin: true });
+      const bob = await orgs.createAccount({ orgId, email: 'bob@keyed.test', displayName: 'Bob' });
+      return { orgId, adaId: ada.accountId, bobId: bob.accountId };
+    });
+    // A key acts for its account and works only while it is an admin: the operator is told so, not handed a dead key.
+    const refused = await admin(dataDir, 'admin-key', 'create', '--account', bobId);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(`Account ${bobId} is not an organisation admin; a key works only for an admin: run account make-admin --account ${bobId} first.`);
+
+    const created = await admin(dataDir, 'admin-key', 'create', '--account', adaId, '--label', 'nightly export', '--expires-in-days', '30');
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout);
+    expect(Object.keys(key).sort()).toEqual(['apiKeyId', 'secret']);
+    expect(key.secret).toMatch(/^twgk_/);
+    const byEmail = JSON.parse((await admin(dataDir, 'admin-key', 'create', '--email', 'ADA@keyed.test')).stdout);
+
+    const listed = JSON.parse((await admin(dataDir, 'admin-key', 'list', '--org', orgId)).stdout);
+    expect(listed.adminApiKeys).toHaveLength(2);
+    const nightly = listed.adminApiKeys.find((k: any) => k.apiKeyId === key.apiKeyId);
+    expect(nightly).toEqual({ apiKeyId: key.apiKeyId, label: 'nightly export', accountId: adaId, status: 'active', createdAt: expect.any(String), expiresAt: expect.any(String), revokedAt: null, lastUsedAt: null });
+    expect(Math.abs(Date.parse(nightly.expiresAt) - Date.parse(nightly.createdAt) - 30 * 86_400_000)).toBeLessThan(1000);
+    expect(listed.adminApiKeys.find((k: any) => k.apiKeyId === byEmail.apiKeyId)).toMatchObject({ label: 'operator command line', accountId: adaId, expiresAt: null });
+    expect(JSON.stringify(listed)).not.toContain(key.secret.split('.')[1]);
+
+    const settingsAs = (secret: string) =>
+      withDataDir(dataDir, async (db) => {
+        const response = await createApp({ db, publicUrl: TEST_ORIGIN }).fetch(
+          new Request(`${TEST_ORIGIN}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+            body: JSON.stringify({ query: '{ viewer { organization { id cliSettings { version } } } }' }),
+          }),
+        );
+        return { status: response.status, body: await response.json() };
+      });
+    expect((await settingsAs(key.secret)).body).toEqual({ data: { viewer: { organization: { id: orgId, cliSettings: { version: 0 } } } } });
+
+    const revoked = await admin(dataDir, 'admin-key', 'revoke', '--key', key.apiKeyId);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toEqual({ apiKeyId: key.apiKeyId, revokedAt: expect.any(String) });
+    expect((await settingsAs(key.secret)).status).toBe(401);
+    expect(JSON.parse((await admin(dataDir, 'admin-key', 'list', '--org', orgId)).stdout).adminApiKeys.find((k: any) => k.apiKeyId === key.apiKeyId).status).toBe('revoked');
+
+    const unknown = await admin(dataDir, 'admin-key', 'revoke', '--key', 'key_nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe('No admin API key key_nope; admin-key list --org ORG lists them.');
+
+    // Audited as the operator's (no actor), naming the account each key acts for.
+    const events = await withDataDir(dataDir, (db) =>
+      db.selectFrom('audit_event').select('event_json').where('org_id', '=', orgId).orderBy('seq').execute(),
+    );
+    const actions = events.map((e) => JSON.parse(e.event_json)).filter((e) => e.action.startsWith('admin-api-key.'));
+    expect(actions.map((e) => [e.action, e.actor, e.details.keyId])).toEqual([
+      ['admin-api-key.created', { accountId: null, email: null }, key.apiKeyId],
+      ['admin-api-key.created', { accountId: null, email: null }, byEmail.apiKeyId],
+      ['admin-api-key.revoked', { accountId: null, email: null }, key.apiKeyId],
+    ]);
+    expect(actions[0].details).toMatchObject({ name: 'nightly export', createdBy: adaId, expiresAt: nightly.expiresAt });
+  }, 180_000);
+
   it('prints one line on stderr and exits 1 on an error', async () => {
     const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-admin-')), 'data');
     const result = await admin(dataDir, 'org', 'create', '--bogus');

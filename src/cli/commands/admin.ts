@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import type { Api } from '../api.ts';
+import type { Invocation } from '../invocation.ts';
 import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
@@ -118,7 +119,17 @@ function registerPermissions(admin: Command): void {
     .option('--allow <permission>', 'allow one permission (repeatable)', repeatable)
     .option('--deny <permission>', 'stop allowing one permission (repeatable)', repeatable)
     .option('--revoke-sessions', "save and end every active twg session of the organisation at once (else existing sessions keep what they were granted, within what is allowed)")
-    .addHelpText('after', '\nOrder: cleared categories, then selected categories, then --deny, then --allow.\nExample: twg admin permissions set --clear delete --allow delete:work-item:jira --revoke-sessions')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Order: cleared categories, then selected categories, then --deny, then --allow.',
+        'An unknown permission or category in any flag is refused (exit 1) and nothing is saved.',
+        'When the settings already are what you ask for, nothing is saved: twg says "no change" and exits 0',
+        '(with --revoke-sessions the sessions are still ended).',
+        'Example: twg admin permissions set --clear delete --allow delete:work-item:jira --revoke-sessions',
+      ].join('\n'),
+    )
     .action(
       action<{ allowAll?: boolean; selectAll?: string[]; clear?: string[]; allow?: string[]; deny?: string[]; revokeSessions?: boolean }>(async ({ invocation, api, options }) => {
         const clear: string[] = (options.clear ?? []).map(categoryOf);
@@ -129,11 +140,20 @@ function registerPermissions(admin: Command): void {
         if (both.length > 0) throw new CliError(EXIT.usage, `${both.join(', ')} is both cleared and selected; choose one`);
         const contradictions = allow.filter((p) => deny.includes(p));
         if (contradictions.length > 0) throw new CliError(EXIT.usage, `${contradictions.join(', ')} is both allowed and denied; choose one`);
+        // With allow-all on every permission is allowed: a removal would be silently ignored.
+        if (options.allowAll === true && (clear.length > 0 || deny.length > 0)) {
+          throw new CliError(EXIT.usage, `--allow-all allows every permission, so ${clear.length > 0 ? '--clear' : '--deny'} would change nothing; leave out --allow-all to restrict`);
+        }
         const edits = clear.length + selectAll.length + allow.length + deny.length > 0;
         if (!edits && options.allowAll === undefined && !options.revokeSessions) throw new CliError(EXIT.usage, 'nothing to change: give --allow-all, --no-allow-all, --select-all, --clear, --allow, --deny or --revoke-sessions');
 
         const org = await organization<{ cliSettings: CliSettings }>(api, `cliSettings { ${SETTINGS_FIELDS} }`);
         const current = org.cliSettings;
+        const catalogue = current.categories.flatMap((c) => c.permissions.map((p) => p.permission.key));
+        for (const [flag, keys] of [['--allow', allow], ['--deny', deny]] as const) {
+          const unknown = keys.find((key) => !catalogue.includes(key));
+          if (unknown !== undefined) throw unknownPermission(flag, unknown, catalogue);
+        }
         // The server lists every category, so the one asked for is there.
         const keysOf = (category: string): string[] => current.categories.find((c) => c.category === category)!.permissions.map((p) => p.permission.key);
         const selection = new Set<string>(current.effectivePermissions);
@@ -143,6 +163,10 @@ function registerPermissions(admin: Command): void {
         for (const key of allow) selection.add(key);
 
         const allowAllByDefault = options.allowAll ?? (edits ? false : current.allowAllByDefault);
+        const effective = allowAllByDefault ? catalogue : [...selection];
+        const unchanged = allowAllByDefault === current.allowAllByDefault && sameSet(effective, current.effectivePermissions);
+        if (unchanged) return reportNoChange(invocation, api, org.id, current, Boolean(options.revokeSessions));
+
         const input = {
           orgId: org.id,
           allowAllByDefault,
@@ -155,11 +179,53 @@ function registerPermissions(admin: Command): void {
           { input },
           'admin',
         );
-        if (invocation.json) return printJson(updateCliPermissions);
+        if (invocation.json) return printJson({ changed: true, ...updateCliPermissions });
         printSettings(updateCliPermissions.settings, updateCliPermissions.revokedSessionCount);
         tell(`saved version ${updateCliPermissions.settings.version}${options.revokeSessions ? `; ${updateCliPermissions.revokedSessionCount} twg sessions revoked` : '; existing sessions kept'}`);
       }),
     );
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
+
+/** A refusal naming the flag and the value, with the nearest permission when one is close. */
+function unknownPermission(flag: string, key: string, catalogue: string[]): CliError {
+  const [nearest] = catalogue.map((candidate) => ({ candidate, distance: editDistance(key, candidate) })).sort((a, b) => a.distance - b.distance);
+  const close = nearest && nearest.distance <= Math.max(2, Math.floor(key.length / 4));
+  return new CliError(EXIT.usage, `unknown permission "${key}" in ${flag}; nothing was saved`, [...(close ? [`did you mean ${nearest.candidate}?`] : []), 'twg admin permissions show lists every permission'], {
+    code: 'UNKNOWN_PERMISSION',
+    flag,
+    permission: key,
+  });
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/**
+ * Nothing would change: no new version is saved (it would only add an audit event with the same
+ * before and after). Asked to revoke sessions all the same, it revokes them, audited as such.
+ */
+async function reportNoChange(invocation: Invocation, api: Api, orgId: string, current: CliSettings, revokeSessions: boolean): Promise<void> {
+  let revokedSessionCount = 0;
+  if (revokeSessions) {
+    const { revokeCliSessions } = await api.request<{ revokeCliSessions: { revokedSessionCount: number } }>(
+      'mutation($input: RevokeCliSessionsInput!) { revokeCliSessions(input: $input) { revokedSessionCount } }',
+      { input: { orgId } },
+      'admin',
+    );
+    revokedSessionCount = revokeCliSessions.revokedSessionCount;
+  }
+  if (invocation.json) return printJson({ changed: false, revokedSessionCount, settings: current });
+  printSettings(current, revokeSessions ? revokedSessionCount : undefined);
+  tell(`no change: the settings already are so (version ${current.version}); nothing saved${revokeSessions ? `; ${revokedSessionCount} twg sessions revoked` : ''}`);
 }
 
 function printAllowlist(allowlist: IpAllowlist): void {

@@ -69,8 +69,21 @@ export function objectDetails(o: GraphObject): [string, unknown][] {
   ];
 }
 
-/** Looks an object up by id, or by its key within a connection; `type` must match when given. */
-export async function getObject(api: Api, id: string, options: { connection?: string }, type: string | undefined, noun: string, auth: 'session' | 'bitbucket' = 'session'): Promise<GraphObject> {
+/** Object ids as the API gives them (PRODUCT §2); anything else is a key or a mistake. */
+const OBJECT_ID = /^obj_/;
+
+/**
+ * Looks an object up by id, or by its key within a connection; `type` must match when given.
+ * `keys`: the command takes `--connection`, so a key given without it is pointed there.
+ */
+export async function getObject(
+  api: Api,
+  id: string,
+  options: { connection?: string; keys?: boolean },
+  type: string | undefined,
+  noun: string,
+  auth: 'session' | 'bitbucket' = 'session',
+): Promise<GraphObject> {
   let object: GraphObject | null;
   if (options.connection) {
     if (!type) throw new CliError(EXIT.usage, '--connection needs a typed command, e.g. twg jira workitem get KEY --connection ID');
@@ -79,9 +92,32 @@ export async function getObject(api: Api, id: string, options: { connection?: st
   } else {
     object = (await api.request<{ object: GraphObject | null }>(`query($id: ID!) { object(id: $id) { ${OBJECT_FIELDS} } }`, { id }, auth)).object;
   }
+  if (object && type && object.type !== type) {
+    // The caller may view it, so saying what it is reveals nothing.
+    throw new CliError(EXIT.usage, `not found: ${id} is a ${object.type}, not a ${noun}`, [`twg graph object get ${object.id} shows it whatever its type`], { code: 'NOT_FOUND' });
+  }
   // An invisible object is indistinguishable from a missing one (PRODUCT §3).
-  if (!object || (type && object.type !== type)) throw new CliError(EXIT.usage, `not found: no ${noun} ${id} that you may view`, [], { code: 'NOT_FOUND' });
+  if (!object) {
+    const where = options.connection ? ` in connection ${options.connection}` : '';
+    throw new CliError(EXIT.usage, `not found: no ${noun} ${id}${where} that you may view`, notFoundHints(api, id, options), { code: 'NOT_FOUND' });
+  }
   return object;
+}
+
+/** What to try when an object lookup found nothing: the other way of naming it. */
+function notFoundHints(api: Api, id: string, options: { connection?: string; keys?: boolean }): string[] {
+  const command = api.invocation.commandPath;
+  if (options.connection) {
+    return OBJECT_ID.test(id)
+      ? [`${id} is an object id: leave out --connection (twg ${command} ${id})`]
+      : ['check the key and the connection id: an object\'s connectionId is in --json output, e.g. of its query command'];
+  }
+  if (OBJECT_ID.test(id)) return [];
+  if (options.keys) {
+    return [`${id} is not an object id (obj_…); to look up a key such as PROJ-1, add --connection <connection id> (twg ${command} ${id} --connection ID; an object's connectionId is in --json output)`];
+  }
+  const byKey = command.startsWith('graph ') ? [`to look up a key, use a typed command with --connection, e.g. twg jira workitem get ${id} --connection ID`] : [];
+  return [`${id} is not an object id (obj_…): the ID column of a query or list command shows them`, ...byKey];
 }
 
 export async function queryObjects(invocation: Invocation, api: Api, filter: Record<string, unknown>, options: PageOptions, noun: string, auth: 'session' | 'bitbucket' = 'session') {
@@ -115,7 +151,7 @@ export function registerTypedResource(surface: Command, resource: TypedResource)
     .option('--connection <id>', 'look the key up in this connection')
     .action(
       action<{ connection?: string }>(async ({ invocation, api, args: [id], options }) => {
-        const object = await getObject(api, id, options, resource.type, resource.noun);
+        const object = await getObject(api, id, { ...options, keys: true }, resource.type, resource.noun);
         printRecord(invocation, object, objectDetails(object));
       }),
     );
@@ -230,7 +266,7 @@ export function registerGraphCommands(program: Command): void {
       if (direction && !['OUTGOING', 'INCOMING', 'BOTH'].includes(direction)) throw new CliError(EXIT.usage, `--direction must be outgoing, incoming or both, got "${options.direction}"`);
       const page = await collect(options, async (first, after) => {
         const data = await api.request<{ object: { id: string; relationships: Connection<Relationship> } | null }>(RELATIONSHIPS_QUERY, { id, first, after, direction, type: options.type });
-        if (!data.object) throw new CliError(EXIT.usage, `not found: no object ${id} that you may view`, [], { code: 'NOT_FOUND' });
+        if (!data.object) throw new CliError(EXIT.usage, `not found: no object ${id} that you may view`, notFoundHints(api, id, {}), { code: 'NOT_FOUND' });
         return data.object.relationships;
       });
       printList(

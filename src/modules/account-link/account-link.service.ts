@@ -9,7 +9,7 @@ import * as oauth from 'oauth4webapi';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
+import { AppError, BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { isLoopbackHost } from '../../shared/ip-address.ts';
 import { newId } from '../../shared/ids.ts';
 import type { SecretBox } from '../../shared/secret-box.ts';
@@ -165,6 +165,25 @@ export class AccountLinkService {
     const connection = await new ConnectionRepository(this.db).findAnywhere(connectionId);
     const provider = connection && (await this.links.findProvider(connection.org_id, connection.id));
     return provider ? new URL(provider.authorization_endpoint).origin : null;
+  }
+
+  /**
+   * Whether an account of `orgId` can link itself at the connection now, asked before the browser
+   * is sent to the link page (twg connect), so a wrong id fails at once instead of after a sign-in.
+   * The same refusals as `start`, as public codes; another organisation's connection is not found.
+   */
+  async linkTarget(orgId: string, connectionId: string): Promise<{ connectionId: string; provider: string }> {
+    const connection = await new ConnectionRepository(this.db).find(orgId, connectionId);
+    if (!connection || connection.deletion_started_at) {
+      throw new AppError('NOT_FOUND', `There is no connection ${connectionId} in your organisation.`, { subCode: 'UNKNOWN_CONNECTION' });
+    }
+    if (connection.disabled_at) {
+      throw new AppError('FORBIDDEN', `Connection ${connectionId} is disabled by an organisation admin; it cannot be linked until it is enabled again.`, { subCode: 'CONNECTION_DISABLED' });
+    }
+    if (!(await this.links.findProvider(orgId, connectionId))) {
+      throw new AppError('NOT_FOUND', `Connection ${connectionId} has no third-party sign-in set up; ask an organisation admin to set one (setConnectionLinkProvider).`, { subCode: 'NO_PROVIDER' });
+    }
+    return { connectionId: connection.id, provider: connection.provider };
   }
 
   /**

@@ -28,6 +28,11 @@ export class AdminKeyRepository {
     return this.db.selectFrom('admin_api_key').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   }
 
+  /** The key by its id alone, for the operator command line, which knows no organisation. */
+  findAnywhere(id: string) {
+    return this.db.selectFrom('admin_api_key').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   list(orgId: string) {
     return this.db.selectFrom('admin_api_key').selectAll().where('org_id', '=', orgId).orderBy('created_at', 'desc').orderBy('id').execute();
   }

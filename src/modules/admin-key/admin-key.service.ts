@@ -1,5 +1,5 @@
-// Admin API keys (PRODUCT §5): created by an org admin signed in to the admin page, the secret
-// returned once (twgk_ + 32 random bytes, stored as SHA-256), optional expiry, revocable. A key
+// Admin API keys (PRODUCT §5): created by an org admin signed in to the admin page (or for one by
+// the operator command line, to bootstrap `twg admin`), the secret returned once (twgk_ + 32 random bytes, stored as SHA-256), optional expiry, revocable. A key
 // authenticates as an AdminKeyCaller: admin fields only, outside the CLI permission settings.
 import type { Speculation } from '../session/credentials/speculation.ts';
 import { ADMIN_KEY_CLIENT_ID } from '../session/credentials/client-ids.ts';
@@ -42,7 +42,7 @@ export class AdminKeyService {
     const id = newId('adminApiKey');
     await this.keys.insert({ org_id: orgId, id, name, key_hash: sha256(secret), created_by: createdBy, created_at: now, expires_at: input.expiresAt ?? null, revoked_at: null, last_used_at: null });
     const apiKey = (await this.keys.find(orgId, id))!;
-    await this.audit.recordAction(by, orgId, 'admin-api-key.created', { keyId: apiKey.id, name: apiKey.name, expiresAt: apiKey.expires_at });
+    await this.audit.recordAction(by, orgId, 'admin-api-key.created', { keyId: apiKey.id, name: apiKey.name, expiresAt: apiKey.expires_at, createdBy });
     return { apiKey, secret };
   }
 

@@ -8,6 +8,7 @@ import { loadAudit, wireAudit } from './audit.js';
 import { completeSignIn, gql, signOut, signedIn, startSignIn } from './auth.js';
 import { $, say } from './dom.js';
 import { loadPeople, wirePeople } from './people.js';
+import { loadKeys, wireKeys } from './keys.js';
 import { loadPermissions, wirePermissions } from './permissions.js';
 import { enterOrganisation, showOnly, showSignIn, startRouting } from './router.js';
 import { loadSessions, wireSessions } from './sessions.js';
@@ -29,12 +30,13 @@ async function signOutOfPage() {
 async function start() {
   $('sign-in').addEventListener('click', signIn);
   $('sign-out').addEventListener('click', signOutOfPage);
-  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, people: loadPeople, sessions: loadSessions });
+  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, people: loadPeople, sessions: loadSessions, keys: loadKeys });
   wirePermissions();
   wireAllowlist();
   wireAudit();
   wirePeople();
   wireSessions();
+  wireKeys();
   try {
     if (location.pathname === '/admin/callback') await completeSignIn(new URLSearchParams(location.search));
     if (!signedIn()) return showSignIn();
