@@ -154,8 +154,8 @@ describe('twg admin sessions revoke', () => {
     // A mistyped account is not reported as one with no sessions.
     const unknown = await admin(['sessions', 'revoke', '--account', 'acc_nope']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^not found: No account acc_nope in your organisation\.$/m);
-    expect(unknown.stderr).toMatch(/^account ids \(acc_…\) are in twg admin audit query --json/m);
+    expect(unknown.stderr).toMatch(/^not found: no account acc_nope in your organisation$/m);
+    expect(unknown.stderr).toMatch(/^give an e-mail or an id from: twg admin people list$/m);
     expect((await bystander.machine.run(['whoami'])).code).toBe(0);
   });
 });

@@ -51,11 +51,11 @@ export async function resolveAccount(api: Api, orgId: string, emailOrId: string)
       'admin',
     );
     if (org?.accountByEmail) return org.accountByEmail;
-    throw new CliError(EXIT.usage, `refused: no account of your organisation has the e-mail ${value}`, ['list them with: twg admin people list --search TEXT']);
+    throw new CliError(EXIT.usage, `not found: no account of your organisation has the e-mail ${value}`, ['list them with: twg admin people list --search TEXT'], { code: 'NOT_FOUND' });
   }
   const { node } = await api.request<{ node: { id: string; email: string } | null }>('query($id: ID!) { node(id: $id) { ... on Account { id email } } }', { id: value }, 'admin');
   if (node?.email) return node;
-  throw new CliError(EXIT.usage, `refused: no account ${value} in your organisation`, ['give an e-mail or an id from: twg admin people list']);
+  throw new CliError(EXIT.usage, `not found: no account ${value} in your organisation`, ['give an e-mail or an id from: twg admin people list'], { code: 'NOT_FOUND' });
 }
 
 function registerPeople(admin: Command): void {
