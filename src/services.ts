@@ -2,6 +2,7 @@
 // the HTTP edge, the GraphQL resolvers, the operator command line, the demo and the benchmarks all
 // act through. Nothing here knows of HTTP or GraphQL.
 import type { Kysely } from 'kysely';
+import { HolderCache } from './authz/accessors.ts';
 import { PrincipalCache } from './authz/viewer-principals.ts';
 import type { ChangeFeed } from './db/change-feed.ts';
 import type { Database } from './db/database.ts';
@@ -65,6 +66,8 @@ export interface Services {
   cliSettings: CliSettingsService;
   /** Principal sets shared across requests, checked against each request's OrgSnapshot. */
   principals: PrincipalCache;
+  /** Who holds each principal key (the accessors of objects), shared across requests under the principal version. */
+  accessorHolders: HolderCache;
   oauth: OAuthService;
   adminKeys: AdminKeyService;
   audit: AuditService;
@@ -103,6 +106,7 @@ export function createServices(deps: ServiceDeps): Services {
     relationships: new RelationshipService(deps.db, clock),
     cliSettings,
     principals: new PrincipalCache(deps.db, { onLookup: (result) => metrics.principalLookup(result) }),
+    accessorHolders: new HolderCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
     accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),

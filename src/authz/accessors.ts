@@ -11,6 +11,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { withIndexPlans } from '../db/index-plans.ts';
+import { inRequestScope } from '../db/request-transaction.ts';
 import { AccessChecker } from './access-checker.ts';
 import { type AclAction, CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
 import type { AclFacts } from './acl-engine.ts';
@@ -66,7 +67,9 @@ function keysOf(formula: Formula, into = new Set<string>(), seen = new Set<Formu
 }
 
 /** For each principal key: the accounts whose principal set holds it, and how. */
-type Holders = Map<string, Map<string, string>>;
+export type Holders = Map<string, ReadonlyMap<string, string>>;
+/** Finds the holders of principal keys (loadHolders, or a HolderCache's answer under the request's principal version). */
+export type HolderSource = (keys: string[]) => Promise<Holders>;
 
 function accountsOf(formula: Formula, holders: Holders, memo = new Map<Formula, ReadonlySet<string>>()): ReadonlySet<string> {
   const known = memo.get(formula);
@@ -131,10 +134,11 @@ export async function listAccessors(
   objectId: string,
   action: AclAction,
   page: { afterAccountId: string | null; limit: number },
+  holderSource: HolderSource = (keys) => loadHolders(db, orgId, keys),
 ): Promise<Accessor[]> {
   const [facts, hidden] = await Promise.all([new AccessChecker(db, orgId, async () => NO_PRINCIPALS).facts(objectId), hiddenConnections(db, orgId)]);
   const formula = formulaOf(facts, hidden, objectId, action);
-  const holders = await holdersOf(db, orgId, [...keysOf(formula)]);
+  const holders = await holderSource([...keysOf(formula)]);
   const sets = new Map<Formula, ReadonlySet<string>>();
   const accounts = [...accountsOf(formula, holders, sets)].filter((id) => page.afterAccountId === null || id > page.afterAccountId).sort();
   return accounts.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, holders, sets)).join('; ') }));
@@ -152,12 +156,76 @@ async function hiddenConnections(db: Kysely<Database>, orgId: string): Promise<R
 }
 
 /**
+ * Holders of principal keys kept across requests, like principal sets (viewer-principals.ts): an
+ * entry counts only for requests that read the organisation's principal version it was loaded
+ * under, and every change to what a holder set depends on (links, groups, memberships, sites,
+ * accounts, connections) moves that version. Bounded by the accounts held, least recently used first.
+ */
+export class HolderCache {
+  private readonly entries = new Map<string, { version: number; holders: Promise<ReadonlyMap<string, string>>; size: number }>();
+  private held = 0;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxAccounts = 500_000,
+  ) {}
+
+  async get(orgId: string, keys: string[], version: number): Promise<Holders> {
+    // Inside a request transaction a load shared with another request could wait for this one's connection: load privately.
+    if (inRequestScope()) return loadHolders(this.db, orgId, keys);
+    const slot = (key: string) => `${orgId}\u0000${key}`;
+    const missing = keys.filter((key) => this.entries.get(slot(key))?.version !== version);
+    if (missing.length > 0) {
+      const loaded = loadHolders(this.db, orgId, missing);
+      for (const key of missing) {
+        const holders = loaded.then((all) => all.get(key) ?? new Map<string, string>());
+        this.set(slot(key), { version, holders, size: 0 });
+        // A failed load is not kept: the next request tries again.
+        holders.then(
+          (found) => this.resize(slot(key), found.size),
+          () => this.entries.delete(slot(key)),
+        );
+      }
+    }
+    const found = await Promise.all(
+      keys.map(async (key) => {
+        const entry = this.entries.get(slot(key));
+        // Evicted while loading: read it again.
+        const holders = entry && entry.version === version ? await entry.holders : ((await loadHolders(this.db, orgId, [key])).get(key) ?? new Map());
+        return [key, holders] as const;
+      }),
+    );
+    return new Map(found);
+  }
+
+  private set(slot: string, entry: { version: number; holders: Promise<ReadonlyMap<string, string>>; size: number }) {
+    const old = this.entries.get(slot);
+    if (old) this.held -= old.size;
+    this.entries.delete(slot);
+    this.entries.set(slot, entry);
+  }
+
+  private resize(slot: string, size: number) {
+    const entry = this.entries.get(slot);
+    if (!entry) return;
+    this.held += size - entry.size;
+    entry.size = size;
+    for (const [oldest, old] of this.entries) {
+      if (this.held <= this.maxAccounts || oldest === slot) break;
+      this.entries.delete(oldest);
+      this.held -= old.size;
+    }
+  }
+}
+
+/**
  * The inverse of loadViewerPrincipals for the keys named: `u:` the account linked to that live
  * third-party user; `g:` the accounts linked to a live user in the group, directly or through
- * nested groups (the group named and the nested group holding the user are told); `w:` the site's members. Only active accounts.
+ * nested groups (the group named and the nested group holding the user are told); `w:` the site's
+ * members. Only active accounts. Rows carry ids only; `via` is worded here.
  */
-async function holdersOf(db: Kysely<Database>, orgId: string, keys: string[]): Promise<Holders> {
-  const holders: Holders = new Map(keys.map((key) => [key, new Map()]));
+export async function loadHolders(db: Kysely<Database>, orgId: string, keys: string[]): Promise<Holders> {
+  const holders = new Map(keys.map((key) => [key, new Map<string, string>()]));
   if (keys.length === 0) return holders;
   const parsed = keys.map((key) => {
     const [kind, first, ...rest] = key.split(':');
@@ -169,10 +237,8 @@ async function holdersOf(db: Kysely<Database>, orgId: string, keys: string[]): P
   const sites = parsed.filter((p) => p.kind === 'w');
   // Index lookups only, each a LATERAL step from the row before (as in viewer-principals.ts): with
   // joins a planner without statistics looped over the organisation's accounts outside and ran the
-  // whole membership walk once per account (437 ms for a group of 200). `member_type || ''` keeps
-  // the membership lookups on the primary key (group first), not on group_member_by_member, which
-  // would read every membership of the connection of that type.
-  const result = await withIndexPlans(db, (trx) => sql<{ key: string; account_id: string; via: string; depth: number }>`
+  // whole membership walk once per account (437 ms for a group of 200).
+  const result = await withIndexPlans(db, (trx) => sql<{ key: string; account_id: string; user_id: string | null; nested: string | null }>`
     with recursive
     wanted_groups (key, connection_id, group_id) as (
       select * from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[])
@@ -185,25 +251,20 @@ async function holdersOf(db: Kysely<Database>, orgId: string, keys: string[]): P
       select c.key, c.connection_id, c.root, m.member_external_id
       from closure c cross join lateral (
         select m.member_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and (m.member_type || '') = 'GROUP'
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
         offset 0) m
     ),
-    group_users (key, connection_id, external_id, via, depth) as (
-      select c.key, c.connection_id, m.member_external_id,
-        'third-party user ' || m.member_external_id || ' in group ' || c.root || case when c.group_id = c.root then '' else ' (through nested group ' || c.group_id || ')' end,
-        case when c.group_id = c.root then 0 else 1 end
-      from closure c cross join lateral (
-        select m.member_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and (m.member_type || '') = 'USER'
-        offset 0) m
-    ),
-    wanted_users (key, connection_id, external_id, via, depth) as (
-      select u.key, u.connection_id, u.external_id, 'linked to third-party user ' || u.external_id, 0
+    wanted_users (key, connection_id, external_id, nested) as (
+      select u.key, u.connection_id, u.external_id, null
       from unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
       union all
-      select key, connection_id, external_id, 'linked to ' || via, depth from group_users
+      select c.key, c.connection_id, m.member_external_id, nullif(c.group_id, c.root)
+      from closure c cross join lateral (
+        select m.member_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'USER'
+        offset 0) m
     )
-    select w.key, l.account_id, w.via, w.depth
+    select w.key, l.account_id, w.external_id as user_id, w.nested
     from wanted_users w
     cross join lateral (
       select l.account_id from user_link l
@@ -213,18 +274,25 @@ async function holdersOf(db: Kysely<Database>, orgId: string, keys: string[]): P
     where not coalesce((select u.deleted from external_user u
         where u.org_id = ${orgId} and u.connection_id = w.connection_id and u.external_id = w.external_id limit 1), false)
     union all
-    select s.key, m.account_id, 'an active member of site ' || s.cloud_id, 0
+    select s.key, m.account_id, null, null
     from unnest(${sites.map((s) => s.key)}::text[], ${sites.map((s) => s.scope)}::text[]) as s(key, cloud_id)
     cross join lateral (select m.account_id from site_member m where m.org_id = ${orgId} and m.cloud_id = s.cloud_id offset 0) m
     cross join lateral (select 1 from account a where a.org_id = ${orgId} and a.id = m.account_id and a.active limit 1) a
   `.execute(trx));
-  // The most direct way in for each account (a group's own member before one through nested groups).
-  const best = new Map<string, number>();
+  const byKey = new Map(parsed.map((p) => [p.key, p]));
   for (const row of result.rows) {
-    const slot = `${row.key}\u0000${row.account_id}`;
-    if ((best.get(slot) ?? Infinity) <= row.depth) continue;
-    best.set(slot, row.depth);
-    holders.get(row.key)!.set(row.account_id, row.via);
+    const found = holders.get(row.key)!;
+    const { kind, scope, id } = byKey.get(row.key)!;
+    // The most direct way in for each account: a group's own member before one through nested groups.
+    if (found.has(row.account_id) && (kind !== 'g' || row.nested !== null)) continue;
+    found.set(
+      row.account_id,
+      kind === 'u'
+        ? `linked to third-party user ${id}`
+        : kind === 'g'
+          ? `linked to third-party user ${row.user_id} in group ${id}${row.nested === null ? '' : ` (through nested group ${row.nested})`}`
+          : `an active member of site ${scope}`,
+    );
   }
   return holders;
 }

@@ -73,6 +73,7 @@ export function createRequestContext(
     viewer,
     audit,
     onListPlan: ({ plan, statements }) => services.metrics.listPlan(plan, statements),
+    holders: (keys) => services.accessorHolders.get(caller.orgId, keys, org.principalVersion),
   });
   return {
     requestId,

@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import type { Kysely, Selectable } from 'kysely';
 import { AccessChecker } from '../../authz/access-checker.ts';
 import { type AclAction, principalKey } from '../../authz/acl.ts';
-import { listAccessors } from '../../authz/accessors.ts';
+import { type HolderSource, listAccessors } from '../../authz/accessors.ts';
 import { explainAccess, type RawPermission, type ViewerPrincipals } from '../../authz/acl-engine.ts';
 import type { PermissionGate, TypeAction } from '../../authz/permission-gate.ts';
 import { loadViewerPrincipals } from '../../authz/viewer-principals.ts';
@@ -51,6 +51,8 @@ export interface ObjectReadDeps {
   audit: AuditRecorder | null;
   /** Hears which plan the list filter chose for each page (the metrics). */
   onListPlan?: (trace: VisibilityPlanTrace) => void;
+  /** Who holds principal keys, for accessors (cached under the request's principal version); default: read each time. */
+  holders?: HolderSource;
 }
 
 const objectCursor = (row: ObjectRow) => encodeCursor([row.last_updated_at.toISOString(), row.id]);
@@ -220,7 +222,7 @@ export class ObjectReadService {
     const afterAccountId = after ? (decodeCursor(after, ['string'])[0] as string) : null;
     const [object] = await new ObjectRepository(db).findByIds(caller.orgId, [objectId]);
     if (!object) throw new NotFoundError(`No object ${objectId}.`);
-    const found = await listAccessors(db, caller.orgId, objectId, action, { afterAccountId, limit: size + 1 });
+    const found = await listAccessors(db, caller.orgId, objectId, action, { afterAccountId, limit: size + 1 }, this.deps.holders);
     const accounts = new Map((await new OrgRepository(db).findAccounts(caller.orgId, found.map((a) => a.accountId))).map((row) => [row.id, row]));
     const rows = found.flatMap(({ accountId, via }) => (accounts.has(accountId) ? [{ account: accounts.get(accountId)!, via }] : []));
     return toConnection(rows, size, (row) => encodeCursor([row.account.id]));
