@@ -29,6 +29,7 @@ describe('the admin page routes', () => {
       const html = await response.text();
       expect(html).toContain('<script type="module" src="/admin/admin.js"></script>');
       expect([...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]).sort()).toEqual([
+        '/admin/access.js',
         '/admin/admin.css',
         '/admin/admin.js',
         '/admin/allowlist.js',

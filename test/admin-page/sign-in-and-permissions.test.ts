@@ -56,6 +56,7 @@ describe('the admin page', () => {
         .map((e) => ({ name: e.name, encoded: (e as PerformanceResourceTiming).encodedBodySize, decoded: (e as PerformanceResourceTiming).decodedBodySize })),
     )) as { name: string; encoded: number; decoded: number }[];
     expect(scripts.map((s) => new URL(s.name).pathname).sort()).toEqual([
+      '/admin/access.js',
       '/admin/admin.js',
       '/admin/allowlist.js',
       '/admin/audit.js',

@@ -32,7 +32,7 @@ interface Session {
 }
 
 /** The id of the admin API key's organisation. */
-async function organizationId(api: Api): Promise<string> {
+export async function organizationId(api: Api): Promise<string> {
   const { viewer } = await api.request<{ viewer: { organization: { id: string } | null } }>('{ viewer { organization { id } } }', {}, 'admin');
   if (!viewer.organization) throw new CliError(EXIT.restricted, 'forbidden: this admin API key belongs to no organisation');
   return viewer.organization.id;

@@ -1,6 +1,7 @@
 // twg admin: the organisation's CLI permission settings, IP allowlist and audit log (PRODUCT §5,
-// §7, §9; people and sessions are in admin-people.ts), as an admin API key from
-// TWG_ADMIN_API_KEY. A twg-cli session never reaches admin fields, so these commands never send it.
+// §7, §9; people and sessions are in admin-people.ts, object access in admin-access.ts), as an
+// admin API key from TWG_ADMIN_API_KEY. A twg-cli session never reaches admin fields, so these
+// commands never send it.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { action, repeatable } from '../command.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
 import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
+import { registerAccessCommand } from './admin-access.ts';
 import { auditActor, registerPeopleCommands } from './admin-people.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
@@ -414,6 +416,7 @@ export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Organisation administration, as the admin API key in TWG_ADMIN_API_KEY');
   registerPermissions(admin);
   registerPeopleCommands(admin);
+  registerAccessCommand(admin);
   registerAllowlist(admin);
   registerAudit(admin);
 }

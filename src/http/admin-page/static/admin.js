@@ -3,6 +3,7 @@
 // is hand-written and served as is (no build step). It signs in as the public OAuth client
 // teamgraph-admin and uses the same public GraphQL API as everyone else, plus GET
 // /admin/audit/export. Every value from the server is put into the page as text, never as HTML.
+import { loadAccess, wireAccess } from './access.js';
 import { loadAllowlist, wireAllowlist } from './allowlist.js';
 import { loadAudit, wireAudit } from './audit.js';
 import { completeSignIn, gql, signOut, signedIn, startSignIn } from './auth.js';
@@ -30,12 +31,13 @@ async function signOutOfPage() {
 async function start() {
   $('sign-in').addEventListener('click', signIn);
   $('sign-out').addEventListener('click', signOutOfPage);
-  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, people: loadPeople, sessions: loadSessions, keys: loadKeys });
+  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, people: loadPeople, sessions: loadSessions, access: loadAccess, keys: loadKeys });
   wirePermissions();
   wireAllowlist();
   wireAudit();
   wirePeople();
   wireSessions();
+  wireAccess();
   wireKeys();
   try {
     if (location.pathname === '/admin/callback') await completeSignIn(new URLSearchParams(location.search));
