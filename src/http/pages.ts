@@ -3,6 +3,7 @@
 // link pages (account-link.ts) are built from the same shell. Every
 // interpolated value goes through `escape`; there is no script, so the CSP forbids all of it.
 // Every form carries its FormGuard ticket (src/http/form-guard.ts).
+import { activeRequest } from '../observability/request-scope.ts';
 import { FORM_TOKEN_FIELD, type FormTicket } from './form-guard.ts';
 
 export function escape(value: string): string {
@@ -20,7 +21,10 @@ button{margin:1rem .5rem 0 0;padding:.5rem 1rem;font-size:1rem}.error{color:#ae2
  * with a form passes its `ticket`: the token goes in the form (`formToken`), the cookie here.
  */
 export function page(status: number, title: string, body: string, formTarget?: string, ticket?: FormTicket): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · teamgraph</title><style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
+  // Issue 19: every error body carries the request id (the x-request-id header's), for support.
+  const requestId = status >= 400 ? activeRequest()?.requestId : undefined;
+  const footer = requestId ? `<p class="request-id"><small>Request id: ${escape(requestId)}</small></p>` : '';
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · teamgraph</title><style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}${footer}</body></html>`;
   const response = new Response(html, {
     status,
     headers: {

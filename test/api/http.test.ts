@@ -187,4 +187,13 @@ describe('request ids', () => {
     }
     expect(ids.size).toBe(6);
   });
+
+  it('puts the id in the body of an OAuth error and of an HTML page that refuses', async () => {
+    const token = await t.app.fetch(new Request('http://teamgraph.test/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=nonsense' }));
+    expect(token.status).toBe(400);
+    expect(await token.json()).toMatchObject({ error: 'unsupported_grant_type', request_id: token.headers.get('x-request-id') });
+    const page = await t.app.fetch(new Request('http://teamgraph.test/oauth/authorize?client_id=nobody'));
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain(`Request id: ${page.headers.get('x-request-id')}`);
+  });
 });

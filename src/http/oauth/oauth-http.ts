@@ -1,4 +1,5 @@
 // What the OAuth endpoints share over HTTP: their deps, form parsing, and JSON and error responses (RFC 6749 §3.1, §5.1, §5.2).
+import { activeRequest } from '../../observability/request-scope.ts';
 import type { Catalog } from '../../modules/cli-permission/catalog.ts';
 import { OAuthError } from '../../modules/oauth/oauth-error.ts';
 import type { OAuthService } from '../../modules/oauth/oauth.service.ts';
@@ -37,5 +38,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 export function oauthErrorResponse(error: OAuthError, request: Request): Response {
   const basic = /^Basic\s/i.test(request.headers.get('authorization') ?? '');
   const headers: Record<string, string> = error.status === 401 && basic ? { 'www-authenticate': 'Basic realm="teamgraph"' } : {};
-  return json(error.status, { error: error.error, error_description: error.description }, headers);
+  // RFC 6749 §5.2 lets an error answer carry more members: the request id, as every error body does (issue 19).
+  const requestId = activeRequest()?.requestId;
+  return json(error.status, { error: error.error, error_description: error.description, ...(requestId ? { request_id: requestId } : {}) }, headers);
 }

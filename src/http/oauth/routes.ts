@@ -37,7 +37,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): Pages {
       // The forms check their own tickets (and answer with the form again); the endpoints that
       // programs call are refused here when a browser says another site sent them.
       const crossSite = request.method === 'POST' && !FORMS.has(pathname) ? deps.forms.checkSite(request) : null;
-      if (crossSite) return json(403, { error: 'invalid_request', error_description: crossSite.message });
+      if (crossSite) return oauthErrorResponse(new OAuthError('invalid_request', crossSite.message, 403), request);
       try {
         return await handler(request, address);
       } catch (error) {
