@@ -12,6 +12,7 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
 import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
 import { registerAccessCommand } from './admin-access.ts';
+import { registerKeyCommands } from './admin-keys.ts';
 import { auditActor, registerPeopleCommands } from './admin-people.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
@@ -416,6 +417,7 @@ export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Organisation administration, as the admin API key in TWG_ADMIN_API_KEY');
   registerPermissions(admin);
   registerPeopleCommands(admin);
+  registerKeyCommands(admin);
   registerAccessCommand(admin);
   registerAllowlist(admin);
   registerAudit(admin);
