@@ -3,7 +3,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOperator } from '../support/app.ts';
-import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
+import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp, statusText } from '../support/admin-browser.ts';
 
 let browser: Browser;
 let h: AdminPageHarness;
@@ -16,7 +16,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const statusText = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 const keyRow = (page: Page, label: string) => page.locator('#key-rows tr').filter({ hasText: label });
 const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id);
 const SETTINGS = '{ viewer { organization { id cliSettings { version } } } }';

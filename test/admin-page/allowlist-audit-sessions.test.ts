@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectInput } from '../support/app.ts';
-import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
+import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp, statusText } from '../support/admin-browser.ts';
 
 let browser: Browser;
 let h: AdminPageHarness;
@@ -18,7 +18,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const statusText = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 const ruleRow = (page: Page, cidr: string) => page.getByRole('row').filter({ hasText: cidr });
 
 async function openScreen(page: Page, name: string) {

@@ -3,7 +3,7 @@
 // accounts, the explanation for one person, and what it says for an unknown object or person.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
+import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, startAdminPageApp, statusText } from '../support/admin-browser.ts';
 import { groupPrincipal, objectInput, userPrincipal } from '../support/app.ts';
 
 let browser: Browser;
@@ -17,7 +17,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const statusText = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 const alertText = (page: Page, text: string) => page.getByRole('alert').filter({ hasText: text }).waitFor();
 const cells = async (page: Page, rows: string) => Promise.all((await page.locator(rows).all()).map((row) => row.locator('td').allInnerTexts()));
 

@@ -5,7 +5,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countryLookupFromRows } from '../../src/modules/ip-allowlist/country-lookup.ts';
-import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin } from '../support/admin-browser.ts';
+import { type AdminPageHarness, checkScreen, createOrganisation, launchBrowser, openPage, signInAsAdmin, statusText } from '../support/admin-browser.ts';
 import { startTestApp } from '../support/app.ts';
 
 let browser: Browser;
@@ -24,7 +24,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const statusText = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 const peopleRows = (page: Page) => page.locator('#people-rows tr');
 
 async function openScreen(page: Page, name: string) {

@@ -4,7 +4,7 @@ import { ADMIN_CLIENT_ID } from '../../src/modules/session/credentials/client-id
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/modules/cli-permission/catalog.ts';
-import { type AdminPageHarness, PASSWORD, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp } from '../support/admin-browser.ts';
+import { type AdminPageHarness, PASSWORD, checkScreen, createOrganisation, launchBrowser, openPage, signIn, signInAsAdmin, startAdminPageApp, statusText } from '../support/admin-browser.ts';
 
 let browser: Browser;
 let h: AdminPageHarness;
@@ -26,7 +26,6 @@ const DELETE = keysOf('DELETE');
 const panel = (page: Page) => page.getByRole('dialog', { name: /permissions$/ });
 const saveDialog = (page: Page) => page.getByRole('dialog', { name: 'Save the CLI permission settings?' });
 const card = (page: Page, name: string) => page.locator('.category').filter({ has: page.getByRole('heading', { name, exact: true }) });
-const statusText = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 const activeDialogId = (page: Page) => page.evaluate(() => document.activeElement?.closest('dialog')?.id ?? null);
 const activeText = (page: Page) => page.evaluate(() => document.activeElement?.textContent ?? null);
 

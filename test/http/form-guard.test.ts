@@ -3,7 +3,7 @@
 // from another site is refused before any password is checked or anything is written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApp, type Tenant, TEST_ORIGIN, type TestApp } from '../support/app.ts';
-import { FormBrowser } from '../support/form-browser.ts';
+import { cliLoginUrl, FormBrowser } from '../support/form-browser.ts';
 
 const PASSWORD = 'form guard password';
 const EVIL = { origin: 'https://evil.example', site: 'cross-site' };
@@ -20,14 +20,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const browser = () => new FormBrowser(TEST_ORIGIN, (request) => t.app.fetch(request));
-const loginUrl = `${TEST_ORIGIN}/oauth/authorize?${new URLSearchParams({
-  response_type: 'code',
-  client_id: 'twg-cli',
-  redirect_uri: 'http://127.0.0.1:5555/callback',
-  code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-  code_challenge_method: 'S256',
-  state: 'st',
-})}`;
+const loginUrl = cliLoginUrl(TEST_ORIGIN);
 
 /** A POST as a page elsewhere makes a browser send it: fields only, and what the browser says. */
 function forged(target: string, fields: Record<string, string>, headers: Record<string, string> = {}, via = browser()) {

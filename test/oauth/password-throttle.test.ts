@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACCOUNT_FREE_ATTEMPTS, ADDRESS_ATTEMPTS, PAIR_ATTEMPTS } from '../../src/modules/oauth/password-throttle.ts';
 import { createTenant, startTestApp, type Tenant, TEST_ORIGIN, type TestApp } from '../support/app.ts';
-import { FormBrowser } from '../support/form-browser.ts';
+import { cliLoginUrl, FormBrowser } from '../support/form-browser.ts';
 
 const PASSWORD = 'the owner knows this';
 
@@ -24,14 +24,7 @@ async function owner() {
 
 /** A browser at `address` (the socket peer the server sees). */
 const browserAt = (address: string) => new FormBrowser(TEST_ORIGIN, (request) => t.app.fetch(request, { clientAddress: address }));
-const loginUrl = `${TEST_ORIGIN}/oauth/authorize?${new URLSearchParams({
-  response_type: 'code',
-  client_id: 'twg-cli',
-  redirect_uri: 'http://127.0.0.1:5555/callback',
-  code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-  code_challenge_method: 'S256',
-  state: 'st',
-})}`;
+const loginUrl = cliLoginUrl(TEST_ORIGIN);
 
 async function signIn(browser: FormBrowser, email: string, password: string) {
   const response = await browser.submit({ pageUrl: loginUrl, fields: { email, password } });

@@ -3,7 +3,7 @@
 // a credential, whatever a request sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApp, type Tenant, TEST_ORIGIN, type TestApp } from '../support/app.ts';
-import { FormBrowser } from '../support/form-browser.ts';
+import { cliLoginUrl, FormBrowser } from '../support/form-browser.ts';
 
 const PASSWORD = 'access log password 7Qm';
 
@@ -88,14 +88,7 @@ describe('the access log', () => {
 
     await t.graphql(token, '{ viewer { grantedPermissions } }', undefined, { cookie: `session=${token}` });
     const browser = new FormBrowser(TEST_ORIGIN, (request) => t.app.fetch(request));
-    const loginUrl = `${TEST_ORIGIN}/oauth/authorize?${new URLSearchParams({
-      response_type: 'code',
-      client_id: 'twg-cli',
-      redirect_uri: 'http://127.0.0.1:5555/callback',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      state: 'st',
-    })}`;
+    const loginUrl = cliLoginUrl(TEST_ORIGIN);
     const answer = await browser.submit({ pageUrl: loginUrl, fields: { email, password: PASSWORD } });
     expect(answer.status).toBe(303);
     const code = new URL(answer.headers.get('location')!).searchParams.get('code')!;

@@ -10,6 +10,9 @@ import { createTenant, startTestApp, type Tenant, type TestApp } from './app.ts'
 import type { TestServer } from './http-server.ts';
 
 export const PASSWORD = 'admin page test password';
+
+/** Resolves once a live region (role status) says `text`. */
+export const statusText = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 const ARTIFACTS = path.resolve('test-results/admin-page');
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 

@@ -4,6 +4,17 @@
 // forge requests from another site pass `from`.
 export type Send = (request: Request) => Promise<Response>;
 
+/** The authorization request twg sends (PKCE, loopback redirect), at `origin`: its page is the sign-in form. */
+export const cliLoginUrl = (origin: string) =>
+  `${origin}/oauth/authorize?${new URLSearchParams({
+    response_type: 'code',
+    client_id: 'twg-cli',
+    redirect_uri: 'http://127.0.0.1:5555/callback',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+    state: 'st',
+  })}`;
+
 export interface Submission {
   /** The page whose form is sent; opened first unless `page` is given. */
   pageUrl: string;
