@@ -1,6 +1,7 @@
 // Process entry: loadConfig -> bind the port -> open the database -> migrate -> demo data ->
 // serve -> on SIGTERM/SIGINT drain and shut down (issue 19).
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { createApp } from './app.ts';
 import { loadConfig, publicOrigin } from './config.ts';
@@ -31,7 +32,10 @@ async function main() {
   // the app exists the server answers 503. The public origin may be the listening address
   // (loopback, PORT=0), so it is known only once bound.
   const edge = createHttpServer();
-  await listen(edge.server, config.port, config.host);
+  await listen(edge.server, config.port, config.host, 'PORT');
+  // Issue 19: Prometheus metrics on a port of their own, never the public one; off unless TEAMGRAPH_METRICS_PORT.
+  const metricsPort = config.metricsPort === undefined ? null : createServer();
+  if (metricsPort) await listen(metricsPort, config.metricsPort!, config.host, 'TEAMGRAPH_METRICS_PORT');
   const address = edge.server.address();
   const base = publicOrigin(config, typeof address === 'object' && address ? address.port : config.port);
 
@@ -59,9 +63,7 @@ async function main() {
     graphiqlHeaders: () => (demo && isLoopbackHost(config.host) ? { Authorization: `Bearer ${demo.tokens.alice}` } : undefined),
   });
   if (config.demo) demo = await loadDemoIfEmpty(app.services);
-
-  // Issue 19: Prometheus metrics on a port of their own, never the public one; off unless TEAMGRAPH_METRICS_PORT.
-  const metricsServer = config.metricsPort === undefined ? null : await serveMetrics(app.metrics, { port: config.metricsPort, host: config.host, database });
+  const metricsServer = metricsPort ? await serveMetrics(app.metrics, { server: metricsPort, database }) : null;
   if (metricsServer) logger.info('metrics served', { port: metricsServer.port, path: '/metrics' });
 
   // PRODUCT §9: events past the retention go, at start and then hourly.
@@ -106,12 +108,12 @@ async function main() {
 }
 
 /** Binds, or says in one sentence why not and what to do. */
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, port: number, host: string, variable: 'PORT' | 'TEAMGRAPH_METRICS_PORT'): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = `${host}:${port}`;
-      if (error.code === 'EADDRINUSE') reject(new Error(`Port ${port} on ${host} is already in use: stop the process listening there, or set PORT to a free port.`));
-      else if (error.code === 'EACCES') reject(new Error(`Listening on ${where} needs privileges this process lacks: set PORT above 1023.`));
+      if (error.code === 'EADDRINUSE') reject(new Error(`Port ${port} on ${host} is already in use: stop the process listening there, or set ${variable} to a free port.`));
+      else if (error.code === 'EACCES') reject(new Error(`Listening on ${where} needs privileges this process lacks: set ${variable} above 1023.`));
       else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new Error(`HOST=${host} is not an address of this machine: set HOST to one of its addresses (127.0.0.1 for this machine only).`));
       else reject(error);
     });
