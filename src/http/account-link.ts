@@ -156,7 +156,7 @@ async function startLink(deps: LinkRouteDeps, connectionId: string, request: Req
     headers: [
       ['location', authorizationUrl.toString()],
       ['set-cookie', binding.set(browserBinding)],
-      ['set-cookie', check.rememberDevice!],
+      ['set-cookie', check.rememberDevice],
       ['cache-control', 'no-store'],
       ['referrer-policy', 'no-referrer'],
     ],

@@ -48,7 +48,7 @@ export async function checkSignIn(
   request: Request,
   form: URLSearchParams,
   address: string | undefined,
-): Promise<PasswordCheck & { rememberDevice?: string }> {
+): Promise<(Extract<PasswordCheck, { ok: true }> & { rememberDevice: string }) | Exclude<PasswordCheck, { ok: true }>> {
   const email = form.get('email') ?? '';
   const now = new Date();
   const check = await deps.oauth.checkPassword(email, form.get('password') ?? '', { address, knownDevice: deps.devices.knows(request, email, now) });

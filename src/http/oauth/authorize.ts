@@ -73,7 +73,7 @@ export async function authorizePost(deps: OAuthRouteDeps, request: Request, addr
   try {
     const code = await deps.oauth.authorize(parsed, check.account, address);
     const redirect = authorizationRedirect(parsed.redirectUri, { code, state: parsed.state, iss: issuer });
-    if (check.rememberDevice) redirect.headers.append('set-cookie', check.rememberDevice);
+    redirect.headers.append('set-cookie', check.rememberDevice);
     return redirect;
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;

@@ -58,7 +58,7 @@ export async function deviceDecision(deps: OAuthRouteDeps, request: Request, add
     return refused(again, check as Exclude<PasswordCheck, { ok: true }>);
   }
   const known = (response: Response) => {
-    if (check?.ok && check.rememberDevice) response.headers.append('set-cookie', check.rememberDevice);
+    if (check?.ok) response.headers.append('set-cookie', check.rememberDevice);
     return response;
   };
   if (outcome === 'approved') return known(deviceNotice(200, 'Approved. Return to your terminal: it is now signed in.'));
