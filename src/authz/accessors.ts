@@ -237,7 +237,8 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
   const sites = parsed.filter((p) => p.kind === 'w');
   // Index lookups only, each a LATERAL step from the row before (as in viewer-principals.ts): with
   // joins a planner without statistics looped over the organisation's accounts outside and ran the
-  // whole membership walk once per account (437 ms for a group of 200).
+  // whole membership walk once per account (437 ms for a group of 200). Every column is named in
+  // its SELECT too: Citus deparses a CTE without its column list, and `w.nested` was then unknown.
   const result = await withIndexPlans(db, (trx) => sql<{ key: string; account_id: string; user_id: string | null; nested: string | null }>`
     with recursive
     wanted_groups (key, connection_id, group_id) as (
@@ -246,19 +247,19 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
     -- Downward from each group named: its member groups, theirs, … (UNION: cycles end), as the
     -- viewer's closure walks the same memberships upward.
     closure (key, connection_id, root, group_id) as (
-      select w.key, w.connection_id, w.group_id, w.group_id from wanted_groups w
+      select w.key, w.connection_id, w.group_id as root, w.group_id from wanted_groups w
       union
-      select c.key, c.connection_id, c.root, m.member_external_id
+      select c.key, c.connection_id, c.root, m.member_external_id as group_id
       from closure c cross join lateral (
         select m.member_external_id from group_member m
         where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
         offset 0) m
     ),
     wanted_users (key, connection_id, external_id, nested) as (
-      select u.key, u.connection_id, u.external_id, null
+      select u.key, u.connection_id, u.external_id, null::text as nested
       from unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
       union all
-      select c.key, c.connection_id, m.member_external_id, nullif(c.group_id, c.root)
+      select c.key, c.connection_id, m.member_external_id as external_id, nullif(c.group_id, c.root) as nested
       from closure c cross join lateral (
         select m.member_external_id from group_member m
         where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'USER'
