@@ -23,35 +23,23 @@ function run(env: Record<string, string>) {
 
 const freshDataDir = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-start-')), 'data');
 
-it('says a busy port in one line before it opens the database', async () => {
-  const squatter = createServer();
-  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
-  const port = (squatter.address() as { port: number }).port;
-  try {
-    const dataDir = freshDataDir();
-    const result = await run({ PORT: String(port), DATABASE_URL: '', TEAMGRAPH_DATA_DIR: dataDir });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`teamgraph could not start: Port ${port} on 127.0.0.1 is already in use: stop the process listening there, or set PORT to a free port.\n`);
-    expect(fs.existsSync(dataDir)).toBe(false);
-  } finally {
-    squatter.close();
-  }
-}, 60_000);
-
-it('says a busy metrics port in one line too, before it opens the database', async () => {
-  const squatter = createServer();
-  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
-  const port = (squatter.address() as { port: number }).port;
-  try {
-    const dataDir = freshDataDir();
-    const result = await run({ TEAMGRAPH_METRICS_PORT: String(port), DATABASE_URL: '', TEAMGRAPH_DATA_DIR: dataDir });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`teamgraph could not start: Port ${port} on 127.0.0.1 is already in use: stop the process listening there, or set TEAMGRAPH_METRICS_PORT to a free port.\n`);
-    expect(fs.existsSync(dataDir)).toBe(false);
-  } finally {
-    squatter.close();
-  }
-}, 60_000);
+// The public port and the metrics port are both bound before any other work.
+for (const variable of ['PORT', 'TEAMGRAPH_METRICS_PORT'] as const) {
+  it(`says a busy ${variable} in one line before it opens the database`, async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as { port: number }).port;
+    try {
+      const dataDir = freshDataDir();
+      const result = await run({ [variable]: String(port), DATABASE_URL: '', TEAMGRAPH_DATA_DIR: dataDir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`teamgraph could not start: Port ${port} on 127.0.0.1 is already in use: stop the process listening there, or set ${variable} to a free port.\n`);
+      expect(fs.existsSync(dataDir)).toBe(false);
+    } finally {
+      squatter.close();
+    }
+  }, 60_000);
+}
 
 it('says an unreachable DATABASE_URL in one line, without its password', async () => {
   const result = await run({ DATABASE_URL: 'postgres://someone:hunter2@127.0.0.1:1/teamgraph' });
