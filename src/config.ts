@@ -34,6 +34,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** OpenTelemetry traces from the standard OTEL_* variables; off without an OTLP endpoint. */
   tracing: TracingConfig;
+  /** Audit streams (issue 21): plain http:// receivers allowed (TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP=1), and the sender's timing. */
+  auditStreams: { allowHttp: boolean; flushSeconds: number; leaseSeconds: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -85,6 +87,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
   const tracing = parseTracingEnv(env, problems);
+  const streamHttp = env.TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP ?? '0';
+  if (!['0', '1'].includes(streamHttp)) problems.push(`TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP must be 0 or 1, got "${streamHttp}"`);
+  const auditStreams = {
+    allowHttp: streamHttp === '1',
+    flushSeconds: seconds('TEAMGRAPH_AUDIT_STREAM_FLUSH_SECONDS', 5),
+    leaseSeconds: seconds('TEAMGRAPH_AUDIT_STREAM_LEASE_SECONDS', 30),
+  };
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -103,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: secretKey ?? undefined,
     shutdownGraceMs: shutdownGrace * 1000,
     tracing,
+    auditStreams,
   };
 }
 

@@ -58,6 +58,8 @@ async function main() {
     auditRetentionDays: config.auditRetentionDays,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
+    auditStreamAllowHttp: config.auditStreams.allowHttp,
+    auditStreamSender: { flushSeconds: config.auditStreams.flushSeconds, leaseSeconds: config.auditStreams.leaseSeconds },
     draining: () => draining,
     // The demo's token goes into GraphiQL only on a loopback address: whoever reaches the page gets it.
     graphiqlHeaders: () => (demo && isLoopbackHost(config.host) ? { Authorization: `Bearer ${demo.tokens.alice}` } : undefined),
@@ -78,6 +80,8 @@ async function main() {
   void app.services.connections.resumeDeletions();
   const purgeTimer = setInterval(purge, 3600 * 1000);
   purgeTimer.unref();
+  // Issue 21: audit streams are delivered apart from the requests, by whichever process holds each stream's lease.
+  app.services.auditStreamSender.start();
 
   // Issue 19: not ready at once, then every accepted request answered (and so audited: the event
   // is written before the response leaves, http/audited.ts), then the background work and the
@@ -92,7 +96,8 @@ async function main() {
     clearInterval(purgeTimer);
     const cutOff = await edge.drain(config.shutdownGraceMs);
     if (cutOff > 0) logger.warn('the grace period ended with requests unanswered', { cutOff });
-    await Promise.all([purging, app.services.connections.pauseDeletions()]);
+    // The sender goes after the requests: it delivers what they appended, then gives up its leases.
+    await Promise.all([purging, app.services.connections.pauseDeletions(), app.services.auditStreamSender.stop()]);
     await metricsServer?.close();
     await database.close();
     await tracing.shutdown();

@@ -10,6 +10,8 @@ import { AccountLinkService } from './modules/account-link/account-link.service.
 import { providerFetch } from './modules/account-link/provider-fetch.ts';
 import { AdminKeyService } from './modules/admin-key/admin-key.service.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
+import { AuditStreamSender, type AuditStreamSenderOptions } from './modules/audit-stream/audit-stream-sender.ts';
+import { AuditStreamService } from './modules/audit-stream/audit-stream.service.ts';
 import { BitbucketTokenService } from './modules/bitbucket-token/bitbucket-token.service.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
@@ -47,6 +49,10 @@ export interface ServiceDeps {
   allowPrivateProviderUrls?: boolean;
   /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
   changes?: ChangeFeed;
+  /** Audit streams to plain http:// receivers (TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP); https:// only otherwise. */
+  auditStreamAllowHttp?: boolean;
+  /** The audit stream sender's timing (tests shorten it); undefined: the defaults of audit-stream-sender.ts. */
+  auditStreamSender?: Partial<AuditStreamSenderOptions>;
 }
 
 export interface Services {
@@ -71,6 +77,9 @@ export interface Services {
   oauth: OAuthService;
   adminKeys: AdminKeyService;
   audit: AuditService;
+  auditStreams: AuditStreamService;
+  /** Delivers the audit streams; main.ts starts and stops it (tests call its tick()). */
+  auditStreamSender: AuditStreamSender;
   ipAllowlist: IpAllowlistService;
   accountLinks: AccountLinkService;
   bitbucketTokens: BitbucketTokenService;
@@ -114,6 +123,10 @@ export function createServices(deps: ServiceDeps): Services {
     adminKeys: new AdminKeyService(deps.db, clock, audit, credentials),
     credentials,
     audit,
+    auditStreams: new AuditStreamService(deps.db, clock, audit, secrets, { allowHttp: deps.auditStreamAllowHttp ?? false, allowPrivate }),
+    auditStreamSender: new AuditStreamSender(deps.db, clock, secrets, allowPrivate, logger, deps.auditStreamSender, (result, events) =>
+      metrics.auditStreamPosted(result, events),
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 // The tables Kysely knows, named as in the migrations; each module defines its tables in its *.table.ts.
 import type { ConnectionLinkProviderTable, LinkAttemptTable } from '../modules/account-link/account-link.table.ts';
 import type { AdminApiKeyTable } from '../modules/admin-key/admin-key.table.ts';
+import type { AuditStreamTable } from '../modules/audit-stream/audit-stream.table.ts';
 import type { AuditChainTable, AuditEventTable, AuditVerificationTable } from '../modules/audit/audit.table.ts';
 import type { BitbucketTokenTable } from '../modules/bitbucket-token/bitbucket-token.table.ts';
 import type { CliSettingsTable } from '../modules/cli-permission/cli-permission.table.ts';
@@ -39,6 +40,7 @@ export interface Database {
   audit_chain: AuditChainTable;
   audit_event: AuditEventTable;
   audit_verification: AuditVerificationTable;
+  audit_stream: AuditStreamTable;
   ip_allowlist: IpAllowlistTable;
   bitbucket_token: BitbucketTokenTable;
   connection_link_provider: ConnectionLinkProviderTable;

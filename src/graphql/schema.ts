@@ -3,6 +3,7 @@ import { lexicographicSortSchema } from 'graphql';
 import '../modules/account-link/account-link.graphql.ts';
 import '../modules/admin-key/admin-key.graphql.ts';
 import '../modules/audit/audit.graphql.ts';
+import '../modules/audit-stream/audit-stream.graphql.ts';
 import '../modules/bitbucket-token/bitbucket-token.graphql.ts';
 import '../modules/cli-permission/cli-permission.graphql.ts';
 import '../modules/connection/connection.graphql.ts';
