@@ -8,7 +8,7 @@ import { distribute } from './distribution.ts';
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create table audit_stream (
-      org_id text not null references organization (id),
+      org_id text not null,
       id text not null,
       url text not null,
       format text not null check (format in ('JSON_LINES', 'SPLUNK_HEC')),
@@ -29,11 +29,13 @@ export async function up(db: Kysely<any>): Promise<void> {
       next_attempt_at timestamptz,
       lease_owner text,
       lease_until timestamptz,
-      primary key (org_id, id),
-      foreign key (org_id, created_by) references account (org_id, id)
+      primary key (org_id, id)
     );
   `.execute(db);
+  // On Citus the table is sharded first: a local table may not refer to a distributed or reference one.
   await distribute(db);
+  await sql`alter table audit_stream add foreign key (org_id) references organization (id)`.execute(db);
+  await sql`alter table audit_stream add foreign key (org_id, created_by) references account (org_id, id)`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

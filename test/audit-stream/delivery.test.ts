@@ -185,7 +185,7 @@ describe('audit stream delivery', () => {
     // This process dies: its lease runs out.
     const { lease_owner: owner, delivered_seq: position } = await t.db.selectFrom('audit_stream').select(['lease_owner', 'delivered_seq']).where('id', '=', s.streamId).executeTakeFirstOrThrow();
     expect(owner).toBe(t.app.services.auditStreamSender.owner);
-    await sql`update audit_stream set lease_until = clock_timestamp() - interval '1 second' where id = ${s.streamId}`.execute(t.db);
+    await sql`update audit_stream set lease_until = now() - interval '1 second' where id = ${s.streamId}`.execute(t.db);
     await other.auditStreamSender.tick();
     await tick();
     const events = receiver.accepted();

@@ -34,19 +34,13 @@ export class AuditStreamRepository {
   }
 
   /**
-   * A new stream, positioned at the organisation's chain head as it stands: it delivers what is
-   * appended from now on, starting with the event that records its creation.
+   * A new stream, positioned at the organisation's chain head: it delivers what is appended from
+   * now on, starting with the event that records its creation. The head is locked until the
+   * transaction ends (as an append would lock it), so no event falls between the two.
    */
-  async insert(db: Kysely<Database>, row: Pick<Insertable<AuditStreamTable>, 'org_id' | 'id' | 'url' | 'format' | 'sealed_secret' | 'created_by' | 'created_at'>): Promise<void> {
-    await db
-      .insertInto('audit_stream')
-      .values({
-        ...row,
-        paused: false,
-        failures: 0,
-        delivered_seq: sql<number>`coalesce((select last_seq from audit_chain where org_id = ${row.org_id}), 0)`,
-      })
-      .execute();
+  async insert(trx: Kysely<Database>, row: Pick<Insertable<AuditStreamTable>, 'org_id' | 'id' | 'url' | 'format' | 'sealed_secret' | 'created_by' | 'created_at'>): Promise<void> {
+    const head = await trx.selectFrom('audit_chain').select('last_seq').where('org_id', '=', row.org_id).forUpdate().executeTakeFirst();
+    await trx.insertInto('audit_stream').values({ ...row, paused: false, failures: 0, delivered_seq: Number(head?.last_seq ?? 0) }).execute();
   }
 
   async update(db: Kysely<Database>, orgId: string, id: string, changes: Pick<Updateable<AuditStreamTable>, 'url' | 'format' | 'sealed_secret' | 'paused' | 'pause_reason' | 'failures' | 'failing_since' | 'next_attempt_at' | 'last_error'>): Promise<void> {
@@ -70,11 +64,11 @@ export class AuditStreamRepository {
   async claim(orgId: string, id: string, owner: string, seconds: number): Promise<AuditStreamWithHead | undefined> {
     const claimed = await this.db
       .updateTable('audit_stream')
-      .set({ lease_owner: owner, lease_until: sql`clock_timestamp() + make_interval(secs => ${seconds})` })
+      .set({ lease_owner: owner, lease_until: sql`now() + make_interval(secs => ${seconds})` })
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('paused', '=', false)
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_until', '<', sql<Date>`clock_timestamp()`)]))
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_until', '<', sql<Date>`now()`)]))
       .returning('id')
       .executeTakeFirst();
     return claimed ? this.find(orgId, id) : undefined;
