@@ -179,6 +179,8 @@ export interface AppVariation {
   auditLog?: boolean;
   /** false: no change feed, so every request looks its credentials up in the database. */
   credentialCache?: boolean;
+  /** true: audit streams may post to plain http:// on loopback, where the benchmark's receiver listens. */
+  auditStreamsToLoopback?: boolean;
 }
 
 /** The app as src/main.ts builds it: createApp, whose services come from createServices. */
@@ -188,6 +190,7 @@ export function benchApp(handle: DbHandle, variation: AppVariation = {}): App {
     ...deps,
     changes: variation.credentialCache === false ? undefined : deps.changes,
     ...(variation.auditLog === false ? { auditLog: false } : {}),
+    ...(variation.auditStreamsToLoopback ? { auditStreamAllowHttp: true, allowPrivateProviderUrls: true } : {}),
   });
 }
 
