@@ -10,6 +10,7 @@ import { AuditStreamRepository } from '../../src/modules/audit-stream/audit-stre
 import type { AuditStreamSenderOptions } from '../../src/modules/audit-stream/audit-stream-sender.ts';
 import { createServices } from '../../src/services.ts';
 import { createLogger } from '../../src/shared/logger.ts';
+import { SecretBox } from '../../src/shared/secret-box.ts';
 import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
 import { type AuditReceiver, type StreamedEvent, startAuditReceiver } from '../support/audit-receiver.ts';
 
@@ -196,6 +197,15 @@ describe('audit stream delivery', () => {
     const moved = await new AuditStreamRepository(t.db).delivered(s.orgId, s.streamId, owner!, Number(position), { seq: Number(position) + 1, eventId: 'late' }, t.clock.now());
     expect(moved).toBe(false);
     await other.auditStreamSender.stop();
+  });
+
+  it('says so when the secret cannot be opened with this server’s key, and posts nothing', async () => {
+    const s = await streamed();
+    await t.db.updateTable('audit_stream').set({ sealed_secret: SecretBox.random().seal(SECRET) }).where('id', '=', s.streamId).execute();
+    t.clock.advance(5000);
+    await tick();
+    expect(receiver.posts).toHaveLength(0);
+    expect((await s.status()).status.lastError).toBe("the stream's secret was sealed with another server key; set a new secret");
   });
 
   it('sends nothing for a paused or deleted stream', async () => {

@@ -73,6 +73,9 @@ export function batchBody(format: AuditStreamWithHead['format'], rows: StoredAud
 
 type Delivery = { ok: true } | { ok: false; error: string };
 
+/** Streams one process serves at once. */
+const CONCURRENT_STREAMS = 4;
+
 export class AuditStreamSender {
   /** This process among the senders: what its leases are taken under. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -136,12 +139,16 @@ export class AuditStreamSender {
     this.leased.clear();
   }
 
-  /** One round over every active stream (tests call it directly, with an injected clock). */
+  /**
+   * One round over every active stream (tests call it directly, with an injected clock). A few
+   * streams at a time: one receiver that does not answer holds up only its own stream.
+   */
   async tick(): Promise<void> {
-    for (const { org_id, id } of await this.streams.active()) {
-      if (this.state === 'stopped') return;
-      await this.serve(org_id, id);
-    }
+    const queue = await this.streams.active();
+    const worker = async () => {
+      for (let next = queue.shift(); next && this.state !== 'stopped'; next = queue.shift()) await this.serve(next.org_id, next.id);
+    };
+    await Promise.all(Array.from({ length: CONCURRENT_STREAMS }, worker));
   }
 
   private async serve(orgId: string, id: string): Promise<void> {
@@ -158,7 +165,13 @@ export class AuditStreamSender {
     const waited = stream.oldest_owed_at ? now - stream.oldest_owed_at.getTime() : Number.POSITIVE_INFINITY;
     const batchDue = head - position >= this.options.batchMax || waited >= this.options.flushSeconds * 1000;
     if (!batchDue && this.state !== 'flushing') return;
-    const secret = this.secrets.open(stream.sealed_secret);
+    let secret: string;
+    try {
+      secret = this.secrets.open(stream.sealed_secret);
+    } catch {
+      // Sealed under another server key (TEAMGRAPH_SECRET_KEY changed): only a new secret helps.
+      return this.failed(stream, "the stream's secret was sealed with another server key; set a new secret");
+    }
     // Catch up batch after batch, within half the lease it renewed: another process may take the stream after the whole.
     const until = performance.now() + (this.options.leaseSeconds * 1000) / 2;
     while (position < head && this.state !== 'stopped' && performance.now() < until) {
