@@ -2,7 +2,8 @@
 // The audit streams screen (issue 21): the organisation's streams with how far delivery has got,
 // adding one, and per stream pausing or resuming it, changing its receiver (URL, format, a new
 // secret) and deleting it. A secret goes to the API and is never read back: the API has no field
-// for it, and the page empties its inputs once the API has it.
+// for it, and the page empties its inputs once the API has it. The inputs have no maxlength: a
+// secret or URL cut short without a word would be a wrong one; the API refuses what is too long.
 import { ApiError, gql } from './auth.js';
 import { $, confirmAction, formatTime, h, hideAlert, openDialog, plural, say } from './dom.js';
 import { currentOrg, reportError } from './router.js';
