@@ -1,7 +1,7 @@
 // twg admin: the organisation's CLI permission settings, IP allowlist and audit log (PRODUCT §5,
-// §7, §9; people and sessions are in admin-people.ts, object access in admin-access.ts), as an
-// admin API key from TWG_ADMIN_API_KEY. A twg-cli session never reaches admin fields, so these
-// commands never send it.
+// §7, §9; people and sessions are in admin-people.ts, object access in admin-access.ts, audit
+// streams in admin-audit-streams.ts), as an admin API key from TWG_ADMIN_API_KEY. A twg-cli
+// session never reaches admin fields, so these commands never send it.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
 import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
 import { registerAccessCommand } from './admin-access.ts';
+import { registerAuditStreamCommands } from './admin-audit-streams.ts';
 import { registerKeyCommands } from './admin-keys.ts';
 import { auditActor, registerPeopleCommands } from './admin-people.ts';
 
@@ -387,6 +388,7 @@ function registerAudit(admin: Command): void {
         if (invocation.json && options.output) printJson({ events: progress.events, bytes: progress.bytes, file: options.output });
       }),
     );
+  registerAuditStreamCommands(audit);
 }
 
 /** The progress line of an export on stderr: rewritten in place on a terminal, once at the end elsewhere. */
