@@ -7,7 +7,7 @@ import { PrincipalCache } from './authz/viewer-principals.ts';
 import type { ChangeFeed } from './db/change-feed.ts';
 import type { Database } from './db/database.ts';
 import { AccountLinkService } from './modules/account-link/account-link.service.ts';
-import { providerFetch } from './modules/account-link/provider-fetch.ts';
+import { outboundFetch } from './shared/outbound-fetch.ts';
 import { AdminKeyService } from './modules/admin-key/admin-key.service.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { AuditStreamSender, type AuditStreamSenderOptions } from './modules/audit-stream/audit-stream-sender.ts';
@@ -118,7 +118,7 @@ export function createServices(deps: ServiceDeps): Services {
     accessorHolders: new HolderCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
-    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),
+    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: outboundFetch({ allowPrivate }), allowPrivate }),
     bitbucketTokens: new BitbucketTokenService(deps.db, clock, audit, credentials),
     adminKeys: new AdminKeyService(deps.db, clock, audit, credentials),
     credentials,

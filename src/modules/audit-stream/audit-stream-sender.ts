@@ -19,7 +19,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { SecretBox } from '../../shared/secret-box.ts';
-import { AddressNotAllowed, type ProviderFetch, providerFetch } from '../account-link/provider-fetch.ts';
+import { AddressNotAllowed, type OutboundFetch, outboundFetch } from '../../shared/outbound-fetch.ts';
 import { AuditRepository, type StoredAuditEvent } from '../audit/audit.repository.ts';
 import { AuditStreamRepository, type AuditStreamWithHead } from './audit-stream.repository.ts';
 
@@ -83,7 +83,7 @@ export class AuditStreamSender {
   private readonly events: AuditRepository;
   private readonly options: AuditStreamSenderOptions;
   private readonly leased = new Map<string, { orgId: string; id: string }>();
-  private readonly fetch: ProviderFetch;
+  private readonly fetch: OutboundFetch;
   private timer: NodeJS.Timeout | null = null;
   private current: Promise<void> | null = null;
   /** running: ticks on a timer; flushing: stop()'s last round, which sends what is owed without waiting for a batch to fill; stopped. */
@@ -104,7 +104,7 @@ export class AuditStreamSender {
     this.events = new AuditRepository(db);
     this.options = { ...DEFAULT_SENDER_OPTIONS, ...options };
     // The receiver's answer is only its status: its body is read no further than this.
-    this.fetch = providerFetch({ allowPrivate, timeoutMs: this.options.timeoutMs, maxBytes: 64 * 1024 });
+    this.fetch = outboundFetch({ allowPrivate, timeoutMs: this.options.timeoutMs, maxBytes: 64 * 1024 });
   }
 
   /** Ticks every `pollMs` until stop(); a tick that fails is logged and the next one tries again. */

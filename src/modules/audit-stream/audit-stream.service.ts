@@ -10,7 +10,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { SecretBox } from '../../shared/secret-box.ts';
-import { isPublicAddress } from '../account-link/provider-fetch.ts';
+import { isPublicAddress } from '../../shared/outbound-fetch.ts';
 import type { ActionAuthor } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { AuditStreamRepository, type AuditStreamWithHead } from './audit-stream.repository.ts';
