@@ -56,6 +56,7 @@ async function main() {
     trustedProxies: config.trustedProxies,
     allowPrivateProviderUrls: config.allowPrivateProviderUrls,
     auditRetentionDays: config.auditRetentionDays,
+    rateLimitBudgets: config.rateLimitBudgets,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
     draining: () => draining,

@@ -20,6 +20,7 @@ import { IpAllowlistService } from './modules/ip-allowlist/ip-allowlist.service.
 import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
+import { type RateLimitBudgets, RateLimitService } from './modules/rate-limit/rate-limit.service.ts';
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
 import { AccountSessionsService } from './modules/session/account-sessions.service.ts';
 import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
@@ -47,6 +48,8 @@ export interface ServiceDeps {
   allowPrivateProviderUrls?: boolean;
   /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
   changes?: ChangeFeed;
+  /** The operator's rate-limit budgets, points per hour (TEAMGRAPH_RATE_LIMIT_*); undefined: DEFAULT_BUDGETS. */
+  rateLimitBudgets?: RateLimitBudgets;
 }
 
 export interface Services {
@@ -76,6 +79,8 @@ export interface Services {
   bitbucketTokens: BitbucketTokenService;
   /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
   credentials: CredentialCache;
+  /** Each credential's points per hour (issue 21). */
+  rateLimits: RateLimitService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -114,6 +119,7 @@ export function createServices(deps: ServiceDeps): Services {
     adminKeys: new AdminKeyService(deps.db, clock, audit, credentials),
     credentials,
     audit,
+    rateLimits: new RateLimitService(deps.db, clock, audit, deps.rateLimitBudgets),
   };
 }
 
