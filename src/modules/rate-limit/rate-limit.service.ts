@@ -6,6 +6,7 @@
 // credential (rate-limit.repository.ts), so every server process spends the same budget.
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { inRequestScope } from '../../db/request-transaction.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { BadUserInputError, ConflictError, RateLimitedError } from '../../shared/errors.ts';
 import type { ActionAuthor } from '../audit/audit-event.ts';
@@ -105,7 +106,7 @@ export class RateLimitService {
     const now = this.clock.now();
     const endedBefore = new Date(now.getTime() - WINDOW_MS);
     if (cost <= limit) {
-      const charged = await this.usage.charge({ orgId: caller.orgId, kind, id, now, endedBefore, cost, limit });
+      const charged = await this.usage.charge({ orgId: caller.orgId, kind, id, now, endedBefore, cost, limit }, { durable: inRequestScope() });
       if (charged) return { kind, limit, cost, remaining: Math.max(0, limit - charged.used), resetAt: new Date(charged.windowStart.getTime() + WINDOW_MS), granted: true };
     }
     return { ...(await this.peek(caller, org)), cost, granted: false };
