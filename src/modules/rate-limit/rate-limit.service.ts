@@ -184,10 +184,11 @@ export function secondsUntil(resetAt: Date, now: Date): number {
 /** The refusal of a request that did not fit (RATE_LIMITED, HTTP 429). */
 export function rateLimitedError(status: RateLimitStatus, now: Date): RateLimitedError {
   const whose = status.kind.replace(/-/g, ' ');
+  const points = (n: number) => `${n} point${n === 1 ? '' : 's'}`;
   const retryAfter = status.cost > status.limit ? null : secondsUntil(status.resetAt, now);
   const message =
     retryAfter === null
-      ? `This request costs ${status.cost} points, more than the whole budget of ${status.limit} points per hour of this ${whose}: ask for less (smaller pages, fewer fields).`
-      : `This ${whose} has spent its budget of ${status.limit} points per hour (${status.remaining} left, this request costs ${status.cost}); try again in ${retryAfter} s, at ${status.resetAt.toISOString()}.`;
+      ? `This request costs ${points(status.cost)}, more than the whole budget of ${points(status.limit)} per hour of this ${whose}: ask for less (smaller pages, fewer fields).`
+      : `This ${whose} has spent its budget of ${points(status.limit)} per hour (${status.remaining} left, this request costs ${status.cost}); try again in ${retryAfter} s, at ${status.resetAt.toISOString()}.`;
   return new RateLimitedError(message, { limit: status.limit, cost: status.cost, remaining: status.remaining, resetAt: status.resetAt.toISOString(), retryAfter });
 }
