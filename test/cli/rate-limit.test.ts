@@ -90,7 +90,9 @@ describe('twg on a rate-limited server', () => {
     const person = await acme.person();
     const machine = h.machine();
     await machine.signIn(person.email);
-    expect((await machine.run(['whoami'])).code).toBe(0);
+    const first = await machine.run(['whoami']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^rate limit: +0 of 1 points left this hour, all back at \d\d:\d\d UTC$/m);
     const before = Date.now();
     const refused = await machine.run(['whoami']);
     expect(refused.code).toBe(75);
