@@ -62,6 +62,17 @@ describe('rate limits', () => {
     expect(again.body.data.viewer.rateLimit).toEqual({ cost: points, remaining: 10 - 2 * points });
   });
 
+  it('counts a page size given as a variable as the cost limit counts one written in the query', async () => {
+    const tenant = await createTenant(t);
+    const { token } = await tenant.account();
+    const literal = pointsOf(operationCost(schema, parse('{ viewer { rateLimit { cost } } objects(first: 20) { edges { node { id displayName } } } }')));
+    const query = 'query($n: Int) { viewer { rateLimit { cost } } objects(first: $n) { edges { node { id displayName } } } }';
+    expect((await t.graphql(token, query, { n: 20 })).body.data.viewer.rateLimit.cost).toBe(literal);
+    const byDefault = 'query($m: Int = 20) { viewer { rateLimit { cost } } objects(first: $m) { edges { node { id displayName } } } }';
+    expect((await t.graphql(token, byDefault)).body.data.viewer.rateLimit.cost).toBe(literal);
+    expect((await t.graphql(token, query, { n: 1 })).body.data.viewer.rateLimit.cost).toBe(1);
+  });
+
   it('refuses a request over the budget with 429, RATE_LIMITED and Retry-After, before it runs, and audits it', async () => {
     const tenant = await createTenant(t);
     const { token, accountId } = await tenant.account();

@@ -13,7 +13,7 @@ export function useRateLimit(services: Services): Plugin<RequestContext> {
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue as RequestContext;
       if (!context.rateLimit.metered) return;
-      const status = await context.rateLimit.charge(operationCost(args.schema, args.document, args.operationName));
+      const status = await context.rateLimit.charge(operationCost(args.schema, args.document, args.operationName, args.variableValues ?? undefined));
       if (!status.granted) setResultAndStopExecution({ errors: [rateLimitedError(status, services.clock.now())] });
     },
   };
