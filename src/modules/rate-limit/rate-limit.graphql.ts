@@ -10,7 +10,7 @@ import { COST_UNITS_PER_POINT, type RateLimitBudgets, type RateLimitSettingsStat
 const RateLimitRef = builder.objectRef<RateLimitStatus>('RateLimit').implement({
   description:
     'The hourly budget of points of the credential a request came with (a session, an admin API key, a Bitbucket token or a connection). ' +
-    `A request costs its query cost (as the cost limit computes it) divided by ${COST_UNITS_PER_POINT}, rounded up, at least 1 point; ` +
+    `A request costs its query cost (as the cost limit computes it, page sizes given as variables counted at their value) divided by ${COST_UNITS_PER_POINT}, rounded up, at least 1 point; ` +
     'one that does not fit in what is left is refused with RATE_LIMITED (HTTP 429, Retry-After) and does nothing.',
   fields: (t) => ({
     limit: t.exposeInt('limit', { description: 'Points per hour.' }),
