@@ -304,7 +304,7 @@ const filterOptions = (command: Command) =>
     .option('--command <command>', 'only this command, e.g. "jira workitem get"')
     .option('--action <action>', 'only this action, e.g. cli.settings.updated')
     .option('--object-type <type>', 'only events that touched this object type')
-    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED or ERROR')
+    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED, RATE_LIMITED or ERROR')
     .option('--ip <address>', 'only requests from this address')
     .option('--from <time>', 'only events at or after this ISO 8601 time')
     .option('--to <time>', 'only events before this ISO 8601 time');
