@@ -108,3 +108,24 @@ describe('twg on a rate-limited server', () => {
     expect(event).toMatchObject({ command: 'whoami', outcome: 'RATE_LIMITED', statusCode: 429, actor: { email: person.email } });
   });
 });
+
+describe('twg admin rate-limits', () => {
+  it("shows the budgets and lowers one, keeping the others, and says the server's refusal of one above the default", async () => {
+    const tenant = await h.tenant('RateAdmin');
+    const machine = h.machine();
+    const env = { TWG_ADMIN_API_KEY: tenant.adminApiKey };
+    const shown = await machine.run(['admin', 'rate-limits', 'show'], env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^each session +5000 +5000 +default$/m);
+    expect(shown.stdout).toMatch(/^each connection +15000 +15000 +default$/m);
+    expect((await machine.run(['admin', 'rate-limits', 'set', '--connection', '900'], env)).code).toBe(0);
+    const set = await machine.run(['admin', 'rate-limits', 'set', '--session', '1000', '--json'], env);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ effective: { session: 1000, connection: 900 }, custom: { session: 1000, connection: 900, adminApiKey: null }, version: 2 });
+    const above = await machine.run(['admin', 'rate-limits', 'set', '--session', '6000'], env);
+    expect(above.code).toBe(1);
+    expect(above.stderr).toMatch(/^refused: session may be at most the operator's default of 5000 points per hour, got 6000/m);
+    const back = await machine.run(['admin', 'rate-limits', 'set', '--session', 'default', '--json'], env);
+    expect(JSON.parse(back.stdout).custom).toMatchObject({ session: null, connection: 900 });
+  });
+});

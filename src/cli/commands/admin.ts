@@ -14,6 +14,7 @@ import { type Connection, collect, type PageOptions, pagingOptions } from '../pa
 import { registerAccessCommand } from './admin-access.ts';
 import { registerKeyCommands } from './admin-keys.ts';
 import { auditActor, registerPeopleCommands } from './admin-people.ts';
+import { registerRateLimitCommands } from './admin-rate-limits.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
 const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
@@ -420,5 +421,6 @@ export function registerAdminCommands(program: Command): void {
   registerKeyCommands(admin);
   registerAccessCommand(admin);
   registerAllowlist(admin);
+  registerRateLimitCommands(admin);
   registerAudit(admin);
 }
