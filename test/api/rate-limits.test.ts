@@ -4,6 +4,7 @@
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
 import { operationCost } from '../../src/graphql/plugins/use-limits.ts';
 import { schema } from '../../src/graphql/schema.ts';
 import { pointsOf } from '../../src/modules/rate-limit/rate-limit.service.ts';
@@ -200,5 +201,15 @@ describe('rate limits', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(6);
     expect((await ask(second, token)).status).toBe(429);
     expect((await ask(t.app, token)).status).toBe(429);
+  });
+});
+
+describe('the operator\'s defaults', () => {
+  it('reads TEAMGRAPH_RATE_LIMIT_* and refuses a budget that is not a whole number of points of at least 1', () => {
+    expect(loadConfig({}).rateLimitBudgets).toEqual({ session: 5000, adminApiKey: 5000, bitbucketToken: 5000, connection: 15000 });
+    expect(loadConfig({ TEAMGRAPH_RATE_LIMIT_SESSION: '800', TEAMGRAPH_RATE_LIMIT_CONNECTION: '40000' }).rateLimitBudgets).toMatchObject({ session: 800, connection: 40000, adminApiKey: 5000 });
+    for (const bad of ['0', '-5', '1.5', 'lots']) {
+      expect(() => loadConfig({ TEAMGRAPH_RATE_LIMIT_ADMIN_API_KEY: bad }), bad).toThrow(/TEAMGRAPH_RATE_LIMIT_ADMIN_API_KEY must be a whole number of points per hour of at least 1/);
+    }
   });
 });
