@@ -120,6 +120,19 @@ describe('rate limits', () => {
     expect(Number(after.headers.get('ratelimit-reset'))).toBe(3600);
   });
 
+  it('forgets the rows of windows that have ended, and only those', async () => {
+    const tenant = await createTenant(t);
+    const ended = await tenant.account();
+    await spend(ended.token, 1);
+    t.clock.advance(HOUR / 2);
+    const current = await tenant.account();
+    await spend(current.token, 1);
+    t.clock.advance(HOUR / 2);
+    await t.app.services.rateLimits.purgeEnded();
+    const rows = await t.db.selectFrom('rate_limit_usage').select('used').where('org_id', '=', tenant.orgId).execute();
+    expect(rows).toEqual([{ used: 1 }]);
+  });
+
   it('refuses a request costing more than the whole budget without a Retry-After, since waiting cannot help', async () => {
     const tenant = await createTenant(t);
     const { token } = await tenant.account();

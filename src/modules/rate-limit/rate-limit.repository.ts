@@ -74,6 +74,12 @@ export class RateLimitRepository {
     return row && { used: row.used, windowStart: row.window_start };
   }
 
+  /** Forgets windows that started at or before `endedBefore`: such a row counts as no row. */
+  async deleteEnded(endedBefore: Date): Promise<number> {
+    const result = await this.db.deleteFrom('rate_limit_usage').where('window_start', '<=', endedBefore).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   findSetting(orgId: string) {
     return this.db.selectFrom('rate_limit_setting').selectAll().where('org_id', '=', orgId).executeTakeFirst();
   }

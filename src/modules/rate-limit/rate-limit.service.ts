@@ -129,6 +129,11 @@ export class RateLimitService {
     };
   }
 
+  /** Deletes the rows of windows that have ended (a session's row would otherwise outlive it); returns how many. */
+  purgeEnded(): Promise<number> {
+    return this.usage.deleteEnded(new Date(this.clock.now().getTime() - WINDOW_MS));
+  }
+
   async settings(orgId: string): Promise<RateLimitSettingsState> {
     return this.stateOf(await this.usage.findSetting(orgId));
   }
