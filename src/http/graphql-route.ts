@@ -5,7 +5,6 @@
 // limit (issue 21): its answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
 // (seconds), and one that did not fit is a 429 with Retry-After.
 import { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
-import { secondsUntil } from '../modules/rate-limit/rate-limit.service.ts';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
 import type { ParseMemo } from '../modules/session/credentials/use-parse-once.ts';
@@ -14,6 +13,7 @@ import type { Services } from '../services.ts';
 import type { Audited } from './audited.ts';
 import type { Answer, Authenticate } from './authenticate.ts';
 import { bodyTooLarge, boundBody } from './body-limit.ts';
+import { rateLimitHeaders } from './rate-limit-headers.ts';
 import type { RoutedInfo } from './router.ts';
 
 type Yoga = ReturnType<typeof createGraphqlHandler>;
@@ -42,13 +42,8 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
     response.headers.set('x-request-id', requestId);
     const status = rerunnable.rateLimit?.status;
     if (!status) return { recorder, response };
-    const reset = secondsUntil(status.resetAt, services.clock.now());
-    response.headers.set('ratelimit-limit', String(status.limit));
-    response.headers.set('ratelimit-remaining', String(status.remaining));
-    response.headers.set('ratelimit-reset', String(reset));
+    for (const [name, value] of Object.entries(rateLimitHeaders(status, services.clock.now()))) response.headers.set(name, value);
     if (status.granted) return { recorder, response };
-    // The request alone costs more than the whole budget: waiting does not help, so no Retry-After.
-    if (status.cost <= status.limit) response.headers.set('retry-after', String(reset));
     return { recorder, outcome: 'RATE_LIMITED', response: new Response(response.body, { status: 429, headers: response.headers }) };
   }
 

@@ -144,6 +144,18 @@ describe('rate limits', () => {
     expect((await t.graphql(token, RATE)).body.data.viewer.rateLimit.remaining).toBe(9);
   });
 
+  it('charges an audit export its own points, refusing it over the budget with 429 and auditing that', async () => {
+    const tenant = await createTenant(t);
+    const admin = await tenant.account({ admin: true });
+    const refused = await t.app.fetch(new Request(`${TEST_ORIGIN}/admin/audit/export?format=ndjson`, { headers: { authorization: `Bearer ${admin.token}` } }));
+    expect(refused.status).toBe(429);
+    expect((await refused.json()).errors[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' }, message: expect.stringMatching(/costs 500 points, more than the whole budget of 10/) });
+    expect(refused.headers.get('ratelimit-remaining')).toBe('10');
+    expect(refused.headers.get('retry-after')).toBeNull();
+    const [event] = await eventsOf(tenant.orgId);
+    expect(event).toMatchObject({ operationName: 'auditExport', outcome: 'RATE_LIMITED', statusCode: 429 });
+  });
+
   it('keeps a budget per credential: sessions, Bitbucket tokens, admin API keys and connections each have their own', async () => {
     const tenant = await createTenant(t);
     const admin = await tenant.account({ admin: true });
