@@ -24,6 +24,7 @@ import * as citus from './020_citus.ts';
 import * as auditAppend from './021_audit_append.ts';
 import * as people from './022_people.ts';
 import * as auditStream from './023_audit_stream.ts';
+import * as rateLimit from './024_rate_limit.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '021_audit_append': auditAppend,
   '022_people': people,
   '023_audit_stream': auditStream,
+  '024_rate_limit': rateLimit,
 };

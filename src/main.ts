@@ -56,6 +56,7 @@ async function main() {
     trustedProxies: config.trustedProxies,
     allowPrivateProviderUrls: config.allowPrivateProviderUrls,
     auditRetentionDays: config.auditRetentionDays,
+    rateLimitBudgets: config.rateLimitBudgets,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
     auditStreamAllowHttp: config.auditStreams.allowHttp,
@@ -68,13 +69,17 @@ async function main() {
   const metricsServer = metricsPort ? await serveMetrics(app.metrics, { server: metricsPort, database }) : null;
   if (metricsServer) logger.info('metrics served', { port: metricsServer.port, path: '/metrics' });
 
-  // PRODUCT §9: events past the retention go, at start and then hourly.
+  // PRODUCT §9: events past the retention go, at start and then hourly; so do the rate-limit
+  // windows that have ended (issue 21).
   let purging: Promise<unknown> = Promise.resolve();
   const purge = () =>
-    (purging = app.services.audit.purgeExpired().then(
-      (purged) => purged.length > 0 && logger.info('purged audit events', { purged }),
-      (error) => logger.error('audit purge failed', { error }),
-    ));
+    (purging = Promise.all([
+      app.services.audit.purgeExpired().then(
+        (purged) => purged.length > 0 && logger.info('purged audit events', { purged }),
+        (error) => logger.error('audit purge failed', { error }),
+      ),
+      app.services.rateLimits.purgeEnded().catch((error) => logger.error('rate-limit purge failed', { error })),
+    ]));
   void purge();
   // Issue 5: a connection deletion interrupted by a stop carries on.
   void app.services.connections.resumeDeletions();

@@ -22,6 +22,7 @@ import { IpAllowlistService } from './modules/ip-allowlist/ip-allowlist.service.
 import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
+import { type RateLimitBudgets, RateLimitService } from './modules/rate-limit/rate-limit.service.ts';
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
 import { AccountSessionsService } from './modules/session/account-sessions.service.ts';
 import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
@@ -53,6 +54,8 @@ export interface ServiceDeps {
   auditStreamAllowHttp?: boolean;
   /** The audit stream sender's timing (tests shorten it); undefined: the defaults of audit-stream-sender.ts. */
   auditStreamSender?: Partial<AuditStreamSenderOptions>;
+  /** The operator's rate-limit budgets, points per hour (TEAMGRAPH_RATE_LIMIT_*); undefined: DEFAULT_BUDGETS. */
+  rateLimitBudgets?: RateLimitBudgets;
 }
 
 export interface Services {
@@ -85,6 +88,8 @@ export interface Services {
   bitbucketTokens: BitbucketTokenService;
   /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
   credentials: CredentialCache;
+  /** Each credential's points per hour (issue 21). */
+  rateLimits: RateLimitService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -127,6 +132,7 @@ export function createServices(deps: ServiceDeps): Services {
     auditStreamSender: new AuditStreamSender(deps.db, clock, secrets, allowPrivate, logger, deps.auditStreamSender, (result, events) =>
       metrics.auditStreamPosted(result, events),
     ),
+    rateLimits: new RateLimitService(deps.db, clock, audit, deps.rateLimitBudgets),
   };
 }
 

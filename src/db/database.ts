@@ -11,6 +11,7 @@ import type { IpAllowlistTable } from '../modules/ip-allowlist/ip-allowlist.tabl
 import type { AuthorizationCodeTable, DeviceAuthorizationTable, SignInFailureTable } from '../modules/oauth/oauth.table.ts';
 import type { AclEntryTable, GraphObjectTable } from '../modules/object/object.table.ts';
 import type { AccountEmailTable, AccountTable, OrganizationTable, SiteMemberTable, SiteTable } from '../modules/org/org.table.ts';
+import type { RateLimitSettingTable, RateLimitUsageTable } from '../modules/rate-limit/rate-limit.table.ts';
 import type { RelationshipTable } from '../modules/relationship/relationship.table.ts';
 import type { AccessTokenTable, PrincipalVersionTable, RefreshTokenTable, SessionTable } from '../modules/session/session.table.ts';
 
@@ -45,4 +46,6 @@ export interface Database {
   bitbucket_token: BitbucketTokenTable;
   connection_link_provider: ConnectionLinkProviderTable;
   link_attempt: LinkAttemptTable;
+  rate_limit_usage: RateLimitUsageTable;
+  rate_limit_setting: RateLimitSettingTable;
 }

@@ -13,6 +13,7 @@ import '../modules/object/object.graphql.ts';
 import '../modules/object/object-accessors.graphql.ts';
 import '../modules/org/org.graphql.ts';
 import '../modules/org/people.graphql.ts';
+import '../modules/rate-limit/rate-limit.graphql.ts';
 import '../modules/relationship/relationship.graphql.ts';
 import '../modules/session/session.graphql.ts';
 import { builder } from './builder.ts';

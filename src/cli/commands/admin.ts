@@ -15,6 +15,7 @@ import { registerAccessCommand } from './admin-access.ts';
 import { registerAuditStreamCommands } from './admin-audit-streams.ts';
 import { registerKeyCommands } from './admin-keys.ts';
 import { auditActor, registerPeopleCommands } from './admin-people.ts';
+import { registerRateLimitCommands } from './admin-rate-limits.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
 const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
@@ -305,7 +306,7 @@ const filterOptions = (command: Command) =>
     .option('--command <command>', 'only this command, e.g. "jira workitem get"')
     .option('--action <action>', 'only this action, e.g. cli.settings.updated')
     .option('--object-type <type>', 'only events that touched this object type')
-    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED or ERROR')
+    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED, RATE_LIMITED or ERROR')
     .option('--ip <address>', 'only requests from this address')
     .option('--from <time>', 'only events at or after this ISO 8601 time')
     .option('--to <time>', 'only events before this ISO 8601 time');
@@ -422,5 +423,6 @@ export function registerAdminCommands(program: Command): void {
   registerKeyCommands(admin);
   registerAccessCommand(admin);
   registerAllowlist(admin);
+  registerRateLimitCommands(admin);
   registerAudit(admin);
 }
