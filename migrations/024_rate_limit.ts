@@ -20,7 +20,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       primary key (org_id, credential_kind, credential_id)
     );
     create table rate_limit_setting (
-      org_id text primary key references organization (id),
+      org_id text primary key,
       -- points per hour; null: the operator's default
       session_points integer,
       admin_api_key_points integer,
@@ -31,10 +31,43 @@ export async function up(db: Kysely<any>): Promise<void> {
       updated_by text not null
     );
   `.execute(db);
+  // The charge is one call: it adds the cost to the credential's window if it fits, and unless the
+  // caller needs it durable, its transaction commits without waiting for the WAL flush
+  // (synchronous_commit set for that transaction alone). On Citus the function is distributed by
+  // its organisation argument, so the coordinator hands the whole call to the node holding that
+  // organisation's shards, where the commit happens; a statement could not carry the setting there
+  // (Citus allows no volatile function in RETURNING, and plans INSERT … SELECT apart). The answer
+  // is one jsonb value, as Citus hands on only a call of the form `select f(…)`.
+  await sql`
+    create function rate_limit_charge(
+      p_org_id text, p_kind text, p_id text, p_now timestamptz, p_ended_before timestamptz, p_cost integer, p_limit integer, p_durable boolean
+    ) returns jsonb language plpgsql as $$
+    declare
+      charged record;
+    begin
+      if not p_durable then
+        perform set_config('synchronous_commit', 'off', true);
+      end if;
+      insert into rate_limit_usage as u (org_id, credential_kind, credential_id, window_start, used)
+      values (p_org_id, p_kind, p_id, p_now, p_cost)
+      on conflict (org_id, credential_kind, credential_id) do update set
+        window_start = case when u.window_start <= p_ended_before then excluded.window_start else u.window_start end,
+        used = case when u.window_start <= p_ended_before then excluded.used else u.used + excluded.used end
+      where u.window_start <= p_ended_before or u.used + excluded.used <= p_limit
+      returning u.used, u.window_start into charged;
+      -- null: it did not fit, and nothing was written
+      return case when charged is null then null else jsonb_build_object('used', charged.used, 'windowStart', charged.window_start) end;
+    end $$;
+  `.execute(db);
   if (await isCitus(db)) {
+    // Sharded before its foreign key is added: Citus would make a local table that refers to a
+    // reference table a local table of the coordinator's, which distribute() then leaves alone.
     await distribute(db);
+    await sql`alter table rate_limit_setting add foreign key (org_id) references organization (id)`.execute(db);
+    await sql`select create_distributed_function('rate_limit_charge(text, text, text, timestamptz, timestamptz, integer, integer, boolean)', 'p_org_id', colocate_with => 'rate_limit_usage')`.execute(db);
     return;
   }
+  await sql`alter table rate_limit_setting add foreign key (org_id) references organization (id)`.execute(db);
   for (const suffix of ['i', 'u', 'd']) {
     const event = { i: 'insert', u: 'update', d: 'delete' }[suffix]!;
     const transition = suffix === 'd' ? 'old' : 'new';
@@ -46,6 +79,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop function rate_limit_charge(text, text, text, timestamptz, timestamptz, integer, integer, boolean)`.execute(db);
   await sql`drop table rate_limit_setting`.execute(db);
   await sql`drop table rate_limit_usage`.execute(db);
 }

@@ -40,27 +40,21 @@ export class RateLimitRepository {
 
   /**
    * Adds `cost` to the credential's window when it fits in `limit` (a window that has ended starts
-   * again at `now`); undefined when it does not fit, and nothing is written then.
+   * again at `now`); undefined when it does not fit, and nothing is written then. One call of
+   * rate_limit_charge (migration 024).
    *
    * Its commit does not wait for the WAL to reach the disk (synchronous_commit off for this
-   * statement's own transaction, set in the statement so that it costs no round trip): that wait
-   * was 1-3 ms of the request's time (bench/RESULTS.md), and a crash can lose only the last
-   * fraction of a second of charges, which gives a credential a few points back. Never inside a
-   * request transaction, whose audit event must be durable: there the commit waits as usual.
+   * call's own transaction): that wait was 1-3 ms of the request's time (bench/RESULTS.md), and a
+   * crash can lose only the last fraction of a second of charges, which gives a credential a few
+   * points back. Never inside a request transaction, whose audit event must be durable: there
+   * (`durable`) the commit waits as usual.
    */
   async charge(c: ChargeRequest, { durable = false } = {}): Promise<Usage | undefined> {
-    const ended = sql<boolean>`u.window_start <= ${c.endedBefore}::timestamptz`;
-    const { rows } = await sql<{ used: number; window_start: Date }>`
-      with commit_mode as (select set_config('synchronous_commit', ${durable ? 'on' : 'off'}, true))
-      insert into rate_limit_usage as u (org_id, credential_kind, credential_id, window_start, used)
-      select ${c.orgId}::text, ${c.kind}::text, ${c.id}::text, ${c.now}::timestamptz, ${c.cost}::integer from commit_mode
-      on conflict (org_id, credential_kind, credential_id) do update set
-        window_start = case when ${ended} then excluded.window_start else u.window_start end,
-        used = case when ${ended} then excluded.used else u.used + excluded.used end
-      where ${ended} or u.used + excluded.used <= ${c.limit}::integer
-      returning u.used, u.window_start`.execute(this.db);
-    const row = rows[0];
-    return row && { used: row.used, windowStart: row.window_start };
+    const { rows } = await sql<{ charged: { used: number; windowStart: string } | null }>`
+      select rate_limit_charge(${c.orgId}::text, ${c.kind}::text, ${c.id}::text, ${c.now}::timestamptz,
+        ${c.endedBefore}::timestamptz, ${c.cost}::integer, ${c.limit}::integer, ${durable}::boolean) as charged`.execute(this.db);
+    const charged = rows[0]?.charged;
+    return charged ? { used: charged.used, windowStart: new Date(charged.windowStart) } : undefined;
   }
 
   async usage(orgId: string, kind: string, id: string): Promise<Usage | undefined> {
