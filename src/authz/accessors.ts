@@ -125,8 +125,20 @@ export interface Accessor {
 }
 
 /**
+ * Accounts decided per request before the holders of whole principal keys are read, as a multiple
+ * of the page: an answer at least this dense among the organisation's active accounts comes from
+ * the window alone.
+ */
+const WINDOW_PER_ROW = 4;
+
+/**
  * Every active account of the organisation that may do `action` on the object, in account id
  * order after `afterAccountId`, at most `limit`; an empty list for a missing or deleted object.
+ *
+ * First the next `window` active accounts after the cursor are decided (loadWindow): enough when
+ * they hold `limit` accessors or are the last, and then the cost follows the page, not the size of
+ * the groups granted. Otherwise every holder of the formula's keys is read (`holderSource`), which
+ * for a sparse answer costs what those holders number. Two statements at most, whatever the page.
  */
 export async function listAccessors(
   db: Kysely<Database>,
@@ -135,10 +147,21 @@ export async function listAccessors(
   action: AclAction,
   page: { afterAccountId: string | null; limit: number },
   holderSource: HolderSource = (keys) => loadHolders(db, orgId, keys),
+  window = Math.max(page.limit * WINDOW_PER_ROW, 1),
 ): Promise<Accessor[]> {
   const [facts, hidden] = await Promise.all([new AccessChecker(db, orgId, async () => NO_PRINCIPALS).facts(objectId), hiddenConnections(db, orgId)]);
   const formula = formulaOf(facts, hidden, objectId, action);
-  const holders = await holderSource([...keysOf(formula)]);
+  const keys = [...keysOf(formula)];
+  // No key, nobody: the formula is `never` or needs a container that is not there.
+  if (keys.length === 0 || page.limit <= 0) return [];
+  const near = await loadWindow(db, orgId, keys, page.afterAccountId, window);
+  const nearSets = new Map<Formula, ReadonlySet<string>>();
+  const allowed = accountsOf(formula, near.holders, nearSets);
+  const found = near.accounts.filter((id) => allowed.has(id));
+  if (found.length >= page.limit || near.accounts.length < window) {
+    return found.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, near.holders, nearSets)).join('; ') }));
+  }
+  const holders = await holderSource(keys);
   const sets = new Map<Formula, ReadonlySet<string>>();
   const accounts = [...accountsOf(formula, holders, sets)].filter((id) => page.afterAccountId === null || id > page.afterAccountId).sort();
   return accounts.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, holders, sets)).join('; ') }));
@@ -218,6 +241,144 @@ export class HolderCache {
   }
 }
 
+interface ParsedKey {
+  key: string;
+  kind: string;
+  scope: string;
+  id: string;
+}
+
+function parseKeys(keys: string[]): ParsedKey[] {
+  return keys.map((key) => {
+    const [kind, first, ...rest] = key.split(':');
+    // Connection and site ids hold no colon; an external id may.
+    return { key, kind: kind ?? '', scope: first ?? '', id: rest.join(':') };
+  });
+}
+
+/** A holder row: for a `g:` key, the linked user in the group and the nested group that holds it (null: the group itself). */
+interface HolderRow {
+  key: string;
+  account_id: string;
+  user_id: string | null;
+  nested: string | null;
+}
+
+/**
+ * Words how each account holds each key. Of several ways into a group, the most direct is told (a
+ * group's own member before one through nested groups), then the least user and nested group id,
+ * so the same account is explained alike whichever statement found it.
+ */
+function holdersOf(parsed: ParsedKey[], rows: HolderRow[]): Holders {
+  const holders = new Map(parsed.map((p) => [p.key, new Map<string, string>()]));
+  const best = new Map<string, HolderRow>();
+  const rank = (row: HolderRow) => [row.nested === null ? '0' : '1', row.user_id ?? '', row.nested ?? ''];
+  const before = (a: HolderRow, b: HolderRow) => {
+    const [x, y] = [rank(a), rank(b)];
+    const i = x.findIndex((part, n) => part !== y[n]);
+    return i >= 0 && x[i]! < y[i]!;
+  };
+  for (const row of rows) {
+    const slot = `${row.key}\u0000${row.account_id}`;
+    const known = best.get(slot);
+    if (!known || before(row, known)) best.set(slot, row);
+  }
+  const byKey = new Map(parsed.map((p) => [p.key, p]));
+  for (const row of best.values()) {
+    const { kind, scope, id } = byKey.get(row.key)!;
+    holders.get(row.key)!.set(
+      row.account_id,
+      kind === 'u'
+        ? `linked to third-party user ${id}`
+        : kind === 'g'
+          ? `linked to third-party user ${row.user_id} in group ${id}${row.nested === null ? '' : ` (through nested group ${row.nested})`}`
+          : `an active member of site ${scope}`,
+    );
+  }
+  return holders;
+}
+
+/**
+ * The next `size` active accounts of the organisation after `afterAccountId` in id order (byte
+ * order: `collate "C"`, as JavaScript compares them and migration 023 indexes them), and which of
+ * `keys` each holds, and how: the forward question of viewer-principals.ts asked for only those
+ * accounts. A candidate's links to live third-party users give its `u:` keys; the groups each such
+ * user is a direct member of, found in the downward closure of a named group, its `g:` keys; its
+ * site memberships its `w:` keys. Every step is a lookup by key from the candidate, so the cost is
+ * that of the window, whatever the groups granted hold.
+ */
+export async function loadWindow(
+  db: Kysely<Database>,
+  orgId: string,
+  keys: string[],
+  afterAccountId: string | null,
+  size: number,
+): Promise<{ accounts: string[]; holders: Holders }> {
+  const parsed = parseKeys(keys);
+  const users = parsed.filter((p) => p.kind === 'u');
+  const groups = parsed.filter((p) => p.kind === 'g');
+  const sites = parsed.filter((p) => p.kind === 'w');
+  const after = afterAccountId === null ? sql`` : sql`and a.id collate "C" > ${afterAccountId}`;
+  // Columns are named in the SELECTs as in loadHolders (Citus deparses a CTE without its column list).
+  const result = await withIndexPlans(db, (trx) => sql<{ key: string | null; account_id: string; user_id: string | null; nested: string | null }>`
+    with recursive
+    candidate (account_id) as (
+      select a.id as account_id from account a
+      where a.org_id = ${orgId} and a.active ${after}
+      order by a.id collate "C" limit ${size}
+    ),
+    -- A link to a third-party user the connection deleted matches nothing (as in viewer-principals.ts).
+    linked (account_id, connection_id, external_id) as (
+      select c.account_id, l.connection_id, l.external_id
+      from candidate c cross join lateral (
+        select l.connection_id, l.external_id from user_link l
+        where l.org_id = ${orgId} and l.account_id = c.account_id
+        offset 0) l
+      where not coalesce((select u.deleted from external_user u
+          where u.org_id = ${orgId} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
+    ),
+    wanted_groups (key, connection_id, group_id) as (
+      select g.key, g.connection_id, g.group_id
+      from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[]) as g(key, connection_id, group_id)
+    ),
+    closure (key, connection_id, root, group_id) as (
+      select w.key, w.connection_id, w.group_id as root, w.group_id from wanted_groups w
+      union
+      select c.key, c.connection_id, c.root, m.member_external_id as group_id
+      from closure c cross join lateral (
+        select m.member_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
+        offset 0) m
+    )
+    select null::text as key, c.account_id, null::text as user_id, null::text as nested from candidate c
+    union all
+    select u.key, l.account_id, null, null
+    from linked l
+    join unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
+      on u.connection_id = l.connection_id and u.external_id = l.external_id
+    union all
+    select c.key, l.account_id, l.external_id, nullif(c.group_id, c.root)
+    from linked l
+    cross join lateral (
+      select m.group_external_id from group_member m
+      where m.org_id = ${orgId} and m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
+      offset 0) m
+    join closure c on c.connection_id = l.connection_id and c.group_id = m.group_external_id
+    union all
+    select s.key, c.account_id, null, null
+    from candidate c
+    cross join unnest(${sites.map((s) => s.key)}::text[], ${sites.map((s) => s.scope)}::text[]) as s(key, cloud_id)
+    where exists (select 1 from site_member m where m.org_id = ${orgId} and m.account_id = c.account_id and m.cloud_id = s.cloud_id)
+  `.execute(trx));
+  const accounts: string[] = [];
+  const rows: HolderRow[] = [];
+  for (const row of result.rows) {
+    if (row.key === null) accounts.push(row.account_id);
+    else rows.push({ ...row, key: row.key });
+  }
+  return { accounts: accounts.sort(), holders: holdersOf(parsed, rows) };
+}
+
 /**
  * The inverse of loadViewerPrincipals for the keys named: `u:` the account linked to that live
  * third-party user; `g:` the accounts linked to a live user in the group, directly or through
@@ -225,13 +386,8 @@ export class HolderCache {
  * members. Only active accounts. Rows carry ids only; `via` is worded here.
  */
 export async function loadHolders(db: Kysely<Database>, orgId: string, keys: string[]): Promise<Holders> {
-  const holders = new Map(keys.map((key) => [key, new Map<string, string>()]));
-  if (keys.length === 0) return holders;
-  const parsed = keys.map((key) => {
-    const [kind, first, ...rest] = key.split(':');
-    // Connection and site ids hold no colon; an external id may.
-    return { key, kind, scope: first ?? '', id: rest.join(':') };
-  });
+  const parsed = parseKeys(keys);
+  if (keys.length === 0) return holdersOf(parsed, []);
   const users = parsed.filter((p) => p.kind === 'u');
   const groups = parsed.filter((p) => p.kind === 'g');
   const sites = parsed.filter((p) => p.kind === 'w');
@@ -280,20 +436,5 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
     cross join lateral (select m.account_id from site_member m where m.org_id = ${orgId} and m.cloud_id = s.cloud_id offset 0) m
     cross join lateral (select 1 from account a where a.org_id = ${orgId} and a.id = m.account_id and a.active limit 1) a
   `.execute(trx));
-  const byKey = new Map(parsed.map((p) => [p.key, p]));
-  for (const row of result.rows) {
-    const found = holders.get(row.key)!;
-    const { kind, scope, id } = byKey.get(row.key)!;
-    // The most direct way in for each account: a group's own member before one through nested groups.
-    if (found.has(row.account_id) && (kind !== 'g' || row.nested !== null)) continue;
-    found.set(
-      row.account_id,
-      kind === 'u'
-        ? `linked to third-party user ${id}`
-        : kind === 'g'
-          ? `linked to third-party user ${row.user_id} in group ${id}${row.nested === null ? '' : ` (through nested group ${row.nested})`}`
-          : `an active member of site ${scope}`,
-    );
-  }
-  return holders;
+  return holdersOf(parsed, result.rows);
 }
