@@ -66,6 +66,41 @@ function keysOf(formula: Formula, into = new Set<string>(), seen = new Set<Formu
   return into;
 }
 
+/**
+ * `u:` keys whose holders include every account the formula lets in, when there are such keys: a
+ * third-party user links to at most one account (PRODUCT §4), so an object granted to a user, or
+ * to a group AND a user, has at most as many accessors as these keys. Null when it takes a group
+ * or a site to say who may.
+ */
+function userKeysCovering(formula: Formula, memo = new Map<Formula, ReadonlySet<string> | null>()): ReadonlySet<string> | null {
+  if (memo.has(formula)) return memo.get(formula)!;
+  let result: ReadonlySet<string> | null;
+  switch (formula.kind) {
+    case 'never':
+      result = new Set();
+      break;
+    case 'key':
+      result = formula.key.startsWith('u:') ? new Set([formula.key]) : null;
+      break;
+    case 'container':
+      result = userKeysCovering(formula.inner, memo);
+      break;
+    case 'any': {
+      const parts = formula.parts.map((part) => userKeysCovering(part, memo));
+      result = parts.every((part) => part !== null) ? new Set(parts.flatMap((part) => [...part!])) : null;
+      break;
+    }
+    case 'all': {
+      // Any one part's holders cover the whole: the fewest keys will do.
+      const parts = formula.parts.map((part) => userKeysCovering(part, memo)).filter((part) => part !== null);
+      result = parts.length === 0 ? null : parts.reduce((a, b) => (b.size < a.size ? b : a));
+      break;
+    }
+  }
+  memo.set(formula, result);
+  return result;
+}
+
 /** For each principal key: the accounts whose principal set holds it, and how. */
 export type Holders = Map<string, ReadonlyMap<string, string>>;
 /** Finds the holders of principal keys (loadHolders, or a HolderCache's answer under the request's principal version). */
@@ -137,7 +172,8 @@ const WINDOW_PER_ROW = 4;
  *
  * First the next `window` active accounts after the cursor are decided (loadWindow): enough when
  * they hold `limit` accessors or are the last, and then the cost follows the page, not the size of
- * the groups granted. Otherwise every holder of the formula's keys is read (`holderSource`), which
+ * the groups granted. When a few third-party users' accounts cover the answer (userKeysCovering),
+ * those accounts are decided instead, and that is always enough. Otherwise every holder of the formula's keys is read (`holderSource`), which
  * for a sparse answer costs what those holders number. Two statements at most, whatever the page.
  */
 export async function listAccessors(
@@ -154,11 +190,12 @@ export async function listAccessors(
   const keys = [...keysOf(formula)];
   // No key, nobody: the formula is `never` or needs a container that is not there.
   if (keys.length === 0 || page.limit <= 0) return [];
-  const near = await loadWindow(db, orgId, keys, page.afterAccountId, window);
+  const linkedTo = userKeysCovering(formula);
+  const near = await loadWindow(db, orgId, keys, page.afterAccountId, linkedTo ? { linkedTo: [...linkedTo] } : { size: window });
   const nearSets = new Map<Formula, ReadonlySet<string>>();
   const allowed = accountsOf(formula, near.holders, nearSets);
   const found = near.accounts.filter((id) => allowed.has(id));
-  if (found.length >= page.limit || near.accounts.length < window) {
+  if (linkedTo || found.length >= page.limit || near.accounts.length < window) {
     return found.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, near.holders, nearSets)).join('; ') }));
   }
   const holders = await holderSource(keys);
@@ -299,10 +336,10 @@ function holdersOf(parsed: ParsedKey[], rows: HolderRow[]): Holders {
 }
 
 /**
- * The next `size` active accounts of the organisation after `afterAccountId` in id order (byte
- * order: `collate "C"`, as JavaScript compares them and migration 023 indexes them), and which of
- * `keys` each holds, and how: the forward question of viewer-principals.ts asked for only those
- * accounts. A candidate's links to live third-party users give its `u:` keys; the groups each such
+ * Candidates after `afterAccountId` in id order (byte order: `collate "C"`, as JavaScript compares
+ * them and migration 023 indexes them) — the next `size` active accounts of the organisation, or
+ * every active account linked to a `linkedTo` user — and which of `keys` each holds, and how: the
+ * forward question of viewer-principals.ts asked for only those accounts. A candidate's links to live third-party users give its `u:` keys; the groups each such
  * user is a direct member of, found in the downward closure of a named group, its `g:` keys; its
  * site memberships its `w:` keys. Every step is a lookup by key from the candidate, so the cost is
  * that of the window, whatever the groups granted hold.
@@ -312,20 +349,32 @@ export async function loadWindow(
   orgId: string,
   keys: string[],
   afterAccountId: string | null,
-  size: number,
+  candidates: { size: number } | { linkedTo: string[] },
 ): Promise<{ accounts: string[]; holders: Holders }> {
   const parsed = parseKeys(keys);
   const users = parsed.filter((p) => p.kind === 'u');
   const groups = parsed.filter((p) => p.kind === 'g');
   const sites = parsed.filter((p) => p.kind === 'w');
   const after = afterAccountId === null ? sql`` : sql`and a.id collate "C" > ${afterAccountId}`;
+  const linkedTo = 'linkedTo' in candidates ? parseKeys(candidates.linkedTo) : [];
   // Columns are named in the SELECTs as in loadHolders (Citus deparses a CTE without its column list).
   const result = await withIndexPlans(db, (trx) => sql<{ key: string | null; account_id: string; user_id: string | null; nested: string | null }>`
     with recursive
-    candidate (account_id) as (
+    candidate (account_id) as (${
+      'size' in candidates
+        ? sql`
       select a.id as account_id from account a
       where a.org_id = ${orgId} and a.active ${after}
-      order by a.id collate "C" limit ${size}
+      order by a.id collate "C" limit ${candidates.size}`
+        : sql`
+      select a.id as account_id
+      from unnest(${linkedTo.map((u) => u.scope)}::text[], ${linkedTo.map((u) => u.id)}::text[]) as u(connection_id, external_id)
+      cross join lateral (
+        select l.account_id from user_link l
+        where l.org_id = ${orgId} and l.connection_id = u.connection_id and l.external_id = u.external_id and l.account_id is not null
+        offset 0) l
+      cross join lateral (select a.id from account a where a.org_id = ${orgId} and a.id = l.account_id and a.active ${after} offset 0) a`
+    }
     ),
     -- A link to a third-party user the connection deleted matches nothing (as in viewer-principals.ts).
     linked (account_id, connection_id, external_id) as (
@@ -376,7 +425,8 @@ export async function loadWindow(
     if (row.key === null) accounts.push(row.account_id);
     else rows.push({ ...row, key: row.key });
   }
-  return { accounts: accounts.sort(), holders: holdersOf(parsed, rows) };
+  // A linked account is found once per user linked to it.
+  return { accounts: [...new Set(accounts)].sort(), holders: holdersOf(parsed, rows) };
 }
 
 /**
