@@ -4,10 +4,11 @@
 // The object's ACL and its container chain become a formula over principal keys: AND over the
 // controls of the action and of the actions it implies, OR over each control's principals,
 // CONTAINER replaced by the container's own formula (at most MAX_CONTAINER_HOPS up), a missing,
-// deleted or hidden object false. One statement then finds, for every key the formula names, the
-// active accounts of the organisation whose principal set would hold it, with how (the link, the
-// group path, the site): the inverse of viewer-principals.ts. The formula is evaluated over those
-// account sets, and `via` tells, for an account on the page, the principals that let it in.
+// deleted or hidden object false. A page is then decided for a few candidate accounts, in id order
+// from the cursor (loadWindow: which of the formula's keys each holds, and how — the link, the
+// group path, the site), or, when those are too few, for every account that holds a key
+// (loadHolders: the inverse of viewer-principals.ts). The formula is evaluated over those account
+// sets, and `via` tells, for an account on the page, the principals that let it in.
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { withIndexPlans } from '../db/index-plans.ts';
