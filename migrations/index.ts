@@ -23,7 +23,7 @@ import * as orgInEveryKey from './019_org_in_every_key.ts';
 import * as citus from './020_citus.ts';
 import * as auditAppend from './021_audit_append.ts';
 import * as people from './022_people.ts';
-import * as accountIdOrder from './023_account_id_order.ts';
+import * as accountIdOrder from './025_account_id_order.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -48,5 +48,5 @@ export const migrations: Record<string, Migration> = {
   '020_citus': citus,
   '021_audit_append': auditAppend,
   '022_people': people,
-  '023_account_id_order': accountIdOrder,
+  '025_account_id_order': accountIdOrder,
 };

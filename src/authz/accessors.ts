@@ -338,7 +338,7 @@ function holdersOf(parsed: ParsedKey[], rows: HolderRow[]): Holders {
 
 /**
  * Candidates after `afterAccountId` in id order (byte order: `collate "C"`, as JavaScript compares
- * them and migration 023 indexes them) — the next `size` active accounts of the organisation, or
+ * them and migration 025 indexes them) — the next `size` active accounts of the organisation, or
  * every active account linked to a `linkedTo` user — and which of `keys` each holds, and how: the
  * forward question of viewer-principals.ts asked for only those accounts. A candidate's links to live third-party users give its `u:` keys; the groups each such
  * user is a direct member of, found in the downward closure of a named group, its `g:` keys; its
