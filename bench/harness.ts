@@ -149,6 +149,22 @@ export function openPool(url: string, options: Pick<DatabaseOptions, 'onQuery' |
 /** The statement timeout the server sets on its PostgreSQL pool (TEAMGRAPH_STATEMENT_TIMEOUT unset). */
 export const SERVER_STATEMENT_TIMEOUT_MS = loadConfig({}).statementTimeoutMs;
 
+/**
+ * Rate-limit budgets no benchmark spends (issue 21): a benchmark sends far more through one token
+ * than an hour's default budget, and measures the service, not its refusals. Every request is still
+ * charged (one statement), as in the server; bench/rate-limit-overhead.ts measures that charge.
+ */
+export const BENCH_RATE_LIMIT_POINTS = 1_000_000_000;
+const BENCH_BUDGETS = { session: BENCH_RATE_LIMIT_POINTS, adminApiKey: BENCH_RATE_LIMIT_POINTS, bitbucketToken: BENCH_RATE_LIMIT_POINTS, connection: BENCH_RATE_LIMIT_POINTS };
+
+/** The environment that gives a server process (src/main.ts) those budgets. */
+export const BENCH_RATE_LIMIT_ENV = {
+  TEAMGRAPH_RATE_LIMIT_SESSION: String(BENCH_RATE_LIMIT_POINTS),
+  TEAMGRAPH_RATE_LIMIT_ADMIN_API_KEY: String(BENCH_RATE_LIMIT_POINTS),
+  TEAMGRAPH_RATE_LIMIT_BITBUCKET_TOKEN: String(BENCH_RATE_LIMIT_POINTS),
+  TEAMGRAPH_RATE_LIMIT_CONNECTION: String(BENCH_RATE_LIMIT_POINTS),
+};
+
 /** One key for every app of a run, as the server processes of one deployment share theirs. */
 const RUN_KEY = randomBytes(32);
 
@@ -156,7 +172,8 @@ const RUN_KEY = randomBytes(32);
  * What src/main.ts passes createApp, over a database a benchmark opened: the configuration's
  * defaults (loadConfig of an empty environment: session lifetimes, audit retention, no trusted
  * proxies, no private provider addresses), the database's change feed (credentials cached as in
- * the server), the run's key, the benchmarks' origin and a logger that reports errors only.
+ * the server), the run's key, the benchmarks' origin, a logger that reports errors only, and
+ * rate-limit budgets no benchmark spends (BENCH_RATE_LIMIT_POINTS).
  */
 function serverDeps(handle: DbHandle): AppDeps {
   const config = loadConfig({});
@@ -170,6 +187,7 @@ function serverDeps(handle: DbHandle): AppDeps {
     allowPrivateProviderUrls: config.allowPrivateProviderUrls,
     secretKey: config.secretKey ?? RUN_KEY,
     publicUrl: BENCH_ORIGIN,
+    rateLimitBudgets: BENCH_BUDGETS,
   };
 }
 
@@ -179,6 +197,10 @@ export interface AppVariation {
   auditLog?: boolean;
   /** false: no change feed, so every request looks its credentials up in the database. */
   credentialCache?: boolean;
+  /** true: audit streams may post to plain http:// on loopback, where the benchmark's receiver listens. */
+  auditStreamsToLoopback?: boolean;
+  /** false: no rate-limit charge per request (AppDeps.rateLimits). */
+  rateLimits?: boolean;
 }
 
 /** The app as src/main.ts builds it: createApp, whose services come from createServices. */
@@ -188,6 +210,8 @@ export function benchApp(handle: DbHandle, variation: AppVariation = {}): App {
     ...deps,
     changes: variation.credentialCache === false ? undefined : deps.changes,
     ...(variation.auditLog === false ? { auditLog: false } : {}),
+    ...(variation.auditStreamsToLoopback ? { auditStreamAllowHttp: true, allowPrivateProviderUrls: true } : {}),
+    ...(variation.rateLimits === false ? { rateLimits: false } : {}),
   });
 }
 

@@ -18,7 +18,7 @@ import { createHttpServer } from '../src/http-server.ts';
 import type { IngestionPayload } from '../src/modules/ingestion/ingestion.ts';
 import { type ConnectionCaller } from '../src/modules/session/caller.ts';
 import { BATCH_SIZE, CONNECTIONS, type Dataset, percentile, VIEWERS, type ViewerName } from './dataset.ts';
-import { benchApp, progress } from './harness.ts';
+import { BENCH_RATE_LIMIT_ENV, benchApp, progress } from './harness.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN_TTL_SECONDS = 12 * 3600;
@@ -83,6 +83,7 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
     TEAMGRAPH_SECRET_KEY: randomBytes(32).toString('hex'),
     TEAMGRAPH_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-bench-')),
     TEAMGRAPH_STATEMENT_TIMEOUT: String(statementTimeoutSeconds),
+    ...BENCH_RATE_LIMIT_ENV,
   };
   delete env.NODE_OPTIONS;
   delete env.TEAMGRAPH_PUBLIC_URL;

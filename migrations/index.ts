@@ -23,6 +23,8 @@ import * as orgInEveryKey from './019_org_in_every_key.ts';
 import * as citus from './020_citus.ts';
 import * as auditAppend from './021_audit_append.ts';
 import * as people from './022_people.ts';
+import * as auditStream from './023_audit_stream.ts';
+import * as rateLimit from './024_rate_limit.ts';
 import * as accountIdOrder from './025_account_id_order.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -48,5 +50,7 @@ export const migrations: Record<string, Migration> = {
   '020_citus': citus,
   '021_audit_append': auditAppend,
   '022_people': people,
+  '023_audit_stream': auditStream,
+  '024_rate_limit': rateLimit,
   '025_account_id_order': accountIdOrder,
 };

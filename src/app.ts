@@ -31,6 +31,8 @@ export interface AppDeps extends ServiceDeps {
   publicUrl: string;
   /** false only in benchmarks that measure the audit log's cost or keep it out of a comparison; main.ts never sets it. */
   auditLog?: boolean;
+  /** false only in benchmarks that measure what rate limits cost (issue 21); main.ts never sets it. */
+  rateLimits?: boolean;
   /** Peers whose X-Forwarded-For is believed (TEAMGRAPH_TRUSTED_PROXIES); nobody by default. */
   trustedProxies?: TrustedProxies;
   /** True once the process has begun to shut down: /readyz answers 503 (main.ts). */
@@ -63,7 +65,7 @@ export function createApp(deps: AppDeps): App {
   const routed = router(
     {
       routes: {
-        '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited, graphiql.page),
+        '/graphql': graphqlRoute(services, createGraphqlHandler(services, logger), authenticate, audited, graphiql.page, { rateLimits: deps.rateLimits !== false }),
         '/admin/audit/export': auditExportRoute(services, authenticate, audited),
         ...healthRoutes({ db: services.db, changes: deps.changes, draining: deps.draining ?? (() => false) }),
         '/': async (request, info) => (request.method === 'GET' ? Response.redirect(`${deps.publicUrl}/graphql`, 302) : notFound('/', info.observed.requestId)),

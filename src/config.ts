@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseTrustedProxies, type TrustedProxies } from './http/client-ip.ts';
 import { isLoopbackHost } from './shared/ip-address.ts';
 import { DEFAULT_RETENTION_DAYS } from './modules/audit/audit.service.ts';
+import { DEFAULT_BUDGETS, type RateLimitBudgets } from './modules/rate-limit/rate-limit.service.ts';
 import { DEFAULT_LIFETIMES, type SessionLifetimes } from './modules/session/session.service.ts';
 import { parseTracingEnv, type TracingConfig } from './observability/tracing-config.ts';
 
@@ -34,6 +35,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** OpenTelemetry traces from the standard OTEL_* variables; off without an OTLP endpoint. */
   tracing: TracingConfig;
+  /** Audit streams (issue 21): plain http:// receivers allowed (TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP=1), and the sender's timing. */
+  auditStreams: { allowHttp: boolean; flushSeconds: number; leaseSeconds: number };
+  /** Points per hour per credential of each kind (issue 21): the most an organisation may set. */
+  rateLimitBudgets: RateLimitBudgets;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -85,6 +90,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
   const tracing = parseTracingEnv(env, problems);
+  const streamHttp = env.TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP ?? '0';
+  if (!['0', '1'].includes(streamHttp)) problems.push(`TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP must be 0 or 1, got "${streamHttp}"`);
+  const auditStreams = {
+    allowHttp: streamHttp === '1',
+    flushSeconds: seconds('TEAMGRAPH_AUDIT_STREAM_FLUSH_SECONDS', 5),
+    leaseSeconds: seconds('TEAMGRAPH_AUDIT_STREAM_LEASE_SECONDS', 30),
+  };
+  const points = (name: string, fallback: number) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < 1 || !Number.isSafeInteger(value)) problems.push(`${name} must be a whole number of points per hour of at least 1, got "${env[name]}"`);
+    return value;
+  };
+  const rateLimitBudgets: RateLimitBudgets = {
+    session: points('TEAMGRAPH_RATE_LIMIT_SESSION', DEFAULT_BUDGETS.session),
+    adminApiKey: points('TEAMGRAPH_RATE_LIMIT_ADMIN_API_KEY', DEFAULT_BUDGETS.adminApiKey),
+    bitbucketToken: points('TEAMGRAPH_RATE_LIMIT_BITBUCKET_TOKEN', DEFAULT_BUDGETS.bitbucketToken),
+    connection: points('TEAMGRAPH_RATE_LIMIT_CONNECTION', DEFAULT_BUDGETS.connection),
+  };
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     port,
@@ -103,6 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: secretKey ?? undefined,
     shutdownGraceMs: shutdownGrace * 1000,
     tracing,
+    auditStreams,
+    rateLimitBudgets,
   };
 }
 

@@ -56,8 +56,11 @@ async function main() {
     trustedProxies: config.trustedProxies,
     allowPrivateProviderUrls: config.allowPrivateProviderUrls,
     auditRetentionDays: config.auditRetentionDays,
+    rateLimitBudgets: config.rateLimitBudgets,
     secretKey: config.secretKey ?? keyFromFile(path.join(config.dataDir, 'secret.key')),
     changes: database.changes,
+    auditStreamAllowHttp: config.auditStreams.allowHttp,
+    auditStreamSender: { flushSeconds: config.auditStreams.flushSeconds, leaseSeconds: config.auditStreams.leaseSeconds },
     draining: () => draining,
     // The demo's token goes into GraphiQL only on a loopback address: whoever reaches the page gets it.
     graphiqlHeaders: () => (demo && isLoopbackHost(config.host) ? { Authorization: `Bearer ${demo.tokens.alice}` } : undefined),
@@ -66,18 +69,24 @@ async function main() {
   const metricsServer = metricsPort ? await serveMetrics(app.metrics, { server: metricsPort, database }) : null;
   if (metricsServer) logger.info('metrics served', { port: metricsServer.port, path: '/metrics' });
 
-  // PRODUCT §9: events past the retention go, at start and then hourly.
+  // PRODUCT §9: events past the retention go, at start and then hourly; so do the rate-limit
+  // windows that have ended (issue 21).
   let purging: Promise<unknown> = Promise.resolve();
   const purge = () =>
-    (purging = app.services.audit.purgeExpired().then(
-      (purged) => purged.length > 0 && logger.info('purged audit events', { purged }),
-      (error) => logger.error('audit purge failed', { error }),
-    ));
+    (purging = Promise.all([
+      app.services.audit.purgeExpired().then(
+        (purged) => purged.length > 0 && logger.info('purged audit events', { purged }),
+        (error) => logger.error('audit purge failed', { error }),
+      ),
+      app.services.rateLimits.purgeEnded().catch((error) => logger.error('rate-limit purge failed', { error })),
+    ]));
   void purge();
   // Issue 5: a connection deletion interrupted by a stop carries on.
   void app.services.connections.resumeDeletions();
   const purgeTimer = setInterval(purge, 3600 * 1000);
   purgeTimer.unref();
+  // Issue 21: audit streams are delivered apart from the requests, by whichever process holds each stream's lease.
+  app.services.auditStreamSender.start();
 
   // Issue 19: not ready at once, then every accepted request answered (and so audited: the event
   // is written before the response leaves, http/audited.ts), then the background work and the
@@ -92,7 +101,8 @@ async function main() {
     clearInterval(purgeTimer);
     const cutOff = await edge.drain(config.shutdownGraceMs);
     if (cutOff > 0) logger.warn('the grace period ended with requests unanswered', { cutOff });
-    await Promise.all([purging, app.services.connections.pauseDeletions()]);
+    // The sender goes after the requests: it delivers what they appended, then gives up its leases.
+    await Promise.all([purging, app.services.connections.pauseDeletions(), app.services.auditStreamSender.stop()]);
     await metricsServer?.close();
     await database.close();
     await tracing.shutdown();

@@ -7,9 +7,11 @@ import { PrincipalCache } from './authz/viewer-principals.ts';
 import type { ChangeFeed } from './db/change-feed.ts';
 import type { Database } from './db/database.ts';
 import { AccountLinkService } from './modules/account-link/account-link.service.ts';
-import { providerFetch } from './modules/account-link/provider-fetch.ts';
+import { outboundFetch } from './shared/outbound-fetch.ts';
 import { AdminKeyService } from './modules/admin-key/admin-key.service.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
+import { AuditStreamSender, type AuditStreamSenderOptions } from './modules/audit-stream/audit-stream-sender.ts';
+import { AuditStreamService } from './modules/audit-stream/audit-stream.service.ts';
 import { BitbucketTokenService } from './modules/bitbucket-token/bitbucket-token.service.ts';
 import { type Catalog, defaultCatalog } from './modules/cli-permission/catalog.ts';
 import { CliSettingsService } from './modules/cli-permission/cli-settings.service.ts';
@@ -20,6 +22,7 @@ import { IpAllowlistService } from './modules/ip-allowlist/ip-allowlist.service.
 import { OAuthService } from './modules/oauth/oauth.service.ts';
 import { ObjectService } from './modules/object/object.service.ts';
 import { OrgService } from './modules/org/org.service.ts';
+import { type RateLimitBudgets, RateLimitService } from './modules/rate-limit/rate-limit.service.ts';
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
 import { AccountSessionsService } from './modules/session/account-sessions.service.ts';
 import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
@@ -47,6 +50,12 @@ export interface ServiceDeps {
   allowPrivateProviderUrls?: boolean;
   /** The database's change notifications; with them credential lookups are cached (see credential-cache.ts). */
   changes?: ChangeFeed;
+  /** Audit streams to plain http:// receivers (TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP); https:// only otherwise. */
+  auditStreamAllowHttp?: boolean;
+  /** The audit stream sender's timing (tests shorten it); undefined: the defaults of audit-stream-sender.ts. */
+  auditStreamSender?: Partial<AuditStreamSenderOptions>;
+  /** The operator's rate-limit budgets, points per hour (TEAMGRAPH_RATE_LIMIT_*); undefined: DEFAULT_BUDGETS. */
+  rateLimitBudgets?: RateLimitBudgets;
 }
 
 export interface Services {
@@ -71,11 +80,16 @@ export interface Services {
   oauth: OAuthService;
   adminKeys: AdminKeyService;
   audit: AuditService;
+  auditStreams: AuditStreamService;
+  /** Delivers the audit streams; main.ts starts and stops it (tests call its tick()). */
+  auditStreamSender: AuditStreamSender;
   ipAllowlist: IpAllowlistService;
   accountLinks: AccountLinkService;
   bitbucketTokens: BitbucketTokenService;
   /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
   credentials: CredentialCache;
+  /** Each credential's points per hour (issue 21). */
+  rateLimits: RateLimitService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -109,11 +123,16 @@ export function createServices(deps: ServiceDeps): Services {
     accessorHolders: new HolderCache(deps.db),
     oauth: new OAuthService(deps.db, clock, catalog, sessions, cliSettings, ipAllowlist),
     ipAllowlist,
-    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: providerFetch({ allowPrivate }), allowPrivate }),
+    accountLinks: new AccountLinkService(deps.db, clock, secrets, audit, ipAllowlist, { fetch: outboundFetch({ allowPrivate }), allowPrivate }),
     bitbucketTokens: new BitbucketTokenService(deps.db, clock, audit, credentials),
     adminKeys: new AdminKeyService(deps.db, clock, audit, credentials),
     credentials,
     audit,
+    auditStreams: new AuditStreamService(deps.db, clock, audit, secrets, { allowHttp: deps.auditStreamAllowHttp ?? false, allowPrivate }),
+    auditStreamSender: new AuditStreamSender(deps.db, clock, secrets, allowPrivate, logger, deps.auditStreamSender, (result, events) =>
+      metrics.auditStreamPosted(result, events),
+    ),
+    rateLimits: new RateLimitService(deps.db, clock, audit, deps.rateLimitBudgets),
   };
 }
 

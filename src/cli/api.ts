@@ -1,7 +1,8 @@
 // GraphQL over HTTP for twg, with the three ways a command authenticates: the OAuth session
 // (refreshed at 75% of the access token's life, and once more when the server says it lapsed),
 // an admin API key (TWG_ADMIN_API_KEY), or a Bitbucket token alone (PRODUCT §8). Server answers
-// become exit codes here, in one place.
+// become exit codes here, in one place. A read the server refuses for its rate limit (429, issue
+// 21) is asked again after the Retry-After it names, when that is soon; a change never is.
 import type { AuthorizationServer } from 'oauth4webapi';
 import type { OAuthTokens } from './credentials.ts';
 import { CliError, EXIT, loginNeeded, notSignedIn } from './exit-codes.ts';
@@ -23,6 +24,13 @@ interface GraphqlBody {
 }
 
 const BITBUCKET_PERMISSION = /^(repository|pullrequest):/;
+
+/** How often a rate-limited read is asked again, and the longest wait before each by default (TWG_RATE_LIMIT_MAX_WAIT). */
+export const RATE_LIMIT_RETRIES = 3;
+const DEFAULT_MAX_WAIT_SECONDS = 60;
+
+/** Queries only read, so asking again is safe; a mutation may have been applied by an earlier answer that was lost. */
+const isRead = (query: string) => !/^\s*(mutation|subscription)\b/.test(query);
 
 export class Api {
   private authorizationServer?: AuthorizationServer;
@@ -48,8 +56,34 @@ export class Api {
   /** The raw answer, errors included, for commands that report on restrictions (doctor). */
   async send(query: string, variables: Record<string, unknown>, auth: Auth): Promise<GraphqlBody> {
     const payload = JSON.stringify({ query, variables });
-    if (auth !== 'session') return this.answer(await this.post(payload, await this.credentialHeaders(auth)), auth);
-    return this.answer(await this.asSession((credentials) => this.post(payload, credentials)), auth);
+    const send = (credentials: Record<string, string>) => this.withBackoff(() => this.post(payload, credentials), isRead(query));
+    if (auth !== 'session') return this.answer(await send(await this.credentialHeaders(auth)), auth);
+    return this.answer(await this.asSession(send), auth);
+  }
+
+  /**
+   * Sends, and on a 429 sends again after the server's Retry-After when the request only reads and
+   * the wait is at most TWG_RATE_LIMIT_MAX_WAIT seconds, up to RATE_LIMIT_RETRIES times; otherwise
+   * the command ends saying when it may be tried again.
+   */
+  private async withBackoff(send: () => Promise<Response>, read: boolean): Promise<Response> {
+    const maxWait = this.maxWaitSeconds();
+    for (let retry = 1; ; retry++) {
+      const response = await send();
+      if (response.status !== 429) return response;
+      const wait = retryAfterOf(response);
+      if (!read || wait === null || wait > maxWait || retry > RATE_LIMIT_RETRIES) throw rateLimited(await readBody(response), wait, read);
+      await response.body?.cancel();
+      tell(`rate limited: asking again in ${wait} s (${retry} of ${RATE_LIMIT_RETRIES})`);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
+  }
+
+  private maxWaitSeconds(): number {
+    const raw = this.invocation.env.TWG_RATE_LIMIT_MAX_WAIT?.trim();
+    if (!raw) return DEFAULT_MAX_WAIT_SECONDS;
+    if (!/^\d+$/.test(raw)) throw new CliError(EXIT.usage, `TWG_RATE_LIMIT_MAX_WAIT must be a whole number of seconds, got "${raw}"`);
+    return Number(raw);
   }
 
   /** GET a server path as the signed-in session, for a JSON answer outside GraphQL (twg connect's link check). */
@@ -175,6 +209,29 @@ async function readBody(response: Response): Promise<GraphqlBody> {
 
 const messageOf = (body: GraphqlBody) => body.errors?.map((e) => e.message).join('; ') || 'no reason given';
 
+/** Retry-After in seconds (a number, or an HTTP date); null when absent: waiting would not help. */
+function retryAfterOf(response: Response): number | null {
+  const value = response.headers.get('retry-after')?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** A 429 in twg's words: when to try again, and whether twg would have. */
+export function rateLimited(body: GraphqlBody, wait: number | null, read: boolean): CliError {
+  const refusal = body.errors?.find((e) => e.extensions?.code === 'RATE_LIMITED');
+  const details = { code: 'RATE_LIMITED', retryAfter: wait, ...(refusal ? { message: refusal.message } : {}) };
+  if (wait === null) {
+    return new CliError(EXIT.rateLimited, `rate limited: ${refusal?.message ?? 'the server refused the request for its rate limit'}`, ['waiting will not help: ask for less (e.g. a smaller --limit)'], details);
+  }
+  const at = new Date(Date.now() + wait * 1000).toISOString().slice(11, 16);
+  const hints = read
+    ? ['the budget of points per hour of these credentials is spent; twg asks again by itself only when the wait is at most TWG_RATE_LIMIT_MAX_WAIT seconds (default 60)']
+    : ['twg does not send a change again by itself: nothing was changed, run the command again then'];
+  return new CliError(EXIT.rateLimited, `rate limited: try again in ${wait} s (at ${at} UTC)`, hints, { ...details, retryAt: new Date(Date.now() + wait * 1000).toISOString() });
+}
+
 const REASONS: Record<string, string> = {
   NOT_ALLOWED_BY_ORGANIZATION: 'not allowed by your organisation',
   NOT_GRANTED_TO_SESSION: 'not granted to this session',
@@ -204,6 +261,8 @@ export function failureOf(errors: GraphqlError[]): CliError {
       return new CliError(EXIT.restricted, `forbidden: ${first.message}`, ['ask an organisation admin to add this address to the allowlist'], details);
     case 'UNAUTHENTICATED':
       return new CliError(EXIT.notSignedIn, `not signed in: ${first.message}`, ['run: twg login'], details);
+    case 'RATE_LIMITED':
+      return new CliError(EXIT.rateLimited, `rate limited: ${first.message}`, [], details);
     case 'BAD_USER_INPUT':
     case 'NOT_FOUND':
     case 'CONFLICT':

@@ -5,6 +5,8 @@ export const EXIT = {
   restricted: 2,
   notSignedIn: 3,
   unavailable: 4,
+  /** Over the credential's rate limit (issue 21): try again later; EX_TEMPFAIL of sysexits.h. */
+  rateLimited: 75,
   /** The session is expired or revoked: `twg login` is needed (the code the TWG CLI uses). */
   loginNeeded: 77,
 } as const;

@@ -17,6 +17,8 @@ Exit codes:
   2   restricted or forbidden (the message names the permission and why)
   3   not signed in
   4   the server could not be reached or failed
+  75  rate limited: the message says when to try again (reads are retried by
+      themselves when that is soon)
   77  the session is expired or revoked: run twg login
 
 Environment:
@@ -25,7 +27,9 @@ Environment:
   TWG_ADMIN_API_KEY   the admin API key that twg admin commands send
   TWG_BBC_TOKEN       the Bitbucket token that twg bitbucket commands send
   TWG_AGENT_RUNTIME   set by agents: requests are recorded as made by an agent of this runtime
-  TWG_NO_BROWSER      set to 1 to only print the sign-in address, never open a browser`;
+  TWG_NO_BROWSER      set to 1 to only print the sign-in address, never open a browser
+  TWG_RATE_LIMIT_MAX_WAIT  the longest twg waits, in seconds, before it asks again after a
+                      read was rate limited (default 60; 0: never wait)`;
 
 export function buildProgram(): Command {
   const program = new Command('twg')

@@ -1,6 +1,7 @@
 // The tables Kysely knows, named as in the migrations; each module defines its tables in its *.table.ts.
 import type { ConnectionLinkProviderTable, LinkAttemptTable } from '../modules/account-link/account-link.table.ts';
 import type { AdminApiKeyTable } from '../modules/admin-key/admin-key.table.ts';
+import type { AuditStreamTable } from '../modules/audit-stream/audit-stream.table.ts';
 import type { AuditChainTable, AuditEventTable, AuditVerificationTable } from '../modules/audit/audit.table.ts';
 import type { BitbucketTokenTable } from '../modules/bitbucket-token/bitbucket-token.table.ts';
 import type { CliSettingsTable } from '../modules/cli-permission/cli-permission.table.ts';
@@ -10,6 +11,7 @@ import type { IpAllowlistTable } from '../modules/ip-allowlist/ip-allowlist.tabl
 import type { AuthorizationCodeTable, DeviceAuthorizationTable, SignInFailureTable } from '../modules/oauth/oauth.table.ts';
 import type { AclEntryTable, GraphObjectTable } from '../modules/object/object.table.ts';
 import type { AccountEmailTable, AccountTable, OrganizationTable, SiteMemberTable, SiteTable } from '../modules/org/org.table.ts';
+import type { RateLimitSettingTable, RateLimitUsageTable } from '../modules/rate-limit/rate-limit.table.ts';
 import type { RelationshipTable } from '../modules/relationship/relationship.table.ts';
 import type { AccessTokenTable, PrincipalVersionTable, RefreshTokenTable, SessionTable } from '../modules/session/session.table.ts';
 
@@ -39,8 +41,11 @@ export interface Database {
   audit_chain: AuditChainTable;
   audit_event: AuditEventTable;
   audit_verification: AuditVerificationTable;
+  audit_stream: AuditStreamTable;
   ip_allowlist: IpAllowlistTable;
   bitbucket_token: BitbucketTokenTable;
   connection_link_provider: ConnectionLinkProviderTable;
   link_attempt: LinkAttemptTable;
+  rate_limit_usage: RateLimitUsageTable;
+  rate_limit_setting: RateLimitSettingTable;
 }

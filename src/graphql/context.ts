@@ -9,6 +9,8 @@ import { ForbiddenError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
 import type { ActionAuthor } from '../modules/audit/audit-event.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
+import type { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
+import { pointsOf, type RateLimitStatus } from '../modules/rate-limit/rate-limit.service.ts';
 import { ObjectReadService } from '../modules/object/object-read.service.ts';
 import { AccountReadService } from '../modules/org/account-read.service.ts';
 import { RelationshipReadService } from '../modules/relationship/relationship-read.service.ts';
@@ -41,6 +43,15 @@ export interface RequestContext {
    * true: useAudit waits for it before a mutation.
    */
   credentialsConfirmed: () => Promise<boolean>;
+  /** The caller's rate limit (issue 21); see plugins/use-rate-limit.ts. */
+  rateLimit: {
+    /** Whether this request is charged (requests over HTTP); false outside a request. */
+    metered: boolean;
+    /** Charges an operation's graphql-armor cost, in points, to the caller's credential. */
+    charge(costUnits: number): Promise<RateLimitStatus>;
+    /** This request's charge, or the budget as it stands when nothing was charged. */
+    current(): Promise<RateLimitStatus>;
+  };
 }
 
 /** The last argument is what the HTTP layer knows beyond the caller; absent outside a request (benchmarks). */
@@ -53,7 +64,8 @@ export function createRequestContext(
     audit = null,
     clientAddress,
     credentialsConfirmed = () => Promise.resolve(true),
-  }: { audit?: AuditRecorder | null; clientAddress?: string; credentialsConfirmed?: () => Promise<boolean> } = {},
+    rateLimit,
+  }: { audit?: AuditRecorder | null; clientAddress?: string; credentialsConfirmed?: () => Promise<boolean>; rateLimit?: RateLimitMeter } = {},
 ): RequestContext {
   let principals: Promise<ViewerPrincipals> | undefined;
   const viewer = () =>
@@ -89,6 +101,11 @@ export function createRequestContext(
     audit,
     afterCommit: [],
     credentialsConfirmed,
+    rateLimit: {
+      metered: rateLimit !== undefined,
+      charge: (costUnits) => (rateLimit ? rateLimit.charge(caller, org, pointsOf(costUnits)) : services.rateLimits.peek(caller, org)),
+      current: async () => rateLimit?.status ?? services.rateLimits.peek(caller, org),
+    },
   };
 }
 

@@ -11,5 +11,5 @@ export const GroupMemberTypeEnum = builder.enumType('GroupMemberType', { values:
 export const RelationshipDirectionEnum = builder.enumType('RelationshipDirection', { values: ['OUTGOING', 'INCOMING', 'BOTH'] as const });
 export const IngestionStatusEnum = builder.enumType('IngestionStatus', { values: ['ACCEPTED', 'STALE', 'REJECTED'] as const });
 export const AuditOutcomeEnum = builder.enumType('AuditOutcome', {
-  values: ['SUCCESS', 'RESTRICTED', 'DENIED', 'IP_BLOCKED', 'UNAUTHENTICATED', 'ERROR'] as const,
+  values: ['SUCCESS', 'RESTRICTED', 'DENIED', 'IP_BLOCKED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'ERROR'] as const,
 });

@@ -1,6 +1,7 @@
 // The GraphQL handler: the schema, the per-request context, limits and the error policy.
 import { createYoga } from 'graphql-yoga';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
+import type { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
 import type { Caller, OrgSnapshot } from '../modules/session/caller.ts';
 import type { ObservedRequest } from '../observability/request-scope.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -12,6 +13,7 @@ import { useInputBounds } from './plugins/use-input-bounds.ts';
 import { useLimits } from './plugins/use-limits.ts';
 import { useTracing } from './plugins/use-tracing.ts';
 import { useObservation } from './plugins/use-observation.ts';
+import { useRateLimit } from './plugins/use-rate-limit.ts';
 import { type ParseMemo, useParseOnce } from '../modules/session/credentials/use-parse-once.ts';
 import { schema } from './schema.ts';
 
@@ -29,6 +31,8 @@ export interface GraphqlServerContext {
   credentialsConfirmed?: () => Promise<boolean>;
   /** Shared by the runs of a request the HTTP layer may run twice; see useParseOnce. */
   parseMemo?: ParseMemo;
+  /** The request's rate-limit charge, shared by its runs; absent: not charged (see use-rate-limit.ts). */
+  rateLimit?: RateLimitMeter;
 }
 
 export function createGraphqlHandler(services: Services, logger: Logger) {
@@ -43,8 +47,10 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     // http/graphiql/routes.ts serves GraphiQL from this server; yoga's own loads it from a CDN.
     graphiql: false,
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed }) => createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed }),
-    // useTracing first: its spans wrap every other plugin's part of each phase.
-    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useObservation(), useAudit(services)],
+    context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed, rateLimit }) =>
+      createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed, rateLimit }),
+    // useTracing first: its spans wrap every other plugin's part of each phase. useRateLimit after
+    // useAudit, which names the operation for the audit event even when the charge refuses it.
+    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useObservation(), useAudit(services), useRateLimit(services)],
   });
 }

@@ -1,7 +1,10 @@
 // POST (or GET) /graphql, on cached credentials under the no-stale-access protocol
 // (modules/session/credentials/credential-cache.ts, steps 4 and 5): the answer is held until
 // they are confirmed, and the request runs again when they changed. A browser's GET gets
-// GraphiQL (http/graphiql/routes.ts).
+// GraphiQL (http/graphiql/routes.ts). Every request that ran is charged to its credential's rate
+// limit (issue 21): its answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
+// (seconds), and one that did not fit is a 429 with Retry-After.
+import { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
 import type { ParseMemo } from '../modules/session/credentials/use-parse-once.ts';
@@ -10,11 +13,12 @@ import type { Services } from '../services.ts';
 import type { Audited } from './audited.ts';
 import type { Answer, Authenticate } from './authenticate.ts';
 import { bodyTooLarge, boundBody } from './body-limit.ts';
+import { rateLimitHeaders } from './rate-limit-headers.ts';
 import type { RoutedInfo } from './router.ts';
 
 type Yoga = ReturnType<typeof createGraphqlHandler>;
 
-export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response) {
+export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response, { rateLimits = true } = {}) {
   async function respond(rerunnable: Rerunnable, info: RoutedInfo, speculation?: Speculation): Promise<Answer> {
     const { requestId } = info.observed;
     // A second run (credentials that changed) tells its own outcome.
@@ -33,9 +37,14 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
       clientAddress: info.clientAddress,
       credentialsConfirmed: () => speculation?.confirm() ?? Promise.resolve(true),
       parseMemo: rerunnable.parsed,
+      rateLimit: rerunnable.rateLimit ?? undefined,
     });
     response.headers.set('x-request-id', requestId);
-    return { recorder, response };
+    const status = rerunnable.rateLimit?.status;
+    if (!status) return { recorder, response };
+    for (const [name, value] of Object.entries(rateLimitHeaders(status, services.clock.now()))) response.headers.set(name, value);
+    if (status.granted) return { recorder, response };
+    return { recorder, outcome: 'RATE_LIMITED', response: new Response(response.body, { status: 429, headers: response.headers }) };
   }
 
   return async (request: Request, info: RoutedInfo): Promise<Response> => {
@@ -43,21 +52,25 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
     const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
     if (wantsGraphiql) return graphiqlPage();
 
-    const rerunnable = new Rerunnable(request);
+    const rerunnable = new Rerunnable(request, rateLimits ? new RateLimitMeter(services.rateLimits) : null);
     const answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
     return audited(answer.recorder, answer.response, answer.outcome);
   };
 }
 
 /**
- * A GraphQL request that may run twice: its body is read (and bounded) once, and what yoga parsed
- * from it is kept for the second run (useParseOnce), which cannot read the body again.
+ * A GraphQL request that may run twice: its body is read (and bounded) once, what yoga parsed
+ * from it is kept for the second run (useParseOnce), which cannot read the body again, and so is
+ * its rate-limit charge (RateLimitMeter).
  */
 class Rerunnable {
   private bounded: Promise<Request | null> | null = null;
   readonly parsed: ParseMemo = {};
 
-  constructor(readonly request: Request) {}
+  constructor(
+    readonly request: Request,
+    readonly rateLimit: RateLimitMeter | null,
+  ) {}
 
   /** The request to execute; null when its body is over the limit. */
   body(): Promise<Request | null> {

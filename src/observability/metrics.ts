@@ -54,6 +54,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly auditStreamDeliveries = new Counter({
+    name: 'teamgraph_audit_stream_deliveries_total',
+    help: 'Batches posted to audit streams by result (delivered, failed), and the events in them.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly auditStreamEvents = new Counter({
+    name: 'teamgraph_audit_stream_events_delivered_total',
+    help: 'Audit events that audit streams’ receivers accepted (at least once: a batch sent again counts again).',
+    registers: [this.registry],
+  });
+
   constructor(private readonly logger?: Logger) {}
 
   credentialLookup(result: CacheResult): void {
@@ -73,6 +86,11 @@ export class Metrics {
 
   auditAppended(seconds: number): void {
     this.auditAppend.observe(seconds);
+  }
+
+  auditStreamPosted(result: 'delivered' | 'failed', events: number): void {
+    this.auditStreamDeliveries.inc({ result });
+    if (result === 'delivered') this.auditStreamEvents.inc(events);
   }
 
   /**

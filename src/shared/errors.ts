@@ -72,6 +72,16 @@ export class ConflictError extends AppError {
   }
 }
 
+/**
+ * A request over its credential's budget (issue 21): it did not run. `retryAfter` is in seconds,
+ * null when waiting cannot help (the request alone costs more than the whole budget).
+ */
+export class RateLimitedError extends AppError {
+  constructor(message: string, details: { limit: number; cost: number; remaining: number; resetAt: string; retryAfter: number | null }) {
+    super('RATE_LIMITED', message, details);
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   constructor(message: string) {
     super('UNAUTHENTICATED', message);

@@ -12,6 +12,7 @@ export const ID_PREFIX = {
   auditEvent: 'audit',
   bitbucketToken: 'bbt',
   adminApiKey: 'key',
+  auditStream: 'ast',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -42,6 +42,7 @@ describe('the admin page routes', () => {
         '/admin/permissions.js',
         '/admin/router.js',
         '/admin/sessions.js',
+        '/admin/streams.js',
       ]);
       expect(html).not.toMatch(/<script>|<style>| style=| on[a-z]+=/);
     }

@@ -66,6 +66,7 @@ describe('the admin page', () => {
       '/admin/permissions.js',
       '/admin/router.js',
       '/admin/sessions.js',
+      '/admin/streams.js',
     ]);
     // Served gzipped: what travels is smaller than the script itself.
     expect(scripts[0].encoded).toBeLessThan(scripts[0].decoded);

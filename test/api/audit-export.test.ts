@@ -93,6 +93,9 @@ describe('audit export', () => {
     const response = await exportRequest('format=csv&command=jira%20workitem%20get&from=2026-01-01T00:00:00Z&to=2026-01-01T00:16:40Z');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/csv');
+    // Issue 21: an export is charged 500 points to the admin's rate limit (5,000 an hour by default).
+    expect(response.headers.get('ratelimit-limit')).toBe('5000');
+    expect(Number(response.headers.get('ratelimit-remaining'))).toBeLessThanOrEqual(4500);
     const rows = (await response.text()).trim().split('\n');
     expect(rows[0].split(',').slice(0, 3)).toEqual(['id', 'time', 'action']);
     // Seconds 1…999 hold 99 events whose n is a multiple of 10.

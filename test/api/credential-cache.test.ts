@@ -135,6 +135,18 @@ describe.skipIf(onCitus())('credentials used before their barrier confirms them'
     expect(await late.db.selectFrom('bitbucket_token').select('id').where('account_id', '=', accountId).execute()).toEqual([]);
   });
 
+  it('charges a request it runs twice to the rate limit once', async () => {
+    const { tenant, token, id } = await cachedAccount('LateCharge');
+    const query = 'query ($id: ID!) { viewer { rateLimit { cost remaining } } object(id: $id) { displayName } }';
+    const first = (await late.graphql(token, query, { id })).body.data.viewer.rateLimit;
+    await changeElsewhere(sql`insert into cli_settings (org_id, allow_all_by_default, selected_permissions, version, updated_at)
+      values (${tenant.orgId}, false, ${['read:page:confluence']}::text[], 1, now())`);
+    const again = await late.graphql(token, query, { id });
+    expect(chainReads()).toBe(2);
+    expect(again.body.data.viewer.rateLimit).toEqual({ cost: first.cost, remaining: first.remaining - first.cost });
+    expect(again.headers.get('ratelimit-remaining')).toBe(String(first.remaining - first.cost));
+  });
+
   it('runs the request again from what it parsed when the change leaves the token working', async () => {
     const { tenant, accountId, token, id, before } = await cachedAccount('LateSettings');
     // Work items are no longer allowed; pages still are.

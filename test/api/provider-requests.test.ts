@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddressNotAllowed, isPublicAddress, providerFetch } from '../../src/modules/account-link/provider-fetch.ts';
+import { AddressNotAllowed, isPublicAddress, outboundFetch } from '../../src/shared/outbound-fetch.ts';
 import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
 
 /** A loopback HTTP server that counts what it is asked and answers with `answer`. */
@@ -23,7 +23,7 @@ async function listening(answer: (req: http.IncomingMessage, res: http.ServerRes
 const servers: { close(): unknown }[] = [];
 afterAll(() => servers.forEach((s) => s.close()));
 
-describe('providerFetch', () => {
+describe('outboundFetch', () => {
   it('counts only public unicast addresses as public', () => {
     for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::7f00:1', '::808:808', '224.0.0.1']) {
       expect(isPublicAddress(address), address).toBe(false);
@@ -34,12 +34,12 @@ describe('providerFetch', () => {
   it('refuses a name that resolves to loopback before connecting, and reaches it when private addresses are allowed', async () => {
     const target = await listening((_req, res) => res.end('{}'));
     servers.push(target.server);
-    const guarded = providerFetch({ allowPrivate: false });
+    const guarded = outboundFetch({ allowPrivate: false });
     await expect(guarded(`http://localhost:${target.port}/.well-known/openid-configuration`)).rejects.toBeInstanceOf(AddressNotAllowed);
     await expect(guarded(`http://127.0.0.1:${target.port}/x`)).rejects.toBeInstanceOf(AddressNotAllowed);
     await expect(guarded(`http://[::ffff:7f00:1]:${target.port}/x`)).rejects.toBeInstanceOf(AddressNotAllowed);
     expect(target.hits).toEqual([]);
-    const open = await providerFetch({ allowPrivate: true })(`http://localhost:${target.port}/ok`);
+    const open = await outboundFetch({ allowPrivate: true })(`http://localhost:${target.port}/ok`);
     expect(open.status).toBe(200);
     expect(target.hits).toEqual(['/ok']);
   });
@@ -51,7 +51,7 @@ describe('providerFetch', () => {
       res.on('close', () => clearInterval(drip));
     });
     servers.push(trickle.server);
-    await expect(providerFetch({ allowPrivate: true, timeoutMs: 300 })(`http://127.0.0.1:${trickle.port}/`)).rejects.toThrow(/no answer within 300 ms/);
+    await expect(outboundFetch({ allowPrivate: true, timeoutMs: 300 })(`http://127.0.0.1:${trickle.port}/`)).rejects.toThrow(/no answer within 300 ms/);
   });
 
   it('follows no redirect, and bounds the size of an answer', async () => {
@@ -61,7 +61,7 @@ describe('providerFetch', () => {
       res.writeHead(302, { location: `http://127.0.0.1:${inside.port}/metadata` }).end();
     });
     servers.push(inside.server, redirecting.server);
-    const fetchIt = providerFetch({ allowPrivate: true, maxBytes: 1024 });
+    const fetchIt = outboundFetch({ allowPrivate: true, maxBytes: 1024 });
     const answer = await fetchIt(`http://127.0.0.1:${redirecting.port}/.well-known/openid-configuration`);
     expect(answer.status).toBe(302);
     expect(inside.hits).toEqual([]);

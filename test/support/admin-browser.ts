@@ -31,8 +31,9 @@ export interface AdminPageHarness {
   close(): Promise<void>;
 }
 
-export async function startAdminPageApp(): Promise<AdminPageHarness> {
-  const t = await startTestApp({ serve: true });
+/** `options`: as startTestApp's (e.g. the audit stream sender's timing); the app is always served. */
+export async function startAdminPageApp(options: Parameters<typeof startTestApp>[0] = {}): Promise<AdminPageHarness> {
+  const t = await startTestApp({ ...options, serve: true });
   const server = t.server!;
   return {
     t,

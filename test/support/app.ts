@@ -56,7 +56,7 @@ export async function startTestApp(
     serve = false,
     logLevel = 'error',
     ...options
-  }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls' | 'draining' | 'graphiqlHeaders'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean; logLevel?: LogLevel } = {},
+  }: Pick<AppDeps, 'catalog' | 'countries' | 'trustedProxies' | 'allowPrivateProviderUrls' | 'draining' | 'graphiqlHeaders' | 'auditStreamAllowHttp' | 'auditStreamSender' | 'secretKey' | 'rateLimitBudgets'> & { feed?: (changes: ChangeFeed) => ChangeFeed; serve?: boolean; logLevel?: LogLevel } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const queries: TestApp['queries'] = [];

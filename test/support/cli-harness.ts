@@ -84,8 +84,9 @@ export class CliHarness {
     readonly server: TestServer,
   ) {}
 
-  static async start(): Promise<CliHarness> {
-    const t = await startTestApp({ serve: true });
+  /** `options`: as startTestApp's (e.g. the audit stream sender's timing); the app is always served. */
+  static async start(options: Parameters<typeof startTestApp>[0] = {}): Promise<CliHarness> {
+    const t = await startTestApp({ ...options, serve: true });
     return new CliHarness(t, t.server!);
   }
 

@@ -15,6 +15,8 @@ export interface Started {
   child: ChildProcess;
   origin: string;
   aliceToken: string;
+  /** Alice on the admin page's client: admin fields and mutations. */
+  aliceAdminToken: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   /** The server's stderr (its log) so far. */
   log: () => string;
@@ -65,6 +67,7 @@ export async function startServer(env: Record<string, string>): Promise<Started>
     child,
     origin: /listening on (http:\/\/\S+)/.exec(stdout)![1],
     aliceToken: /Alice \(sees everything[^\n]*Bearer ([^"]+)"/.exec(stdout)![1],
+    aliceAdminToken: /Alice on the admin client[^\n]*\n[^\n]*Bearer ([^"]+)"/.exec(stdout)![1],
     exited,
     log: () => stderr,
     banner: stdout,

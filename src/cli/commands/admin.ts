@@ -1,7 +1,7 @@
 // twg admin: the organisation's CLI permission settings, IP allowlist and audit log (PRODUCT §5,
-// §7, §9; people and sessions are in admin-people.ts, object access in admin-access.ts), as an
-// admin API key from TWG_ADMIN_API_KEY. A twg-cli session never reaches admin fields, so these
-// commands never send it.
+// §7, §9; people and sessions are in admin-people.ts, object access in admin-access.ts, audit
+// streams in admin-audit-streams.ts), as an admin API key from TWG_ADMIN_API_KEY. A twg-cli
+// session never reaches admin fields, so these commands never send it.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
@@ -12,8 +12,10 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { details, printJson, printList, table, tell } from '../output.ts';
 import { type Connection, collect, type PageOptions, pagingOptions } from '../pagination.ts';
 import { registerAccessCommand } from './admin-access.ts';
+import { registerAuditStreamCommands } from './admin-audit-streams.ts';
 import { registerKeyCommands } from './admin-keys.ts';
 import { auditActor, registerPeopleCommands } from './admin-people.ts';
+import { registerRateLimitCommands } from './admin-rate-limits.ts';
 
 const CATEGORIES: Record<string, string> = { read: 'READ', write: 'WRITE_AND_MANAGE', 'write-and-manage': 'WRITE_AND_MANAGE', delete: 'DELETE' };
 const SETTINGS_FIELDS = `allowAllByDefault selectedPermissions effectivePermissions version updatedAt updatedBy { email }
@@ -304,7 +306,7 @@ const filterOptions = (command: Command) =>
     .option('--command <command>', 'only this command, e.g. "jira workitem get"')
     .option('--action <action>', 'only this action, e.g. cli.settings.updated')
     .option('--object-type <type>', 'only events that touched this object type')
-    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED or ERROR')
+    .option('--outcome <outcome>', 'only this outcome: SUCCESS, RESTRICTED, DENIED, IP_BLOCKED, UNAUTHENTICATED, RATE_LIMITED or ERROR')
     .option('--ip <address>', 'only requests from this address')
     .option('--from <time>', 'only events at or after this ISO 8601 time')
     .option('--to <time>', 'only events before this ISO 8601 time');
@@ -387,6 +389,7 @@ function registerAudit(admin: Command): void {
         if (invocation.json && options.output) printJson({ events: progress.events, bytes: progress.bytes, file: options.output });
       }),
     );
+  registerAuditStreamCommands(audit);
 }
 
 /** The progress line of an export on stderr: rewritten in place on a terminal, once at the end elsewhere. */
@@ -420,5 +423,6 @@ export function registerAdminCommands(program: Command): void {
   registerKeyCommands(admin);
   registerAccessCommand(admin);
   registerAllowlist(admin);
+  registerRateLimitCommands(admin);
   registerAudit(admin);
 }

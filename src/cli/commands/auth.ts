@@ -12,6 +12,7 @@ const WHOAMI = `{ viewer {
   session { id clientId createdAt expiresAt }
   grantedPermissions
   effectivePermissions
+  rateLimit { limit remaining resetAt }
 } }`;
 
 /** The answer to WHOAMI. */
@@ -22,7 +23,13 @@ interface Whoami {
     session: { id: string; clientId: string; createdAt: string; expiresAt: string } | null;
     grantedPermissions: string[];
     effectivePermissions: string[];
+    rateLimit: { limit: number; remaining: number; resetAt: string };
   };
+}
+
+/** `4,990 of 5,000 points left this hour, all back at 21:03 UTC` (issue 21). */
+function rateLimitLine({ limit, remaining, resetAt }: Whoami['viewer']['rateLimit']): string {
+  return `${remaining.toLocaleString('en')} of ${limit.toLocaleString('en')} points left this hour, all back at ${resetAt.slice(11, 16)} UTC`;
 }
 
 export function registerAuthCommands(program: Command): void {
@@ -96,6 +103,7 @@ export function registerAuthCommands(program: Command): void {
           ['granted', granted],
           ['effective', granted.filter((p) => effective.has(p))],
           ['not allowed now', granted.filter((p) => !effective.has(p))],
+          ['rate limit', rateLimitLine(viewer.rateLimit)],
         ]);
       }),
     );

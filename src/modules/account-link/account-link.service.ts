@@ -19,7 +19,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import { ConnectionRepository } from '../connection/connection.repository.ts';
 import type { IpAllowlistService } from '../ip-allowlist/ip-allowlist.service.ts';
 import { AccountLinkRepository, type LinkProviderRow } from './account-link.repository.ts';
-import { isPublicAddress, type ProviderFetch } from './provider-fetch.ts';
+import { isPublicAddress, type OutboundFetch } from '../../shared/outbound-fetch.ts';
 
 export const LINK_ATTEMPT_SECONDS = 600;
 
@@ -50,7 +50,7 @@ export class LinkError extends Error {
 /**
  * Providers must use https; plain http is accepted on loopback only (development and tests). An
  * address that is not public is refused here when it is written as one (a name is checked when it
- * is resolved, see provider-fetch.ts).
+ * is resolved, see shared/outbound-fetch.ts).
  */
 function endpoint(value: string, name: string, allowPrivate: boolean): URL {
   let url: URL;
@@ -80,7 +80,7 @@ export class AccountLinkService {
     private readonly secrets: SecretBox,
     private readonly audit: AuditService,
     private readonly ipAllowlist: IpAllowlistService,
-    private readonly provider: { fetch: ProviderFetch; allowPrivate: boolean },
+    private readonly provider: { fetch: OutboundFetch; allowPrivate: boolean },
   ) {
     this.links = new AccountLinkRepository(db);
   }

@@ -3,6 +3,7 @@ import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { type CredentialKey, orgOfLookup } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
+import { orgBudgets } from '../rate-limit/rate-limit.repository.ts';
 
 export class AdminKeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -18,7 +19,7 @@ export class AdminKeyRepository {
       .selectFrom('admin_api_key as k')
       .innerJoin('account as a', (j) => j.onRef('a.org_id', '=', 'k.org_id').onRef('a.id', '=', 'k.created_by'))
       .selectAll('k')
-      .select(['a.active as creator_active', 'a.is_org_admin as creator_admin', 'a.email as creator_email', enabledAllowlist(org).as('ip_allowlist')])
+      .select(['a.active as creator_active', 'a.is_org_admin as creator_admin', 'a.email as creator_email', enabledAllowlist(org).as('ip_allowlist'), orgBudgets(org).as('rate_limits')])
       .where('k.key_hash', '=', key.hash)
       .$if(key.orgId !== null, (q) => q.where('k.org_id', '=', key.orgId!))
       .executeTakeFirst();

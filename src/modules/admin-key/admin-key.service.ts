@@ -77,6 +77,6 @@ export class AdminKeyService {
     if (lastUseDue(key.last_used_at, now)) await this.keys.touch(key.org_id, key.id, now);
     const caller: AdminKeyCaller = { kind: 'adminKey', orgId: key.org_id, sessionId: key.id, clientId: ADMIN_KEY_CLIENT_ID, scopes: [], keyId: key.id, createdBy: key.created_by };
     // A key has no principals and is not governed by the CLI settings; the allowlist applies (PRODUCT §7).
-    return { ok: true, caller, org: { principalVersion: 0, cliSettings: null, ipAllowlist: key.ip_allowlist }, actor };
+    return { ok: true, caller, org: { principalVersion: 0, cliSettings: null, ipAllowlist: key.ip_allowlist, rateLimits: key.rate_limits }, actor };
   }
 }

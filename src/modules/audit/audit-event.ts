@@ -7,7 +7,8 @@ import { newId } from '../../shared/ids.ts';
 // canonicalize 2.x is CommonJS (3.x and later need Node 22) and its types claim an ES default export.
 const canonicalize: (input: unknown) => string | undefined = createRequire(import.meta.url)('canonicalize');
 
-export type AuditOutcome = 'SUCCESS' | 'RESTRICTED' | 'DENIED' | 'IP_BLOCKED' | 'UNAUTHENTICATED' | 'ERROR';
+/** RATE_LIMITED (issue 21): the request was over its credential's budget and did not run. */
+export type AuditOutcome = 'SUCCESS' | 'RESTRICTED' | 'DENIED' | 'IP_BLOCKED' | 'UNAUTHENTICATED' | 'RATE_LIMITED' | 'ERROR';
 
 export interface AuditEvent {
   id: string;

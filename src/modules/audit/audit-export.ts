@@ -5,7 +5,7 @@ import type { AuditOutcome } from './audit-event.ts';
 import type { AuditFilter } from './audit.repository.ts';
 import type { ExportFormat } from './audit.service.ts';
 
-const OUTCOMES: readonly AuditOutcome[] = ['SUCCESS', 'RESTRICTED', 'DENIED', 'IP_BLOCKED', 'UNAUTHENTICATED', 'ERROR'];
+const OUTCOMES: readonly AuditOutcome[] = ['SUCCESS', 'RESTRICTED', 'DENIED', 'IP_BLOCKED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'ERROR'];
 const TEXT_FILTERS = ['action', 'actorAccountId', 'command', 'objectType'] as const;
 const KNOWN = new Set(['format', 'outcome', 'ip', 'from', 'to', ...TEXT_FILTERS]);
 

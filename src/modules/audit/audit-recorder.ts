@@ -40,6 +40,8 @@ const codeOf = (error: GraphQLError) => (error.extensions?.code ?? (error.origin
 export function outcomeOf(errors: readonly GraphQLError[] | undefined): AuditOutcome {
   if (!errors || errors.length === 0) return 'SUCCESS';
   const codes = errors.map(codeOf);
+  // A request refused for its rate limit did not run: that is all there is to tell.
+  if (codes.includes('RATE_LIMITED')) return 'RATE_LIMITED';
   if (codes.some((c) => c !== 'RESTRICTED' && c !== 'FORBIDDEN')) return 'ERROR';
   if (codes.includes('FORBIDDEN')) return 'DENIED';
   return 'RESTRICTED';

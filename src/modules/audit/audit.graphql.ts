@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, pageSize, toConnection } from '../../shared
 import { BadUserInputError } from '../../shared/errors.ts';
 import { normalizeAddress } from '../../shared/ip-address.ts';
 import { isAdmin } from '../session/caller.ts';
-import type { AuditEvent } from './audit-event.ts';
+import type { AuditEvent, AuditOutcome } from './audit-event.ts';
 import type { AuditFilter } from './audit.repository.ts';
 
 export interface AuditEventShape {
@@ -29,7 +29,7 @@ export interface AuditEventShape {
   operationType: string | null;
   objectTypes: string[];
   objectIds: string[];
-  outcome: 'SUCCESS' | 'RESTRICTED' | 'DENIED' | 'IP_BLOCKED' | 'UNAUTHENTICATED' | 'ERROR';
+  outcome: AuditOutcome;
   permissions: string[];
   restrictedFields: string[];
   ip: string | null;

@@ -1,9 +1,10 @@
 // Bitbucket tokens, found by the SHA-256 of the presented secret (in the organisation it names) together with what a request
-// needs of its organisation (principal version, enabled allowlist), in one statement.
+// needs of its organisation (principal version, enabled allowlist, rate-limit budgets), in one statement.
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { type CredentialKey, orgOfLookup } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
+import { orgBudgets } from '../rate-limit/rate-limit.repository.ts';
 
 export class BitbucketTokenRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -24,6 +25,7 @@ export class BitbucketTokenRepository {
         'a.is_org_admin',
         eb.selectFrom('principal_version as pv').select('pv.version').where('pv.org_id', '=', org).as('principal_version'),
         enabledAllowlist(org).as('ip_allowlist'),
+        orgBudgets(org).as('rate_limits'),
       ])
       .where('b.token_hash', '=', token.hash)
       .$if(token.orgId !== null, (q) => q.where('b.org_id', '=', token.orgId!))

@@ -89,7 +89,7 @@ export class BitbucketTokenService {
       accountId: row.account_id,
       isOrgAdmin: row.is_org_admin,
       scopes: row.scopes,
-      org: { principalVersion: row.principal_version ?? 0, cliSettings: null, ipAllowlist: row.ip_allowlist },
+      org: { principalVersion: row.principal_version ?? 0, cliSettings: null, ipAllowlist: row.ip_allowlist, rateLimits: row.rate_limits },
       actor,
     };
   }

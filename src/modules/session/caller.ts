@@ -1,5 +1,6 @@
 // Who is making a request, as established from its bearer token.
 import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
+import type { OrgBudgets } from '../rate-limit/rate-limit.repository.ts';
 import { ADMIN_CLIENT_ID } from './credentials/client-ids.ts';
 
 interface CallerBase {
@@ -52,4 +53,6 @@ export interface OrgSnapshot {
   cliSettings: { allowAllByDefault: boolean; selectedPermissions: string[] | null } | null;
   /** The enabled IP allowlist (PRODUCT §7), or null. */
   ipAllowlist: AllowlistSnapshot | null;
+  /** The organisation's own rate-limit budgets (issue 21), or null: the operator's defaults. */
+  rateLimits: OrgBudgets | null;
 }

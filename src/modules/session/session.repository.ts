@@ -5,6 +5,7 @@ import type { Database } from '../../db/database.ts';
 import { type CredentialKey, orgOfLookup } from '../../shared/secrets.ts';
 import { enabledAllowlist } from '../ip-allowlist/ip-allowlist.repository.ts';
 import type { AllowlistSnapshot } from '../ip-allowlist/ip-allowlist.service.ts';
+import { type OrgBudgets, orgBudgets } from '../rate-limit/rate-limit.repository.ts';
 
 export interface SessionLookup {
   org_id: string;
@@ -27,6 +28,7 @@ export interface SessionLookup {
   cli_allow_all: boolean | null;
   cli_selected_permissions: string[] | null;
   ip_allowlist: AllowlistSnapshot | null;
+  rate_limits: OrgBudgets | null;
 }
 
 export interface TokenLookup extends SessionLookup {
@@ -130,6 +132,7 @@ export class SessionRepository {
         eb.selectFrom('cli_settings as cs').select('cs.allow_all_by_default').where('cs.org_id', '=', org).as('cli_allow_all'),
         eb.selectFrom('cli_settings as cs').select('cs.selected_permissions').where('cs.org_id', '=', org).as('cli_selected_permissions'),
         enabledAllowlist(org).as('ip_allowlist'),
+        orgBudgets(org).as('rate_limits'),
       ]);
   }
 

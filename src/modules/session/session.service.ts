@@ -158,6 +158,7 @@ export class SessionService {
       principalVersion: row.principal_version ?? 0,
       cliSettings: row.cli_allow_all === null ? null : { allowAllByDefault: row.cli_allow_all, selectedPermissions: row.cli_selected_permissions },
       ipAllowlist: row.ip_allowlist,
+      rateLimits: row.rate_limits,
     };
     return { ok: true, caller, org, actor };
   }

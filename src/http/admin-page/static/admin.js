@@ -13,6 +13,7 @@ import { loadKeys, wireKeys } from './keys.js';
 import { loadPermissions, wirePermissions } from './permissions.js';
 import { enterOrganisation, showOnly, showSignIn, startRouting } from './router.js';
 import { loadSessions, wireSessions } from './sessions.js';
+import { loadStreams, wireStreams } from './streams.js';
 
 /** @typedef {import('./router.js').Organization} Organization */
 
@@ -31,10 +32,11 @@ async function signOutOfPage() {
 async function start() {
   $('sign-in').addEventListener('click', signIn);
   $('sign-out').addEventListener('click', signOutOfPage);
-  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, people: loadPeople, sessions: loadSessions, access: loadAccess, keys: loadKeys });
+  startRouting({ permissions: loadPermissions, allowlist: loadAllowlist, audit: loadAudit, streams: loadStreams, people: loadPeople, sessions: loadSessions, access: loadAccess, keys: loadKeys });
   wirePermissions();
   wireAllowlist();
   wireAudit();
+  wireStreams();
   wirePeople();
   wireSessions();
   wireAccess();

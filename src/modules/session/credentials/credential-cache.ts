@@ -22,10 +22,13 @@
 //    go ahead on cached rows while the barrier is in flight: a Speculation (speculation.ts). Until
 //    it confirms, nothing the request does is seen or kept: no response leaves and no audit event
 //    is written (http/graphql-route.ts holds the answer), and no mutation starts (useAudit awaits
-//    RequestContext.credentialsConfirmed first; query fields only read).
+//    RequestContext.credentialsConfirmed first; query fields only read). The one write that does
+//    not wait is the rate-limit charge (issue 21), made before the operation runs: a charge to a
+//    credential that turns out to have ended gives nothing to anyone.
 // 5. Should the barrier show that a row changed, the request runs again from the database
 //    (runOnCurrentCredentials, confirmed-run.ts), with the body read once and yoga's parse of it
-//    kept for the second run (use-parse-once.ts), since the first run consumed the body.
+//    kept for the second run (use-parse-once.ts), since the first run consumed the body; so is
+//    its rate-limit charge, when the second run has the same credential (rate-limit-meter.ts).
 import type { ChangeFeed } from '../../../db/change-feed.ts';
 import { Speculation } from './speculation.ts';
 

@@ -1,17 +1,17 @@
-// The server's requests to a connection's OAuth provider (issue 15): discovery, the code exchange
-// and the user-info go to addresses a tenant admin chose, so they reach public unicast addresses
-// only, checked on the address actually connected to (after DNS: a name that resolves to, or
-// rebinds to, 127.0.0.1 or 10.0.0.5 is refused too), unless the operator allows private ones
-// (TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS=1). Redirects are never followed (oauth4webapi asks for
-// none), answers are bounded in size and time, and callers report every failure to reach a
-// provider as one error, so these requests cannot map what answers inside the operator's network.
+// The server's requests to addresses a tenant admin chose (issue 15): a 3LO connection's OAuth
+// provider (discovery, the code exchange, the user-info) and an audit stream's receiver (issue 21).
+// They reach public unicast addresses only, checked on the address actually connected to (after
+// DNS: a name that resolves to, or rebinds to, 127.0.0.1 or 10.0.0.5 is refused too), unless the
+// operator allows private ones (TEAMGRAPH_ALLOW_PRIVATE_PROVIDER_URLS=1). Redirects are never
+// followed, answers are bounded in size and time, and callers report every failure to reach one
+// as one error, so these requests cannot map what answers inside the operator's network.
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-export interface ProviderFetchOptions {
+export interface OutboundFetchOptions {
   /** Loopback, private and link-local addresses too (development, tests). */
   allowPrivate: boolean;
   timeoutMs?: number;
@@ -19,14 +19,14 @@ export interface ProviderFetchOptions {
 }
 
 /** What oauth4webapi hands its `customFetch`. */
-export interface ProviderRequest {
+export interface OutboundRequest {
   method?: string;
   headers?: Record<string, string> | Headers;
   body?: string | URLSearchParams | null;
   signal?: AbortSignal | null;
 }
 
-export type ProviderFetch = (url: string, init?: ProviderRequest) => Promise<Response>;
+export type OutboundFetch = (url: string, init?: OutboundRequest) => Promise<Response>;
 
 /** The address may not be reached from here (it is not public unicast); never shown to a client. */
 export class AddressNotAllowed extends Error {}
@@ -44,7 +44,7 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast';
 }
 
-export function providerFetch({ allowPrivate, timeoutMs = 10_000, maxBytes = 1024 * 1024 }: ProviderFetchOptions): ProviderFetch {
+export function outboundFetch({ allowPrivate, timeoutMs = 10_000, maxBytes = 1024 * 1024 }: OutboundFetchOptions): OutboundFetch {
   const allowed = (address: string) => allowPrivate || isPublicAddress(address);
   // Node connects to exactly what this answers, so the check and the connection cannot differ.
   const lookup: LookupFunction = (hostname, options, callback) => {
