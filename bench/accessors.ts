@@ -3,8 +3,9 @@
 // statements read the object's container chain by key, so the count should not show). Measures
 // Organization.objectAccessors(first: 25) over GraphQL (app.fetch, an admin-page token): the first
 // page, a page in the middle and the object's container, whose formula is the same group through
-// CONTAINER; and the first page right after a directory change, when the group's holders are read
-// afresh (otherwise they are kept under the organisation's principal version, authz/accessors.ts).
+// CONTAINER; the first page right after a directory change, when nothing read for an earlier
+// version of the directory counts; and an object granted to the group AND one member, so sparse
+// that every holder of the group is read (kept under the organisation's principal version after).
 // Every page is checked against the expected accounts. Markdown on stdout.
 //
 //   npm run bench:accessors -- [--backend pglite|postgres] [--members 10000] [--objects 100000]
@@ -83,10 +84,15 @@ await withDatabase({ backend, server: DEFAULT_SERVER.postgres }, async (handle) 
     );
     if ((i - 1) % 100_000 === 0 && i > 1) progress(`${i - 1} objects`);
   }
+  // Sparse: the group AND one of its members lets one account in, too few for the first accounts
+  // after the cursor to answer, so every holder of the group is read (authz/accessors.ts).
+  const both = [{ accessControls: [{ principals: [{ type: 'GROUP' as const, id: 'everyone-who-builds' }] }, { principals: [{ type: 'USER' as const, id: `ext-${emails[0]}` }] }] }];
+  await objectService.setObjects(caller, connection.connectionId, [{ type: 'jira:project', externalId: 'ONE', displayName: 'One member', updateSequenceNumber: 1, permissions: both }]);
   if (values.stats === 'fresh') await sql`analyze`.execute(handle.db);
   const idOf = async (externalId: string) => (await handle.db.selectFrom('graph_object').select('id').where('org_id', '=', orgId).where('external_id', '=', externalId).executeTakeFirstOrThrow()).id;
   const project = await idOf('PRJ');
   const item = await idOf(`W-${Math.floor(objects / 2)}`);
+  const sparse = await idOf('ONE');
 
   const expected = [...emails].sort();
   const ask = async (id: string, after: string | null) => {
@@ -108,6 +114,8 @@ await withDatabase({ backend, server: DEFAULT_SERVER.postgres }, async (handle) 
     after = connection.pageInfo.endCursor;
   }
   if (JSON.stringify(seen.sort()) !== JSON.stringify(expected)) throw new Error(`the pages named ${seen.length} accounts, not the group's ${expected.length}`);
+  const one = (await ask(sparse, null)).edges.map((e: { node: { account: { email: string } } }) => e.node.account.email);
+  if (JSON.stringify(one) !== JSON.stringify([emails[0]])) throw new Error(`the sparse object named ${JSON.stringify(one)}, not ${emails[0]}`);
 
   // A directory change moves the organisation's principal version: the next request finds who
   // holds the group afresh (cold); otherwise the holders found by an earlier request count (warm).
@@ -118,6 +126,8 @@ await withDatabase({ backend, server: DEFAULT_SERVER.postgres }, async (handle) 
     ['project, first page', () => ask(project, null)],
     ['project, a page in the middle', () => ask(project, middle)],
     ['work item inside it (CONTAINER), first page', () => ask(item, null)],
+    ['group AND one member (one accessor), after a directory change (cold)', () => ask(sparse, null), touchDirectory],
+    ['group AND one member (one accessor)', () => ask(sparse, null)],
   ];
   out(`## Accessors of an object granted to a group of ${members.toLocaleString('en')} — \`npm run bench:accessors\``);
   out();

@@ -25,6 +25,7 @@ import * as auditAppend from './021_audit_append.ts';
 import * as people from './022_people.ts';
 import * as auditStream from './023_audit_stream.ts';
 import * as rateLimit from './024_rate_limit.ts';
+import * as accountIdOrder from './025_account_id_order.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '022_people': people,
   '023_audit_stream': auditStream,
   '024_rate_limit': rateLimit,
+  '025_account_id_order': accountIdOrder,
 };

@@ -4,10 +4,11 @@
 // The object's ACL and its container chain become a formula over principal keys: AND over the
 // controls of the action and of the actions it implies, OR over each control's principals,
 // CONTAINER replaced by the container's own formula (at most MAX_CONTAINER_HOPS up), a missing,
-// deleted or hidden object false. One statement then finds, for every key the formula names, the
-// active accounts of the organisation whose principal set would hold it, with how (the link, the
-// group path, the site): the inverse of viewer-principals.ts. The formula is evaluated over those
-// account sets, and `via` tells, for an account on the page, the principals that let it in.
+// deleted or hidden object false. A page is then decided for a few candidate accounts, in id order
+// from the cursor (loadWindow: which of the formula's keys each holds, and how — the link, the
+// group path, the site), or, when those are too few, for every account that holds a key
+// (loadHolders: the inverse of viewer-principals.ts). The formula is evaluated over those account
+// sets, and `via` tells, for an account on the page, the principals that let it in.
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { withIndexPlans } from '../db/index-plans.ts';
@@ -64,6 +65,41 @@ function keysOf(formula: Formula, into = new Set<string>(), seen = new Set<Formu
   else if (formula.kind === 'all' || formula.kind === 'any') for (const part of formula.parts) keysOf(part, into, seen);
   else if (formula.kind === 'container') keysOf(formula.inner, into, seen);
   return into;
+}
+
+/**
+ * `u:` keys whose holders include every account the formula lets in, when there are such keys: a
+ * third-party user links to at most one account (PRODUCT §4), so an object granted to a user, or
+ * to a group AND a user, has at most as many accessors as these keys. Null when it takes a group
+ * or a site to say who may.
+ */
+function userKeysCovering(formula: Formula, memo = new Map<Formula, ReadonlySet<string> | null>()): ReadonlySet<string> | null {
+  if (memo.has(formula)) return memo.get(formula)!;
+  let result: ReadonlySet<string> | null;
+  switch (formula.kind) {
+    case 'never':
+      result = new Set();
+      break;
+    case 'key':
+      result = formula.key.startsWith('u:') ? new Set([formula.key]) : null;
+      break;
+    case 'container':
+      result = userKeysCovering(formula.inner, memo);
+      break;
+    case 'any': {
+      const parts = formula.parts.map((part) => userKeysCovering(part, memo));
+      result = parts.every((part) => part !== null) ? new Set(parts.flatMap((part) => [...part!])) : null;
+      break;
+    }
+    case 'all': {
+      // Any one part's holders cover the whole: the fewest keys will do.
+      const parts = formula.parts.map((part) => userKeysCovering(part, memo)).filter((part) => part !== null);
+      result = parts.length === 0 ? null : parts.reduce((a, b) => (b.size < a.size ? b : a));
+      break;
+    }
+  }
+  memo.set(formula, result);
+  return result;
 }
 
 /** For each principal key: the accounts whose principal set holds it, and how. */
@@ -125,8 +161,21 @@ export interface Accessor {
 }
 
 /**
+ * Accounts decided per request before the holders of whole principal keys are read, as a multiple
+ * of the page: an answer at least this dense among the organisation's active accounts comes from
+ * the window alone.
+ */
+const WINDOW_PER_ROW = 4;
+
+/**
  * Every active account of the organisation that may do `action` on the object, in account id
  * order after `afterAccountId`, at most `limit`; an empty list for a missing or deleted object.
+ *
+ * First the next `window` active accounts after the cursor are decided (loadWindow): enough when
+ * they hold `limit` accessors or are the last, and then the cost follows the page, not the size of
+ * the groups granted. When a few third-party users' accounts cover the answer (userKeysCovering),
+ * those accounts are decided instead, and that is always enough. Otherwise every holder of the formula's keys is read (`holderSource`), which
+ * for a sparse answer costs what those holders number. Two statements at most, whatever the page.
  */
 export async function listAccessors(
   db: Kysely<Database>,
@@ -135,10 +184,22 @@ export async function listAccessors(
   action: AclAction,
   page: { afterAccountId: string | null; limit: number },
   holderSource: HolderSource = (keys) => loadHolders(db, orgId, keys),
+  window = Math.max(page.limit * WINDOW_PER_ROW, 1),
 ): Promise<Accessor[]> {
   const [facts, hidden] = await Promise.all([new AccessChecker(db, orgId, async () => NO_PRINCIPALS).facts(objectId), hiddenConnections(db, orgId)]);
   const formula = formulaOf(facts, hidden, objectId, action);
-  const holders = await holderSource([...keysOf(formula)]);
+  const keys = [...keysOf(formula)];
+  // No key, nobody: the formula is `never` or needs a container that is not there.
+  if (keys.length === 0 || page.limit <= 0) return [];
+  const linkedTo = userKeysCovering(formula);
+  const near = await loadWindow(db, orgId, keys, page.afterAccountId, linkedTo ? { linkedTo: [...linkedTo] } : { size: window });
+  const nearSets = new Map<Formula, ReadonlySet<string>>();
+  const allowed = accountsOf(formula, near.holders, nearSets);
+  const found = near.accounts.filter((id) => allowed.has(id));
+  if (linkedTo || found.length >= page.limit || near.accounts.length < window) {
+    return found.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, near.holders, nearSets)).join('; ') }));
+  }
+  const holders = await holderSource(keys);
   const sets = new Map<Formula, ReadonlySet<string>>();
   const accounts = [...accountsOf(formula, holders, sets)].filter((id) => page.afterAccountId === null || id > page.afterAccountId).sort();
   return accounts.slice(0, page.limit).map((accountId) => ({ accountId, via: unique(witness(formula, accountId, holders, sets)).join('; ') }));
@@ -218,6 +279,157 @@ export class HolderCache {
   }
 }
 
+interface ParsedKey {
+  key: string;
+  kind: string;
+  scope: string;
+  id: string;
+}
+
+function parseKeys(keys: string[]): ParsedKey[] {
+  return keys.map((key) => {
+    const [kind, first, ...rest] = key.split(':');
+    // Connection and site ids hold no colon; an external id may.
+    return { key, kind: kind ?? '', scope: first ?? '', id: rest.join(':') };
+  });
+}
+
+/** A holder row: for a `g:` key, the linked user in the group and the nested group that holds it (null: the group itself). */
+interface HolderRow {
+  key: string;
+  account_id: string;
+  user_id: string | null;
+  nested: string | null;
+}
+
+/**
+ * Words how each account holds each key. Of several ways into a group, the most direct is told (a
+ * group's own member before one through nested groups), then the least user and nested group id,
+ * so the same account is explained alike whichever statement found it.
+ */
+function holdersOf(parsed: ParsedKey[], rows: HolderRow[]): Holders {
+  const holders = new Map(parsed.map((p) => [p.key, new Map<string, string>()]));
+  const best = new Map<string, HolderRow>();
+  const rank = (row: HolderRow) => [row.nested === null ? '0' : '1', row.user_id ?? '', row.nested ?? ''];
+  const before = (a: HolderRow, b: HolderRow) => {
+    const [x, y] = [rank(a), rank(b)];
+    const i = x.findIndex((part, n) => part !== y[n]);
+    return i >= 0 && x[i]! < y[i]!;
+  };
+  for (const row of rows) {
+    const slot = `${row.key}\u0000${row.account_id}`;
+    const known = best.get(slot);
+    if (!known || before(row, known)) best.set(slot, row);
+  }
+  const byKey = new Map(parsed.map((p) => [p.key, p]));
+  for (const row of best.values()) {
+    const { kind, scope, id } = byKey.get(row.key)!;
+    holders.get(row.key)!.set(
+      row.account_id,
+      kind === 'u'
+        ? `linked to third-party user ${id}`
+        : kind === 'g'
+          ? `linked to third-party user ${row.user_id} in group ${id}${row.nested === null ? '' : ` (through nested group ${row.nested})`}`
+          : `an active member of site ${scope}`,
+    );
+  }
+  return holders;
+}
+
+/**
+ * Candidates after `afterAccountId` in id order (byte order: `collate "C"`, as JavaScript compares
+ * them and migration 025 indexes them) — the next `size` active accounts of the organisation, or
+ * every active account linked to a `linkedTo` user — and which of `keys` each holds, and how: the
+ * forward question of viewer-principals.ts asked for only those accounts. A candidate's links to live third-party users give its `u:` keys; the groups each such
+ * user is a direct member of, found in the downward closure of a named group, its `g:` keys; its
+ * site memberships its `w:` keys. Every step is a lookup by key from the candidate, so the cost is
+ * that of the window, whatever the groups granted hold.
+ */
+export async function loadWindow(
+  db: Kysely<Database>,
+  orgId: string,
+  keys: string[],
+  afterAccountId: string | null,
+  candidates: { size: number } | { linkedTo: string[] },
+): Promise<{ accounts: string[]; holders: Holders }> {
+  const parsed = parseKeys(keys);
+  const users = parsed.filter((p) => p.kind === 'u');
+  const groups = parsed.filter((p) => p.kind === 'g');
+  const sites = parsed.filter((p) => p.kind === 'w');
+  const after = afterAccountId === null ? sql`` : sql`and a.id collate "C" > ${afterAccountId}`;
+  const linkedTo = 'linkedTo' in candidates ? parseKeys(candidates.linkedTo) : [];
+  // Columns are named in the SELECTs as in loadHolders (Citus deparses a CTE without its column list).
+  const result = await withIndexPlans(db, (trx) => sql<{ key: string | null; account_id: string; user_id: string | null; nested: string | null }>`
+    with recursive
+    candidate (account_id) as (${
+      'size' in candidates
+        ? sql`
+      select a.id as account_id from account a
+      where a.org_id = ${orgId} and a.active ${after}
+      order by a.id collate "C" limit ${candidates.size}`
+        : sql`
+      select a.id as account_id
+      from unnest(${linkedTo.map((u) => u.scope)}::text[], ${linkedTo.map((u) => u.id)}::text[]) as u(connection_id, external_id)
+      cross join lateral (
+        select l.account_id from user_link l
+        where l.org_id = ${orgId} and l.connection_id = u.connection_id and l.external_id = u.external_id and l.account_id is not null
+        offset 0) l
+      cross join lateral (select a.id from account a where a.org_id = ${orgId} and a.id = l.account_id and a.active ${after} offset 0) a`
+    }
+    ),
+    -- A link to a third-party user the connection deleted matches nothing (as in viewer-principals.ts).
+    linked (account_id, connection_id, external_id) as (
+      select c.account_id, l.connection_id, l.external_id
+      from candidate c cross join lateral (
+        select l.connection_id, l.external_id from user_link l
+        where l.org_id = ${orgId} and l.account_id = c.account_id
+        offset 0) l
+      where not coalesce((select u.deleted from external_user u
+          where u.org_id = ${orgId} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
+    ),
+    wanted_groups (key, connection_id, group_id) as (
+      select g.key, g.connection_id, g.group_id
+      from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[]) as g(key, connection_id, group_id)
+    ),
+    closure (key, connection_id, root, group_id) as (
+      select w.key, w.connection_id, w.group_id as root, w.group_id from wanted_groups w
+      union
+      select c.key, c.connection_id, c.root, m.member_external_id as group_id
+      from closure c cross join lateral (
+        select m.member_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
+        offset 0) m
+    )
+    select null::text as key, c.account_id, null::text as user_id, null::text as nested from candidate c
+    union all
+    select u.key, l.account_id, null, null
+    from linked l
+    join unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
+      on u.connection_id = l.connection_id and u.external_id = l.external_id
+    union all
+    select c.key, l.account_id, l.external_id, nullif(c.group_id, c.root)
+    from linked l
+    cross join lateral (
+      select m.group_external_id from group_member m
+      where m.org_id = ${orgId} and m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
+      offset 0) m
+    join closure c on c.connection_id = l.connection_id and c.group_id = m.group_external_id
+    union all
+    select s.key, c.account_id, null, null
+    from candidate c
+    cross join unnest(${sites.map((s) => s.key)}::text[], ${sites.map((s) => s.scope)}::text[]) as s(key, cloud_id)
+    where exists (select 1 from site_member m where m.org_id = ${orgId} and m.account_id = c.account_id and m.cloud_id = s.cloud_id)
+  `.execute(trx));
+  const accounts: string[] = [];
+  const rows: HolderRow[] = [];
+  for (const row of result.rows) {
+    if (row.key === null) accounts.push(row.account_id);
+    else rows.push({ ...row, key: row.key });
+  }
+  // A linked account is found once per user linked to it.
+  return { accounts: [...new Set(accounts)].sort(), holders: holdersOf(parsed, rows) };
+}
+
 /**
  * The inverse of loadViewerPrincipals for the keys named: `u:` the account linked to that live
  * third-party user; `g:` the accounts linked to a live user in the group, directly or through
@@ -225,13 +437,8 @@ export class HolderCache {
  * members. Only active accounts. Rows carry ids only; `via` is worded here.
  */
 export async function loadHolders(db: Kysely<Database>, orgId: string, keys: string[]): Promise<Holders> {
-  const holders = new Map(keys.map((key) => [key, new Map<string, string>()]));
-  if (keys.length === 0) return holders;
-  const parsed = keys.map((key) => {
-    const [kind, first, ...rest] = key.split(':');
-    // Connection and site ids hold no colon; an external id may.
-    return { key, kind, scope: first ?? '', id: rest.join(':') };
-  });
+  const parsed = parseKeys(keys);
+  if (keys.length === 0) return holdersOf(parsed, []);
   const users = parsed.filter((p) => p.kind === 'u');
   const groups = parsed.filter((p) => p.kind === 'g');
   const sites = parsed.filter((p) => p.kind === 'w');
@@ -280,20 +487,5 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
     cross join lateral (select m.account_id from site_member m where m.org_id = ${orgId} and m.cloud_id = s.cloud_id offset 0) m
     cross join lateral (select 1 from account a where a.org_id = ${orgId} and a.id = m.account_id and a.active limit 1) a
   `.execute(trx));
-  const byKey = new Map(parsed.map((p) => [p.key, p]));
-  for (const row of result.rows) {
-    const found = holders.get(row.key)!;
-    const { kind, scope, id } = byKey.get(row.key)!;
-    // The most direct way in for each account: a group's own member before one through nested groups.
-    if (found.has(row.account_id) && (kind !== 'g' || row.nested !== null)) continue;
-    found.set(
-      row.account_id,
-      kind === 'u'
-        ? `linked to third-party user ${id}`
-        : kind === 'g'
-          ? `linked to third-party user ${row.user_id} in group ${id}${row.nested === null ? '' : ` (through nested group ${row.nested})`}`
-          : `an active member of site ${scope}`,
-    );
-  }
-  return holders;
+  return holdersOf(parsed, result.rows);
 }

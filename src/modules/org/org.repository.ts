@@ -1,6 +1,6 @@
 // Organisations, sites, accounts and site membership. An e-mail is unique across organisations
 // (PRODUCT §1): account_email, shared by all of them, holds each once (migration 019).
-import { type Insertable, type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
 
 export interface AccountListFilter {
@@ -41,9 +41,15 @@ export class OrgRepository {
     return this.db.selectFrom('account').selectAll().where('id', '=', accountId).executeTakeFirst();
   }
   /** Accounts of one organisation by id, in no order; ids not found are left out. */
-  findAccounts(orgId: string, accountIds: readonly string[]) {
-    if (accountIds.length === 0) return Promise.resolve([]);
-    return this.db.selectFrom('account').selectAll().where('org_id', '=', orgId).where('id', 'in', accountIds).execute();
+  async findAccounts(orgId: string, accountIds: readonly string[]): Promise<Selectable<Database['account']>[]> {
+    if (accountIds.length === 0) return [];
+    // One primary-key lookup per id: as `id in (…)`, a planner without statistics read every
+    // account of the organisation and filtered (8 ms for a page of 26 among 10,000, issue 20).
+    const { rows } = await sql<Selectable<Database['account']>>`
+      select a.* from unnest(${[...new Set(accountIds)]}::text[]) as k(id)
+      cross join lateral (select * from account a where a.org_id = ${orgId} and a.id = k.id offset 0) a
+    `.execute(this.db);
+    return rows;
   }
 
   findAccount(orgId: string, accountId: string) {
