@@ -385,7 +385,8 @@ describe('statements per page of accounts', () => {
     const small = await statementsFor(3);
     const large = await statementsFor(30);
     expect(large).toBe(small);
-    // the page, sites, session counts, sessions, the sessions' accounts, the audit event
-    expect(large).toBeLessThanOrEqual(8);
+    // the page, sites, session counts, sessions, the sessions' accounts, the rate-limit charge, the
+    // audit event; on Citus, where credentials are not cached, the session lookup too
+    expect(large).toBeLessThanOrEqual(9);
   });
 });

@@ -25,7 +25,9 @@ let spare: pg.Client | null = null;
 let database = '';
 beforeAll(async () => {
   if (!onCitus() || !SPARE) return;
-  t = await startTestApp({ serve: true });
+  // The load runs for as long as the shard moves take: budgets it cannot spend (the charge still runs).
+  const unspendable = 1_000_000_000;
+  t = await startTestApp({ serve: true, rateLimitBudgets: { session: unspendable, adminApiKey: unspendable, bitbucketToken: unspendable, connection: unspendable } });
   database = new URL(t.databaseUrl!).pathname.slice(1);
   // The spare node gets the test's database with Citus in it, as cluster.sh createdb makes them.
   const url = new URL(t.databaseUrl!);
