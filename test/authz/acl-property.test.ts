@@ -748,17 +748,21 @@ describe('ACL property', () => {
             const want = world.accounts.flatMap((a, i) => (a.active && ref.may(i, object, action) ? [i] : []));
             const listed = await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: null, limit: 1000 });
             const got = listed.map((a) => indexOf.get(a.accountId) ?? `foreign:${a.accountId}`);
-            // The window of one account holds too few: every holder of the keys is read instead.
-            expect(await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: null, limit: 1000 }, undefined, 1)).toEqual(listed);
-            // Pages of one from windows of two: some answered by the window, some by every holder.
-            const paged = [];
-            for (let after: string | null = null; ; ) {
-              const page = await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: after, limit: 1 }, undefined, 2);
-              if (page.length === 0) break;
-              paged.push(...page);
-              after = page[0]!.accountId;
+            // The other ways of deciding a page, for one action of each object in turn: for all three
+            // they made this the suite's longest case (260 s embedded, 160 s on Citus).
+            if (ACTIONS.indexOf(action) === object % ACTIONS.length) {
+              // The window of one account holds too few: every holder of the keys is read instead.
+              expect(await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: null, limit: 1000 }, undefined, 1)).toEqual(listed);
+              // Pages of one from windows of two: some answered by the window, some by every holder.
+              const paged = [];
+              for (let after: string | null = null; ; ) {
+                const page = await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: after, limit: 1 }, undefined, 2);
+                if (page.length === 0) break;
+                paged.push(...page);
+                after = page[0]!.accountId;
+              }
+              expect(paged).toEqual(listed);
             }
-            expect(paged).toEqual(listed);
             const sorted = [...got].sort((a, b) => String(a).localeCompare(String(b), 'en', { numeric: true }));
             if (JSON.stringify(sorted) !== JSON.stringify(want)) {
               throw new Error(`accessors(o${object}, ${action}) in world ${JSON.stringify(world)}: got accounts ${JSON.stringify(sorted)}, the reference says ${JSON.stringify(want)}`);
