@@ -1,7 +1,7 @@
 // Credential lookups are cached across requests (issue 3's overhead target), yet a change made
 // anywhere, even by another process writing the database directly, applies to the next request.
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChangeFeed } from '../../src/db/change-feed.ts';
 import { createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
 import { onCitus } from '../support/database.ts';
@@ -86,6 +86,8 @@ describe.skipIf(onCitus())('credentials used before their barrier confirms them'
   let feed: ReturnType<typeof lateFeed>;
   beforeAll(async () => {
     late = await startTestApp({ feed: (changes) => (feed = lateFeed(changes)) });
+    // On PostgreSQL the feed connects once the app follows it; a barrier before then finds it down.
+    await vi.waitFor(() => expect(feed.state()).not.toBe('down'), { timeout: 10_000 });
   });
   afterAll(() => late.close());
 
