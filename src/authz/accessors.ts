@@ -294,6 +294,28 @@ function parseKeys(keys: string[]): ParsedKey[] {
   });
 }
 
+/**
+ * The CTEs `wanted_groups` (the group keys named) and `closure`: downward from each group, its
+ * member groups, theirs, … (UNION: cycles end), as the viewer's closure walks the same memberships
+ * upward. Both holder statements start from it; each CTE names its columns in its SELECTs too, as
+ * Citus deparses a CTE without its column list.
+ */
+function groupClosure(orgId: string, groups: ParsedKey[]) {
+  return sql`wanted_groups (key, connection_id, group_id) as (
+      select g.key, g.connection_id, g.group_id
+      from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[]) as g(key, connection_id, group_id)
+    ),
+    closure (key, connection_id, root, group_id) as (
+      select w.key, w.connection_id, w.group_id as root, w.group_id from wanted_groups w
+      union
+      select c.key, c.connection_id, c.root, m.member_external_id as group_id
+      from closure c cross join lateral (
+        select m.member_external_id from group_member m
+        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
+        offset 0) m
+    )`;
+}
+
 /** A holder row: for a `g:` key, the linked user in the group and the nested group that holds it (null: the group itself). */
 interface HolderRow {
   key: string;
@@ -387,19 +409,7 @@ export async function loadWindow(
       where not coalesce((select u.deleted from external_user u
           where u.org_id = ${orgId} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
     ),
-    wanted_groups (key, connection_id, group_id) as (
-      select g.key, g.connection_id, g.group_id
-      from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[]) as g(key, connection_id, group_id)
-    ),
-    closure (key, connection_id, root, group_id) as (
-      select w.key, w.connection_id, w.group_id as root, w.group_id from wanted_groups w
-      union
-      select c.key, c.connection_id, c.root, m.member_external_id as group_id
-      from closure c cross join lateral (
-        select m.member_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
-        offset 0) m
-    )
+    ${groupClosure(orgId, groups)}
     select null::text as key, c.account_id, null::text as user_id, null::text as nested from candidate c
     union all
     select u.key, l.account_id, null, null
@@ -448,20 +458,7 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
   // its SELECT too: Citus deparses a CTE without its column list, and `w.nested` was then unknown.
   const result = await withIndexPlans(db, (trx) => sql<{ key: string; account_id: string; user_id: string | null; nested: string | null }>`
     with recursive
-    wanted_groups (key, connection_id, group_id) as (
-      select * from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[])
-    ),
-    -- Downward from each group named: its member groups, theirs, … (UNION: cycles end), as the
-    -- viewer's closure walks the same memberships upward.
-    closure (key, connection_id, root, group_id) as (
-      select w.key, w.connection_id, w.group_id as root, w.group_id from wanted_groups w
-      union
-      select c.key, c.connection_id, c.root, m.member_external_id as group_id
-      from closure c cross join lateral (
-        select m.member_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
-        offset 0) m
-    ),
+    ${groupClosure(orgId, groups)},
     wanted_users (key, connection_id, external_id, nested) as (
       select u.key, u.connection_id, u.external_id, null::text as nested
       from unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
