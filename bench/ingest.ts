@@ -5,7 +5,7 @@
 // `setRelationships` batches of 100 from the four connections at once (of one organisation, or of
 // several organisations at once).
 import { CLI_CLIENT_ID } from '../src/modules/session/credentials/client-ids.ts';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -67,10 +67,11 @@ function vmRss(pid: number): number {
 }
 
 /**
- * PostgreSQL: the server as `npm start` runs it (src/main.ts under tsx), in a process of its own
- * pointed at the bench database: demo off, a fixed secret key (so it writes nothing to .data),
- * listening on a free loopback port. NODE_OPTIONS is not passed on: the server runs with Node's
- * defaults whatever heap the bench asked for itself.
+ * PostgreSQL: the server as production runs it (README "Operating it"): built by `npm run build`
+ * from the current sources, then dist/src/main.js in a process of its own pointed at the bench
+ * database: demo off, a fixed secret key (so it writes nothing to .data), listening on a free
+ * loopback port. NODE_OPTIONS is not passed on: the server runs with Node's defaults whatever heap
+ * the bench asked for itself.
  */
 export async function startServerProcess(databaseUrl: string, statementTimeoutSeconds: number): Promise<BenchServer> {
   const env: NodeJS.ProcessEnv = {
@@ -87,7 +88,9 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
   };
   delete env.NODE_OPTIONS;
   delete env.TEAMGRAPH_PUBLIC_URL;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  const child: ChildProcess = spawn(process.execPath, ['dist/src/main.js'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) if (line.trim()) process.stderr.write(`[server] ${line}\n`);

@@ -28,9 +28,9 @@
 // measures what routing through the coordinator costs, not capacity the workers add.
 //
 // What one run does:
-//  - Server. On PostgreSQL the server runs as `npm start` runs it (src/main.ts under tsx) in a
-//    process of its own on the bench database, everything goes through HTTP, and its RSS is read
-//    from /proc/<pid>/status every second. On PGlite the server runs in this process (one process
+//  - Server. On PostgreSQL the server runs as production runs it (`npm run build`, then
+//    dist/src/main.js) in a process of its own on the bench database, everything goes through
+//    HTTP, and its RSS is read from /proc/<pid>/status every second. On PGlite the server runs in this process (one process
 //    owns the embedded database) on a real HTTP port; its RSS includes the bench's.
 //  - Tenants. The organisation, its site, four connections (each with its own connector token),
 //    the directory on every connection and the viewers' accounts and tokens are created by this

@@ -40,9 +40,12 @@ afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-/** `npm start` with the demo data; resolves once it prints the demo tokens. Killed after each test. */
-export async function startServer(env: Record<string, string>): Promise<Started> {
-  const child = spawn('npm', ['start'], { cwd: root, env: { ...process.env, PORT: '0', TEAMGRAPH_DEMO: 'on', ...env } });
+/**
+ * `npm start` (or another npm script that starts the server, such as `start:built`) with the demo
+ * data; resolves once it prints the demo tokens. Killed after each test.
+ */
+export async function startServer(env: Record<string, string>, script = 'start'): Promise<Started> {
+  const child = spawn('npm', ['run', script], { cwd: root, env: { ...process.env, PORT: '0', TEAMGRAPH_DEMO: 'on', ...env } });
   running.push(child);
   let stdout = '';
   let stderr = '';
