@@ -88,7 +88,7 @@ await withDatabase({ backend, server: DEFAULT_SERVER.postgres }, async (handle) 
   // after the cursor to answer, so every holder of the group is read (authz/accessors.ts).
   const both = [{ accessControls: [{ principals: [{ type: 'GROUP' as const, id: 'everyone-who-builds' }] }, { principals: [{ type: 'USER' as const, id: `ext-${emails[0]}` }] }] }];
   await objectService.setObjects(caller, connection.connectionId, [{ type: 'jira:project', externalId: 'ONE', displayName: 'One member', updateSequenceNumber: 1, permissions: both }]);
-  if (values.stats === 'fresh') await sql`analyze`.execute(handle.db);
+  if (values.stats === 'fresh') await sql`vacuum analyze`.execute(handle.db); // as autovacuum leaves the tables
   const idOf = async (externalId: string) => (await handle.db.selectFrom('graph_object').select('id').where('org_id', '=', orgId).where('external_id', '=', externalId).executeTakeFirstOrThrow()).id;
   const project = await idOf('PRJ');
   const item = await idOf(`W-${Math.floor(objects / 2)}`);

@@ -26,6 +26,7 @@ import * as people from './022_people.ts';
 import * as auditStream from './023_audit_stream.ts';
 import * as rateLimit from './024_rate_limit.ts';
 import * as accountIdOrder from './025_account_id_order.ts';
+import * as indexOnlyLookups from './026_index_only_lookups.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '023_audit_stream': auditStream,
   '024_rate_limit': rateLimit,
   '025_account_id_order': accountIdOrder,
+  '026_index_only_lookups': indexOnlyLookups,
 };
