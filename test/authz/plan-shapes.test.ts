@@ -119,6 +119,9 @@ async function plansOf(world: { tenant: Tenant; narrow: { accountId: string } },
   }
   const checker = new AccessChecker(recorder.db, orgId, async () => viewer);
   expect(await checker.can(first[0].id, 'VIEW')).toBe(true);
+  // A batch of checks (a relationships page's other ends) reads each object by its key.
+  const batch = new AccessChecker(recorder.db, orgId, async () => viewer);
+  expect(await Promise.all(first.slice(1).map((row) => batch.can(row.id, 'VIEW')))).toEqual(first.slice(1).map(() => true));
   await new RelationshipRepository(recorder.db).listForObjects(orgId, [{ id: first.find((r) => r.external_id === 'N-0')?.id ?? first[0].id, after: null }], 'BOTH', null, 26);
   return explainRecorded(recorder, orgId);
 }
