@@ -17,10 +17,14 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (compiled.status !== 0) process.exit(compiled.status ?? 1);
 
-for (const entry of readdirSync(path.join(root, 'src'), { recursive: true, withFileTypes: true })) {
-  if (entry.isDirectory() && entry.name === 'static') {
-    const from = path.join(entry.parentPath, entry.name);
-    cpSync(from, path.join(dist, path.relative(root, from)), { recursive: true });
+/** Copies every `static` folder under `folder` to the same place under dist/. */
+function copyStaticFolders(folder: string): void {
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const inside = path.join(folder, entry.name);
+    if (entry.name === 'static') cpSync(inside, path.join(dist, path.relative(root, inside)), { recursive: true });
+    else copyStaticFolders(inside);
   }
 }
+copyStaticFolders(path.join(root, 'src'));
 process.stdout.write(`built ${path.relative(process.cwd(), path.join(dist, 'src', 'main.js'))}\n`);
