@@ -3,7 +3,7 @@
 // statement returns whole rows, handed to `onRows`, so that reading an object and deciding
 // whether the viewer may see it is one round trip, not two.
 import DataLoader from 'dataloader';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { ObjectRow } from './visibility-filter.ts';
 import { type AclAction, type CompiledAcl, MAX_CONTAINER_HOPS } from './acl.ts';
@@ -42,18 +42,18 @@ export class AccessChecker {
     // (org_id has no statistics, migration 016) read the organisation's whole range of another
     // index and filtered it by id: 3.7 ms for 26 objects at 20,000, 24 ms a relationships page at
     // 100,000 on the embedded database.
+    const byKey = (id: RawBuilder<unknown>) => sql`(select * from graph_object g where g.org_id = ${this.orgId} and g.id = ${id} and not g.deleted limit 1)`;
     const wanted =
       ids.length === 1
         ? sql`select o.* from graph_object o where o.org_id = ${this.orgId} and o.id = ${ids[0]} and not o.deleted`
-        : sql`select o.* from unnest(${[...ids]}::text[]) as want(id)
-              cross join lateral (select * from graph_object g where g.org_id = ${this.orgId} and g.id = want.id and not g.deleted limit 1) o`;
+        : sql`select o.* from unnest(${[...ids]}::text[]) as want(id) cross join lateral ${byKey(sql`want.id`)} o`;
     const result = await sql<ObjectRow & { hop: number }>`
       with recursive chain as (
         select w.*, 0 as hop from (${wanted}) w
         union all
         select p.*, c.hop + 1
         from chain c
-        cross join lateral (select * from graph_object g where g.org_id = ${this.orgId} and g.id = c.container_id and not g.deleted limit 1) p
+        cross join lateral ${byKey(sql`c.container_id`)} p
         where c.hop < ${MAX_CONTAINER_HOPS}
       )
       select distinct on (id) * from chain
