@@ -87,9 +87,25 @@ async function openCitusClone(url: string, onQuery?: QueryListener): Promise<Tes
     close: async () => {
       await handle.close();
       for (const admin of admins) {
-        await admin.query(`drop database if exists ${name} with (force)`);
+        await dropDatabase(admin, name);
         await admin.end();
       }
     },
   };
+}
+
+/**
+ * Drops a test database. On a Citus node a connection may arrive between FORCE's termination of
+ * the others and the drop itself (the node's maintenance daemon, the coordinator's cached
+ * connection): the drop is refused as in use (55006), and tried again at once.
+ */
+async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt === 5) throw error;
+    }
+  }
 }
