@@ -30,8 +30,9 @@
 // What one run does:
 //  - Server. On PostgreSQL the server runs as production runs it (`npm run build`, then
 //    dist/src/main.js) in a process of its own on the bench database, everything goes through
-//    HTTP, and its RSS is read from /proc/<pid>/status every second. On PGlite the server runs in this process (one process
-//    owns the embedded database) on a real HTTP port; its RSS includes the bench's.
+//    HTTP, and its RSS is read from /proc/<pid>/status every second. On PGlite the server runs in
+//    this process (one process owns the embedded database) on a real HTTP port; its RSS includes
+//    the bench's.
 //  - Tenants. The organisation, its site, four connections (each with its own connector token),
 //    the directory on every connection and the viewers' accounts and tokens are created by this
 //    process through the services (bench/harness.ts: createServices as the server's app builds
@@ -48,11 +49,11 @@
 //    same tables (and on Citus, on the same workers).
 //  - --stats (a comma list, default never,fresh): `never` measures the database exactly as
 //    loaded, never analyzed; `fresh` then runs VACUUM ANALYZE (as autovacuum leaves a table) and
-//    measures again; `skewed` loads, on a
-//    second database, a decoy organisation first (--decoy-objects, default N: all messages any
-//    site member sees, no containers, newer than the measured ones), runs ANALYZE, then loads the
-//    measured organisations and measures without analyzing again. (PGlite's driver analyzes by
-//    itself as tables grow, like autovacuum: there `never` means "as the driver left it".)
+//    measures again; `skewed` loads, on a second database, a decoy organisation first
+//    (--decoy-objects, default N: all messages any site member sees, no containers, newer than
+//    the measured ones), runs ANALYZE, then loads the measured organisations and measures
+//    without analyzing again. (PGlite's driver analyzes by itself as tables grow, like
+//    autovacuum: there `never` means "as the driver left it".)
 //  - Checks before timing, in every mode: each measured page (page 1, and page 2 by page 1's
 //    cursor, of every filter) must hold exactly the model's newest 25 (26–50) of what the viewer
 //    may see and the filter matches, lastUpdatedAt non-increasing; ties at a page boundary are
