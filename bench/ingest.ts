@@ -84,6 +84,8 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
     TEAMGRAPH_SECRET_KEY: randomBytes(32).toString('hex'),
     TEAMGRAPH_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'teamgraph-bench-')),
     TEAMGRAPH_STATEMENT_TIMEOUT: String(statementTimeoutSeconds),
+    // As `npm run start:built` runs it (README, Production build).
+    NODE_ENV: 'production',
     ...BENCH_RATE_LIMIT_ENV,
   };
   delete env.NODE_OPTIONS;
