@@ -7,8 +7,8 @@
 //  - The credential triggers of migration 013 NOTIFY the change feed. On Citus they would notify
 //    on a worker, where no server process listens, and a worker cannot PREPARE a transaction that
 //    notified, so any change spanning two nodes would fail. They are dropped there: a server on
-//    Citus does not cache credentials across requests (its change feed, db/change-feed.ts, never
-//    listens there), so it reads them, with one single-shard statement, on every request.
+//    Citus does not hear of credential changes (its change feed, db/change-feed.ts, never listens
+//    there); migration 027 has the same changes counted instead, for its credential cache.
 import { type Kysely, sql } from 'kysely';
 import { distribute, isCitus } from './distribution.ts';
 

@@ -27,6 +27,7 @@ import * as auditStream from './023_audit_stream.ts';
 import * as rateLimit from './024_rate_limit.ts';
 import * as accountIdOrder from './025_account_id_order.ts';
 import * as indexOnlyLookups from './026_index_only_lookups.ts';
+import * as credentialStamp from './027_credential_stamp.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '024_rate_limit': rateLimit,
   '025_account_id_order': accountIdOrder,
   '026_index_only_lookups': indexOnlyLookups,
+  '027_credential_stamp': credentialStamp,
 };

@@ -26,6 +26,7 @@ import { type RateLimitBudgets, RateLimitService } from './modules/rate-limit/ra
 import { RelationshipService } from './modules/relationship/relationship.service.ts';
 import { AccountSessionsService } from './modules/session/account-sessions.service.ts';
 import { CredentialCache } from './modules/session/credentials/credential-cache.ts';
+import { SessionRepository } from './modules/session/session.repository.ts';
 import { type SessionLifetimes, SessionService } from './modules/session/session.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -98,7 +99,10 @@ export function createServices(deps: ServiceDeps): Services {
   const clock = deps.clock ?? systemClock;
   const catalog = deps.catalog ?? defaultCatalog;
   const credentials = new CredentialCache((result) => metrics.credentialLookup(result));
-  if (deps.changes) credentials.follow(deps.changes).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
+  if (deps.changes) {
+    const stamps = new SessionRepository(deps.db);
+    credentials.follow(deps.changes, (orgId) => stamps.credentialStamp(orgId)).catch((error) => logger.error('credential change feed failed; credentials are not cached', { error }));
+  }
   const sessions = new SessionService(deps.db, clock, deps.lifetimes, credentials);
   const audit = new AuditService(deps.db, clock, deps.auditRetentionDays, (seconds) => metrics.auditAppended(seconds));
   const cliSettings = new CliSettingsService(deps.db, clock, catalog, audit);

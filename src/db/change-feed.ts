@@ -14,9 +14,10 @@ export interface ChangeFeed {
   listen(channel: string, onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<void>;
   /**
    * Resolves once every notification of a transaction committed before the call has reached the
-   * listeners; rejects when the feed is down.
+   * listeners, at least those about organisation `orgId` (a feed may follow organisations one by
+   * one); rejects when the feed is down.
    */
-  sync(): Promise<void>;
+  sync(orgId: string): Promise<void>;
   /** For readiness (issue 19): listening, down (reconnecting), or not used on this database (Citus). */
   state(): 'listening' | 'down' | 'not used';
 }
@@ -25,7 +26,8 @@ export interface ChangeFeed {
  * One dedicated connection LISTENs; when it is lost, the listeners hear so and it reconnects.
  * On Citus (distributed PostgreSQL) it never listens: the triggers that notify would run on the
  * workers' shards, where nobody listens and a notifying transaction cannot be prepared, so
- * migration 020 drops them there, and without a feed nothing is cached (credential-cache.ts).
+ * migration 020 drops them there. The credential cache then follows stamps instead
+ * (modules/session/credentials/stamp-feed.ts).
  */
 export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close(): Promise<void>; reconnects(): number } {
   type Listener = { onMessage: (payload: string) => void; onState: (listening: boolean) => void };
@@ -77,29 +79,11 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
   };
   // PostgreSQL sends a listening session the notifications of every transaction committed before
   // its own statement finishes, ahead of that statement's result: a round trip on the listening
-  // connection is a barrier. Callers that arrive while one is in flight wait for the next, and
-  // share it.
-  let inFlight: Promise<void> | null = null;
-  let queued: Promise<void> | null = null;
-  const roundTrip = async () => {
+  // connection is a barrier.
+  const sync = sharedRoundTrips(async () => {
     if (!client) throw new Error('The change feed is down.');
     await client.query('select 1');
-  };
-  const sync = (): Promise<void> => {
-    if (!inFlight) {
-      inFlight = roundTrip().finally(() => {
-        inFlight = null;
-      });
-      return inFlight;
-    }
-    queued ??= inFlight
-      .catch(() => {})
-      .then(() => {
-        queued = null;
-        return sync();
-      });
-    return queued;
-  };
+  });
   return {
     sync,
     state: () => (client ? 'listening' : citus ? 'not used' : 'down'),
@@ -118,6 +102,32 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
       await client?.end();
     },
   };
+}
+
+/**
+ * `roundTrip` as a barrier many callers share: a caller that arrives while one is in flight waits
+ * for the next (the one in flight may have started before the caller's own changes committed), and
+ * everyone who arrived meanwhile shares that next one.
+ */
+export function sharedRoundTrips(roundTrip: () => Promise<void>): () => Promise<void> {
+  let inFlight: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const sync = (): Promise<void> => {
+    if (!inFlight) {
+      inFlight = roundTrip().finally(() => {
+        inFlight = null;
+      });
+      return inFlight;
+    }
+    queued ??= inFlight
+      .catch(() => {})
+      .then(() => {
+        queued = null;
+        return sync();
+      });
+    return queued;
+  };
+  return sync;
 }
 
 /**

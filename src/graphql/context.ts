@@ -5,7 +5,7 @@ import { AccessChecker } from '../authz/access-checker.ts';
 import type { ViewerPrincipals } from '../authz/acl-engine.ts';
 import { PermissionGate } from '../authz/permission-gate.ts';
 import { NO_PRINCIPALS } from '../authz/viewer-principals.ts';
-import { ForbiddenError } from '../shared/errors.ts';
+import { ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
 import type { Catalog } from '../modules/cli-permission/catalog.ts';
 import type { ActionAuthor } from '../modules/audit/audit-event.ts';
 import type { AuditRecorder } from '../modules/audit/audit-recorder.ts';
@@ -40,7 +40,7 @@ export interface RequestContext {
   /**
    * Resolves true once the caller's cached credentials are known to be current, false when they
    * changed (the HTTP layer then runs the request again). Nothing may be written before it is
-   * true: useAudit waits for it before a mutation.
+   * true: see requireCurrentCredentials.
    */
   credentialsConfirmed: () => Promise<boolean>;
   /** The caller's rate limit (issue 21); see plugins/use-rate-limit.ts. */
@@ -52,6 +52,16 @@ export interface RequestContext {
     /** This request's charge, or the budget as it stands when nothing was charged. */
     current(): Promise<RateLimitStatus>;
   };
+}
+
+/**
+ * Step 4 of the no-stale-access protocol (modules/session/credentials/credential-cache.ts): what
+ * writes (a mutation: useAudit; a query field that writes, such as verifyAuditChain) waits until
+ * the caller's cached credentials are confirmed, and runs nothing when they changed: the HTTP
+ * layer then starts the request again from the database.
+ */
+export async function requireCurrentCredentials(context: RequestContext): Promise<void> {
+  if (!(await context.credentialsConfirmed())) throw new UnauthenticatedError('The credentials changed while the request was on its way.');
 }
 
 /** The last argument is what the HTTP layer knows beyond the caller; absent outside a request (benchmarks). */

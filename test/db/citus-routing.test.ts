@@ -1,7 +1,8 @@
 // Issue 18, item 2: on a Citus cluster every statement a request runs goes to the one node that
 // holds its organisation. The requests below cover the list filter (its forward and streams
 // plans), single-object checks, the viewer's principal set with nested groups, children and
-// relationship pages, ingestion, settings, the session lookup and the audit append; each
+// relationship pages, ingestion, settings, the session lookup, the credential stamp that confirms
+// a cached session (src/modules/session/credentials/stamp-feed.ts) and the audit append; each
 // statement they ran is explained with its own parameters and must be a single-shard router
 // query (one task, no subplan), or touch no sharded table at all.
 import { CompiledQuery } from 'kysely';
@@ -94,6 +95,9 @@ describe.skipIf(!onCitus())('statements on a Citus cluster', () => {
     const seen = new Map<string, readonly unknown[]>();
     for (const query of t.queries) if (!NOT_ROUTED_ANYWHERE.test(query.sql) && !seen.has(query.sql)) seen.set(query.sql, query.parameters);
     expect(seen.size).toBeGreaterThan(15);
+    // A token's first request reads its session; the next ones the organisation's stamp.
+    expect([...seen.keys()].filter((s) => s.includes('"access_token"') && s.includes('token_hash'))).not.toEqual([]);
+    expect([...seen.keys()].filter((s) => s.includes('"principal_version"') && s.includes('credentials'))).not.toEqual([]);
     const offenders: string[] = [];
     const routed: Record<Routing, number> = { 'one shard': 0, coordinator: 0, several: 0 };
     for (const [statement, parameters] of seen) {

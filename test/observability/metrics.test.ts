@@ -82,6 +82,9 @@ describe('the metrics server', () => {
 
   it('counts the list plan, the statements, the audit appends and the caches of each list request', async () => {
     const bob = await tenant.account();
+    // Settled credentials: the first use is written, and on Citus the barrier that hears of it
+    // makes the next request run again (credential-cache.ts, step 5), counting its list twice.
+    for (let i = 0; i < 3; i++) await t.graphql(bob.token, '{ viewer { grantedPermissions } }');
     const before = await scrape();
     t.statements.length = 0;
     for (let i = 0; i < 2; i++) expect((await t.graphql(bob.token, '{ objects(first: 5) { edges { node { id } } } }')).body.errors).toBeUndefined();
@@ -102,18 +105,19 @@ describe('the metrics server', () => {
     expect(grew(before, after, 'teamgraph_principal_cache_lookups_total', { result: 'hit' })).toBe(1);
   });
 
-  it('counts credential cache hits, and lookups without a change feed (Citus) as uncached', async () => {
+  it('counts credential cache hits and misses', async () => {
     const carol = await tenant.account();
     const viewer = '{ viewer { grantedPermissions } }';
     const first = await scrape();
-    // The first request writes the session's first use, which drops it from the cache again.
-    for (let i = 0; i < 2; i++) await t.graphql(carol.token, viewer);
+    // The first request writes the session's first use, which drops it from the cache again (on
+    // Citus the barrier of the request after it does).
+    for (let i = 0; i < 3; i++) await t.graphql(carol.token, viewer);
     const before = await scrape();
     for (let i = 0; i < 3; i++) await t.graphql(carol.token, viewer);
     const after = await scrape();
-    expect(grew(before, after, 'teamgraph_credential_cache_lookups_total', { result: onCitus() ? 'uncached' : 'hit' })).toBe(3);
+    expect(grew(before, after, 'teamgraph_credential_cache_lookups_total', { result: 'hit' })).toBe(3);
     expect(grew(before, after, 'teamgraph_credential_cache_lookups_total')).toBe(3);
-    if (!onCitus()) expect(grew(first, before, 'teamgraph_credential_cache_lookups_total', { result: 'miss' })).toBeGreaterThanOrEqual(1);
+    expect(grew(first, before, 'teamgraph_credential_cache_lookups_total', { result: 'miss' })).toBeGreaterThanOrEqual(1);
   });
 
   it('reports the database pool, the change feed and the process', async () => {

@@ -10,7 +10,7 @@ import type { Plugin } from 'graphql-yoga';
 import { inRequestTransaction } from '../../db/request-transaction.ts';
 import { UnauthenticatedError } from '../../shared/errors.ts';
 import type { Services } from '../../services.ts';
-import type { RequestContext } from '../context.ts';
+import { type RequestContext, requireCurrentCredentials } from '../context.ts';
 import type { GraphqlServerContext } from '../yoga.ts';
 
 export function useAudit(services: Services): Plugin<RequestContext> {
@@ -25,8 +25,11 @@ export function useAudit(services: Services): Plugin<RequestContext> {
       }
       if (operation?.operation !== 'mutation') return;
       setExecuteFn(async (executionArgs) => {
-        // Cached credentials that changed: nothing runs, and the HTTP layer starts the request again.
-        if (!(await context.credentialsConfirmed())) return { errors: [new UnauthenticatedError('The credentials changed while the request was on its way.')] };
+        try {
+          await requireCurrentCredentials(context);
+        } catch (error) {
+          return { errors: [error as UnauthenticatedError] };
+        }
         const result = recorder
           ? await inRequestTransaction(services.db, async () => {
               const executed = (await executeFn(executionArgs)) as ExecutionResult;

@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import type { AclAction } from '../../authz/acl.ts';
 import type { ControlExplanation } from '../../authz/acl-engine.ts';
 import { builder } from '../../graphql/builder.ts';
-import type { RequestContext } from '../../graphql/context.ts';
+import { type RequestContext, requireCurrentCredentials } from '../../graphql/context.ts';
 import { AclActionEnum } from '../../graphql/enums.ts';
 import { isNodeOfKind, NodeRef, registerNodeLoader } from '../../graphql/node.ts';
 import { AuditChainVerificationRef, AuditEventConnectionRef, AuditEventFilterInput, auditEventsOf } from '../audit/audit.graphql.ts';
@@ -82,7 +82,11 @@ export const OrganizationRef = builder.objectRef<Selectable<OrganizationTable>>(
       ...adminOnly,
       type: AuditChainVerificationRef,
       description: 'Checks the audit hash chain from where the last intact check ended to the newest event, and moves that point forward when it holds.',
-      resolve: (org, _args, ctx) => ctx.services.audit.verify(org.id),
+      // It moves the checkpoint: a write, so it waits for the caller's credentials to be confirmed.
+      resolve: async (org, _args, ctx) => {
+        await requireCurrentCredentials(ctx);
+        return ctx.services.audit.verify(org.id);
+      },
     }),
     accessExplanation: t.field({
       ...adminOnly,

@@ -136,6 +136,20 @@ export class SessionRepository {
       ]);
   }
 
+  /**
+   * The organisation's credential stamp (migration 027): on Citus the barrier of its cached
+   * credentials (credentials/stamp-feed.ts). One table, its distribution column equal to a value:
+   * the coordinator's fast path routes it without planning.
+   */
+  async credentialStamp(orgId: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('principal_version')
+      .select(sql<string>`version || '.' || credentials`.as('stamp'))
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
+    return row?.stamp ?? null;
+  }
+
   /** Revokes live sessions of the organisation, optionally one account's or one session; returns how many. */
   async revoke(orgId: string, now: Date, filter: SessionFilter = {}): Promise<number> {
     let query = this.db.updateTable('session').set({ revoked_at: now }).where('org_id', '=', orgId).where('revoked_at', 'is', null);

@@ -1,5 +1,5 @@
 // The session tables: sessions, their access and refresh tokens, and the principal version read with them.
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp } from '../../db/column-types.ts';
 
 export interface SessionTable {
@@ -28,6 +28,8 @@ export interface AccessTokenTable {
 export interface PrincipalVersionTable {
   org_id: string;
   version: number;
+  /** On Citus, statements that changed what a credential lookup reads (migration 027); 0 elsewhere. */
+  credentials: Generated<number>;
 }
 
 export interface RefreshTokenTable {

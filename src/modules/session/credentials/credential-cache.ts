@@ -12,17 +12,20 @@
 //    writes that can end access (a mutation: graphql/plugins/use-audit.ts; an OAuth endpoint),
 //    without waiting for its notification to come back. A row read while anything was dropped is
 //    not kept (the generation check), so a read that raced a change cannot outlive it. Nothing is
-//    cached while the feed is down, and no row is kept longer than MAX_AGE_MS in any case.
-// 3. A cached row counts only once the feed's barrier (ChangeFeed.sync) has passed with the row
-//    still cached: every notification of a transaction committed before the request has been
-//    applied by then. On PostgreSQL that is one `select 1` on the listening connection, shared by
-//    the requests that wait for it; the embedded database delivers notifications with the commit,
-//    so there it costs nothing.
+//    cached while the feed is down, and no row is kept longer than MAX_AGE_MS in any case. On
+//    Citus no notification reaches a server process: the same changes raise the organisation's
+//    credential stamp instead (migration 027), and stamp-feed.ts turns a new stamp into the drop.
+// 3. A cached row counts only once the feed's barrier (ChangeFeed.sync) for its organisation has
+//    passed with the row still cached: every notification of a transaction committed before the
+//    request has been applied by then. On PostgreSQL that is one `select 1` on the listening
+//    connection, shared by the requests that wait for it; the embedded database delivers
+//    notifications with the commit, so there it costs nothing; on Citus it is one single-shard
+//    read of the organisation's stamp, shared likewise.
 // 4. So that the barrier's round trip overlaps the request instead of preceding it, a request may
 //    go ahead on cached rows while the barrier is in flight: a Speculation (speculation.ts). Until
 //    it confirms, nothing the request does is seen or kept: no response leaves and no audit event
-//    is written (http/graphql-route.ts holds the answer), and no mutation starts (useAudit awaits
-//    RequestContext.credentialsConfirmed first; query fields only read). The one write that does
+//    is written (http/graphql-route.ts holds the answer), and nothing is written (a mutation, or a
+//    query field that writes, awaits requireCurrentCredentials in graphql/context.ts first). The one write that does
 //    not wait is the rate-limit charge (issue 21), made before the operation runs: a charge to a
 //    credential that turns out to have ended gives nothing to anyone.
 // 5. Should the barrier show that a row changed, the request runs again from the database
@@ -31,6 +34,7 @@
 //    its rate-limit charge, when the second run has the same credential (rate-limit-meter.ts).
 import type { ChangeFeed } from '../../../db/change-feed.ts';
 import { Speculation } from './speculation.ts';
+import { stampFeed } from './stamp-feed.ts';
 
 export const CREDENTIALS_CHANNEL = 'teamgraph_credentials';
 const MAX_AGE_MS = 10_000;
@@ -53,8 +57,11 @@ export class CredentialCache {
   /** `onLookup` hears how each lookup was answered (the metrics); `uncached` while the feed is down. */
   constructor(private readonly onLookup: (result: 'hit' | 'miss' | 'uncached') => void = () => {}) {}
 
-  /** Starts caching once the feed listens; without a feed nothing is ever cached. */
-  async follow(feed: ChangeFeed): Promise<void> {
+  /**
+   * Starts caching once the feed listens; without a feed nothing is ever cached. On Citus, where
+   * the feed is not used, `readStamp` (an organisation's credential stamp) stands in for it.
+   */
+  async follow(feed: ChangeFeed, readStamp?: (orgId: string) => Promise<string | null>): Promise<void> {
     this.feed = feed;
     await feed.listen(
       CREDENTIALS_CHANNEL,
@@ -64,6 +71,7 @@ export class CredentialCache {
         this.drop();
       },
     );
+    if (feed.state() === 'not used' && readStamp) await this.follow(stampFeed(readStamp));
   }
 
   /** Forgets an organisation's rows, or all of them. */
@@ -95,7 +103,7 @@ export class CredentialCache {
         this.onLookup('hit');
         return hit.row as T;
       }
-      if ((await this.barrier()) && this.holds(key, hit)) {
+      if ((await this.barrier(hit.orgId)) && this.holds(key, hit)) {
         this.onLookup('hit');
         return hit.row as T;
       }
@@ -114,11 +122,11 @@ export class CredentialCache {
   }
 
   /**
-   * Resolves once every change committed before the call has been heard (and has dropped its
-   * organisation's entries): true then, false when the feed is down and cannot tell.
+   * Resolves once every change to organisation `orgId` committed before the call has been heard
+   * (and has dropped its entries): true then, false when the feed is down and cannot tell.
    */
-  barrier(): Promise<boolean> {
-    return this.feed!.sync().then(
+  barrier(orgId: string): Promise<boolean> {
+    return this.feed!.sync(orgId).then(
       () => true,
       () => false,
     );

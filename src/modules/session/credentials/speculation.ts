@@ -10,8 +10,8 @@ import type { CredentialCache, Entry } from './credential-cache.ts';
  */
 export class Speculation {
   private readonly entries: [string, Entry][] = [];
-  /** Started by the first cached row, so that it runs while the request does. */
-  private barrier: Promise<boolean> | null = null;
+  /** Each organisation's, started by its first cached row, so that it runs while the request does. */
+  private readonly barriers = new Map<string, Promise<boolean>>();
   private confirmation: Promise<boolean> | null = null;
 
   constructor(private readonly cache: CredentialCache) {}
@@ -24,12 +24,12 @@ export class Speculation {
   rely(key: string, entry: Entry): void {
     if (this.confirmation) throw new Error('A speculation takes no more rows once it is being confirmed.');
     this.entries.push([key, entry]);
-    this.barrier ??= this.cache.barrier();
+    if (!this.barriers.has(entry.orgId)) this.barriers.set(entry.orgId, this.cache.barrier(entry.orgId));
   }
 
   /** True when every row relied on was still cached after the barrier; asked any number of times. */
   confirm(): Promise<boolean> {
-    this.confirmation ??= this.barrier ? this.barrier.then((synced) => synced && this.entries.every(([key, entry]) => this.cache.holds(key, entry))) : Promise.resolve(true);
+    this.confirmation ??= Promise.all(this.barriers.values()).then((synced) => synced.every(Boolean) && this.entries.every(([key, entry]) => this.cache.holds(key, entry)));
     return this.confirmation;
   }
 }

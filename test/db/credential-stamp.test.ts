@@ -1,0 +1,52 @@
+// Issue 18: on Citus a cached credential's barrier is its organisation's credential stamp
+// (src/modules/session/credentials/stamp-feed.ts), so every change to a table a credential lookup
+// reads must raise the stamp, whoever writes it (migration 027). Each table is changed here
+// straight in the database, as another process would.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionRepository } from '../../src/modules/session/session.repository.ts';
+import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
+import { onCitus } from '../support/database.ts';
+
+/** What the session, admin-key and Bitbucket-token lookups read besides principal_version. */
+const SOURCES = ['session', 'access_token', 'account', 'connection', 'cli_settings', 'ip_allowlist', 'admin_api_key', 'bitbucket_token', 'rate_limit_setting'];
+
+let t: TestApp;
+beforeAll(async () => {
+  if (onCitus()) t = await startTestApp();
+});
+afterAll(() => t?.close());
+
+describe.runIf(onCitus())('the credential stamp on Citus', () => {
+  it('rises with a change to each table a credential lookup reads, made outside the server', async () => {
+    const tenant = await createTenant(t, 'Stamped');
+    const admin = await tenant.account({ admin: true });
+    const person = await tenant.account();
+    const key = await t.graphql(admin.token, 'mutation($i: CreateAdminApiKeyInput!) { createAdminApiKey(input: $i) { secret } }', { i: { orgId: tenant.orgId, name: 'stamp' } });
+    expect(key.body.errors).toBeUndefined();
+    const bitbucket = await t.graphql(person.token, 'mutation { createBitbucketToken(input: { label: "stamp", scopes: ["repository:read"] }) { secret } }');
+    expect(bitbucket.body.errors).toBeUndefined();
+    await sql`insert into cli_settings (org_id, allow_all_by_default, selected_permissions, version, updated_at) values (${tenant.orgId}, true, '{}', 1, now())`.execute(t.db);
+    await sql`insert into ip_allowlist (org_id, enabled, rules, locations, version, updated_at, updated_by) values (${tenant.orgId}, false, '[]', '{}', 1, now(), ${admin.accountId})`.execute(t.db);
+    await sql`insert into rate_limit_setting (org_id, version, updated_at, updated_by) values (${tenant.orgId}, 1, now(), ${admin.accountId})`.execute(t.db);
+
+    const stamp = () => new SessionRepository(t.db).credentialStamp(tenant.orgId);
+    for (const table of SOURCES) {
+      // A column outside the key, set to itself: a change of nothing still runs the triggers.
+      const { rows } = await sql<{ column: string }>`
+        select a.attname as column from pg_attribute a
+        where a.attrelid = ${table}::regclass and a.attnum > 0 and not a.attisdropped
+          and a.attnum <> all ((select conkey from pg_constraint where conrelid = ${table}::regclass and contype = 'p')::smallint[])
+        order by a.attnum limit 1`.execute(t.db);
+      const before = await stamp();
+      const { numAffectedRows } = await sql`update ${sql.table(table)} set ${sql.ref(rows[0].column)} = ${sql.ref(rows[0].column)} where org_id = ${tenant.orgId}`.execute(t.db);
+      expect(Number(numAffectedRows), table).toBeGreaterThan(0);
+      expect(await stamp(), table).not.toBe(before);
+    }
+    // Inserts and deletes run the same function (migration 027).
+    const { rows: triggers } = await sql<{ table: string; count: number }>`
+      select tgrelid::regclass::text as table, count(*)::int as count from pg_trigger
+      where tgfoid = 'bump_credential_stamp'::regproc group by 1`.execute(t.db);
+    expect(Object.fromEntries(triggers.map((r) => [r.table, r.count]))).toEqual(Object.fromEntries(SOURCES.map((table) => [table, 3])));
+  });
+});
