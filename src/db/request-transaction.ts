@@ -120,3 +120,12 @@ export function inRequestTransaction<DB, T>(db: Kysely<DB>, work: () => Promise<
 export function inRequestScope(): boolean {
   return scopes.getStore() !== undefined;
 }
+
+/**
+ * Runs `work` outside any request transaction, on connections of its own: for work that serves
+ * several requests at once, which must not join (nor outlive) the transaction of the one that
+ * happened to start it.
+ */
+export function outsideRequestTransaction<T>(work: () => Promise<T>): Promise<T> {
+  return scopes.exit(work);
+}

@@ -4,6 +4,7 @@
 // straight in the database, as another process would.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inRequestTransaction } from '../../src/db/request-transaction.ts';
 import { SessionRepository } from '../../src/modules/session/session.repository.ts';
 import { createTenant, startTestApp, type TestApp } from '../support/app.ts';
 import { onCitus } from '../support/database.ts';
@@ -49,4 +50,26 @@ describe.runIf(onCitus())('the credential stamp on Citus', () => {
       where tgfoid = 'bump_credential_stamp'::regproc group by 1`.execute(t.db);
     expect(Object.fromEntries(triggers.map((r) => [r.table, r.count]))).toEqual(Object.fromEntries(SOURCES.map((table) => [table, 3])));
   });
+
+  it('reads the stamp outside the transaction of the request that asks for it', async () => {
+    const tenant = await createTenant(t, 'Outside');
+    const { token } = await tenant.account();
+    const viewer = '{ viewer { grantedPermissions } }';
+    const lookups = () => t.statements.filter((s) => s.includes('"access_token"') && s.includes('token_hash')).length;
+    for (let i = 0; i < 3; i++) expect((await t.graphql(token, viewer)).status).toBe(200);
+    // A barrier asked for inside a transaction that raised the stamp and then rolled back: read
+    // there, it would have taken the uncommitted stamp as the last one, and the next request's
+    // barrier would drop the cached session again.
+    await expect(
+      inRequestTransaction(t.db, async () => {
+        await sql`update session set scopes = scopes where org_id = ${tenant.orgId}`.execute(t.db);
+        expect(await t.app.services.credentials.barrier(tenant.orgId)).toBe(true);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    t.statements.length = 0;
+    expect((await t.graphql(token, viewer)).status).toBe(200);
+    expect(lookups()).toBe(0);
+  });
 });
+

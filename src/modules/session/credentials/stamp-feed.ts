@@ -10,6 +10,7 @@
 // generation check), so no change committed between the row's reading and the barrier. The first
 // barrier of an organisation drops its rows, having nothing to compare with.
 import { type ChangeFeed, sharedRoundTrips } from '../../../db/change-feed.ts';
+import { outsideRequestTransaction } from '../../../db/request-transaction.ts';
 
 /** At most this many organisations are followed at once; forgetting one costs its next barrier a drop. */
 const MAX_ORGS = 10_000;
@@ -20,9 +21,10 @@ export function stampFeed(readStamp: (orgId: string) => Promise<string | null>):
   const followed = new Map<string, { lastRead?: string | null; barrier: () => Promise<void> }>();
   const follow = (orgId: string) => {
     const org: { lastRead?: string | null; barrier: () => Promise<void> } = {
+      // Shared by the requests that wait for it: never inside the transaction of the one that started it.
       barrier: sharedRoundTrips(async () => {
         try {
-          const stamp = await readStamp(orgId);
+          const stamp = await outsideRequestTransaction(() => readStamp(orgId));
           if (org.lastRead !== undefined && org.lastRead === stamp) return;
           for (const listener of listeners) listener(orgId);
           org.lastRead = stamp;
