@@ -5,10 +5,16 @@
 // grow?), batch p50/p95/p99, statements per batch, and the statements that took the time.
 //
 //   npm run bench:ingest -- [--objects 100000] [--backend postgres|pglite] [--stats never|fresh]
-//                           [--explain] [--server postgres://postgres@127.0.0.1:5432/postgres]
+//                           [--serial] [--drop-index NAME,...] [--explain]
+//                           [--server postgres://postgres@127.0.0.1:5432/postgres]
 //
 // bench/run.ts measures the same load among everything else; this one is for finding where an
 // ingestion batch's time goes (the server runs in this process, beside the four clients).
+//  - --serial: the four clients one after the other, so that no statement waits for a core and
+//    its time is its cost.
+//  - --drop-index: drops these indexes before the load, to measure what keeping each one costs.
+//  - On a PostgreSQL server that preloads pg_stat_statements (shared_preload_libraries), the
+//    statements' execution time inside PostgreSQL is listed too, without the round trips.
 //
 // --stats never: the tables are never analyzed (autovacuum off, as on this machine); fresh:
 // ANALYZE after the directory and after each tenth of the load, as autovacuum would (untimed).
@@ -34,6 +40,8 @@ function parseOptions() {
       stats: { type: 'string', default: 'never' },
       server: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       top: { type: 'string', default: '8' },
+      serial: { type: 'boolean', default: false },
+      'drop-index': { type: 'string', default: '' },
       // PostgreSQL: every statement's plan with its actual times goes to the server's log (auto_explain).
       explain: { type: 'boolean', default: false },
     },
@@ -43,7 +51,9 @@ function parseOptions() {
   if (values.stats !== 'never' && values.stats !== 'fresh') throw new Error(`--stats must be never or fresh, not ${values.stats}`);
   const numbers = { objects: Number(values.objects), top: Number(values.top) };
   for (const [name, value] of Object.entries(numbers)) if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
-  return { backend: values.backend as Backend, explain: values.explain!, stats: values.stats as 'never' | 'fresh', server: values.server!, ...numbers };
+  const dropIndexes = values['drop-index']!.split(',').filter(Boolean);
+  for (const index of dropIndexes) if (!/^[a-z_][a-z0-9_]*$/.test(index)) throw new Error(`--drop-index takes index names, not ${index}`);
+  return { backend: values.backend as Backend, explain: values.explain!, stats: values.stats as 'never' | 'fresh', server: values.server!, serial: values.serial!, dropIndexes, ...numbers };
 }
 
 interface StatementStats {
@@ -83,6 +93,23 @@ async function backendCpuSeconds(handle: DbHandle): Promise<number> {
   return total;
 }
 
+/** PostgreSQL with pg_stat_statements preloaded: the statements' own execution times in this database; else null. */
+async function serverStatementStats(handle: DbHandle) {
+  if (handle.backend !== 'postgres') return null;
+  const { rows } = await sql<{ preloaded: boolean }>`select 'pg_stat_statements' = any(string_to_array(current_setting('shared_preload_libraries'), ', ')) as preloaded`.execute(handle.db);
+  if (!rows[0].preloaded) return null;
+  await sql`create extension if not exists pg_stat_statements`.execute(handle.db);
+  return {
+    reset: () => sql`select pg_stat_statements_reset(0, (select oid from pg_database where datname = current_database()), 0)`.execute(handle.db),
+    top: async (n: number) =>
+      (
+        await sql<{ calls: number; total: number; query: string }>`
+          select calls::int, total_exec_time as total, regexp_replace(query, '\\s+', ' ', 'g') as query from pg_stat_statements
+          where dbid = (select oid from pg_database where datname = current_database()) order by total_exec_time desc limit ${n}`.execute(handle.db)
+      ).rows,
+  };
+}
+
 async function main() {
   const options = parseOptions();
   const cpus = os.cpus();
@@ -106,6 +133,10 @@ async function main() {
       if (options.stats === 'fresh') await sql`analyze`.execute(handle.db);
     };
     await analyze();
+    for (const index of options.dropIndexes) await sql`drop index ${sql.id(index)}`.execute(handle.db);
+    if (options.dropIndexes.length > 0) out(`- without the indexes ${options.dropIndexes.join(', ')}`);
+    out(`- the clients ${options.serial ? 'one after the other (--serial)' : 'at once'}`);
+    const serverStatements = await serverStatementStats(handle);
 
     const { server } = createHttpServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -129,6 +160,7 @@ async function main() {
     const perTenth = Math.ceil(totalBatches / 10);
     const countStatements = () => [...statements.values()].reduce((n, s) => n + s.count, 0);
     statements.clear();
+    await serverStatements?.reset();
     const nodeCpu0 = process.cpuUsage();
     const pgCpu0 = await backendCpuSeconds(handle);
     let loadSeconds = 0;
@@ -140,17 +172,17 @@ async function main() {
       let objects = 0;
       let batches = 0;
       const t0 = performance.now();
-      await Promise.all(
-        clients.map(async (client) => {
-          for (const batch of client.batches.slice(from, to)) {
-            const b0 = performance.now();
-            await send(client, batch);
-            batchMs.push(performance.now() - b0);
-            objects += batch.length;
-            batches++;
-          }
-        }),
-      );
+      const run = async (client: (typeof clients)[number]) => {
+        for (const batch of client.batches.slice(from, to)) {
+          const b0 = performance.now();
+          await send(client, batch);
+          batchMs.push(performance.now() - b0);
+          objects += batch.length;
+          batches++;
+        }
+      };
+      if (options.serial) for (const client of clients) await run(client);
+      else await Promise.all(clients.map(run));
       const seconds = (performance.now() - t0) / 1000;
       loadSeconds += seconds;
       tenths.push({ objects, seconds, statements: countStatements() - statementsBefore, batches });
@@ -180,6 +212,16 @@ async function main() {
     out('|---|---|---|---|---|');
     const top = [...statements.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, options.top);
     for (const [text, s] of top) out(`| ${s.count} | ${Math.round(s.ms)} | ${ms(s.ms / s.count)} | ${ms(s.max)} | \`${text.slice(0, 140).replace(/\|/g, '\\|')}\` |`);
+    if (serverStatements) {
+      out();
+      out('The same statements inside PostgreSQL (pg_stat_statements: execution only, no round trip):');
+      out();
+      out('| calls | total ms | mean ms | per batch ms | statement |');
+      out('|---|---|---|---|---|');
+      for (const r of await serverStatements.top(options.top)) {
+        out(`| ${r.calls} | ${Math.round(r.total)} | ${ms(r.total / r.calls)} | ${ms(r.total / batchMs.length)} | \`${r.query.slice(0, 140).replace(/\|/g, '\\|')}\` |`);
+      }
+    }
   });
 }
 
