@@ -25,9 +25,9 @@
 //    go ahead on cached rows while the barrier is in flight: a Speculation (speculation.ts). Until
 //    it confirms, nothing the request does is seen or kept: no response leaves and no audit event
 //    is written (http/graphql-route.ts holds the answer), and nothing is written (a mutation, or a
-//    query field that writes, awaits requireCurrentCredentials in graphql/context.ts first). The one write that does
-//    not wait is the rate-limit charge (issue 21), made before the operation runs: a charge to a
-//    credential that turns out to have ended gives nothing to anyone.
+//    query field that writes, awaits requireCurrentCredentials in graphql/context.ts first). The
+//    one write that does not wait is the rate-limit charge (issue 21), made before the operation
+//    runs: a charge to a credential that turns out to have ended gives nothing to anyone.
 // 5. Should the barrier show that a row changed, the request runs again from the database
 //    (runOnCurrentCredentials, confirmed-run.ts), with the body read once and yoga's parse of it
 //    kept for the second run (use-parse-once.ts), since the first run consumed the body; so is
