@@ -28,6 +28,7 @@ import * as rateLimit from './024_rate_limit.ts';
 import * as accountIdOrder from './025_account_id_order.ts';
 import * as indexOnlyLookups from './026_index_only_lookups.ts';
 import * as credentialStamp from './027_credential_stamp.ts';
+import * as lastUseNotAChange from './028_last_use_not_a_change.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_tenancy': tenancy,
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '025_account_id_order': accountIdOrder,
   '026_index_only_lookups': indexOnlyLookups,
   '027_credential_stamp': credentialStamp,
+  '028_last_use_not_a_change': lastUseNotAChange,
 };

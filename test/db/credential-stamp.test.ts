@@ -1,7 +1,7 @@
 // Issue 18: on Citus a cached credential's barrier is its organisation's credential stamp
 // (src/modules/session/credentials/stamp-feed.ts), so every change to a table a credential lookup
-// reads must raise the stamp, whoever writes it (migration 027). Each table is changed here
-// straight in the database, as another process would.
+// reads must raise the stamp, whoever writes it (migration 027), except a credential's last use
+// (migration 028). Each table is changed here straight in the database, as another process would.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inRequestTransaction } from '../../src/db/request-transaction.ts';
@@ -11,6 +11,13 @@ import { onCitus } from '../support/database.ts';
 
 /** What the session, admin-key and Bitbucket-token lookups read besides principal_version. */
 const SOURCES = ['session', 'access_token', 'account', 'connection', 'cli_settings', 'ip_allowlist', 'admin_api_key', 'bitbucket_token', 'rate_limit_setting'];
+
+/** Where a credential's last use is written, and how (migration 028). */
+const LAST_USE: Record<string, string> = {
+  session: `last_used_at = now(), last_ip = '192.0.2.7'`,
+  admin_api_key: 'last_used_at = now()',
+  bitbucket_token: 'last_used_at = now()',
+};
 
 let t: TestApp;
 beforeAll(async () => {
@@ -32,7 +39,7 @@ describe.runIf(onCitus())('the credential stamp on Citus', () => {
     await sql`insert into rate_limit_setting (org_id, version, updated_at, updated_by) values (${tenant.orgId}, 1, now(), ${admin.accountId})`.execute(t.db);
 
     const stamp = () => new SessionRepository(t.db).credentialStamp(tenant.orgId);
-    for (const table of SOURCES) {
+    for (const table of SOURCES.filter((source) => !(source in LAST_USE))) {
       // A column outside the key, set to itself: a change of nothing still runs the triggers.
       const { rows } = await sql<{ column: string }>`
         select a.attname as column from pg_attribute a
@@ -44,11 +51,42 @@ describe.runIf(onCitus())('the credential stamp on Citus', () => {
       expect(Number(numAffectedRows), table).toBeGreaterThan(0);
       expect(await stamp(), table).not.toBe(before);
     }
+    // Where a credential's last use is written, an update raises the stamp only when it changes
+    // something else (migration 028).
+    for (const [table, use] of Object.entries(LAST_USE)) {
+      const before = await stamp();
+      await sql`update ${sql.table(table)} set ${sql.raw(use)} where org_id = ${tenant.orgId}`.execute(t.db);
+      expect(await stamp(), table).toBe(before);
+      await sql`update ${sql.table(table)} set revoked_at = now() where org_id = ${tenant.orgId}`.execute(t.db);
+      expect(await stamp(), table).not.toBe(before);
+    }
     // Inserts and deletes run the same function (migration 027).
     const { rows: triggers } = await sql<{ table: string; count: number }>`
       select tgrelid::regclass::text as table, count(*)::int as count from pg_trigger
       where tgfoid = 'bump_credential_stamp'::regproc group by 1`.execute(t.db);
     expect(Object.fromEntries(triggers.map((r) => [r.table, r.count]))).toEqual(Object.fromEntries(SOURCES.map((table) => [table, 3])));
+  });
+
+  it("writes a person's last use while an admin deactivates them, without a deadlock", async () => {
+    const tenant = await createTenant(t, 'Deadlock');
+    const { accountId } = await tenant.account();
+    const { rows } = await sql<{ id: string }>`select id from session where account_id = ${accountId}`.execute(t.db);
+    const sessionId = rows[0].id;
+    const waits = async () => Number((await sql<{ n: number }>`select count(*)::int as n from citus_lock_waits`.execute(t.db)).rows[0].n);
+    // The admin's transaction takes the organisation's stamp first (the account), then the
+    // person's sessions; the last use, written meanwhile, takes the session. Had the last use
+    // raised the stamp too, it would now wait for the admin, and the admin for it.
+    await t.db.transaction().execute(async (admin) => {
+      await sql`update account set active = false where org_id = ${tenant.orgId} and id = ${accountId}`.execute(admin);
+      const lastUse = sql`update session set last_used_at = now(), last_ip = '192.0.2.8' where org_id = ${tenant.orgId} and id = ${sessionId}`.execute(t.db);
+      let written = false;
+      void lastUse.then(() => (written = true), () => {});
+      while (!written && (await waits()) === 0);
+      await sql`update session set revoked_at = now() where org_id = ${tenant.orgId} and account_id = ${accountId}`.execute(admin);
+      await lastUse;
+    });
+    const { rows: after } = await sql<{ revoked: boolean; used: string }>`select revoked_at is not null as revoked, last_ip as used from session where id = ${sessionId}`.execute(t.db);
+    expect(after[0]).toEqual({ revoked: true, used: '192.0.2.8' });
   });
 
   it('reads the stamp outside the transaction of the request that asks for it', async () => {

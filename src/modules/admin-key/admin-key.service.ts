@@ -12,7 +12,7 @@ import { BadUserInputError, NotFoundError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { credentialKey, newOrgSecret, sha256 } from '../../shared/secrets.ts';
 import type { AdminKeyCaller } from '../session/caller.ts';
-import { type AuthenticationResult, lastUseDue } from '../session/session.service.ts';
+import type { AuthenticationResult } from '../session/session.service.ts';
 import { CredentialCache } from '../session/credentials/credential-cache.ts';
 import { AdminKeyRepository } from './admin-key.repository.ts';
 import type { AdminApiKeyTable } from './admin-key.table.ts';
@@ -64,7 +64,8 @@ export class AdminKeyService {
 
   async authenticate(secret: string, speculation?: Speculation): Promise<AuthenticationResult> {
     const presented = credentialKey(secret);
-    const key = await this.credentials.lookup(`admin-key:${presented.hash}`, () => this.keys.findByKey(presented), speculation);
+    const cacheKey = `admin-key:${presented.hash}`;
+    const key = await this.credentials.lookup(cacheKey, () => this.keys.findByKey(presented), speculation);
     if (!key) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     // PRODUCT §9: the actor is always an account; for a key, the admin who created it.
@@ -74,7 +75,7 @@ export class AdminKeyService {
     // PRODUCT §1: a deactivated account can do nothing, so neither can the keys it created.
     if (!key.creator_active) return { ok: false, reason: 'deactivated', actor };
     if (!key.creator_admin) return { ok: false, reason: 'revoked', actor };
-    if (lastUseDue(key.last_used_at, now)) await this.keys.touch(key.org_id, key.id, now);
+    await this.credentials.recordUse(cacheKey, key, now, () => this.keys.touch(key.org_id, key.id, now));
     const caller: AdminKeyCaller = { kind: 'adminKey', orgId: key.org_id, sessionId: key.id, clientId: ADMIN_KEY_CLIENT_ID, scopes: [], keyId: key.id, createdBy: key.created_by };
     // A key has no principals and is not governed by the CLI settings; the allowlist applies (PRODUCT §7).
     return { ok: true, caller, org: { principalVersion: 0, cliSettings: null, ipAllowlist: key.ip_allowlist, rateLimits: key.rate_limits }, actor };

@@ -13,7 +13,7 @@ import { newId } from '../../shared/ids.ts';
 import { credentialKey, newOrgSecret, sha256 } from '../../shared/secrets.ts';
 import type { AuditActor } from '../audit/audit-recorder.ts';
 import type { OrgSnapshot } from '../session/caller.ts';
-import { lastUseDue, type SessionEndReason } from '../session/session.service.ts';
+import type { SessionEndReason } from '../session/session.service.ts';
 import { BitbucketTokenRepository } from './bitbucket-token.repository.ts';
 import type { BitbucketTokenTable } from './bitbucket-token.table.ts';
 import { BITBUCKET_CLIENT_ID } from '../session/credentials/client-ids.ts';
@@ -74,14 +74,15 @@ export class BitbucketTokenService {
   async authenticate(secret: string, speculation?: Speculation): Promise<BitbucketAuthentication> {
     if (!secret.startsWith(BITBUCKET_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const presented = credentialKey(secret);
-    const row = await this.credentials.lookup(`bitbucket-token:${presented.hash}`, () => this.tokens.findByKey(presented), speculation);
+    const cacheKey = `bitbucket-token:${presented.hash}`;
+    const row = await this.credentials.lookup(cacheKey, () => this.tokens.findByKey(presented), speculation);
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor = { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: null, clientId: BITBUCKET_CLIENT_ID, bitbucketTokenId: row.id };
     if (row.revoked_at) return { ok: false, reason: 'revoked', actor };
     if (row.expires_at && row.expires_at <= now) return { ok: false, reason: 'expired', actor };
     if (!row.account_active) return { ok: false, reason: 'deactivated', actor };
-    if (lastUseDue(row.last_used_at, now)) await this.tokens.touch(row.org_id, row.id, now);
+    await this.credentials.recordUse(cacheKey, row, now, () => this.tokens.touch(row.org_id, row.id, now));
     return {
       ok: true,
       tokenId: row.id,

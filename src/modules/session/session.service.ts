@@ -16,14 +16,6 @@ import { CredentialCache } from './credentials/credential-cache.ts';
 
 export const TOKEN_PREFIX = 'twg_';
 export const REFRESH_TOKEN_PREFIX = 'twgr_';
-/** last_used_at is written at most this often, so a busy credential does not write on every request. */
-const TOUCH_INTERVAL_MS = 60 * 1000;
-
-/** Whether a credential's last_used_at is due to be written again (sessions, admin keys, Bitbucket tokens). */
-export function lastUseDue(lastUsedAt: Date | null, now: Date): boolean {
-  return !lastUsedAt || now.getTime() - lastUsedAt.getTime() >= TOUCH_INTERVAL_MS;
-}
-
 /** How long things live (PRODUCT §6); all configurable. */
 export interface SessionLifetimes {
   accessTokenSeconds: number;
@@ -135,7 +127,8 @@ export class SessionService {
   async authenticate(token: string, speculation?: Speculation, address?: string): Promise<AuthenticationResult> {
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const key = credentialKey(token);
-    const row = await this.credentials.lookup(`session:${key.hash}`, () => this.sessions.findByToken(key), speculation);
+    const cacheKey = `session:${key.hash}`;
+    const row = await this.credentials.lookup(cacheKey, () => this.sessions.findByToken(key), speculation);
     if (!row) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
     const actor: AuditActor | null = row.account_id ? { orgId: row.org_id, accountId: row.account_id, email: row.account_email, sessionId: row.session_id, clientId: row.client_id } : null;
@@ -151,9 +144,7 @@ export class SessionService {
       : { ...base, kind: 'connection', connectionId: row.connection_id!, cloudId: row.connection_cloud_id! };
     // Also on a speculative row: a last use written to a session that turns out to have ended
     // keeps nothing alive (ended sessions stay ended).
-    if (lastUseDue(row.last_used_at, now)) {
-      await this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now, ...(address ? { last_ip: address } : {}) });
-    }
+    await this.credentials.recordUse(cacheKey, row, now, () => this.sessions.updateSession(row.org_id, row.session_id, { last_used_at: now, ...(address ? { last_ip: address } : {}) }));
     const org: OrgSnapshot = {
       principalVersion: row.principal_version ?? 0,
       cliSettings: row.cli_allow_all === null ? null : { allowAllByDefault: row.cli_allow_all, selectedPermissions: row.cli_selected_permissions },

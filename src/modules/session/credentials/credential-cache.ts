@@ -7,8 +7,9 @@
 //    CredentialCache.lookup below. A cached row is the database's row as the lookup read it; what
 //    depends on the time (expiry, idle end) is still decided per request from it.
 // 2. Every change to what a lookup reads notifies `teamgraph_credentials` with its organisation
-//    (migration 013). The change feed (db/change-feed.ts) delivers it to every process, where it
-//    drops that organisation's rows. This process also drops everything after each of its own
+//    (migration 013), except a credential's last use, which its writer applies to its own cached
+//    row (recordUse below, migration 028). The change feed (db/change-feed.ts) delivers it to
+//    every process, where it drops that organisation's rows. This process also drops everything after each of its own
 //    writes that can end access (a mutation: graphql/plugins/use-audit.ts; an OAuth endpoint),
 //    without waiting for its notification to come back. A row read while anything was dropped is
 //    not kept (the generation check), so a read that raced a change cannot outlive it. Nothing is
@@ -39,6 +40,8 @@ import { stampFeed } from './stamp-feed.ts';
 export const CREDENTIALS_CHANNEL = 'teamgraph_credentials';
 const MAX_AGE_MS = 10_000;
 const MAX_ENTRIES = 10_000;
+/** last_used_at is written at most this often, so a busy credential does not write on every request. */
+const TOUCH_INTERVAL_MS = 60 * 1000;
 
 /** A cached row; a Speculation holds on to the entries it relied on. */
 export interface Entry {
@@ -130,6 +133,20 @@ export class CredentialCache {
       () => true,
       () => false,
     );
+  }
+
+  /**
+   * Writes a credential's last use (sessions, admin keys, Bitbucket tokens) through `write` when
+   * one is due, and gives the row cached under `key` the same time. A last-use write is not a
+   * credential change (migration 028), so nothing drops the row for it: kept as read, it would
+   * have every request write again until it aged out. Another process's copy may keep the older
+   * time for MAX_AGE_MS; it can only end an idle session a few seconds early, never keep one.
+   */
+  async recordUse(key: string, row: { last_used_at: Date | null }, now: Date, write: () => Promise<unknown>): Promise<void> {
+    if (row.last_used_at && now.getTime() - row.last_used_at.getTime() < TOUCH_INTERVAL_MS) return;
+    await write();
+    const entry = this.rows.get(key);
+    if (entry?.row === row) entry.row = { ...row, last_used_at: now };
   }
 
   /** Whether `entry` is still what the cache holds under `key`: nothing has dropped it. */

@@ -1,0 +1,99 @@
+// A credential's last use is not a change to it (issue 3, no stale access; issue 18). Writing a
+// session's, admin API key's or Bitbucket token's last_used_at (and a session's last_ip) changes
+// nothing a request decides from, except the idle end, which the process that wrote it keeps in
+// step in its own cache (CredentialCache.recordUse). Until now such a write still counted as a
+// credential change (migrations 013 and 027), which cost two things:
+//  - on Citus it raised the organisation's stamp, so a last-use write took the row lock of
+//    principal_version after its session's: an admin who deactivated the person meanwhile took
+//    them the other way round (account, then the person's sessions), and one of the two failed
+//    as a deadlock;
+//  - everywhere it dropped the whole organisation's cached credentials in every process, once a
+//    minute for each busy credential, so a large organisation's cache was mostly empty.
+// So an update of those three tables counts only for the organisations whose rows changed in
+// some other column: the update triggers now compare the statement's old and new rows, less the
+// last-use columns named as the trigger's arguments. Inserts, deletes and the other tables are
+// as before.
+import { type Kysely, sql } from 'kysely';
+import { isCitus } from './distribution.ts';
+
+/** Each table a credential's use is written to, with the columns that write sets. */
+const LAST_USE_COLUMNS: Record<string, string[]> = {
+  session: ['last_used_at', 'last_ip'],
+  admin_api_key: ['last_used_at'],
+  bitbucket_token: ['last_used_at'],
+};
+
+/**
+ * Sets changed_orgs to the organisations a statement changed: with no trigger arguments, every
+ * organisation of its rows; with last-use columns as arguments (updates of the tables above),
+ * those with a row that differs from its old self in another column. Separate statements, since
+ * PL/pgSQL plans one when it first runs and only the updates above name previous_rows. Only
+ * transition tables are named, as a trigger on a Citus shard requires (migration 020).
+ */
+const CHANGED_ORGS = `
+  if tg_nargs = 0 then
+    select array_agg(distinct org_id) into changed_orgs from changed_rows;
+  else
+    select array_agg(distinct changed ->> 'org_id') into changed_orgs from (
+      select to_jsonb(n) - tg_argv as changed from changed_rows n
+      except select to_jsonb(o) - tg_argv from previous_rows o) differing;
+  end if;`;
+
+export async function up(db: Kysely<any>): Promise<void> {
+  const citus = await isCitus(db);
+  // On Citus the stamp (migration 027) stands for the notification (migration 013).
+  const [fn, suffix] = citus ? ['bump_credential_stamp', 'credential_stamp_u'] : ['notify_credential_change', 'notify_credentials_u'];
+  if (citus) {
+    await sql`set local citus.multi_shard_modify_mode = 'sequential'`.execute(db);
+    await sql`set local citus.enable_unsafe_triggers = on`.execute(db);
+    await sql`
+      create or replace function bump_credential_stamp() returns trigger language plpgsql as $$
+      declare
+        changed_orgs text[];
+      begin
+        ${sql.raw(CHANGED_ORGS)}
+        insert into principal_version (org_id, version, credentials) select unnest(changed_orgs), 1, 1
+          on conflict (org_id) do update set credentials = principal_version.credentials + 1;
+        return null;
+      end $$;
+    `.execute(db);
+  } else {
+    await sql`
+      create or replace function notify_credential_change() returns trigger language plpgsql as $$
+      declare
+        changed_orgs text[];
+      begin
+        ${sql.raw(CHANGED_ORGS)}
+        perform pg_notify('teamgraph_credentials', org_id) from unnest(changed_orgs) org_id;
+        return null;
+      end $$;
+    `.execute(db);
+  }
+  for (const [table, columns] of Object.entries(LAST_USE_COLUMNS)) {
+    const trigger = sql.raw(`${table}_${suffix}`);
+    await sql`drop trigger ${trigger} on ${sql.table(table)}`.execute(db);
+    await sql`
+      create trigger ${trigger} after update on ${sql.table(table)}
+        referencing old table as previous_rows new table as changed_rows
+        for each statement execute function ${sql.raw(fn)}(${sql.raw(columns.map((c) => `'${c}'`).join(', '))});
+    `.execute(db);
+  }
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  const citus = await isCitus(db);
+  const [fn, suffix] = citus ? ['bump_credential_stamp', 'credential_stamp_u'] : ['notify_credential_change', 'notify_credentials_u'];
+  if (citus) {
+    await sql`set local citus.multi_shard_modify_mode = 'sequential'`.execute(db);
+    await sql`set local citus.enable_unsafe_triggers = on`.execute(db);
+  }
+  for (const table of Object.keys(LAST_USE_COLUMNS)) {
+    const trigger = sql.raw(`${table}_${suffix}`);
+    await sql`drop trigger ${trigger} on ${sql.table(table)}`.execute(db);
+    await sql`
+      create trigger ${trigger} after update on ${sql.table(table)}
+        referencing new table as changed_rows for each statement execute function ${sql.raw(fn)}();
+    `.execute(db);
+  }
+  // The functions still serve the triggers without arguments as they did (tg_nargs = 0).
+}
