@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChangeFeed } from '../../src/db/change-feed.ts';
-import { createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
+import { createTenant, isCredentialLookup, isCredentialStampRead, objectInput, startTestApp, type TestApp } from '../support/app.ts';
 import { onCitus } from '../support/database.ts';
 
 let t: TestApp;
@@ -14,10 +14,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const VIEWER = '{ viewer { effectivePermissions } }';
-const lookups = () => t.statements.filter((s) => s.includes('"access_token"') && s.includes('token_hash')).length;
+const lookups = () => t.statements.filter(isCredentialLookup).length;
 
 describe('the credential cache', () => {
-  const stampReads = () => t.statements.filter((s) => s.includes('"principal_version"') && s.includes('credentials')).length;
+  const stampReads = () => t.statements.filter(isCredentialStampRead).length;
 
   it('serves repeated requests of a token without reading it again', async () => {
     const tenant = await createTenant(t, 'Cached');
@@ -115,7 +115,7 @@ describe.skipIf(onCitus())('credentials used before their barrier confirms them'
     const tenant = await createTenant(late, name);
     await tenant.ingest('setObjects', { objects: [objectInput(`${name}-1`)] });
     const { accountId, token } = await tenant.account();
-    // The first use is written (and notified); once that is heard, the next request caches the row.
+    // The first request caches the row; once nothing is held back, the next one relies on it.
     expect((await late.graphql(token, VIEWER)).status).toBe(200);
     await feed.sync(tenant.orgId);
     const id = (await late.graphql(token, '{ objects(first: 1) { edges { node { id } } } }')).body.data.objects.edges[0].node.id;
@@ -160,6 +160,28 @@ describe.skipIf(onCitus())('credentials used before their barrier confirms them'
     expect(chainReads()).toBe(2);
     expect(again.body.data.viewer.rateLimit).toEqual({ cost: first.cost, remaining: first.remaining - first.cost });
     expect(again.headers.get('ratelimit-remaining')).toBe(String(first.remaining - first.cost));
+  });
+
+  it('tells a request it runs twice after its budget was lowered against the new budget, charged once', async () => {
+    const query = 'query ($id: ID!) { viewer { rateLimit { limit remaining } } object(id: $id) { displayName } }';
+    // Lowered to `budget(spent)` while the request's first run goes ahead under the old budget.
+    const lowered = async (name: string, budget: (spent: number) => number) => {
+      const { tenant, accountId, token, id } = await cachedAccount(name);
+      const used = async () => (await sql<{ used: number }>`select used from rate_limit_usage where org_id = ${tenant.orgId} and credential_kind = 'session'`.execute(late.db)).rows[0].used;
+      const spent = await used();
+      await changeElsewhere(sql`insert into rate_limit_setting (org_id, session_points, version, updated_at, updated_by) values (${tenant.orgId}, ${budget(spent)}, 1, now(), ${accountId})`);
+      const response = await late.graphql(token, query, { id });
+      return { response, spent, after: await used() };
+    };
+    // To what this request brings it to: it fits, with nothing left.
+    const fits = await lowered('LateBudgetFits', (spent) => spent + 1);
+    // Run on the old budget, this answer would tell the operator's default.
+    expect(fits.response.body.data.viewer.rateLimit).toEqual({ limit: fits.spent + 1, remaining: 0 });
+    expect(fits.after).toBe(fits.spent + 1);
+    // Below it: refused on the second run, and the point the first run spent is not charged twice.
+    const over = await lowered('LateBudgetOver', (spent) => spent);
+    expect(over.response.status).toBe(429);
+    expect(over.after).toBe(over.spent + 1);
   });
 
   it('runs the request again from what it parsed when the change leaves the token working', async () => {

@@ -13,6 +13,11 @@ import { serveOnLoopback, type TestServer } from './http-server.ts';
 /** The public origin of apps under test that are not served over a socket. */
 export const TEST_ORIGIN = 'http://teamgraph.test';
 
+/** Whether a recorded statement is a session's credential lookup (the credential cache answers most requests without one). */
+export const isCredentialLookup = (statement: string) => statement.includes('"access_token"') && statement.includes('token_hash');
+/** Whether it reads an organisation's credential stamp: on Citus, the barrier of a cached credential. */
+export const isCredentialStampRead = (statement: string) => statement.includes('"principal_version"') && statement.includes('credentials');
+
 /** Setup a test does through a service directly is recorded as the operator's (PRODUCT §9). */
 export const asOperator = operatorAuthor(() => new Date());
 
