@@ -55,11 +55,7 @@ export function router({ routes, pages }: Routes, deps: { services: Services; lo
           observed.route = area;
           const bounded = await boundBody(request);
           if (!bounded) return bodyTooLarge(requestId);
-          const response = await page(bounded, info.clientAddress);
-          // Sign-out, refresh and sign-in change credentials: this process forgets what it cached
-          // at once, before its own notification comes back.
-          if (request.method === 'POST') services.credentials.drop();
-          return response;
+          return await page(bounded, info.clientAddress);
         }
         return notFound(url.pathname, requestId);
       } catch (error) {

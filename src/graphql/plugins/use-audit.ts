@@ -39,9 +39,6 @@ export function useAudit(services: Services): Plugin<RequestContext> {
             })
           : await executeFn(executionArgs);
         if (recorder) recorder.written = true;
-        // A mutation may have ended someone's access: this process forgets the organisation's
-        // cached credentials now rather than when its own notification comes back.
-        services.credentials.drop(context.caller.orgId);
         // Committed: what the mutation asked to start afterwards may see its changes now.
         for (const task of context.afterCommit.splice(0)) task();
         return result;

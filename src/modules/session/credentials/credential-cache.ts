@@ -9,13 +9,14 @@
 // 2. Every change to what a lookup reads notifies `teamgraph_credentials` with its organisation
 //    (migration 013), except a credential's last use, which its writer applies to its own cached
 //    row (recordUse below, migration 028). The change feed (db/change-feed.ts) delivers it to
-//    every process, where it drops that organisation's rows. This process also drops everything after each of its own
-//    writes that can end access (a mutation: graphql/plugins/use-audit.ts; an OAuth endpoint),
-//    without waiting for its notification to come back. A row read while anything was dropped is
-//    not kept (the generation check), so a read that raced a change cannot outlive it. Nothing is
-//    cached while the feed is down, and no row is kept longer than MAX_AGE_MS in any case. On
-//    Citus no notification reaches a server process: the same changes raise the organisation's
-//    credential stamp instead (migration 027), and stamp-feed.ts turns a new stamp into the drop.
+//    every process, this one included, where it drops that organisation's rows. A row read while
+//    anything was dropped is not kept (the generation check), so a read that raced a change
+//    cannot outlive it. Nothing is cached while the feed is down, and no row is kept longer than
+//    MAX_AGE_MS in any case. On Citus no notification reaches a server process: the same changes
+//    raise the organisation's credential stamp instead (migration 027), and stamp-feed.ts turns a
+//    new stamp into the drop. This process's own writes (a mutation, an OAuth endpoint) take the
+//    same path and drop nothing themselves: most of them (ingestion above all) change no
+//    credential, and a request on a credential one of them did change runs again (step 5).
 // 3. A cached row counts only once the feed's barrier (ChangeFeed.sync) for its organisation has
 //    passed with the row still cached: every notification of a transaction committed before the
 //    request has been applied by then. On PostgreSQL that is one `select 1` on the listening
