@@ -4,9 +4,9 @@
 // connection. Reports objects/s overall and per tenth of the load (does it fall as the tables
 // grow?), batch p50/p95/p99, statements per batch, and the statements that took the time.
 //
-//   npm run bench:ingest -- [--objects 100000] [--backend postgres|pglite] [--stats never|fresh]
+//   npm run bench:ingest -- [--objects 100000] [--backend postgres|pglite|citus] [--stats never|fresh]
 //                           [--serial] [--drop-index NAME,...] [--explain]
-//                           [--server postgres://postgres@127.0.0.1:5432/postgres]
+//                           [--server postgres://postgres@127.0.0.1:5432/postgres (citus: :5440, the coordinator)]
 //
 // bench/run.ts measures the same load among everything else; this one is for finding where an
 // ingestion batch's time goes (the server runs in this process, beside the four clients).
@@ -27,7 +27,7 @@ import type { DbHandle } from '../src/db/handle.ts';
 import { createHttpServer } from '../src/http-server.ts';
 import { CONNECTIONS, Dataset, percentile } from './dataset.ts';
 import { createTenant } from './ingest.ts';
-import { type Backend, benchApp, codeRevision, ms, out, progress, SERVER_STATEMENT_TIMEOUT_MS, withDatabase } from './harness.ts';
+import { type Backend, benchApp, codeRevision, DEFAULT_SERVER, ms, out, progress, SERVER_STATEMENT_TIMEOUT_MS, withDatabase } from './harness.ts';
 
 const BATCH = 100;
 const MUTATION = 'mutation Ingest($i: SetObjectsInput!) { setObjects(input: $i) { acceptedCount results { status code message } } }';
@@ -38,7 +38,7 @@ function parseOptions() {
       objects: { type: 'string', default: '100000' },
       backend: { type: 'string', default: 'postgres' },
       stats: { type: 'string', default: 'never' },
-      server: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      server: { type: 'string' },
       top: { type: 'string', default: '8' },
       serial: { type: 'boolean', default: false },
       'drop-index': { type: 'string', default: '' },
@@ -47,13 +47,13 @@ function parseOptions() {
     },
     strict: true,
   });
-  if (values.backend !== 'pglite' && values.backend !== 'postgres') throw new Error(`--backend must be pglite or postgres, not ${values.backend}`);
+  if (values.backend !== 'pglite' && values.backend !== 'postgres' && values.backend !== 'citus') throw new Error(`--backend must be pglite, postgres or citus, not ${values.backend}`);
   if (values.stats !== 'never' && values.stats !== 'fresh') throw new Error(`--stats must be never or fresh, not ${values.stats}`);
   const numbers = { objects: Number(values.objects), top: Number(values.top) };
   for (const [name, value] of Object.entries(numbers)) if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
   const dropIndexes = values['drop-index']!.split(',').filter(Boolean);
   for (const index of dropIndexes) if (!/^[a-z_][a-z0-9_]*$/.test(index)) throw new Error(`--drop-index takes index names, not ${index}`);
-  return { backend: values.backend as Backend, explain: values.explain!, stats: values.stats as 'never' | 'fresh', server: values.server!, serial: values.serial!, dropIndexes, ...numbers };
+  return { backend: values.backend as Backend, explain: values.explain!, stats: values.stats as 'never' | 'fresh', server: values.server ?? DEFAULT_SERVER[values.backend === 'citus' ? 'citus' : 'postgres'], serial: values.serial!, dropIndexes, ...numbers };
 }
 
 interface StatementStats {
