@@ -52,6 +52,8 @@ export async function up(db: Kysely<any>): Promise<void> {
         changed_orgs text[];
       begin
         ${sql.raw(CHANGED_ORGS)}
+        -- A last use alone: nothing to raise, and no row of principal_version to lock.
+        if changed_orgs is null then return null; end if;
         insert into principal_version (org_id, version, credentials) select unnest(changed_orgs), 1, 1
           on conflict (org_id) do update set credentials = principal_version.credentials + 1;
         return null;

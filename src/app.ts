@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps): App {
         graphiql: graphiql.assets,
       },
     },
-    { services, logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined), observe: requestObserver({ metrics, logger }) },
+    { logger, trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined), observe: requestObserver({ metrics, logger }) },
   );
   return { fetch: tracedRequests(routed), services, publicUrl: deps.publicUrl, metrics };
 }

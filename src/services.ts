@@ -87,7 +87,7 @@ export interface Services {
   ipAllowlist: IpAllowlistService;
   accountLinks: AccountLinkService;
   bitbucketTokens: BitbucketTokenService;
-  /** Credential lookups kept across requests; dropped on every change (see credential-cache.ts). */
+  /** Credential lookups kept across requests; dropped on every change but a last use (see credential-cache.ts). */
   credentials: CredentialCache;
   /** Each credential's points per hour (issue 21). */
   rateLimits: RateLimitService;

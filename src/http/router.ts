@@ -4,7 +4,6 @@
 // which gives it its id and logs and counts it.
 import type { ObserveRequest } from '../observability/request-observer.ts';
 import type { ObservedRequest } from '../observability/request-scope.ts';
-import type { Services } from '../services.ts';
 import { AppError, HTTP_STATUS } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RequestInfo } from './authenticate.ts';
@@ -28,8 +27,8 @@ export interface Routes {
   pages: Record<string, Pages>;
 }
 
-export function router({ routes, pages }: Routes, deps: { services: Services; logger: Logger; trustedProxies: TrustedProxies; observe: ObserveRequest }) {
-  const { services, logger, trustedProxies, observe } = deps;
+export function router({ routes, pages }: Routes, deps: { logger: Logger; trustedProxies: TrustedProxies; observe: ObserveRequest }) {
+  const { logger, trustedProxies, observe } = deps;
   const areas = Object.entries(pages);
   return (request: Request, socket: RequestInfo = {}): Promise<Response> =>
     observe(request, async (observed) => {

@@ -379,14 +379,14 @@ describe('statements per page of accounts', () => {
       expect(result.body.data.organization.accounts.edges.every((e: any) => e.node.sessions.edges.length === 2 && e.node.cliSessionCount === 1)).toBe(true);
       return t.statements.length;
     };
-    // The first requests of a session record its use, which drops its cached lookup (on Citus the
-    // barrier that reads the new credential stamp does, and that request runs twice).
+    // Settled credentials: on Citus the organisation's first barrier drops what was cached before
+    // it, and that request runs twice.
     for (let i = 0; i < 3; i++) await statementsFor(1);
     const small = await statementsFor(3);
     const large = await statementsFor(30);
     expect(large).toBe(small);
     // the page, sites, session counts, sessions, the sessions' accounts, the rate-limit charge, the
-    // audit event; on Citus, where credentials are not cached, the session lookup too
+    // audit event; on Citus the credential stamp's read too
     expect(large).toBeLessThanOrEqual(9);
   });
 });

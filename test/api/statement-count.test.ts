@@ -39,9 +39,8 @@ async function statementsFor(first: number) {
 
 describe('statements per page', () => {
   it('does not grow with the page size for objects with their container and relationships', async () => {
-    // The first request of a session also records its use, which drops its cached lookup (on
-    // Citus the barrier that reads the new credential stamp does, and that request runs twice);
-    // from the fourth on, the token is not read again.
+    // Settled credentials: on Citus the organisation's first barrier drops what was cached before
+    // it, and that request runs twice; after these, the token is not read again.
     for (let i = 0; i < 3; i++) await statementsFor(1);
     const small = await statementsFor(10);
     const large = await statementsFor(100);

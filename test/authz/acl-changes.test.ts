@@ -61,9 +61,9 @@ async function sees(app: App, token: string, id: string): Promise<{ listed: stri
 
 const accepted = (payload: any) => expect(payload.results.map((r: any) => r.status)).toEqual(payload.results.map(() => 'ACCEPTED'));
 
-/** Statements the first app runs for `change` (on the embedded database both apps share the list; nothing else runs meanwhile). */
 /**
- * The statements `change` sends, less reading the caller's credentials (a lookup, or on Citus the
+ * The statements the first app runs for `change` (on the embedded database both apps share the
+ * list; nothing else runs meanwhile), less reading the caller's credentials (a lookup, or on Citus the
  * stamp that confirms a cached one), which is the credential cache's business, not the change's.
  */
 async function counted(change: () => Promise<unknown>): Promise<number> {

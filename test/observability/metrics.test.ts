@@ -82,8 +82,8 @@ describe('the metrics server', () => {
 
   it('counts the list plan, the statements, the audit appends and the caches of each list request', async () => {
     const bob = await tenant.account();
-    // Settled credentials: the first use is written, and on Citus the barrier that hears of it
-    // makes the next request run again (credential-cache.ts, step 5), counting its list twice.
+    // Settled credentials: on Citus the organisation's first barrier drops what was cached before
+    // it and would make that request run again (credential-cache.ts, step 5), counting its list twice.
     for (let i = 0; i < 3; i++) await t.graphql(bob.token, '{ viewer { grantedPermissions } }');
     const before = await scrape();
     t.statements.length = 0;
@@ -109,8 +109,7 @@ describe('the metrics server', () => {
     const carol = await tenant.account();
     const viewer = '{ viewer { grantedPermissions } }';
     const first = await scrape();
-    // The first request writes the session's first use, which drops it from the cache again (on
-    // Citus the barrier of the request after it does).
+    // Settled: on Citus the organisation's first barrier drops what was cached before it.
     for (let i = 0; i < 3; i++) await t.graphql(carol.token, viewer);
     const before = await scrape();
     for (let i = 0; i < 3; i++) await t.graphql(carol.token, viewer);

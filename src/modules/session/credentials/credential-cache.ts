@@ -33,7 +33,8 @@
 // 5. Should the barrier show that a row changed, the request runs again from the database
 //    (runOnCurrentCredentials, confirmed-run.ts), with the body read once and yoga's parse of it
 //    kept for the second run (use-parse-once.ts), since the first run consumed the body; so is
-//    its rate-limit charge, when the second run has the same credential (rate-limit-meter.ts).
+//    its rate-limit charge, when the second run has the same credential, told against the new
+//    budget if that is what changed (rate-limit-meter.ts).
 import type { ChangeFeed } from '../../../db/change-feed.ts';
 import { Speculation } from './speculation.ts';
 import { stampFeed } from './stamp-feed.ts';
