@@ -39,63 +39,54 @@ const CHANGED_ORGS = `
       except select to_jsonb(o) - tg_argv from previous_rows o) differing;
   end if;`;
 
+/** What each kind of credential trigger does with the organisations a statement changed. */
+const RAISE_STAMP = `
+  -- A last use alone: nothing to raise, and no row of principal_version to lock.
+  if changed_orgs is null then return null; end if;
+  insert into principal_version (org_id, version, credentials) select unnest(changed_orgs), 1, 1
+    on conflict (org_id) do update set credentials = principal_version.credentials + 1;`;
+const NOTIFY = `perform pg_notify('teamgraph_credentials', org_id) from unnest(changed_orgs) org_id;`;
+
 export async function up(db: Kysely<any>): Promise<void> {
-  const citus = await isCitus(db);
-  // On Citus the stamp (migration 027) stands for the notification (migration 013).
-  const [fn, suffix] = citus ? ['bump_credential_stamp', 'credential_stamp_u'] : ['notify_credential_change', 'notify_credentials_u'];
-  if (citus) {
-    await sql`set local citus.multi_shard_modify_mode = 'sequential'`.execute(db);
-    await sql`set local citus.enable_unsafe_triggers = on`.execute(db);
-    await sql`
-      create or replace function bump_credential_stamp() returns trigger language plpgsql as $$
-      declare
-        changed_orgs text[];
-      begin
-        ${sql.raw(CHANGED_ORGS)}
-        -- A last use alone: nothing to raise, and no row of principal_version to lock.
-        if changed_orgs is null then return null; end if;
-        insert into principal_version (org_id, version, credentials) select unnest(changed_orgs), 1, 1
-          on conflict (org_id) do update set credentials = principal_version.credentials + 1;
-        return null;
-      end $$;
-    `.execute(db);
-  } else {
-    await sql`
-      create or replace function notify_credential_change() returns trigger language plpgsql as $$
-      declare
-        changed_orgs text[];
-      begin
-        ${sql.raw(CHANGED_ORGS)}
-        perform pg_notify('teamgraph_credentials', org_id) from unnest(changed_orgs) org_id;
-        return null;
-      end $$;
-    `.execute(db);
-  }
-  for (const [table, columns] of Object.entries(LAST_USE_COLUMNS)) {
-    const trigger = sql.raw(`${table}_${suffix}`);
-    await sql`drop trigger ${trigger} on ${sql.table(table)}`.execute(db);
-    await sql`
-      create trigger ${trigger} after update on ${sql.table(table)}
-        referencing old table as previous_rows new table as changed_rows
-        for each statement execute function ${sql.raw(fn)}(${sql.raw(columns.map((c) => `'${c}'`).join(', '))});
-    `.execute(db);
-  }
+  const { citus, fn, suffix } = await credentialTriggers(db);
+  await sql`
+    create or replace function ${sql.raw(fn)}() returns trigger language plpgsql as $$
+    declare
+      changed_orgs text[];
+    begin
+      ${sql.raw(CHANGED_ORGS)}
+      ${sql.raw(citus ? RAISE_STAMP : NOTIFY)}
+      return null;
+    end $$;
+  `.execute(db);
+  await replaceUpdateTriggers(db, fn, suffix, true);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  const citus = await isCitus(db);
-  const [fn, suffix] = citus ? ['bump_credential_stamp', 'credential_stamp_u'] : ['notify_credential_change', 'notify_credentials_u'];
-  if (citus) {
-    await sql`set local citus.multi_shard_modify_mode = 'sequential'`.execute(db);
-    await sql`set local citus.enable_unsafe_triggers = on`.execute(db);
-  }
-  for (const table of Object.keys(LAST_USE_COLUMNS)) {
+  const { fn, suffix } = await credentialTriggers(db);
+  // The functions still serve triggers without arguments as they did (tg_nargs = 0).
+  await replaceUpdateTriggers(db, fn, suffix, false);
+}
+
+/** The credential triggers' function and name suffix here; on Citus (migration 027) the stamp stands for the notification (migration 013). */
+async function credentialTriggers(db: Kysely<any>): Promise<{ citus: boolean; fn: string; suffix: string }> {
+  if (!(await isCitus(db))) return { citus: false, fn: 'notify_credential_change', suffix: 'notify_credentials_u' };
+  await sql`set local citus.multi_shard_modify_mode = 'sequential'`.execute(db);
+  // Triggers of a sharded table run on its shards (distribution.ts).
+  await sql`set local citus.enable_unsafe_triggers = on`.execute(db);
+  return { citus: true, fn: 'bump_credential_stamp', suffix: 'credential_stamp_u' };
+}
+
+/** Each table's update trigger, comparing old and new rows less the last-use columns, or (down) as before. */
+async function replaceUpdateTriggers(db: Kysely<any>, fn: string, suffix: string, ignoringLastUse: boolean): Promise<void> {
+  for (const [table, columns] of Object.entries(LAST_USE_COLUMNS)) {
     const trigger = sql.raw(`${table}_${suffix}`);
+    const transitions = ignoringLastUse ? 'old table as previous_rows new table as changed_rows' : 'new table as changed_rows';
+    const args = ignoringLastUse ? columns.map((c) => `'${c}'`).join(', ') : '';
     await sql`drop trigger ${trigger} on ${sql.table(table)}`.execute(db);
     await sql`
       create trigger ${trigger} after update on ${sql.table(table)}
-        referencing new table as changed_rows for each statement execute function ${sql.raw(fn)}();
+        referencing ${sql.raw(transitions)} for each statement execute function ${sql.raw(fn)}(${sql.raw(args)});
     `.execute(db);
   }
-  // The functions still serve the triggers without arguments as they did (tg_nargs = 0).
 }
