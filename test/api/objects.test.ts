@@ -282,10 +282,13 @@ describe('viewer, organisation and explanations', () => {
     expect(r.body.data.viewer.grantedPermissions).toContain('read:work-item:jira');
   });
 
-  it('returns null for another organisation', async () => {
+  it('returns null for another organisation, and for its site', async () => {
     const other = await createTenant(t, 'Them');
     const r = await t.graphql(alice.token, 'query($id: ID!) { organization(id: $id) { id } node(id: $id) { id } }', { id: other.orgId });
     expect(r.body.data).toEqual({ organization: null, node: null });
+    const site = 'query($id: ID!) { node(id: $id) { id ... on Site { cloudId } } }';
+    expect((await t.graphql(alice.token, site, { id: tenant.cloudId })).body.data).toEqual({ node: { id: tenant.cloudId, cloudId: tenant.cloudId } });
+    expect((await t.graphql(alice.token, site, { id: other.cloudId })).body.data).toEqual({ node: null });
   });
 
   it('explains to an admin why an account can or cannot view an object', async () => {

@@ -1,10 +1,10 @@
 // Issue 18, item 2: on a Citus cluster every statement a request runs goes to the one node that
 // holds its organisation. The requests below cover the list filter (its forward and streams
 // plans), single-object checks, the viewer's principal set with nested groups, children and
-// relationship pages, ingestion, settings, the session lookup, the credential stamp that confirms
-// a cached session (src/modules/session/credentials/stamp-feed.ts) and the audit append; each
-// statement they ran is explained with its own parameters and must be a single-shard router
-// query (one task, no subplan), or touch no sharded table at all.
+// relationship pages, ingestion, settings, a site by its id, the session lookup, the credential
+// stamp that confirms a cached session (src/modules/session/credentials/stamp-feed.ts) and the
+// audit append; each statement they ran is explained with its own parameters and must be a
+// single-shard router query (one task, no subplan), or touch no sharded table at all.
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, groupPrincipal, isCredentialLookup, objectInput, startTestApp, type TestApp, userPrincipal, viewAcl } from '../support/app.ts';
@@ -90,6 +90,7 @@ describe.skipIf(!onCitus())('statements on a Citus cluster', () => {
       i: { orgId: tenant.orgId, allowAllByDefault: true, revokeSessions: false },
     });
     expect(settings.body.errors).toBeUndefined();
+    expect((await t.graphql(narrow.token, 'query($id: ID!) { node(id: $id) { id } }', { id: tenant.cloudId })).body.data.node).toEqual({ id: tenant.cloudId });
     expect((await t.graphql(admin.token, 'query($o: ID!) { organization(id: $o) { auditEvents(first: 5) { edges { node { action } } } } }', { o: tenant.orgId })).body.errors).toBeUndefined();
 
     const seen = new Map<string, readonly unknown[]>();

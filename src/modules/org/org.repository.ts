@@ -33,7 +33,11 @@ export class OrgRepository {
   findOrganization(orgId: string) {
     return this.db.selectFrom('organization').selectAll().where('id', '=', orgId).executeTakeFirst();
   }
-  /** Sites are looked up by cloud id alone only by the operator command line. */
+  /** A site of one organisation: on Citus its organisation's node alone answers. */
+  findSite(orgId: string, cloudId: string) {
+    return this.db.selectFrom('site').selectAll().where('org_id', '=', orgId).where('cloud_id', '=', cloudId).executeTakeFirst();
+  }
+  /** Sites are looked up by cloud id alone only by the operator command line: on Citus this asks every shard. */
   findSiteAnywhere(cloudId: string) {
     return this.db.selectFrom('site').selectAll().where('cloud_id', '=', cloudId).executeTakeFirst();
   }

@@ -60,8 +60,8 @@ export class OrgService {
 
   /** A site of the caller's organisation; null for any other. */
   async ownSite(caller: Caller, cloudId: string) {
-    const site = await new OrgRepository(this.db).findSiteAnywhere(cloudId);
-    return site && site.org_id === caller.orgId ? { id: site.cloud_id, cloudId: site.cloud_id, name: site.name } : null;
+    const site = await new OrgRepository(this.db).findSite(caller.orgId, cloudId);
+    return site ? { id: site.cloud_id, cloudId: site.cloud_id, name: site.name } : null;
   }
 
   async createOrganization(name: string): Promise<{ orgId: string }> {
@@ -106,8 +106,7 @@ export class OrgService {
         created_at: this.clock.now(),
       });
       for (const cloudId of input.cloudIds ?? []) {
-        const site = await orgs.findSiteAnywhere(cloudId);
-        if (!site || site.org_id !== input.orgId) throw new NotFoundError(`No site ${cloudId} in organisation ${input.orgId}.`);
+        if (!(await orgs.findSite(input.orgId, cloudId))) throw new NotFoundError(`No site ${cloudId} in organisation ${input.orgId}.`);
         await orgs.addSiteMember(input.orgId, cloudId, accountId);
       }
       // PRODUCT §4: an e-mail mapping made before the account existed links now.
