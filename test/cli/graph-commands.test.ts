@@ -77,6 +77,16 @@ describe('reading', () => {
     expect(items.every((i: any) => i.type === 'jira:work-item')).toBe(true);
   });
 
+  it('ends quietly with exit 0 when the reader of its output stops early, as `| head` does', async () => {
+    const twg = machine.start(['jira', 'workitem', 'query', '--all', '--json']);
+    twg.child.stdin.end();
+    // The pipe is closed before twg writes: every write it makes fails with EPIPE.
+    twg.child.stdout.destroy();
+    const result = await twg.done;
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   it('stops at --limit across pages', async () => {
     const result = await machine.run(['jira', 'workitem', 'query', '--limit', '3', '--json', '--text', 'work item 1']);
     expect(result.code, result.stderr).toBe(0);
