@@ -43,6 +43,8 @@ export interface RequestContext {
    * true: see requireCurrentCredentials.
    */
   credentialsConfirmed: () => Promise<boolean>;
+  /** Tells the HTTP layer the mutation's transaction collided with another and was refused whole (db/collisions.ts): it runs the request again. */
+  collided: () => void;
   /** The caller's rate limit (issue 21); see plugins/use-rate-limit.ts. */
   rateLimit: {
     /** Whether this request is charged (requests over HTTP); false outside a request. */
@@ -74,8 +76,9 @@ export function createRequestContext(
     audit = null,
     clientAddress,
     credentialsConfirmed = () => Promise.resolve(true),
+    collided = () => {},
     rateLimit,
-  }: { audit?: AuditRecorder | null; clientAddress?: string; credentialsConfirmed?: () => Promise<boolean>; rateLimit?: RateLimitMeter } = {},
+  }: { audit?: AuditRecorder | null; clientAddress?: string; credentialsConfirmed?: () => Promise<boolean>; collided?: () => void; rateLimit?: RateLimitMeter } = {},
 ): RequestContext {
   let principals: Promise<ViewerPrincipals> | undefined;
   const viewer = () =>
@@ -111,6 +114,7 @@ export function createRequestContext(
     audit,
     afterCommit: [],
     credentialsConfirmed,
+    collided,
     rateLimit: {
       metered: rateLimit !== undefined,
       charge: (costUnits) => (rateLimit ? rateLimit.charge(caller, org, pointsOf(costUnits)) : services.rateLimits.peek(caller, org)),

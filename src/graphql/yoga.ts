@@ -29,6 +29,8 @@ export interface GraphqlServerContext {
   clientAddress?: string;
   /** Resolves true once the credentials the caller came from are known current; see RequestContext. */
   credentialsConfirmed?: () => Promise<boolean>;
+  /** Called when the mutation's transaction collided with another; the HTTP layer then runs the request again. */
+  collided?: () => void;
   /** Shared by the runs of a request the HTTP layer may run twice; see useParseOnce. */
   parseMemo?: ParseMemo;
   /** The request's rate-limit charge, shared by its runs; absent: not charged (see use-rate-limit.ts). */
@@ -47,8 +49,8 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     // http/graphiql/routes.ts serves GraphiQL from this server; yoga's own loads it from a CDN.
     graphiql: false,
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed, rateLimit }) =>
-      createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed, rateLimit }),
+    context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed, collided, rateLimit }) =>
+      createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed, collided, rateLimit }),
     // useTracing first: its spans wrap every other plugin's part of each phase. useRateLimit after
     // useAudit, which names the operation for the audit event even when the charge refuses it.
     plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useObservation(), useAudit(services), useRateLimit(services)],

@@ -3,7 +3,9 @@
 // they are confirmed, and the request runs again when they changed. A browser's GET gets
 // GraphiQL (http/graphiql/routes.ts). Every request that ran is charged to its credential's rate
 // limit (issue 21): its answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
-// (seconds), and one that did not fit is a 429 with Retry-After.
+// (seconds), and one that did not fit is a 429 with Retry-After. A mutation whose transaction
+// collided with another (db/collisions.ts) runs again, up to RUNS_AFTER_COLLISIONS times in all;
+// after that its answer says CONFLICT.
 import { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
@@ -17,6 +19,9 @@ import { rateLimitHeaders } from './rate-limit-headers.ts';
 import type { RoutedInfo } from './router.ts';
 
 type Yoga = ReturnType<typeof createGraphqlHandler>;
+
+/** A collision is rare and one rarely follows another: three runs, then the client is told. */
+const RUNS_AFTER_COLLISIONS = 3;
 
 export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response, { rateLimits = true } = {}) {
   async function respond(rerunnable: Rerunnable, info: RoutedInfo, speculation?: Speculation): Promise<Answer> {
@@ -36,6 +41,7 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
       audit: recorder,
       clientAddress: info.clientAddress,
       credentialsConfirmed: () => speculation?.confirm() ?? Promise.resolve(true),
+      collided: () => (rerunnable.collided = true),
       parseMemo: rerunnable.parsed,
       rateLimit: rerunnable.rateLimit ?? undefined,
     });
@@ -53,19 +59,25 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
     if (wantsGraphiql) return graphiqlPage();
 
     const rerunnable = new Rerunnable(request, rateLimits ? new RateLimitMeter(services.rateLimits) : null);
-    const answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
+    let answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
+    for (let run = 2; rerunnable.collided && run <= RUNS_AFTER_COLLISIONS; run++) {
+      rerunnable.collided = false;
+      answer = await respond(rerunnable, info);
+    }
     return audited(answer.recorder, answer.response, answer.outcome);
   };
 }
 
 /**
- * A GraphQL request that may run twice: its body is read (and bounded) once, what yoga parsed
- * from it is kept for the second run (useParseOnce), which cannot read the body again, and so is
- * its rate-limit charge (RateLimitMeter).
+ * A GraphQL request that may run more than once: its body is read (and bounded) once, what yoga
+ * parsed from it is kept for the later runs (useParseOnce), which cannot read the body again, and
+ * so is its rate-limit charge (RateLimitMeter).
  */
 class Rerunnable {
   private bounded: Promise<Request | null> | null = null;
   readonly parsed: ParseMemo = {};
+  /** Whether the last run's mutation collided with another and kept nothing. */
+  collided = false;
 
   constructor(
     readonly request: Request,

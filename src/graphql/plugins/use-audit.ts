@@ -4,11 +4,14 @@
 // (parse and validation errors) are recorded by the HTTP layer once the response is ready.
 // Tasks a mutation queued in `afterCommit` start once its transaction committed. A mutation starts
 // only once the caller's credentials are confirmed current (step 4 of the no-stale-access
-// protocol, modules/session/credentials/credential-cache.ts).
+// protocol, modules/session/credentials/credential-cache.ts). A mutation whose transaction
+// PostgreSQL refused for colliding with another (db/collisions.ts) is rolled back whole, its
+// event too, and the HTTP layer runs the request again.
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { isCollision } from '../../db/collisions.ts';
 import { inRequestTransaction } from '../../db/request-transaction.ts';
-import { UnauthenticatedError } from '../../shared/errors.ts';
+import { ConflictError, UnauthenticatedError } from '../../shared/errors.ts';
 import type { Services } from '../../services.ts';
 import { type RequestContext, requireCurrentCredentials } from '../context.ts';
 import type { GraphqlServerContext } from '../yoga.ts';
@@ -30,14 +33,24 @@ export function useAudit(services: Services): Plugin<RequestContext> {
         } catch (error) {
           return { errors: [error as UnauthenticatedError] };
         }
-        const result = recorder
-          ? await inRequestTransaction(services.db, async () => {
-              const executed = (await executeFn(executionArgs)) as ExecutionResult;
-              recorder.noteErrors(executed.errors);
-              await services.audit.append(recorder.event(200));
-              return executed;
-            })
-          : await executeFn(executionArgs);
+        let result: ExecutionResult;
+        try {
+          result = recorder
+            ? await inRequestTransaction(services.db, async () => {
+                const executed = (await executeFn(executionArgs)) as ExecutionResult;
+                // Thrown, so that the transaction rolls back whole rather than commit what ran before.
+                const collision = executed.errors?.find(isCollision);
+                if (collision) throw collision;
+                recorder.noteErrors(executed.errors);
+                await services.audit.append(recorder.event(200));
+                return executed;
+              })
+            : ((await executeFn(executionArgs)) as ExecutionResult);
+        } catch (error) {
+          if (!isCollision(error)) throw error;
+          context.collided();
+          return { errors: [new ConflictError('The change collided with another made at the same time and nothing of it was kept; send it again.')] };
+        }
         if (recorder) recorder.written = true;
         // Committed: what the mutation asked to start afterwards may see its changes now.
         for (const task of context.afterCommit.splice(0)) task();
