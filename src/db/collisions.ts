@@ -1,10 +1,16 @@
 // A transaction PostgreSQL refused whole because it collided with another one running at the
 // same time: chosen to break a deadlock (40P01, which Citus's distributed deadlock detection also
 // raises) or failed to serialize (40001). Nothing of it was kept, and PostgreSQL's documentation
-// asks the application to run it again; the HTTP layer does so for a mutation
-// (graphql/plugins/use-audit.ts, http/graphql-route.ts). Neither the client's mistake nor a fault,
-// one that keeps happening is CONFLICT (PRODUCT §10), not a masked INTERNAL.
+// asks the application to run it again. The HTTP layer does so for a mutation that runs in one
+// request transaction (graphql/plugins/use-audit.ts, http/graphql-route.ts); a connection's
+// mutation, whose writes commit field by field, is told to send it again. Neither the client's
+// mistake nor a fault: CONFLICT (PRODUCT §10), not a masked INTERNAL.
+import { ConflictError } from '../shared/errors.ts';
+
 const COLLISIONS = new Set(['40P01', '40001']);
+
+/** What the client is told when the change was refused for a collision and not run again. */
+export const collisionRefused = () => new ConflictError('The change collided with another made at the same time and nothing of it was kept; send it again.');
 
 /** Whether `error`, or the error a GraphQL error wraps, is such a refusal. */
 export function isCollision(error: unknown): boolean {

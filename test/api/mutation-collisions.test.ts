@@ -6,11 +6,12 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOperator, createTenant, startTestApp, type TestApp } from '../support/app.ts';
+import { asOperator, createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
 import { onCitus } from '../support/database.ts';
 
 const SERVER = Boolean(process.env.DATABASE_URL);
 const UPDATE = 'mutation($i: UpdateCliPermissionsInput!) { updateCliPermissions(input: $i) { revokedSessionCount } }';
+const INGEST = 'mutation($input: SetObjectsInput!) { setObjects(input: $input) { acceptedCount } }';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -18,14 +19,41 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-/** Whether a statement that ends sessions waits for a lock in this database. */
-async function sessionEndWaits(): Promise<boolean> {
+/** Whether a statement starting with `start` waits for a lock in this database. */
+async function waits(start: string): Promise<boolean> {
+  const pattern = `${start}%`;
   const { rows } = onCitus()
-    ? await sql<{ n: number }>`select count(*)::int as n from citus_lock_waits where blocked_statement like 'update "session" set "revoked_at"%'`.execute(t.db)
+    ? await sql<{ n: number }>`select count(*)::int as n from citus_lock_waits where btrim(blocked_statement, E' \n\t') like ${pattern}`.execute(t.db)
     : await sql<{ n: number }>`
         select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and query like 'update "session" set "revoked_at"%'`.execute(t.db);
+        where datname = current_database() and wait_event_type = 'Lock' and btrim(query, E' \n\t') like ${pattern}`.execute(t.db);
   return rows[0].n > 0;
+}
+
+/**
+ * Another connection that holds a lock the request will wait for (`hold`), and, once the request
+ * waits for it (its statement starts with `waiting`), asks for one the request holds (`collide`):
+ * a deadlock. This side never checks for it itself, so the request, waiting first, is refused.
+ */
+async function collide<T>(hold: [string, unknown[]], request: () => Promise<T>, waiting: string, collide: [string, unknown[]]): Promise<T> {
+  const other = new pg.Client({ connectionString: t.databaseUrl });
+  await other.connect();
+  try {
+    await other.query('begin');
+    if (onCitus()) await other.query(`set local citus.propagate_set_commands = 'local'`);
+    await other.query(`set local deadlock_timeout = '60s'`);
+    await other.query(...hold);
+    const answer = request();
+    let settled = false;
+    void answer.finally(() => (settled = true));
+    while (!settled && !(await waits(waiting)));
+    expect(settled).toBe(false);
+    await other.query(...collide);
+    await other.query('commit');
+    return await answer;
+  } finally {
+    await other.end();
+  }
 }
 
 describe.runIf(SERVER)('a mutation that collides with another transaction', () => {
@@ -36,30 +64,16 @@ describe.runIf(SERVER)('a mutation that collides with another transaction', () =
     await t.app.services.cliSettings.update(asOperator, tenant.orgId, admin.accountId, { allowAllByDefault: true, revokeSessions: false });
     const { rows: sessions } = await sql<{ id: string }>`select id from session where org_id = ${tenant.orgId} and account_id = ${person.accountId}`.execute(t.db);
 
-    const other = new pg.Client({ connectionString: t.databaseUrl });
-    await other.connect();
-    try {
-      await other.query('begin');
-      // This side never checks for the deadlock itself, so the mutation, waiting first, is refused.
-      if (onCitus()) await other.query(`set local citus.propagate_set_commands = 'local'`);
-      await other.query(`set local deadlock_timeout = '60s'`);
-      await other.query('select 1 from session where org_id = $1 and id = $2 for update', [tenant.orgId, sessions[0].id]);
-      t.statements.length = 0;
-      const answer = t.graphql(admin.token, UPDATE, { i: { orgId: tenant.orgId, allowAllByDefault: false, revokeSessions: true } });
-      let settled = false;
-      void answer.finally(() => (settled = true));
-      while (!settled && !(await sessionEndWaits()));
-      expect(settled).toBe(false);
-      // The mutation holds the settings it saved and waits for the session: now each waits for the other.
-      await other.query('update cli_settings set version = version where org_id = $1', [tenant.orgId]);
-      await other.query('commit');
-
-      const { body } = await answer;
-      expect(body.errors).toBeUndefined();
-      expect(body.data.updateCliPermissions.revokedSessionCount).toBeGreaterThanOrEqual(1);
-    } finally {
-      await other.end();
-    }
+    t.statements.length = 0;
+    // The mutation saves the settings, then waits for the session the other holds.
+    const { body } = await collide(
+      ['select 1 from session where org_id = $1 and id = $2 for update', [tenant.orgId, sessions[0].id]],
+      () => t.graphql(admin.token, UPDATE, { i: { orgId: tenant.orgId, allowAllByDefault: false, revokeSessions: true } }),
+      'update "session" set "revoked_at"',
+      ['update cli_settings set version = version where org_id = $1', [tenant.orgId]],
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data.updateCliPermissions.revokedSessionCount).toBeGreaterThanOrEqual(1);
     // It ran twice: the settings were saved twice, the first time rolled back.
     expect(t.statements.filter((s) => /^update "cli_settings"/.test(s))).toHaveLength(2);
     expect(t.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
@@ -70,5 +84,25 @@ describe.runIf(SERVER)('a mutation that collides with another transaction', () =
     expect(events[0].n).toBe(1);
     const { rows: live } = await sql<{ n: number }>`select count(*)::int as n from session where org_id = ${tenant.orgId} and account_id = ${person.accountId} and revoked_at is null`.execute(t.db);
     expect(live[0].n).toBe(0);
+  });
+
+  it("answers CONFLICT to a connection whose batch a deadlock refused, which it sends again; nothing of it was kept", async () => {
+    const tenant = await createTenant(t, 'Collide ingestion');
+    await tenant.ingest('setObjects', { objects: [objectInput('A'), objectInput('B')] });
+    const rewrite = { objects: [objectInput('A', { updateSequenceNumber: 2, displayName: 'A again' }), objectInput('B', { updateSequenceNumber: 2, displayName: 'B again' })] };
+    // The batch writes its objects in the order of their keys: it takes A, then waits for B.
+    const { body } = await collide(
+      ['select 1 from graph_object where org_id = $1 and external_id = $2 for update', [tenant.orgId, 'B']],
+      () => t.graphql(tenant.connectionToken, INGEST, { input: { connectionId: tenant.connectionId, ...rewrite } }),
+      'insert into graph_object',
+      ['update graph_object set display_name = display_name where org_id = $1 and external_id = $2', [tenant.orgId, 'A']],
+    );
+    expect(body.errors?.map((e) => e.extensions.code)).toEqual(['CONFLICT']);
+    expect(t.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    const names = async () => (await sql<{ display_name: string }>`select display_name from graph_object where org_id = ${tenant.orgId} order by external_id`.execute(t.db)).rows.map((r) => r.display_name);
+    expect(await names()).toEqual(['Item A', 'Item B']);
+    const again = await t.graphql(tenant.connectionToken, INGEST, { input: { connectionId: tenant.connectionId, ...rewrite } });
+    expect(again.body.data.setObjects.acceptedCount).toBe(2);
+    expect(await names()).toEqual(['A again', 'B again']);
   });
 });

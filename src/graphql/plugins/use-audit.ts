@@ -9,9 +9,9 @@
 // event too, and the HTTP layer runs the request again.
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isCollision } from '../../db/collisions.ts';
+import { collisionRefused, isCollision } from '../../db/collisions.ts';
 import { inRequestTransaction } from '../../db/request-transaction.ts';
-import { ConflictError, UnauthenticatedError } from '../../shared/errors.ts';
+import { UnauthenticatedError } from '../../shared/errors.ts';
 import type { Services } from '../../services.ts';
 import { type RequestContext, requireCurrentCredentials } from '../context.ts';
 import type { GraphqlServerContext } from '../yoga.ts';
@@ -49,7 +49,7 @@ export function useAudit(services: Services): Plugin<RequestContext> {
         } catch (error) {
           if (!isCollision(error)) throw error;
           context.collided();
-          return { errors: [new ConflictError('The change collided with another made at the same time and nothing of it was kept; send it again.')] };
+          return { errors: [collisionRefused()] };
         }
         if (recorder) recorder.written = true;
         // Committed: what the mutation asked to start afterwards may see its changes now.

@@ -1,12 +1,14 @@
 // The error policy (PRODUCT §10): every error leaves with a code from the fixed list. A client's
 // mistake is BAD_USER_INPUT with a sub-code and its own message: GraphQL's parse, validation and
 // variable errors, a body or parameter that is not JSON, a domain error (AppError), a value the
-// database refuses as data. Only a real fault is INTERNAL: masked, with the request id, and
-// logged at error level; a client's mistake is not an error in the server's log (issue 15).
+// database refuses as data. A transaction refused for colliding with another is CONFLICT
+// (db/collisions.ts). Only a real fault is INTERNAL: masked, with the request id, and logged at
+// error level; a client's mistake is not an error in the server's log (issue 15).
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AppError, BadUserInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { collisionRefused, isCollision } from '../../db/collisions.ts';
 import { databaseInputError } from '../../db/input-errors.ts';
 
 export function maskError(logger: Logger) {
@@ -28,6 +30,11 @@ export function maskError(logger: Logger) {
     // a bad enum value): its scalar or coercion threw a GraphQLError, before anything executed.
     if (graphqlError && !graphqlError.path && original instanceof GraphQLError) {
       return new GraphQLError(graphqlError.message, { nodes: graphqlError.nodes, extensions: { code: 'BAD_USER_INPUT', subCode: 'INVALID_VARIABLES' } });
+    }
+    // A connection's mutation refused for a collision (db/collisions.ts): the connector sends it again.
+    if (isCollision(original)) {
+      const conflict = collisionRefused();
+      return new GraphQLError(conflict.message, { nodes: graphqlError?.nodes, path: graphqlError?.path, extensions: conflict.extensions });
     }
     const refused = databaseInputError(original);
     // A stopped statement may be a costly request or a stalled server: the operator should see it.
