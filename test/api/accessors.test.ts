@@ -1,6 +1,6 @@
 // Who can see an object (issue 20, item 4): GraphObject.accessors and Organization.objectAccessors
-// over the API, with how each account gets in; the property test (test/authz/acl-property.test.ts)
-// checks the sets against the reference model.
+// over the API, with how each account gets in; a property test
+// (test/authz/acl-property-accessors.test.ts) checks the sets against the reference model.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTenant, objectInput, startTestApp, type Tenant, type TestApp, userPrincipal } from '../support/app.ts';
 

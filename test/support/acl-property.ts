@@ -1,18 +1,19 @@
-// Property tests of the ACL (PRODUCT §3, §4) against a small reference model written from the
-// product rules alone: random worlds of accounts, third-party users, nested groups, links and
-// objects are built through the services, and what the list filter (SQL) and the batched single
-// checks answer is compared, account by account and object by object, with the model.
+// The worlds, the reference model and the checks of the ACL property tests (PRODUCT §3, §4),
+// test/authz/acl-property-*.test.ts: a small reference model written from the product rules
+// alone; random worlds of accounts, third-party users, nested groups, links and objects are built
+// through the services, and what the list filter (SQL) and the batched single checks answer is
+// compared, account by account and object by object, with the model. Each property is a file of
+// its own, so that the suite's longest work runs on several workers at once.
 import { CLI_CLIENT_ID } from '../../src/modules/session/credentials/client-ids.ts';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAccessors } from '../../src/authz/accessors.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { loadViewerPrincipals } from '../../src/authz/viewer-principals.ts';
 import { listVisibleObjects, type ObjectRow, type VisibilityPlanTrace, type VisibilityTuning } from '../../src/authz/visibility-filter.ts';
 import { type ConnectionCaller } from '../../src/modules/session/caller.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { onCitus } from '../support/database.ts';
+import { startTestApp, type TestApp } from './app.ts';
+import { onCitus } from './database.ts';
 
-const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fffffff);
+export const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fffffff);
 // PRODUCT §3: a container chain deeper than this matches nobody. The object at depth d (d
 // CONTAINER links below the object whose own principals decide) is visible for d <= 32.
 const MAX_HOPS = 32;
@@ -21,7 +22,7 @@ const OBJECT_TYPES = ['jira:work-item', 'jira:project', 'confluence:page', 'grap
 // older than the filler of the padded organisation (stamped with the test clock, which starts at
 // 2026-11-23T08:00Z), the others newer, yet within the 24 hours ahead that ingestion accepts.
 const TIMES = ['2026-11-23T20:00:00.000Z', '2026-11-23T20:00:00.000Z', '2026-11-23T20:00:00.001Z', '2026-11-24T00:00:00.000Z', '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.005Z'];
-const ACTIONS = ['VIEW', 'EDIT', 'DELETE'] as const;
+export const ACTIONS = ['VIEW', 'EDIT', 'DELETE'] as const;
 type Action = (typeof ACTIONS)[number];
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ const containerChoiceArb = fc.oneof(
 );
 const fixContainer = (choice: number | 'missing' | null, index: number) => (typeof choice === 'number' ? (index === 0 ? null : choice % index) : choice);
 
-const worldArb = (maxObjects: number): fc.Arbitrary<WorldSpec> =>
+export const worldArb = (maxObjects: number): fc.Arbitrary<WorldSpec> =>
   fc
     .record({
       accounts: fc.array(
@@ -194,7 +195,7 @@ const worldArb = (maxObjects: number): fc.Arbitrary<WorldSpec> =>
  * one control per action naming CONTAINER (plus other principals now and then, which may end the
  * inheritance early), and a few loose objects.
  */
-const chainWorldArb: fc.Arbitrary<WorldSpec> = fc
+export const chainWorldArb: fc.Arbitrary<WorldSpec> = fc
   .record({
     base: worldArb(3),
     length: fc.oneof(fc.integer({ min: 28, max: 36 }), fc.integer({ min: 31, max: 34 })),
@@ -231,7 +232,7 @@ const chainWorldArb: fc.Arbitrary<WorldSpec> = fc
 // The reference model: PRODUCT §3 and §4, independent of src/authz.
 // ---------------------------------------------------------------------------------------------
 
-class Reference {
+export class Reference {
   /** Final link of each existing third-party user: an account index, or none. */
   private readonly links = new Map<number, number>();
   private readonly memo = new Map<string, boolean>();
@@ -321,7 +322,7 @@ class Reference {
 // Building a world through the services
 // ---------------------------------------------------------------------------------------------
 
-let t: TestApp;
+export let t: TestApp;
 let scopes: string[];
 let readableTypes: string[];
 let runNumber = 0;
@@ -341,7 +342,7 @@ interface BuiltWorld {
   objectIds: string[];
 }
 
-async function newSpace(orgId?: string): Promise<Space> {
+export async function newSpace(orgId?: string): Promise<Space> {
   const { orgs } = t.app.services;
   const org = orgId ?? (await orgs.createOrganization(`Property ${runNumber}`)).orgId;
   const { cloudId } = await orgs.createSite(org, `site ${runNumber}`);
@@ -356,7 +357,7 @@ async function newAccount(space: Space, email: string, member: boolean) {
   return { accountId, token: accessToken, email };
 }
 
-function expectAll(payload: { results: { status: string; code: string | null; message: string | null }[] }, status: string, what: string) {
+export function expectAll(payload: { results: { status: string; code: string | null; message: string | null }[] }, status: string, what: string) {
   const odd = payload.results.filter((r) => r.status !== status);
   if (odd.length > 0) throw new Error(`${what}: expected every item ${status}, got ${JSON.stringify(odd)}`);
 }
@@ -386,7 +387,7 @@ function objectInput(world: WorldSpec, index: number, version: { container: numb
   };
 }
 
-async function buildWorld(world: WorldSpec, space: Space): Promise<BuiltWorld> {
+export async function buildWorld(world: WorldSpec, space: Space): Promise<BuiltWorld> {
   const { orgs, directory, objects } = t.app.services;
   const caller = space.caller;
   const run = ++runNumber;
@@ -506,14 +507,14 @@ async function observeThroughApi(token: string, pageSize: number, ids: string[],
   return { listed, single };
 }
 
-const planCounts = { forward: 0, streams: 0, text: 0 };
+export const planCounts = { forward: 0, streams: 0, text: 0 };
 /** Pages of the streams plan with capped walks, by how many rounds they took. */
-const streamRounds = { one: 0, more: 0 };
+export const streamRounds = { one: 0, more: 0 };
 
 /** What the worlds exercised, to show the properties are not vacuous. */
-const coverage = { view: 0, noView: 0, edit: 0, noEdit: 0, del: 0, noDel: 0, needs32Hops: 0, cutAt33Hops: 0 };
+export const coverage = { view: 0, noView: 0, edit: 0, noEdit: 0, del: 0, noDel: 0, needs32Hops: 0, cutAt33Hops: 0 };
 
-function countCoverage(world: WorldSpec, ref: Reference) {
+export function countCoverage(world: WorldSpec, ref: Reference) {
   const unlimited = new Reference(world, Infinity);
   const shorter = new Reference(world, MAX_HOPS - 1);
   world.accounts.forEach((a, account) => {
@@ -529,7 +530,7 @@ function countCoverage(world: WorldSpec, ref: Reference) {
   });
 }
 
-function resetCoverage() {
+export function resetCoverage() {
   for (const key of Object.keys(coverage) as (keyof typeof coverage)[]) coverage[key] = 0;
 }
 
@@ -580,7 +581,7 @@ function compareSingles(world: WorldSpec, built: BuiltWorld, ref: Reference, acc
   });
 }
 
-async function checkForeignAccount(built: BuiltWorld) {
+export async function checkForeignAccount(built: BuiltWorld) {
   const observed = await observeThroughApi(foreign.token, 100, built.objectIds);
   const leaked = observed.listed.filter((id) => built.objectIds.includes(id));
   if (leaked.length > 0) throw new Error(`an account of another organisation lists ${leaked.join(', ')}`);
@@ -591,7 +592,7 @@ async function checkForeignAccount(built: BuiltWorld) {
  * Compares, for every account of the world, the list (over the API, or by calling the SQL list
  * filter directly) and every single check with the reference.
  */
-async function checkWorld(world: WorldSpec, built: BuiltWorld, list: 'api' | 'filter') {
+export async function checkWorld(world: WorldSpec, built: BuiltWorld, list: 'api' | 'filter') {
   const ref = new Reference(world);
   countCoverage(world, ref);
   for (const [i, a] of world.accounts.entries()) {
@@ -631,31 +632,34 @@ async function checkWorld(world: WorldSpec, built: BuiltWorld, list: 'api' | 'fi
 
 // ---------------------------------------------------------------------------------------------
 
-beforeAll(async () => {
-  t = await startTestApp();
-  const { orgs, sessions, catalog } = t.app.services;
-  scopes = catalog.permissions.map((p) => p.key);
-  readableTypes = catalog.objectTypes.filter((type) => type.authority === 'oauth').map((type) => type.name);
-  const { orgId } = await orgs.createOrganization('Elsewhere');
-  const space = await newSpace(orgId);
-  const email = 'Someone@Elsewhere.test';
-  const { accountId } = await orgs.createAccount({ orgId, email, displayName: 'Someone', cloudIds: [space.cloudId] });
-  // A long-lived token: the test clock advances with every reading.
-  const { accessToken } = await sessions.issue({ orgId, accountId }, CLI_CLIENT_ID, scopes, 30 * 24 * 3600);
-  await t.app.services.objects.setObjects(space.caller, space.connectionId, [
-    { type: 'jira:work-item', externalId: 'theirs', displayName: 'Theirs', updateSequenceNumber: 1, permissions: [{ accessControls: [{ principals: [{ type: 'ATLASSIAN_WORKSPACE' }] }] }] },
-  ]);
-  foreign = { orgId, accountId, email, token: accessToken };
-  console.log(`fast-check seed ${SEED} (rerun with FC_SEED=${SEED})`);
-});
-afterAll(() => t?.close());
+/** The app and another organisation's account for a property file; call at its top. */
+export function usePropertyApp(): void {
+  beforeAll(async () => {
+    t = await startTestApp();
+    const { orgs, sessions, catalog } = t.app.services;
+    scopes = catalog.permissions.map((p) => p.key);
+    readableTypes = catalog.objectTypes.filter((type) => type.authority === 'oauth').map((type) => type.name);
+    const { orgId } = await orgs.createOrganization('Elsewhere');
+    const space = await newSpace(orgId);
+    const email = 'Someone@Elsewhere.test';
+    const { accountId } = await orgs.createAccount({ orgId, email, displayName: 'Someone', cloudIds: [space.cloudId] });
+    // A long-lived token: the test clock advances with every reading.
+    const { accessToken } = await sessions.issue({ orgId, accountId }, CLI_CLIENT_ID, scopes, 30 * 24 * 3600);
+    await t.app.services.objects.setObjects(space.caller, space.connectionId, [
+      { type: 'jira:work-item', externalId: 'theirs', displayName: 'Theirs', updateSequenceNumber: 1, permissions: [{ accessControls: [{ principals: [{ type: 'ATLASSIAN_WORKSPACE' }] }] }] },
+    ]);
+    foreign = { orgId, accountId, email, token: accessToken };
+    console.log(`fast-check seed ${SEED} (rerun with FC_SEED=${SEED})`);
+  });
+  afterAll(() => t?.close());
+}
 
 /**
  * Always run first (fast-check `examples`): a chain of 35 under a root every member may view, so
  * that objects at depth 32 (visible) and 33 (not) occur whatever the seed. The non-member is
  * linked to u0, which may edit the root, and inherits nothing below it.
  */
-function boundaryExample(): WorldSpec {
+export function boundaryExample(): WorldSpec {
   const objects: ObjectSpec[] = [
     {
       type: 'jira:project',
@@ -702,126 +706,12 @@ function boundaryExample(): WorldSpec {
 // while the embedded and PostgreSQL passes explore the rules with all of them (a small world
 // takes 0.08 s on PostgreSQL, 0.44 s on Citus beside the rest of CI, which ran out of time). The
 // seed differs from run to run, so each run explores other worlds.
-const CITUS_SHARE = onCitus() ? 1 / 3 : 1;
-const SMALL_RUNS = Math.round(900 * CITUS_SHARE);
-const ACCESSOR_RUNS = Math.round(120 * CITUS_SHARE);
-const CHAIN_RUNS = 40;
-const PADDED_RUNS = 60;
+export const CITUS_SHARE = onCitus() ? 1 / 3 : 1;
 
-describe('ACL property', () => {
-  it('lists and checks exactly the objects the reference model allows, in small worlds', async () => {
-    resetCoverage();
-    await fc.assert(
-      fc.asyncProperty(worldArb(12), async (world) => {
-        const built = await buildWorld(world, await newSpace());
-        await checkWorld(world, built, 'api');
-        if (world.checkForeign) await checkForeignAccount(built);
-        t.statements.length = 0;
-      }),
-      { numRuns: SMALL_RUNS, seed: SEED },
-    );
-    console.log(`small worlds: ${SMALL_RUNS} runs, coverage ${JSON.stringify(coverage)}`);
-    for (const key of ['view', 'noView', 'edit', 'noEdit', 'del', 'noDel'] as const) expect(coverage[key]).toBeGreaterThan(0);
-  }, 600_000);
-
-  it('stops inheriting through CONTAINER after 32 links in long chains', async () => {
-    resetCoverage();
-    await fc.assert(
-      fc.asyncProperty(chainWorldArb, async (world) => {
-        const built = await buildWorld(world, await newSpace());
-        await checkWorld(world, built, 'api');
-        if (world.checkForeign) await checkForeignAccount(built);
-        t.statements.length = 0;
-      }),
-      { numRuns: CHAIN_RUNS, seed: SEED, examples: [[boundaryExample()]] },
-    );
-    console.log(`long chains: ${CHAIN_RUNS} runs, coverage ${JSON.stringify(coverage)}`);
-    expect(coverage.needs32Hops).toBeGreaterThan(0);
-    expect(coverage.cutAt33Hops).toBeGreaterThan(0);
-  }, 600_000);
-
-  it('names, for every object and action, exactly the accounts the reference model allows', async () => {
-    resetCoverage();
-    let listedSome = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: worldArb(12) }, { weight: 1, arbitrary: chainWorldArb }), async (world) => {
-        const built = await buildWorld(world, await newSpace());
-        const ref = new Reference(world);
-        countCoverage(world, ref);
-        const indexOf = new Map(built.accounts.map((a, i) => [a.accountId, i]));
-        for (const [object, objectId] of built.objectIds.entries()) {
-          for (const action of ACTIONS) {
-            const want = world.accounts.flatMap((a, i) => (a.active && ref.may(i, object, action) ? [i] : []));
-            const listed = await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: null, limit: 1000 });
-            const got = listed.map((a) => indexOf.get(a.accountId) ?? `foreign:${a.accountId}`);
-            // The other ways of deciding a page, for one action of each object in turn: for all three
-            // they made this the suite's longest case (260 s embedded, 160 s on Citus).
-            if (ACTIONS.indexOf(action) === object % ACTIONS.length) {
-              // The window of one account holds too few: every holder of the keys is read instead.
-              expect(await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: null, limit: 1000 }, undefined, 1)).toEqual(listed);
-              // Pages of one from windows of two: some answered by the window, some by every holder.
-              const paged = [];
-              for (let after: string | null = null; ; ) {
-                const page = await listAccessors(t.db, built.space.orgId, objectId, action, { afterAccountId: after, limit: 1 }, undefined, 2);
-                if (page.length === 0) break;
-                paged.push(...page);
-                after = page[0]!.accountId;
-              }
-              expect(paged).toEqual(listed);
-            }
-            const sorted = [...got].sort((a, b) => String(a).localeCompare(String(b), 'en', { numeric: true }));
-            if (JSON.stringify(sorted) !== JSON.stringify(want)) {
-              throw new Error(`accessors(o${object}, ${action}) in world ${JSON.stringify(world)}: got accounts ${JSON.stringify(sorted)}, the reference says ${JSON.stringify(want)}`);
-            }
-            listedSome += want.length;
-          }
-        }
-        t.statements.length = 0;
-      }),
-      { numRuns: ACCESSOR_RUNS, seed: SEED, examples: [[boundaryExample()]] },
-    );
-    console.log(`accessors: ${ACCESSOR_RUNS} runs, ${listedSome} accessors listed, coverage ${JSON.stringify(coverage)}`);
-    expect(listedSome).toBeGreaterThan(0);
-    expect(coverage.needs32Hops).toBeGreaterThan(0);
-    expect(coverage.cutAt33Hops).toBeGreaterThan(0);
-  }, 600_000);
-
-  it('lists the same objects with the forward and the streams plan of the list filter', async () => {
-    // PRODUCT §3 through both SQL plans: an organisation holding 300 objects nobody may view
-    // fills the forward probe (64 rows and more) of any page the viewer cannot fill, so the last
-    // page of every list, and any page of objects older than the filler, comes from the streams
-    // (or from a wider forward window when the probe found half a page or more). Each run
-    // is a new site and connection of that organisation, with new accounts: what earlier runs
-    // stored is invisible to them and only adds filler.
-    const { orgId } = await newSpace();
-    const filler = await newSpace(orgId);
-    for (let batch = 0; batch < 3; batch++) {
-      const items = Array.from({ length: 100 }, (_, i) => ({
-        type: 'jira:work-item',
-        externalId: `filler-${batch * 100 + i}`,
-        displayName: 'Filler',
-        updateSequenceNumber: 1,
-        permissions: [{ accessControls: [{ principals: [{ type: 'USER' as const, id: 'nobody' }] }] }],
-      }));
-      expectAll(await t.app.services.objects.setObjects(filler.caller, filler.connectionId, items), 'ACCEPTED', 'filler');
-    }
-    planCounts.forward = planCounts.streams = planCounts.text = 0;
-    streamRounds.one = streamRounds.more = 0;
-    resetCoverage();
-    await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: worldArb(12) }, { weight: 1, arbitrary: chainWorldArb }), async (world) => {
-        const built = await buildWorld(world, await newSpace(orgId));
-        await checkWorld(world, built, 'filter');
-        t.statements.length = 0;
-      }),
-      { numRuns: PADDED_RUNS, seed: SEED, examples: [[boundaryExample()]] },
-    );
-    console.log(`padded organisation: ${PADDED_RUNS} runs, list filter plans ${JSON.stringify(planCounts)}, capped stream rounds ${JSON.stringify(streamRounds)}, coverage ${JSON.stringify(coverage)}`);
-    expect(planCounts.forward).toBeGreaterThan(0);
-    expect(planCounts.streams).toBeGreaterThan(0);
-    // Both ways out of a capped round: complete at once, and stopped walks taken up again.
-    expect(streamRounds.one).toBeGreaterThan(0);
-    expect(streamRounds.more).toBeGreaterThan(0);
-    expect(coverage.cutAt33Hops).toBeGreaterThan(0);
-  }, 600_000);
-});
+/** A world built through the services and checked over the API, also as another organisation's account. */
+export async function checkOverApi(world: WorldSpec): Promise<void> {
+  const built = await buildWorld(world, await newSpace());
+  await checkWorld(world, built, 'api');
+  if (world.checkForeign) await checkForeignAccount(built);
+  t.statements.length = 0;
+}
