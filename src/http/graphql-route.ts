@@ -26,8 +26,9 @@ const RUNS_AFTER_COLLISIONS = 3;
 export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response, { rateLimits = true } = {}) {
   async function respond(rerunnable: Rerunnable, info: RoutedInfo, speculation?: Speculation): Promise<Answer> {
     const { requestId } = info.observed;
-    // A second run (credentials that changed) tells its own outcome.
+    // A later run (credentials that changed, a collision) tells its own outcome.
     info.observed.errorCode = undefined;
+    rerunnable.collided = false;
     const auth = await authenticate(rerunnable.request, info, requestId, speculation);
     if (!auth.ok) return auth;
     const recorder = auth.recorder;
@@ -60,10 +61,7 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
 
     const rerunnable = new Rerunnable(request, rateLimits ? new RateLimitMeter(services.rateLimits) : null);
     let answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
-    for (let run = 2; rerunnable.collided && run <= RUNS_AFTER_COLLISIONS; run++) {
-      rerunnable.collided = false;
-      answer = await respond(rerunnable, info);
-    }
+    for (let run = 2; rerunnable.collided && run <= RUNS_AFTER_COLLISIONS; run++) answer = await respond(rerunnable, info);
     return audited(answer.recorder, answer.response, answer.outcome);
   };
 }
@@ -76,7 +74,7 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
 class Rerunnable {
   private bounded: Promise<Request | null> | null = null;
   readonly parsed: ParseMemo = {};
-  /** Whether the last run's mutation collided with another and kept nothing. */
+  /** Whether the last run's mutation collided with another and kept nothing (each run starts false). */
   collided = false;
 
   constructor(
