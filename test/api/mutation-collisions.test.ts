@@ -1,8 +1,8 @@
 // A mutation whose transaction PostgreSQL refuses for colliding with another (src/db/collisions.ts)
-// runs again: the client gets its answer, not a fault, and the audit log one event. The deadlock is
-// real: another connection holds a person's session and then asks for the organisation's CLI
-// settings, which the mutation has saved and holds while it waits to end that session. A server
-// back end only: the embedded database serves one connection at a time.
+// runs again: the client gets its answer, not a fault, and the audit log one event; a connection's
+// mutation, which is not run again, answers CONFLICT and keeps nothing. The deadlocks are real:
+// another connection holds a row the request will wait for, then asks for one the request holds.
+// A server back end only: the embedded database serves one connection at a time.
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,10 +32,10 @@ async function waits(start: string): Promise<boolean> {
 
 /**
  * Another connection that holds a lock the request will wait for (`hold`), and, once the request
- * waits for it (its statement starts with `waiting`), asks for one the request holds (`collide`):
+ * waits for it (its statement starts with `waiting`), asks for one the request holds (`ask`):
  * a deadlock. This side never checks for it itself, so the request, waiting first, is refused.
  */
-async function collide<T>(hold: [string, unknown[]], request: () => Promise<T>, waiting: string, collide: [string, unknown[]]): Promise<T> {
+async function collide<T>(hold: [string, unknown[]], request: () => Promise<T>, waiting: string, ask: [string, unknown[]]): Promise<T> {
   const other = new pg.Client({ connectionString: t.databaseUrl });
   await other.connect();
   try {
@@ -48,7 +48,7 @@ async function collide<T>(hold: [string, unknown[]], request: () => Promise<T>, 
     void answer.finally(() => (settled = true));
     while (!settled && !(await waits(waiting)));
     expect(settled).toBe(false);
-    await other.query(...collide);
+    await other.query(...ask);
     await other.query('commit');
     return await answer;
   } finally {
