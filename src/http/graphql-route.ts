@@ -6,6 +6,7 @@
 // (seconds), and one that did not fit is a 429 with Retry-After. A mutation whose transaction
 // collided with another (db/collisions.ts) runs again, up to RUNS_AFTER_COLLISIONS times in all;
 // after that its answer says CONFLICT.
+import { RUNS_AFTER_COLLISIONS } from '../db/collisions.ts';
 import { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
@@ -19,9 +20,6 @@ import { rateLimitHeaders } from './rate-limit-headers.ts';
 import type { RoutedInfo } from './router.ts';
 
 type Yoga = ReturnType<typeof createGraphqlHandler>;
-
-/** A collision is rare and one rarely follows another: three runs, then the client is told. */
-const RUNS_AFTER_COLLISIONS = 3;
 
 export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authenticate, audited: Audited, graphiqlPage: () => Response, { rateLimits = true } = {}) {
   async function respond(rerunnable: Rerunnable, info: RoutedInfo, speculation?: Speculation): Promise<Answer> {

@@ -1,13 +1,11 @@
 // A mutation whose transaction PostgreSQL refuses for colliding with another (src/db/collisions.ts)
 // runs again: the client gets its answer, not a fault, and the audit log one event; a connection's
-// mutation, which is not run again, answers CONFLICT and keeps nothing. The deadlocks are real:
-// another connection holds a row the request will wait for, then asks for one the request holds.
-// A server back end only: the embedded database serves one connection at a time.
+// mutation, which is not run again, answers CONFLICT and keeps nothing. The deadlocks are real
+// (test/support/collisions.ts). A server back end only.
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOperator, createTenant, objectInput, startTestApp, type TestApp } from '../support/app.ts';
-import { onCitus } from '../support/database.ts';
+import { collide } from '../support/collisions.ts';
 
 const SERVER = Boolean(process.env.DATABASE_URL);
 const UPDATE = 'mutation($i: UpdateCliPermissionsInput!) { updateCliPermissions(input: $i) { revokedSessionCount } }';
@@ -18,43 +16,6 @@ beforeAll(async () => {
   if (SERVER) t = await startTestApp();
 });
 afterAll(() => t?.close());
-
-/** Whether a statement starting with `start` waits for a lock in this database. */
-async function waits(start: string): Promise<boolean> {
-  const pattern = `${start}%`;
-  const { rows } = onCitus()
-    ? await sql<{ n: number }>`select count(*)::int as n from citus_lock_waits where btrim(blocked_statement, E' \n\t') like ${pattern}`.execute(t.db)
-    : await sql<{ n: number }>`
-        select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and btrim(query, E' \n\t') like ${pattern}`.execute(t.db);
-  return rows[0].n > 0;
-}
-
-/**
- * Another connection that holds a lock the request will wait for (`hold`), and, once the request
- * waits for it (its statement starts with `waiting`), asks for one the request holds (`ask`):
- * a deadlock. This side never checks for it itself, so the request, waiting first, is refused.
- */
-async function collide<T>(hold: [string, unknown[]], request: () => Promise<T>, waiting: string, ask: [string, unknown[]]): Promise<T> {
-  const other = new pg.Client({ connectionString: t.databaseUrl });
-  await other.connect();
-  try {
-    await other.query('begin');
-    if (onCitus()) await other.query(`set local citus.propagate_set_commands = 'local'`);
-    await other.query(`set local deadlock_timeout = '60s'`);
-    await other.query(...hold);
-    const answer = request();
-    let settled = false;
-    void answer.finally(() => (settled = true));
-    while (!settled && !(await waits(waiting)));
-    expect(settled).toBe(false);
-    await other.query(...ask);
-    await other.query('commit');
-    return await answer;
-  } finally {
-    await other.end();
-  }
-}
 
 describe.runIf(SERVER)('a mutation that collides with another transaction', () => {
   it('runs again when PostgreSQL breaks a deadlock by refusing it, answers as if nothing happened and audits it once', async () => {
@@ -67,6 +28,7 @@ describe.runIf(SERVER)('a mutation that collides with another transaction', () =
     t.statements.length = 0;
     // The mutation saves the settings, then waits for the session the other holds.
     const { body } = await collide(
+      t,
       ['select 1 from session where org_id = $1 and id = $2 for update', [tenant.orgId, sessions[0].id]],
       () => t.graphql(admin.token, UPDATE, { i: { orgId: tenant.orgId, allowAllByDefault: false, revokeSessions: true } }),
       'update "session" set "revoked_at"',
@@ -92,6 +54,7 @@ describe.runIf(SERVER)('a mutation that collides with another transaction', () =
     const rewrite = { objects: [objectInput('A', { updateSequenceNumber: 2, displayName: 'A again' }), objectInput('B', { updateSequenceNumber: 2, displayName: 'B again' })] };
     // The batch writes its objects in the order of their keys: it takes A, then waits for B.
     const { body } = await collide(
+      t,
       ['select 1 from graph_object where org_id = $1 and external_id = $2 for update', [tenant.orgId, 'B']],
       () => t.graphql(tenant.connectionToken, INGEST, { input: { connectionId: tenant.connectionId, ...rewrite } }),
       'insert into graph_object',

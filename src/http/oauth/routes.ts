@@ -1,4 +1,5 @@
 // The table of OAuth paths (RFC 6749, 7636, 8414, 8628, 7009) to their handlers, with the cross-site refusal and error answers they share; what is granted is decided by OAuthService.
+import { isCollision } from '../../db/collisions.ts';
 import { OAuthError } from '../../modules/oauth/oauth-error.ts';
 import { BadUserInputError } from '../../shared/errors.ts';
 import type { PageHandler, Pages } from '../router.ts';
@@ -44,6 +45,8 @@ export function oauthRoutes(deps: OAuthRouteDeps): Pages {
         if (error instanceof OAuthError) return oauthErrorResponse(error, request);
         // Text the database cannot hold (issue 15) is a malformed request, in OAuth's words.
         if (error instanceof BadUserInputError) return oauthErrorResponse(new OAuthError('invalid_request', error.message), request);
+        // Refused for a collision in every run (db/collisions.ts): nothing was kept, and the same request may succeed.
+        if (isCollision(error)) return oauthErrorResponse(new OAuthError('temporarily_unavailable', 'The request collided with others made at the same time and nothing of it was kept; send it again.', 503), request);
         throw error;
       }
     };

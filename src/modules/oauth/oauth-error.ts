@@ -1,4 +1,4 @@
-// An OAuth error response (RFC 6749 §5.2, RFC 8628 §3.5): a registered `error` code, a sentence
+// An OAuth error response (RFC 6749 §5.2 and §4.1.2.1, RFC 8628 §3.5): a registered `error` code, a sentence
 // for people, and the HTTP status the token endpoint answers with.
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -11,7 +11,8 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'authorization_pending'
   | 'slow_down'
-  | 'expired_token';
+  | 'expired_token'
+  | 'temporarily_unavailable';
 
 export class OAuthError extends Error {
   constructor(

@@ -4,6 +4,7 @@
 // pages live in src/http/oauth/ (one file per endpoint); this file decides.
 import { timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { runAgainAfterCollisions } from '../../db/collisions.ts';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { credentialKey, newOrgSecret, newSecret, sha256, verifyPassword } from '../../shared/secrets.ts';
@@ -178,7 +179,8 @@ export class OAuthService {
     if (!pending) throw new OAuthError('invalid_grant', 'Unknown authorization code.');
     const codeHash = pending.code_hash;
     if (!pending.used_at) await this.requireAllowedAddress(pending.org_id, input.address);
-    const outcome = await this.db.transaction().execute(async (trx): Promise<SignedIn | OAuthError> => {
+    // The whole exchange again after a collision: the refused run's claim of the code was not kept.
+    const exchange = () => this.db.transaction().execute(async (trx): Promise<SignedIn | OAuthError> => {
       const codes = new OAuthRepository(trx);
       const now = this.clock.now();
       const code = await codes.claimAuthorizationCode(pending.org_id, codeHash, now);
@@ -197,6 +199,7 @@ export class OAuthService {
       await codes.recordCodeSession(code.org_id, codeHash, tokens.sessionId);
       return tokens;
     });
+    const outcome = await runAgainAfterCollisions(exchange);
     if (outcome instanceof OAuthError) throw outcome;
     return outcome;
   }
@@ -260,10 +263,12 @@ export class OAuthService {
     if (device.status === 'DENIED') throw new OAuthError('access_denied', device.denial_reason ?? 'The sign-in was denied.');
     if (device.status === 'APPROVED') {
       await this.requireAllowedAddress(device.org_id!, address);
-      const outcome = await this.db.transaction().execute(async (trx) => {
-        if (!(await new OAuthRepository(trx).moveDevice(deviceCodeHash, 'APPROVED', 'ISSUED'))) return null;
-        return this.sessions.signIn({ orgId: device.org_id!, accountId: device.account_id! }, device.client_id, device.granted_scopes!, trx, address);
-      });
+      const outcome = await runAgainAfterCollisions(() =>
+        this.db.transaction().execute(async (trx) => {
+          if (!(await new OAuthRepository(trx).moveDevice(deviceCodeHash, 'APPROVED', 'ISSUED'))) return null;
+          return this.sessions.signIn({ orgId: device.org_id!, accountId: device.account_id! }, device.client_id, device.granted_scopes!, trx, address);
+        }),
+      );
       if (!outcome) throw new OAuthError('invalid_grant', 'The device code was already used.');
       return outcome;
     }

@@ -4,6 +4,7 @@
 // their sessions also carry a refresh token (twgr_…), rotated on every use.
 import type { Speculation } from './credentials/speculation.ts';
 import type { Kysely } from 'kysely';
+import { runAgainAfterCollisions } from '../../db/collisions.ts';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
@@ -103,7 +104,8 @@ export class SessionService {
     if (!found || found.client_id !== clientId) return { ok: false, reason: 'unknown' };
     // Outside the transaction: on the embedded database a read through another handle would wait for it.
     const scopes = await narrow({ orgId: found.org_id, scopes: found.scopes, isOrgAdmin: found.is_org_admin === true });
-    return this.db.transaction().execute(async (trx): Promise<RefreshResult> => {
+    // Run again after a collision: the refused run's claim of the token was not kept.
+    const rotate = () => this.db.transaction().execute(async (trx): Promise<RefreshResult> => {
       const repository = new SessionRepository(trx);
       const now = this.clock.now();
       if (!(await repository.claimRefreshToken(found.org_id, key.hash, now))) {
@@ -118,6 +120,7 @@ export class SessionService {
       await repository.updateSession(row.org_id, row.session_id, { scopes, last_used_at: now, ...(address ? { last_ip: address } : {}) });
       return { ok: true, tokens: await this.addTokenPair(repository, row.org_id, row.session_id, scopes, now) };
     });
+    return runAgainAfterCollisions(rotate);
   }
 
   /**
@@ -164,7 +167,7 @@ export class SessionService {
     const key = credentialKey(token);
     const session = token.startsWith(REFRESH_TOKEN_PREFIX) ? await this.sessions.findByRefreshToken(key) : await this.sessions.findByToken(key);
     if (!session || session.client_id !== clientId) return false;
-    await this.revoke(session.org_id, { sessionId: session.session_id });
+    await runAgainAfterCollisions(() => this.revoke(session.org_id, { sessionId: session.session_id }));
     return true;
   }
 
