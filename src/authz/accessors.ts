@@ -9,7 +9,7 @@
 // group path, the site), or, when those are too few, for every account that holds a key
 // (loadHolders: the inverse of viewer-principals.ts). The formula is evaluated over those account
 // sets, and `via` tells, for an account on the page, the principals that let it in.
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { withIndexPlans } from '../db/index-plans.ts';
 import { inRequestScope } from '../db/request-transaction.ts';
@@ -300,7 +300,7 @@ function parseKeys(keys: string[]): ParsedKey[] {
  * upward. Both holder statements start from it; each CTE names its columns in its SELECTs too, as
  * Citus deparses a CTE without its column list.
  */
-function groupClosure(orgId: string, groups: ParsedKey[]) {
+function groupClosure(org: RawBuilder<string>, groups: ParsedKey[]) {
   return sql`wanted_groups (key, connection_id, group_id) as (
       select g.key, g.connection_id, g.group_id
       from unnest(${groups.map((g) => g.key)}::text[], ${groups.map((g) => g.scope)}::text[], ${groups.map((g) => g.id)}::text[]) as g(key, connection_id, group_id)
@@ -311,7 +311,7 @@ function groupClosure(orgId: string, groups: ParsedKey[]) {
       select c.key, c.connection_id, c.root, m.member_external_id as group_id
       from closure c cross join lateral (
         select m.member_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
+        where m.org_id = ${org} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'GROUP'
         offset 0) m
     )`;
 }
@@ -381,22 +381,22 @@ export async function loadWindow(
   const after = afterAccountId === null ? sql`` : sql`and a.id collate "C" > ${afterAccountId}`;
   const linkedTo = 'linkedTo' in candidates ? parseKeys(candidates.linkedTo) : [];
   // Columns are named in the SELECTs as in loadHolders (Citus deparses a CTE without its column list).
-  const result = await withIndexPlans(db, (trx) => sql<{ key: string | null; account_id: string; user_id: string | null; nested: string | null }>`
+  const result = await withIndexPlans(db, orgId, (trx, org) => sql<{ key: string | null; account_id: string; user_id: string | null; nested: string | null }>`
     with recursive
     candidate (account_id) as (${
       'size' in candidates
         ? sql`
       select a.id as account_id from account a
-      where a.org_id = ${orgId} and a.active ${after}
+      where a.org_id = ${org} and a.active ${after}
       order by a.id collate "C" limit ${candidates.size}`
         : sql`
       select a.id as account_id
       from unnest(${linkedTo.map((u) => u.scope)}::text[], ${linkedTo.map((u) => u.id)}::text[]) as u(connection_id, external_id)
       cross join lateral (
         select l.account_id from user_link l
-        where l.org_id = ${orgId} and l.connection_id = u.connection_id and l.external_id = u.external_id and l.account_id is not null
+        where l.org_id = ${org} and l.connection_id = u.connection_id and l.external_id = u.external_id and l.account_id is not null
         offset 0) l
-      cross join lateral (select a.id from account a where a.org_id = ${orgId} and a.id = l.account_id and a.active ${after} offset 0) a`
+      cross join lateral (select a.id from account a where a.org_id = ${org} and a.id = l.account_id and a.active ${after} offset 0) a`
     }
     ),
     -- A link to a third-party user the connection deleted matches nothing (as in viewer-principals.ts).
@@ -404,12 +404,12 @@ export async function loadWindow(
       select c.account_id, l.connection_id, l.external_id
       from candidate c cross join lateral (
         select l.connection_id, l.external_id from user_link l
-        where l.org_id = ${orgId} and l.account_id = c.account_id
+        where l.org_id = ${org} and l.account_id = c.account_id
         offset 0) l
       where not coalesce((select u.deleted from external_user u
-          where u.org_id = ${orgId} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
+          where u.org_id = ${org} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
     ),
-    ${groupClosure(orgId, groups)}
+    ${groupClosure(org, groups)}
     select null::text as key, c.account_id, null::text as user_id, null::text as nested from candidate c
     union all
     select u.key, l.account_id, null, null
@@ -421,14 +421,14 @@ export async function loadWindow(
     from linked l
     cross join lateral (
       select m.group_external_id from group_member m
-      where m.org_id = ${orgId} and m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
+      where m.org_id = ${org} and m.connection_id = l.connection_id and m.member_type = 'USER' and m.member_external_id = l.external_id
       offset 0) m
     join closure c on c.connection_id = l.connection_id and c.group_id = m.group_external_id
     union all
     select s.key, c.account_id, null, null
     from candidate c
     cross join unnest(${sites.map((s) => s.key)}::text[], ${sites.map((s) => s.scope)}::text[]) as s(key, cloud_id)
-    where exists (select 1 from site_member m where m.org_id = ${orgId} and m.account_id = c.account_id and m.cloud_id = s.cloud_id)
+    where exists (select 1 from site_member m where m.org_id = ${org} and m.account_id = c.account_id and m.cloud_id = s.cloud_id)
   `.execute(trx));
   const accounts: string[] = [];
   const rows: HolderRow[] = [];
@@ -456,9 +456,9 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
   // joins a planner without statistics looped over the organisation's accounts outside and ran the
   // whole membership walk once per account (437 ms for a group of 200). Every column is named in
   // its SELECT too: Citus deparses a CTE without its column list, and `w.nested` was then unknown.
-  const result = await withIndexPlans(db, (trx) => sql<{ key: string; account_id: string; user_id: string | null; nested: string | null }>`
+  const result = await withIndexPlans(db, orgId, (trx, org) => sql<{ key: string; account_id: string; user_id: string | null; nested: string | null }>`
     with recursive
-    ${groupClosure(orgId, groups)},
+    ${groupClosure(org, groups)},
     wanted_users (key, connection_id, external_id, nested) as (
       select u.key, u.connection_id, u.external_id, null::text as nested
       from unnest(${users.map((u) => u.key)}::text[], ${users.map((u) => u.scope)}::text[], ${users.map((u) => u.id)}::text[]) as u(key, connection_id, external_id)
@@ -466,23 +466,23 @@ export async function loadHolders(db: Kysely<Database>, orgId: string, keys: str
       select c.key, c.connection_id, m.member_external_id as external_id, nullif(c.group_id, c.root) as nested
       from closure c cross join lateral (
         select m.member_external_id from group_member m
-        where m.org_id = ${orgId} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'USER'
+        where m.org_id = ${org} and m.connection_id = c.connection_id and m.group_external_id = c.group_id and m.member_type = 'USER'
         offset 0) m
     )
     select w.key, l.account_id, w.external_id as user_id, w.nested
     from wanted_users w
     cross join lateral (
       select l.account_id from user_link l
-      where l.org_id = ${orgId} and l.connection_id = w.connection_id and l.external_id = w.external_id and l.account_id is not null
+      where l.org_id = ${org} and l.connection_id = w.connection_id and l.external_id = w.external_id and l.account_id is not null
       offset 0) l
-    cross join lateral (select 1 from account a where a.org_id = ${orgId} and a.id = l.account_id and a.active limit 1) a
+    cross join lateral (select 1 from account a where a.org_id = ${org} and a.id = l.account_id and a.active limit 1) a
     where not coalesce((select u.deleted from external_user u
-        where u.org_id = ${orgId} and u.connection_id = w.connection_id and u.external_id = w.external_id limit 1), false)
+        where u.org_id = ${org} and u.connection_id = w.connection_id and u.external_id = w.external_id limit 1), false)
     union all
     select s.key, m.account_id, null, null
     from unnest(${sites.map((s) => s.key)}::text[], ${sites.map((s) => s.scope)}::text[]) as s(key, cloud_id)
-    cross join lateral (select m.account_id from site_member m where m.org_id = ${orgId} and m.cloud_id = s.cloud_id offset 0) m
-    cross join lateral (select 1 from account a where a.org_id = ${orgId} and a.id = m.account_id and a.active limit 1) a
+    cross join lateral (select m.account_id from site_member m where m.org_id = ${org} and m.cloud_id = s.cloud_id offset 0) m
+    cross join lateral (select 1 from account a where a.org_id = ${org} and a.id = m.account_id and a.active limit 1) a
   `.execute(trx));
   return holdersOf(parsed, result.rows);
 }

@@ -64,35 +64,35 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
   // Every step is a lookup by one of the directory's indexes, under index plans so that a planner
   // without statistics cannot hash or scan whole membership tables instead (issue 16: a viewer in
   // 1,980 groups took 180 ms never analyzed at 1,000,000 objects, and 12 ms so).
-  const result = await withIndexPlans(db, (trx) => sql<{ key: string | null; active: boolean | null }>`
+  const result = await withIndexPlans(db, orgId, (trx, org) => sql<{ key: string | null; active: boolean | null }>`
     with recursive
     me as (
-      select id from account where org_id = ${orgId} and id = ${accountId} and active
+      select id from account where org_id = ${org} and id = ${accountId} and active
     ),
     -- A link to a third-party user the connection deleted matches nothing (anything unknown denies).
     linked as (
       select l.connection_id, l.external_id
-      from me cross join lateral (select * from user_link l where l.org_id = ${orgId} and l.account_id = me.id offset 0) l
+      from me cross join lateral (select * from user_link l where l.org_id = ${org} and l.account_id = me.id offset 0) l
       where not coalesce((select u.deleted from external_user u
-          where u.org_id = ${orgId} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
+          where u.org_id = ${org} and u.connection_id = l.connection_id and u.external_id = l.external_id limit 1), false)
     ),
     -- Each step looks up the groups of one member (LATERAL): as a join, the planner may instead
     -- scan every group membership of the organisation once per member found.
     closure (connection_id, group_id) as (
       select m.connection_id, m.group_external_id
-      from linked l cross join lateral (${groupsOf(orgId, 'USER', sql`l.connection_id`, sql`l.external_id`)}) m
+      from linked l cross join lateral (${groupsOf(org, 'USER', sql`l.connection_id`, sql`l.external_id`)}) m
       union
       select m.connection_id, m.group_external_id
-      from closure c cross join lateral (${groupsOf(orgId, 'GROUP', sql`c.connection_id`, sql`c.group_id`)}) m
+      from closure c cross join lateral (${groupsOf(org, 'GROUP', sql`c.connection_id`, sql`c.group_id`)}) m
     )
     select 'u:' || connection_id || ':' || external_id as key, true as active from linked
     union all
     select 'g:' || connection_id || ':' || group_id, true from closure
     union all
-    select 'w:' || s.cloud_id, true from me cross join lateral (select s.cloud_id from site_member s where s.org_id = ${orgId} and s.account_id = me.id offset 0) s
+    select 'w:' || s.cloud_id, true from me cross join lateral (select s.cloud_id from site_member s where s.org_id = ${org} and s.account_id = me.id offset 0) s
     union all
     select 'x:' || c.id, true from connection c join me on true
-    where c.org_id = ${orgId} and (c.disabled_at is not null or c.deletion_started_at is not null)
+    where c.org_id = ${org} and (c.disabled_at is not null or c.deletion_started_at is not null)
     union all
     select null, true from me
   `.execute(trx));
@@ -107,9 +107,9 @@ export async function loadViewerPrincipals(db: Kysely<Database>, orgId: string, 
 }
 
 /** The groups one member belongs to directly, as a lookup of group_member_by_member. */
-function groupsOf(orgId: string, memberType: 'USER' | 'GROUP', connectionId: RawBuilder<unknown>, externalId: RawBuilder<unknown>) {
+function groupsOf(org: RawBuilder<string>, memberType: 'USER' | 'GROUP', connectionId: RawBuilder<unknown>, externalId: RawBuilder<unknown>) {
   return sql`
     select m.connection_id, m.group_external_id from group_member m
-    where m.org_id = ${orgId} and m.connection_id = ${connectionId} and m.member_type = ${memberType} and m.member_external_id = ${externalId}
+    where m.org_id = ${org} and m.connection_id = ${connectionId} and m.member_type = ${memberType} and m.member_external_id = ${externalId}
     offset 0`;
 }

@@ -39,7 +39,8 @@
 // index scans, nested loops and no sort where an index gives the order (withIndexPlans); the
 // transaction is rolled back, so the settings end with it, even inside a request's transaction.
 // The principal array reaches the planner only behind a scalar subquery, so planning does not
-// weigh it element by element. A test runs EXPLAIN ANALYZE on a never-analyzed database and on a
+// weigh it element by element. Statements name the organisation as withIndexPlans hands it (on
+// Citus a literal, so that the coordinator keeps their plans instead of planning each to route it). A test runs EXPLAIN ANALYZE on a never-analyzed database and on a
 // skewed one and refuses a sequential scan, or any scan of graph_object or acl_entry that reads a
 // good part of the organisation.
 //
@@ -49,7 +50,7 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { allowBitmapScans, withIndexPlans } from '../db/index-plans.ts';
+import { allowTextSearch, withIndexPlans } from '../db/index-plans.ts';
 import type { GraphObjectTable } from '../modules/object/object.table.ts';
 import { CONTAINER_KEY, MAX_CONTAINER_HOPS } from './acl.ts';
 import type { ViewerPrincipals } from './acl-engine.ts';
@@ -105,8 +106,9 @@ export async function listVisibleObjects(
   tuning: VisibilityTuning = {},
 ): Promise<ObjectRow[]> {
   if (!viewer.active || filter.types.length === 0 || position.limit === 0) return [];
-  const query: ListQuery = { orgId, principals: [...viewer.keys], hidden: viewer.hiddenConnections ?? [], filter, position };
-  const { rows, plan, statements } = await withIndexPlans(db, (trx) => choosePlan(trx, query, tuning));
+  const { rows, plan, statements } = await withIndexPlans(db, orgId, (trx, org) =>
+    choosePlan(trx, { orgId, org, principals: [...viewer.keys], hidden: viewer.hiddenConnections ?? [], filter, position }, tuning),
+  );
   if (trace) Object.assign(trace, { plan, statements });
   return rows;
 }
@@ -144,6 +146,8 @@ async function choosePlan(db: Kysely<Database>, query: ListQuery, tuning: Visibi
 
 interface ListQuery {
   orgId: string;
+  /** How statements name the organisation (withIndexPlans: a literal on Citus, a parameter elsewhere). */
+  org: RawBuilder<string>;
   principals: string[];
   hidden: readonly string[];
   filter: ObjectListFilter;
@@ -160,7 +164,7 @@ function viewerKeys(principals: string[]): RawBuilder<unknown> {
 const KEYS = sql`(select v.keys from viewer v)::text[]`;
 
 /** The status (0, 1, 2 as above) of the object row aliased `alias`. */
-function viewStatus(alias: string, orgId: string): RawBuilder<number> {
+function viewStatus(alias: string, org: RawBuilder<string>): RawBuilder<number> {
   const o = sql.raw(alias);
   return sql<number>`(case
     when ${o}.view_controls = 0 then 0
@@ -175,7 +179,7 @@ function viewStatus(alias: string, orgId: string): RawBuilder<number> {
         when count(distinct ve.control_no) filter (where ve.principal_key = any(${KEYS}) or ve.principal_key = ${CONTAINER_KEY}) = ${o}.view_controls then 1
         else 0 end
       from acl_entry ve
-      where ve.org_id = ${orgId} and ve.object_id = ${o}.id
+      where ve.org_id = ${org} and ve.object_id = ${o}.id
     ) end)`;
 }
 
@@ -221,18 +225,18 @@ function notHidden(alias: string, hidden: readonly string[]): RawBuilder<unknown
  * `limit 1` or `offset 0` keeps a LATERAL step from being flattened into a join: each stays one
  * index lookup per outer row, whatever the estimates.
  */
-function wholeRows(orgId: string, extras: RawBuilder<unknown>): RawBuilder<ObjectRow> {
+function wholeRows(org: RawBuilder<string>, extras: RawBuilder<unknown>): RawBuilder<ObjectRow> {
   return sql<ObjectRow>`
     select o.*, ${extras}
     from (select 1) one
     left join page p on true
-    left join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = p.id limit 1) o on true
+    left join lateral (select * from graph_object g where g.org_id = ${org} and g.id = p.id limit 1) o on true
     order by p.last_updated_at desc, p.id desc`;
 }
 
 /** The forward plan's window: the newest `window` objects matching the filter. */
 function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
-  const { orgId, hidden, filter } = query;
+  const { org, hidden, filter } = query;
   // Issue 15: the text is matched on the window's rows, not in the scan that fills the window.
   // Were it in the scan, how many rows the window examines (and so which plan answers, and how
   // fast) would depend on how many objects match the text, visible or not, and a viewer could
@@ -241,9 +245,9 @@ function forwardPage(db: Kysely<Database>, query: ListQuery, window: number) {
   // A container filter orders by the container first, which only the children index gives.
   const order = filter.containerId ? sql`o.container_id, o.last_updated_at desc, o.id desc` : sql`o.last_updated_at desc, o.id desc`;
   return examinedPage(db, query, sql`
-      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', orgId)} as status, ${textMatches('o', filter.text)} as matches
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', org)} as status, ${textMatches('o', filter.text)} as matches
       from graph_object o
-      where o.org_id = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}
+      where o.org_id = ${org} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}
       order by ${order}
       limit ${window}`);
 }
@@ -267,19 +271,19 @@ const organisationTag = (orgId: string) => createHash('md5').update(orgId).diges
  * recursive walk needs one shard; issue 18). On Citus the first asks every shard.
  */
 async function textPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectRow[]> {
-  const { orgId, hidden, filter } = query;
+  const { orgId, org, hidden, filter } = query;
   // The GIN index is read by bitmap scans only; the transaction forbade those until now.
-  await allowBitmapScans(db);
+  await allowTextSearch(db);
   const pattern = `${organisationTag(orgId)} %${escapeLike(filter.text ?? '')}%`;
   const { rows: found } = await sql<{ id: string }>`
     select o.id from graph_object o
     where (left(md5(o.org_id), 4) || ' ' || o.display_name || E'\\n' || coalesce(o.description, '')) ilike ${pattern} and ${textMatches('o', filter.text)}
-      and (o.org_id || '') = ${orgId} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}`.execute(db);
+      and (o.org_id || '') = ${org} and not o.deleted and ${filterConditions('o', query)}${notHidden('o', hidden)}`.execute(db);
   if (found.length === 0) return [];
   const { rows } = await examinedPage(db, query, sql`
-      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', orgId)} as status, true as matches
+      select o.id, o.container_id, o.last_updated_at, ${viewStatus('o', org)} as status, true as matches
       from unnest(${found.map((r) => r.id)}::text[]) as f(id)
-      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = f.id and not g.deleted limit 1) o`);
+      cross join lateral (select * from graph_object g where g.org_id = ${org} and g.id = f.id and not g.deleted limit 1) o`);
   return rows;
 }
 
@@ -288,20 +292,20 @@ async function textPage(db: Kysely<Database>, query: ListQuery): Promise<ObjectR
  * the visible ones that match, newest first; status-1 rows are resolved up their chains.
  */
 async function examinedPage(db: Kysely<Database>, query: ListQuery, examined: RawBuilder<unknown>): Promise<{ rows: ObjectRow[]; scanned: number; visible: number }> {
-  const { orgId, principals, position } = query;
+  const { org, principals, position } = query;
   const result = await sql<ObjectRow & { scanned: number; visible: number }>`
     with recursive
     ${viewerKeys(principals)},
     win as materialized (${examined}),
     -- Status-1 rows resolved up their chains, once per container they are in: by primary key, hop by hop.
     walk (origin, container_id, hops, status) as (
-      select c.container_id, p.container_id, 1, ${viewStatus('p', orgId)}
+      select c.container_id, p.container_id, 1, ${viewStatus('p', org)}
       from (select distinct w.container_id from win w where w.status = 1) c
-      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = c.container_id and not g.deleted limit 1) p
+      cross join lateral (select * from graph_object g where g.org_id = ${org} and g.id = c.container_id and not g.deleted limit 1) p
       union all
-      select k.origin, p.container_id, k.hops + 1, ${viewStatus('p', orgId)}
+      select k.origin, p.container_id, k.hops + 1, ${viewStatus('p', org)}
       from walk k
-      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = k.container_id and not g.deleted limit 1) p
+      cross join lateral (select * from graph_object g where g.org_id = ${org} and g.id = k.container_id and not g.deleted limit 1) p
       where k.status = 1 and k.hops < ${MAX_CONTAINER_HOPS}
     ),
     shown as (
@@ -313,7 +317,7 @@ async function examinedPage(db: Kysely<Database>, query: ListQuery, examined: Ra
       order by s.last_updated_at desc, s.id desc
       limit ${position.limit}
     )
-    ${wholeRows(orgId, sql`(select count(*) from win)::int as scanned, (select count(*) from shown)::int as visible`)}
+    ${wholeRows(org, sql`(select count(*) from win)::int as scanned, (select count(*) from shown)::int as visible`)}
   `.execute(db);
   const { scanned = 0, visible = 0 } = result.rows[0] ?? {};
   return { rows: result.rows.filter((r) => r.id !== null).map(stripExtras), scanned, visible };
@@ -350,7 +354,7 @@ async function streamsPage(db: Kysely<Database>, query: ListQuery, firstCap?: nu
  * had walked 4,164 entries of six streams that hold none).
  */
 async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number | null): Promise<{ rows: ObjectRow[]; complete: boolean }> {
-  const { orgId, principals, hidden, filter, position } = query;
+  const { org, principals, hidden, filter, position } = query;
   const rowsWanted = position.limit;
   /** Visible rows of the object aliased `o`, matching the filter and the text. */
   const visibleMatch = (o: string, { cursor = true } = {}) => sql`
@@ -372,13 +376,13 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
   const principalWalk = (key: RawBuilder<unknown>, floor: RawBuilder<boolean>, limit: number) => {
     const entries = sql`
       select distinct on (e.last_updated_at, e.object_id) e.last_updated_at, e.object_id as id from acl_entry e
-      where e.org_id = ${orgId} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``} and ${floor}
+      where e.org_id = ${org} and e.principal_key = ${key}${position.after ? sql` and ${before('e', position.after, 'object_id')}` : sql``} and ${floor}
       order by e.last_updated_at desc, e.object_id desc
       limit ${cap}`;
     return walk(
-      sql`(${numbered(entries)}) e cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = e.id limit 1) o`,
+      sql`(${numbered(entries)}) e cross join lateral (select * from graph_object g where g.org_id = ${org} and g.id = e.id limit 1) o`,
       sql`(${visibleMatch('o')} and case when o.view_controls = 1 then true
-        else case ${viewStatus('o', orgId)} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end)`,
+        else case ${viewStatus('o', org)} when 2 then true when 1 then o.container_id in (select t.id from tree t) else false end end)`,
       limit,
     );
   };
@@ -391,14 +395,14 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
   const containerWalk = (container: RawBuilder<unknown>, floor: RawBuilder<unknown> | null, limit: number) => {
     const children = sql`
       select o.* from graph_object o
-      where o.org_id = ${orgId} and o.container_id = ${container} and not o.deleted
+      where o.org_id = ${org} and o.container_id = ${container} and not o.deleted
         ${floor ? sql`and (o.container_id, o.last_updated_at, o.id) >= (${container}, ${floor})` : sql``}
         ${position.after ? sql`and (o.container_id, o.last_updated_at, o.id) < (${container}, ${position.after.lastUpdatedAt}::timestamptz, ${position.after.id})` : sql``}
       order by o.container_id, o.last_updated_at desc, o.id desc
       limit ${cap}`;
     return walk(
       sql`(${numbered(children)}) e`,
-      sql`(${CONTAINER_KEY} = any(e.view_keys) and ${visibleMatch('e', { cursor: false })} and (e.view_controls = 1 or ${viewStatus('e', orgId)} >= 1))`,
+      sql`(${CONTAINER_KEY} = any(e.view_keys) and ${visibleMatch('e', { cursor: false })} and (e.view_controls = 1 or ${viewStatus('e', org)} >= 1))`,
       limit,
     );
   };
@@ -413,10 +417,10 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
     roots as materialized (
       select distinct o.id from keys k
       cross join lateral (
-        select c.object_id from acl_entry c where c.org_id = ${orgId} and c.principal_key = k.key and c.on_container offset 0
+        select c.object_id from acl_entry c where c.org_id = ${org} and c.principal_key = k.key and c.on_container offset 0
       ) c
-      cross join lateral (select * from graph_object g where g.org_id = ${orgId} and g.id = c.object_id limit 1) o
-      where not o.deleted${notHidden('o', hidden)} and ${viewStatus('o', orgId)} = 2
+      cross join lateral (select * from graph_object g where g.org_id = ${org} and g.id = c.object_id limit 1) o
+      where not o.deleted${notHidden('o', hidden)} and ${viewStatus('o', org)} = 2
     ),
     -- Down through children that are containers and inherit, to the depth PRODUCT §3 allows: a
     -- container at hop h passes its visibility to children at h + 1.
@@ -427,8 +431,8 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
       from tree t
       cross join lateral (
         select g.id from graph_object g
-        where g.org_id = ${orgId} and g.container_id = t.id and g.has_children and not g.deleted${notHidden('g', hidden)}
-          and ${viewStatus('g', orgId)} = 1
+        where g.org_id = ${org} and g.container_id = t.id and g.has_children and not g.deleted${notHidden('g', hidden)}
+          and ${viewStatus('g', org)} = 1
         offset 0
       ) c
       where t.hops < ${MAX_CONTAINER_HOPS - 1}
@@ -467,7 +471,7 @@ async function streamsRound(db: Kysely<Database>, query: ListQuery, cap: number 
     frontiers as (select t.last_updated_at, t.id from tops t where t.stopped union all select c.last_updated_at, c.id from candidates c where c.stopped),
     -- Complete when nothing unexamined can be newer than the page's last row.
     last_row as (select p.last_updated_at, p.id from page p order by p.last_updated_at, p.id limit 1)
-    ${wholeRows(orgId, sql`not exists (
+    ${wholeRows(org, sql`not exists (
       select 1 from frontiers f
       where (select count(*) from page) < ${rowsWanted} or (f.last_updated_at, f.id) > (select l.last_updated_at, l.id from last_row l)
     ) as complete`)}

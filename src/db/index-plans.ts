@@ -4,50 +4,89 @@
 // small reads it whole and sorts or hashes it. Inside withIndexPlans a statement may use only index
 // scans, nested loops, and a sort only where no index gives the order, planned for its own
 // parameters; written as index-driven lookups, it then runs the same whatever the statistics say.
-// The list filter (src/authz/visibility-filter.ts) and the viewer's principal set run this way.
-import { type Kysely, sql } from 'kysely';
+// The list filter (src/authz/visibility-filter.ts), the viewer's principal set and the accessors'
+// lookups run this way.
+//
+// On Citus (issue 18) the coordinator would plan each of these statements in full only to learn
+// which node holds its organisation, and the worker then plans it again (a quarter of a narrow
+// viewer's list statements' time). So there the statements name their organisation as a literal
+// (the `org` that withIndexPlans hands them), which lets the coordinator keep one plan per
+// statement and organisation (plan_cache_mode = force_generic_plan, set on the coordinator alone:
+// with the organisation a parameter, Citus refuses to keep a plan), while the worker, which
+// receives the other values as parameters of an unnamed statement, still plans for the values at
+// hand. prepared-statements.ts bounds how many such plans a connection keeps. Elsewhere the
+// organisation is a parameter and every plan is made for its values.
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { isCitus } from '../../migrations/distribution.ts';
 import type { Database } from './database.ts';
 
 // plan_cache_mode: a prepared statement (src/db/prepared-statements.ts names them) is planned for the values
 // at hand every time, never once for all organisations and viewers. At 1,000,000 objects under
 // skewed statistics the bench's own list calls ran for minutes on one connection; a generic plan
-// was suspected but not reproduced elsewhere, and this rules it out.
+// was suspected but not reproduced elsewhere, and this rules it out. On Citus the workers keep
+// that rule by themselves: what they receive are unnamed statements, planned for their values.
 const INDEX_PLANS = {
   enable_seqscan: 'off',
   enable_bitmapscan: 'off',
   enable_sort: 'off',
   enable_hashjoin: 'off',
   enable_mergejoin: 'off',
-  plan_cache_mode: 'force_custom_plan',
 };
 
 /**
  * The settings as SET LOCAL statements, sent in one round trip (no parameters: the simple
  * protocol, which takes several statements). On Citus a worker plans each statement, and SET
- * LOCAL reaches it once Citus is told to pass it on (issue 18); elsewhere
- * citus.propagate_set_commands is a setting nobody reads. jit goes with them: the server turns it
- * off for its own connections (db/postgres.ts), which on Citus are the coordinator's only, and a
- * disabled node adds so much to a plan's estimate that a worker compiled every list statement
- * (586 ms of a 588 ms first page of 100 objects).
+ * LOCAL reaches it once Citus is told to pass it on (issue 18); what is set before that stays on
+ * the coordinator. Elsewhere citus.propagate_set_commands is a setting nobody reads. jit goes
+ * with them: the server turns it off for its own connections (db/postgres.ts), which on Citus are
+ * the coordinator's only, and a disabled node adds so much to a plan's estimate that a worker
+ * compiled every list statement (586 ms of a 588 ms first page of 100 objects).
  */
-const SET_INDEX_PLANS = [`set local citus.propagate_set_commands = 'local'`, ...Object.entries({ ...INDEX_PLANS, jit: 'off' }).map(([name, value]) => `set local ${name} = ${value}`)].join('; ');
+const setIndexPlans = (planCacheMode: 'force_custom_plan' | 'force_generic_plan') =>
+  [
+    `set local plan_cache_mode = ${planCacheMode}`,
+    `set local citus.propagate_set_commands = 'local'`,
+    ...Object.entries({ ...INDEX_PLANS, jit: 'off' }).map(([name, value]) => `set local ${name} = ${value}`),
+  ].join('; ');
+const SET_INDEX_PLANS = setIndexPlans('force_custom_plan');
+const SET_INDEX_PLANS_ON_CITUS = setIndexPlans('force_generic_plan');
+
+/** Whether each database (by its Kysely instance) is a Citus coordinator, asked once. */
+const distributed = new WeakMap<Kysely<Database>, Promise<boolean>>();
+
+function onCitus(db: Kysely<Database>): Promise<boolean> {
+  let answer = distributed.get(db);
+  if (!answer) {
+    answer = isCitus(db);
+    distributed.set(db, answer);
+    // A failed question is asked again by the next caller.
+    answer.catch(() => distributed.delete(db));
+  }
+  return answer;
+}
 
 /**
  * Runs `work` in a transaction with the index-only planner settings; the transaction is rolled
  * back, which ends the settings with it, also when it is a savepoint of a request's transaction.
- * `work` must only read.
+ * `work` must only read, and must name the organisation `orgId` as `org` in every statement that
+ * reads its rows (on Citus a statement that names it as a parameter is refused).
  */
-export async function withIndexPlans<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+export async function withIndexPlans<T>(db: Kysely<Database>, orgId: string, work: (trx: Kysely<Database>, org: RawBuilder<string>) => Promise<T>): Promise<T> {
+  const citus = await onCitus(db);
   const trx = await db.startTransaction().execute();
   try {
-    await sql.raw(SET_INDEX_PLANS).execute(trx);
-    return await work(trx);
+    await sql.raw(citus ? SET_INDEX_PLANS_ON_CITUS : SET_INDEX_PLANS).execute(trx);
+    return await work(trx, citus ? sql.lit(orgId) : sql<string>`${orgId}`);
   } finally {
     await trx.rollback().execute();
   }
 }
 
-/** Within withIndexPlans: lets the rest of the transaction read GIN indexes, which only bitmap scans read. */
-export async function allowBitmapScans(trx: Kysely<Database>): Promise<void> {
-  await sql.raw('set local enable_bitmapscan = on').execute(trx);
+/**
+ * Within withIndexPlans, before a search of the trigram index: lets the rest of the transaction
+ * read GIN indexes, which only bitmap scans read, and plan each statement for its values again.
+ * That search asks every shard on Citus, and Citus keeps no plan of such a statement with parameters.
+ */
+export async function allowTextSearch(trx: Kysely<Database>): Promise<void> {
+  await sql.raw('set local enable_bitmapscan = on; set local plan_cache_mode = force_custom_plan').execute(trx);
 }

@@ -2,9 +2,11 @@
 // seen: Kysely's queries, raw sql, the request transactions' savepoints and the drivers' own
 // begin/commit/rollback. The span carries the statement's text, never its parameters: values are
 // customers' data and credentials (a token's hash, a password's), and spans leave the process.
+// Nor its string literals (observability/statement-text.ts).
 import { SpanKind } from '@opentelemetry/api';
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { failSpan, inSpan, isTracing, tracer } from '../observability/spans.ts';
+import { statementText } from '../observability/statement-text.ts';
 
 // OpenTelemetry's database conventions as the tracing back ends widely read them.
 const DB_SYSTEM = 'db.system';
@@ -16,7 +18,7 @@ function operationOf(sql: string): string {
   return /^\s*([a-z]+)/i.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
 }
 
-const attributesOf = (operation: string, sql?: string) => ({ [DB_SYSTEM]: 'postgresql', [DB_OPERATION]: operation, ...(sql === undefined ? {} : { [DB_STATEMENT]: sql }) });
+const attributesOf = (operation: string, sql?: string) => ({ [DB_SYSTEM]: 'postgresql', [DB_OPERATION]: operation, ...(sql === undefined ? {} : { [DB_STATEMENT]: statementText(sql) }) });
 
 function statementSpan<T>(sql: string, run: () => Promise<T>): Promise<T> {
   if (!isTracing()) return run();

@@ -6,11 +6,12 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from './metrics.ts';
 import { ObservedRequest, runObserved } from './request-scope.ts';
+import { statementText } from './statement-text.ts';
 
 export type ObserveRequest = (request: Request, handle: (observed: ObservedRequest) => Promise<Response>) => Promise<Response>;
 
 export function requestObserver({ metrics, logger }: { metrics: Metrics; logger: Logger }): ObserveRequest {
-  const statementLog = logger.enabled('debug') ? (_: ObservedRequest, sql: string, durationMs: number) => logger.debug('sql', { sql, durationMs: Math.round(durationMs * 1000) / 1000 }) : undefined;
+  const statementLog = logger.enabled('debug') ? (_: ObservedRequest, sql: string, durationMs: number) => logger.debug('sql', { sql: statementText(sql), durationMs: Math.round(durationMs * 1000) / 1000 }) : undefined;
   return (request, handle) => {
     const observed = new ObservedRequest(randomUUID(), statementLog);
     observed.traceId = traceIdOf(request);
