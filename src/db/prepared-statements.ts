@@ -1,8 +1,8 @@
 // Kysely's statements as named prepared statements on PostgreSQL connections, in bounded numbers:
-// a named statement holds its parsed form in the server's backend (about 0.3 MB for the list
-// filter's largest) and, on Citus, the coordinator's cached plan too (another 0.4 MB, index-plans.ts),
-// and on Citus the list filter's texts are one per organisation. So both the texts this process
-// names and the statements each connection keeps are bounded, the least recently used going first.
+// a named statement holds its parsed form in the server's backend (the list filter's, about 0.3 MB
+// each) and, on Citus, the coordinator's cached plan too (another 0.4 MB; index-plans.ts), whose
+// texts there are one per organisation. So both the texts this process names and the statements
+// each connection keeps are bounded, the least recently used going first.
 import type pg from 'pg';
 
 /** Statement texts this process gives a name; past this, the one used longest ago loses its name. */
