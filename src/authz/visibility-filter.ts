@@ -40,9 +40,9 @@
 // transaction is rolled back, so the settings end with it, even inside a request's transaction.
 // The principal array reaches the planner only behind a scalar subquery, so planning does not
 // weigh it element by element. Statements name the organisation as withIndexPlans hands it (on
-// Citus a literal, so that the coordinator keeps their plans instead of planning each to route it). A test runs EXPLAIN ANALYZE on a never-analyzed database and on a
-// skewed one and refuses a sequential scan, or any scan of graph_object or acl_entry that reads a
-// good part of the organisation.
+// Citus a literal, so that the coordinator keeps their plans: db/coordinator-plans.ts). A test runs
+// EXPLAIN ANALYZE on a never-analyzed database and on a skewed one and refuses a sequential scan,
+// or any scan of graph_object or acl_entry that reads a good part of the organisation.
 //
 // A text filter is matched on rows already found visible (or examined by the forward window),
 // never in the scan that chooses them, so how many rows a page walks does not depend on whether

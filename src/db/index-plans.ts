@@ -7,17 +7,12 @@
 // The list filter (src/authz/visibility-filter.ts), the viewer's principal set and the accessors'
 // lookups run this way.
 //
-// On Citus (issue 18) the coordinator would plan each of these statements in full only to learn
-// which node holds its organisation, and the worker then plans it again (a quarter of a narrow
-// viewer's list statements' time). So there the statements name their organisation as a literal
-// (the `org` that withIndexPlans hands them), which lets the coordinator keep one plan per
-// statement and organisation (plan_cache_mode = force_generic_plan, set on the coordinator alone:
-// with the organisation a parameter, Citus refuses to keep a plan), while the worker, which
-// receives the other values as parameters of an unnamed statement, still plans for the values at
-// hand. prepared-statements.ts bounds how many such plans a connection keeps. Elsewhere the
-// organisation is a parameter and every plan is made for its values.
+// On Citus (issue 18) these statements name their organisation as coordinator-plans.ts says (the
+// `org` that withIndexPlans hands them), and plan_cache_mode = force_generic_plan is set on the
+// coordinator alone: it keeps one plan per statement and organisation, while the worker still
+// plans each statement for its values. Elsewhere every plan is made for its values.
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { isCitus } from '../../migrations/distribution.ts';
+import { onCitusCoordinator, organisationInStatement } from './coordinator-plans.ts';
 import type { Database } from './database.ts';
 
 // plan_cache_mode: a prepared statement (src/db/prepared-statements.ts names them) is planned for the values
@@ -51,20 +46,6 @@ const setIndexPlans = (planCacheMode: 'force_custom_plan' | 'force_generic_plan'
 const SET_INDEX_PLANS = setIndexPlans('force_custom_plan');
 const SET_INDEX_PLANS_ON_CITUS = setIndexPlans('force_generic_plan');
 
-/** Whether each database (by its Kysely instance) is a Citus coordinator, asked once. */
-const distributed = new WeakMap<Kysely<Database>, Promise<boolean>>();
-
-function onCitus(db: Kysely<Database>): Promise<boolean> {
-  let answer = distributed.get(db);
-  if (!answer) {
-    answer = isCitus(db);
-    distributed.set(db, answer);
-    // A failed question is asked again by the next caller.
-    answer.catch(() => distributed.delete(db));
-  }
-  return answer;
-}
-
 /**
  * Runs `work` in a transaction with the index-only planner settings; the transaction is rolled
  * back, which ends the settings with it, also when it is a savepoint of a request's transaction.
@@ -72,11 +53,11 @@ function onCitus(db: Kysely<Database>): Promise<boolean> {
  * reads its rows (on Citus a statement that names it as a parameter is refused).
  */
 export async function withIndexPlans<T>(db: Kysely<Database>, orgId: string, work: (trx: Kysely<Database>, org: RawBuilder<string>) => Promise<T>): Promise<T> {
-  const citus = await onCitus(db);
+  const [citus, org] = await Promise.all([onCitusCoordinator(db), organisationInStatement(db, orgId)]);
   const trx = await db.startTransaction().execute();
   try {
     await sql.raw(citus ? SET_INDEX_PLANS_ON_CITUS : SET_INDEX_PLANS).execute(trx);
-    return await work(trx, citus ? sql.lit(orgId) : sql<string>`${orgId}`);
+    return await work(trx, org);
   } finally {
     await trx.rollback().execute();
   }

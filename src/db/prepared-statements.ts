@@ -1,7 +1,7 @@
 // Kysely's statements as named prepared statements on PostgreSQL connections, in bounded numbers:
 // a named statement holds its parsed form in the server's backend (the list filter's, about 0.3 MB
-// each) and, on Citus, the coordinator's cached plan too (another 0.4 MB; index-plans.ts), whose
-// texts there are one per organisation. So both the texts this process names and the statements
+// each) and, on Citus, the coordinator's cached plan too (another 0.4 MB), whose texts there are
+// one per organisation (coordinator-plans.ts). So both the texts this process names and the statements
 // each connection keeps are bounded, the least recently used going first.
 import type pg from 'pg';
 

@@ -1,5 +1,6 @@
 // Relationships: typed directed edges between two objects, with sequence numbers and tombstones.
 import { type Kysely, sql } from 'kysely';
+import { organisationInStatement } from '../../db/coordinator-plans.ts';
 import type { Database } from '../../db/database.ts';
 
 export interface RelationshipRow {
@@ -49,7 +50,7 @@ export class RelationshipRepository {
    * Live edges touching the given objects, in the given direction, in (type, other id, from id)
    * order compared byte by byte (collation "C", as the API's cursors compare), each object's after
    * its own position (none: from the start), at most `limit` per object. One statement for any
-   * number of objects.
+   * number of objects, whose plan a Citus coordinator keeps (db/coordinator-plans.ts).
    */
   async listForObjects(
     orgId: string,
@@ -58,13 +59,14 @@ export class RelationshipRepository {
     type: string | null,
     limit: number,
   ): Promise<RelationshipRow[]> {
+    const org = await organisationInStatement(this.db, orgId);
     const typeCondition = type === null ? sql`` : sql`and r.type = ${type}`;
     const outgoing = sql`
       select r.type, r.from_object_id, r.to_object_id, r.properties, r.from_object_id as anchor_id, r.to_object_id as other_id
-      from relationship r where r.org_id = ${orgId} and r.from_object_id = a.id and not r.deleted ${typeCondition}`;
+      from relationship r where r.org_id = ${org} and r.from_object_id = a.id and not r.deleted ${typeCondition}`;
     const incoming = sql`
       select r.type, r.from_object_id, r.to_object_id, r.properties, r.to_object_id as anchor_id, r.from_object_id as other_id
-      from relationship r where r.org_id = ${orgId} and r.to_object_id = a.id and not r.deleted ${typeCondition}`;
+      from relationship r where r.org_id = ${org} and r.to_object_id = a.id and not r.deleted ${typeCondition}`;
     const edges = direction === 'OUTGOING' ? outgoing : direction === 'INCOMING' ? incoming : sql`${outgoing} union all ${incoming}`;
     const result = await sql<RelationshipRow>`
       select e.* from unnest(
