@@ -242,13 +242,15 @@ export async function measure(runs: number, warmup: number, once: () => Promise<
 
 /**
  * Several cases measured in turn, one request of each per round, so that garbage collection and
- * drift over the run fall on every case alike; a comparison of their p99s is then fair.
+ * drift over the run fall on every case alike; a comparison of their p99s is then fair. `before`
+ * runs ahead of each request, outside the timed part.
  */
-export async function measureInterleaved(runs: number, warmup: number, cases: (() => Promise<void>)[]): Promise<Timing[]> {
+export async function measureInterleaved(runs: number, warmup: number, cases: (() => Promise<void>)[], before?: () => Promise<void>): Promise<Timing[]> {
   for (let i = 0; i < warmup; i++) for (const once of cases) await once();
   const samples = cases.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
     for (const [index, once] of cases.entries()) {
+      await before?.();
       const t0 = performance.now();
       await once();
       samples[index].push(performance.now() - t0);
