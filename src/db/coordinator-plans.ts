@@ -15,7 +15,7 @@ import type { Database } from './database.ts';
 
 /**
  * Whether each database is a Citus coordinator, asked once: keyed by the dialect's adapter, which a
- * Kysely instance shares with its transactions (a request's transaction would ask again otherwise).
+ * Kysely instance shares with the transactions it opens (each a Kysely instance of its own).
  */
 const distributed = new WeakMap<object, Promise<boolean>>();
 
