@@ -23,7 +23,9 @@
 // --backend citus makes the bench database on the coordinator (--server) and on every worker
 // (--citus-workers) with the citus extension, adds the workers, and migrates: the migrations shard
 // the tenant tables by org_id. The server process's DATABASE_URL is the coordinator's database;
-// nothing else differs. The report says which worker holds the measured organisation and how
+// nothing else differs. Its GraphQL queries run on the worker holding their organisation
+// (src/db/worker-routing.ts); TEAMGRAPH_CITUS_READS=coordinator in the bench's environment, which
+// the server inherits, keeps them on the coordinator. The report says which worker holds the measured organisation and how
 // many organisations each holds. On one machine every node shares its cores, so the comparison
 // measures what routing through the coordinator costs, not capacity the workers add.
 //

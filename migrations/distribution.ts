@@ -13,7 +13,7 @@ export const SHARED_TABLES = ['organization', 'account_email', 'device_authoriza
 export const MIGRATOR_TABLES = ['kysely_migration', 'kysely_migration_lock'] as const;
 
 /** The tenant table the others are co-located with. */
-const COLOCATION_ANCHOR = 'principal_version';
+export const COLOCATION_ANCHOR = 'principal_version';
 
 export async function isCitus(db: Kysely<any>): Promise<boolean> {
   const { rows } = await sql<{ found: boolean }>`select exists (select 1 from pg_extension where extname = 'citus') as found`.execute(db);

@@ -29,6 +29,8 @@ export interface Config {
   allowPrivateProviderUrls: boolean;
   /** The longest a statement of the server's may run on PostgreSQL (issue 15); 0: no bound. */
   statementTimeoutMs: number;
+  /** TEAMGRAPH_CITUS_READS: on a Citus coordinator, read requests go to their organisation's worker (`workers`, the default) or stay on the coordinator (db/worker-routing.ts). */
+  citusReadsOnWorkers: boolean;
   /** TEAMGRAPH_SECRET_KEY (32 bytes, base64 or hex); undefined: the key file in the data folder. */
   secretKey: Buffer | undefined;
   /** How long a shutdown waits for the requests in flight (issue 19), ms. */
@@ -90,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secretKey = parseSecretKey(env.TEAMGRAPH_SECRET_KEY);
   if (secretKey === null) problems.push('TEAMGRAPH_SECRET_KEY must be 32 bytes in base64 or hex (e.g. `openssl rand -base64 32`)');
   const tracing = parseTracingEnv(env, problems);
+  const citusReads = env.TEAMGRAPH_CITUS_READS?.trim() || 'workers';
+  if (!['workers', 'coordinator'].includes(citusReads)) problems.push(`TEAMGRAPH_CITUS_READS must be "workers" or "coordinator", got "${env.TEAMGRAPH_CITUS_READS}"`);
   const streamHttp = env.TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP ?? '0';
   if (!['0', '1'].includes(streamHttp)) problems.push(`TEAMGRAPH_AUDIT_STREAM_ALLOW_HTTP must be 0 or 1, got "${streamHttp}"`);
   const auditStreams = {
@@ -125,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionDays,
     allowPrivateProviderUrls: allowPrivate === '1',
     statementTimeoutMs: statementTimeout * 1000,
+    citusReadsOnWorkers: citusReads === 'workers',
     secretKey: secretKey ?? undefined,
     shutdownGraceMs: shutdownGrace * 1000,
     tracing,

@@ -7,9 +7,12 @@ import { openPglite } from './pglite.ts';
 import { openPostgres } from './postgres.ts';
 
 /** The embedded database runs one statement at a time in this process and has no statement timeout. */
-export async function openDatabase(config: { databaseUrl?: string; dataDir: string }, options: { statementTimeoutMs?: number } = {}): Promise<DbHandle> {
+export async function openDatabase(
+  config: { databaseUrl?: string; dataDir: string },
+  options: { statementTimeoutMs?: number; readsOnWorkers?: boolean } = {},
+): Promise<DbHandle> {
   if (!config.databaseUrl) return openPglite({ dataDir: config.dataDir });
-  const handle = openPostgres(config.databaseUrl, 10, undefined, options.statementTimeoutMs);
+  const handle = openPostgres(config.databaseUrl, 10, undefined, options.statementTimeoutMs, { readsOnWorkers: options.readsOnWorkers });
   try {
     await sql`select 1`.execute(handle.db);
     return handle;

@@ -8,7 +8,9 @@
 // object's access check takes about half a millisecond less of two (0.3 ms on its worker alone;
 // bench/RESULTS.md). With the organisation a parameter, Citus keeps no plan ("could not create
 // distributed plan" under a generic plan). Elsewhere the organisation is a parameter like any
-// value. prepared-statements.ts bounds how many such statements a connection keeps.
+// value. A GraphQL query's statements are sent to the worker holding its organisation instead
+// (worker-routing.ts), which plans them as the coordinator would, so the same holds there.
+// prepared-statements.ts bounds how many such statements a connection keeps.
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { isCitus } from '../../migrations/distribution.ts';
 import type { Database } from './database.ts';

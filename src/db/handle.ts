@@ -22,7 +22,7 @@ export interface DbHandle {
 }
 
 export interface DatabaseStats {
-  /** The embedded database is one connection: `waiting` counts the statements queued for it. */
+  /** The embedded database is one connection: `waiting` counts the statements queued for it. On Citus: the coordinator's pool and the workers' together. */
   pool: { max: number; total: number; idle: number; waiting: number };
   /** Times the change feed came back after being lost. */
   changeFeedReconnects: number;

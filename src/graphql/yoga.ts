@@ -14,6 +14,7 @@ import { useLimits } from './plugins/use-limits.ts';
 import { useTracing } from './plugins/use-tracing.ts';
 import { useObservation } from './plugins/use-observation.ts';
 import { useRateLimit } from './plugins/use-rate-limit.ts';
+import { useReadRouting } from './plugins/use-read-routing.ts';
 import { type ParseMemo, useParseOnce } from '../modules/session/credentials/use-parse-once.ts';
 import { schema } from './schema.ts';
 
@@ -52,7 +53,8 @@ export function createGraphqlHandler(services: Services, logger: Logger) {
     context: ({ caller, org, requestId, audit, clientAddress, credentialsConfirmed, collided, rateLimit }) =>
       createRequestContext(services, caller, org, requestId, { audit, clientAddress, credentialsConfirmed, collided, rateLimit }),
     // useTracing first: its spans wrap every other plugin's part of each phase. useRateLimit after
-    // useAudit, which names the operation for the audit event even when the charge refuses it.
-    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useObservation(), useAudit(services), useRateLimit(services)],
+    // useAudit, which names the operation for the audit event even when the charge refuses it, and
+    // after useReadRouting, which says where a query's statements, the charge first, may run.
+    plugins: [useTracing(), useParseOnce(), useInputBounds(), ...useLimits(), useErrorPolicy(), useObservation(), useAudit(services), useReadRouting(), useRateLimit(services)],
   });
 }

@@ -7,6 +7,7 @@
 // collided with another (db/collisions.ts) runs again, up to RUNS_AFTER_COLLISIONS times in all;
 // after that its answer says CONFLICT.
 import { RUNS_AFTER_COLLISIONS } from '../db/collisions.ts';
+import { inRoutingScope } from '../db/worker-routing.ts';
 import { RateLimitMeter } from '../modules/rate-limit/rate-limit-meter.ts';
 import { runOnCurrentCredentials } from '../modules/session/credentials/confirmed-run.ts';
 import type { Speculation } from '../modules/session/credentials/speculation.ts';
@@ -52,16 +53,19 @@ export function graphqlRoute(services: Services, yoga: Yoga, authenticate: Authe
     return { recorder, outcome: 'RATE_LIMITED', response: new Response(response.body, { status: 429, headers: response.headers }) };
   }
 
-  return async (request: Request, info: RoutedInfo): Promise<Response> => {
-    // Also with a query: GraphiQL keeps the one being edited in the address, so a reload opens it again.
-    const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
-    if (wantsGraphiql) return graphiqlPage();
+  // A scope per request, in which a query's statements, its audit event too, may go to the node of
+  // its organisation (db/worker-routing.ts).
+  return (request: Request, info: RoutedInfo): Promise<Response> =>
+    inRoutingScope(async () => {
+      // Also with a query: GraphiQL keeps the one being edited in the address, so a reload opens it again.
+      const wantsGraphiql = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
+      if (wantsGraphiql) return graphiqlPage();
 
-    const rerunnable = new Rerunnable(request, rateLimits ? new RateLimitMeter(services.rateLimits) : null);
-    let answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
-    for (let run = 2; rerunnable.collided && run <= RUNS_AFTER_COLLISIONS; run++) answer = await respond(rerunnable, info);
-    return audited(answer.recorder, answer.response, answer.outcome);
-  };
+      const rerunnable = new Rerunnable(request, rateLimits ? new RateLimitMeter(services.rateLimits) : null);
+      let answer = await runOnCurrentCredentials(services.credentials, (speculation) => respond(rerunnable, info, speculation));
+      for (let run = 2; rerunnable.collided && run <= RUNS_AFTER_COLLISIONS; run++) answer = await respond(rerunnable, info);
+      return audited(answer.recorder, answer.response, answer.outcome);
+    });
 }
 
 /**
