@@ -71,9 +71,9 @@ function vmRss(pid: number): number {
  * from the current sources, then dist/src/main.js in a process of its own pointed at the bench
  * database: demo off, a fixed secret key (so it writes nothing to .data), listening on a free
  * loopback port. NODE_OPTIONS is not passed on: the server runs with Node's defaults whatever heap
- * the bench asked for itself.
+ * the bench asked for itself. `extraEnv` adds to or overrides the server's environment.
  */
-export async function startServerProcess(databaseUrl: string, statementTimeoutSeconds: number): Promise<BenchServer> {
+export async function startServerProcess(databaseUrl: string, statementTimeoutSeconds: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: databaseUrl,
@@ -87,6 +87,7 @@ export async function startServerProcess(databaseUrl: string, statementTimeoutSe
     // As `npm run start:built` runs it (README, Production build).
     NODE_ENV: 'production',
     ...BENCH_RATE_LIMIT_ENV,
+    ...extraEnv,
   };
   delete env.NODE_OPTIONS;
   delete env.TEAMGRAPH_PUBLIC_URL;

@@ -25,9 +25,11 @@
 // the tenant tables by org_id. The server process's DATABASE_URL is the coordinator's database;
 // nothing else differs. Its GraphQL queries run on the worker holding their organisation
 // (src/db/worker-routing.ts); TEAMGRAPH_CITUS_READS=coordinator in the bench's environment, which
-// the server inherits, keeps them on the coordinator. The report says which worker holds the measured organisation and how
-// many organisations each holds. On one machine every node shares its cores, so the comparison
-// measures what routing through the coordinator costs, not capacity the workers add.
+// the server inherits, keeps them on the coordinator. The report says which worker holds the
+// measured organisation and how many organisations each holds. On one machine every node shares
+// its cores, so the comparison measures what distributing costs (routing, and the Citus planner on
+// each node), not capacity the workers add. The two runs are half an hour apart; with --keep,
+// `npm run bench:citus-pair` times them again request by request (bench/citus-pair.ts).
 //
 // What one run does:
 //  - Server. On PostgreSQL the server runs as production runs it (`npm run build`, then
@@ -771,7 +773,7 @@ async function main() {
   out(`- Node ${process.version}, ${serverVersion}${hosting}`);
   if (options.backend === 'citus') {
     out(
-      `- every node of the cluster, the server process and this bench share this machine's ${cpus.length} cores: compared with single-node PostgreSQL on the same machine (\`--backend postgres\` with the same --orgs and --objects), this measures what routing through the coordinator costs, not capacity the workers add`,
+      `- every node of the cluster, the server process and this bench share this machine's ${cpus.length} cores: compared with single-node PostgreSQL on the same machine (\`--backend postgres\` with the same --orgs and --objects), this measures what distributing costs (routing, and the Citus planner on each node), not capacity the workers add`,
     );
   }
   out(`- date ${started.toISOString()}, code ${codeRevision()}`);
