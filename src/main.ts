@@ -39,7 +39,11 @@ async function main() {
   const address = edge.server.address();
   const base = publicOrigin(config, typeof address === 'object' && address ? address.port : config.port);
 
-  const database = await openDatabase(config, { statementTimeoutMs: config.statementTimeoutMs, readsOnWorkers: config.citusReadsOnWorkers });
+  const database = await openDatabase(config, {
+    statementTimeoutMs: config.statementTimeoutMs,
+    readsOnWorkers: config.citusReadsOnWorkers,
+    onWorkerUnreachable: (node, error) => logger.warn('citus worker unreachable: its queries go through the coordinator for a minute', { node, error }),
+  });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info('migrated', { applied });
   // Issue 19: OpenTelemetry traces when OTEL_* names an endpoint (else a no-op that loads no SDK).

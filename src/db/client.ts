@@ -5,14 +5,15 @@ import { sql } from 'kysely';
 import type { DbHandle } from './handle.ts';
 import { openPglite } from './pglite.ts';
 import { openPostgres } from './postgres.ts';
+import type { OnUnreachable } from './worker-routing.ts';
 
 /** The embedded database runs one statement at a time in this process and has no statement timeout. */
 export async function openDatabase(
   config: { databaseUrl?: string; dataDir: string },
-  options: { statementTimeoutMs?: number; readsOnWorkers?: boolean } = {},
+  options: { statementTimeoutMs?: number; readsOnWorkers?: boolean; onWorkerUnreachable?: OnUnreachable } = {},
 ): Promise<DbHandle> {
   if (!config.databaseUrl) return openPglite({ dataDir: config.dataDir });
-  const handle = openPostgres(config.databaseUrl, 10, undefined, options.statementTimeoutMs, { readsOnWorkers: options.readsOnWorkers });
+  const handle = openPostgres(config.databaseUrl, 10, undefined, options.statementTimeoutMs, { readsOnWorkers: options.readsOnWorkers, onWorkerUnreachable: options.onWorkerUnreachable });
   try {
     await sql`select 1`.execute(handle.db);
     return handle;

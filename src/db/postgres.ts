@@ -11,7 +11,7 @@ import { withStorableParameters } from './input-errors.ts';
 import { prepareRepeatedStatements } from './prepared-statements.ts';
 import { withRequestTransactions } from './request-transaction.ts';
 import { withStatementSpans } from './statement-spans.ts';
-import { citusLocator, type NodeAddress, RoutingPool } from './worker-routing.ts';
+import { citusLocator, type NodeAddress, type OnUnreachable, RoutingPool } from './worker-routing.ts';
 
 const WORKER_CONNECT_TIMEOUT_MS = 2000;
 
@@ -48,7 +48,7 @@ export function openPostgres(
   maxConnections = 10,
   onQuery?: QueryListener,
   statementTimeoutMs = 0,
-  { readsOnWorkers = true }: { readsOnWorkers?: boolean } = {},
+  { readsOnWorkers = true, onWorkerUnreachable }: { readsOnWorkers?: boolean; onWorkerUnreachable?: OnUnreachable } = {},
 ): DbHandle {
   const pool = openPool(databaseUrl, maxConnections, statementTimeoutMs);
   const workerPool = ({ host, port }: NodeAddress) => {
@@ -58,7 +58,7 @@ export function openPostgres(
     // A worker that does not answer soon sends the request back to the coordinator (worker-routing.ts).
     return openPool(url.toString(), maxConnections, statementTimeoutMs, WORKER_CONNECT_TIMEOUT_MS);
   };
-  const routing = readsOnWorkers ? new RoutingPool(pool, workerPool, citusLocator(pool)) : null;
+  const routing = readsOnWorkers ? new RoutingPool(pool, workerPool, citusLocator(pool), onWorkerUnreachable) : null;
   const scoped = withRequestTransactions(withStorableParameters(withStatementSpans(new PostgresDialect({ pool: routing ?? pool }))));
   const db = new Kysely<Database>({ dialect: scoped.dialect, ...logTo(onQuery) });
   scoped.register(db);

@@ -15,7 +15,8 @@
 // Where an organisation lives is asked of the coordinator's metadata and kept for a minute. After a
 // shard move a request may still go to the old worker, which then routes it as the coordinator
 // would: still right, one hop more, until the next look-up. A worker that cannot be reached sends
-// its requests back to the coordinator for a minute. On PGlite, single-node PostgreSQL, or with
+// its requests back to the coordinator for a minute (the server logs it); a worker whose pool stays
+// busy past the connect timeout sends that one request there. On PGlite, single-node PostgreSQL, or with
 // TEAMGRAPH_CITUS_READS=coordinator, nothing is routed.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -24,6 +25,14 @@ import { COLOCATION_ANCHOR } from '../../migrations/distribution.ts';
 
 /** How long a node found for an organisation, or a node found unreachable, is believed. */
 const BELIEVED_MS = 60_000;
+/** Organisations whose node this process keeps; past this, the one found longest ago is asked again. */
+const MAX_FOUND = 10_000;
+
+/** pg-pool's answer when every connection of a pool stayed busy past its timeout: the node is up, only busy. */
+const poolBusy = (error: unknown) => /timeout exceeded when trying to connect/i.test(String((error as Error)?.message));
+
+/** Told when a worker cannot be reached (its requests then go to the coordinator for a minute). */
+export type OnUnreachable = (node: string, error: Error) => void;
 
 interface Scope {
   /** The organisation whose data alone the scope's statements read from now on; null: not routed. */
@@ -101,6 +110,7 @@ export class RoutingPool implements PostgresPool {
     readonly coordinator: pg.Pool,
     private readonly openWorkerPool: (node: NodeAddress) => pg.Pool,
     private readonly locate: Locate,
+    private readonly onUnreachable: OnUnreachable = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -112,8 +122,12 @@ export class RoutingPool implements PostgresPool {
       if ((this.unreachable.get(key) ?? 0) <= this.now()) {
         try {
           return await this.workerPool(key, node).connect();
-        } catch {
-          this.unreachable.set(key, this.now() + BELIEVED_MS);
+        } catch (error) {
+          // A busy worker sends this one request to the coordinator; one that cannot be reached, all of them for a while.
+          if (!poolBusy(error)) {
+            this.unreachable.set(key, this.now() + BELIEVED_MS);
+            this.onUnreachable(key, error as Error);
+          }
         }
       }
     }
@@ -146,7 +160,9 @@ export class RoutingPool implements PostgresPool {
     if (!lookup) {
       lookup = this.locate(orgId).then(
         (node) => {
+          this.found.delete(orgId);
           this.found.set(orgId, { node, until: this.now() + BELIEVED_MS });
+          if (this.found.size > MAX_FOUND) this.found.delete(this.found.keys().next().value!);
           return node;
         },
         () => null,
