@@ -107,11 +107,10 @@ export class RoutingPool implements PostgresPool {
   private readonly unreachable = new Map<string, number>();
 
   constructor(
-    readonly coordinator: pg.Pool,
+    private readonly coordinator: pg.Pool,
     private readonly openWorkerPool: (node: NodeAddress) => pg.Pool,
     private readonly locate: Locate,
     private readonly onUnreachable: OnUnreachable = () => {},
-    private readonly now: () => number = Date.now,
   ) {}
 
   async connect(): Promise<PostgresPoolClient> {
@@ -119,13 +118,13 @@ export class RoutingPool implements PostgresPool {
     const node = orgId ? await this.nodeOf(orgId) : null;
     if (node) {
       const key = `${node.host}:${node.port}`;
-      if ((this.unreachable.get(key) ?? 0) <= this.now()) {
+      if ((this.unreachable.get(key) ?? 0) <= Date.now()) {
         try {
           return await this.workerPool(key, node).connect();
         } catch (error) {
           // A busy worker sends this one request to the coordinator; one that cannot be reached, all of them for a while.
           if (!poolBusy(error)) {
-            this.unreachable.set(key, this.now() + BELIEVED_MS);
+            this.unreachable.set(key, Date.now() + BELIEVED_MS);
             this.onUnreachable(key, error as Error);
           }
         }
@@ -155,13 +154,13 @@ export class RoutingPool implements PostgresPool {
   /** Where `orgId` lives, as last found; a look-up that fails sends the request to the coordinator. */
   private async nodeOf(orgId: string): Promise<NodeAddress | null> {
     const known = this.found.get(orgId);
-    if (known && known.until > this.now()) return known.node;
+    if (known && known.until > Date.now()) return known.node;
     let lookup = this.looking.get(orgId);
     if (!lookup) {
       lookup = this.locate(orgId).then(
         (node) => {
           this.found.delete(orgId);
-          this.found.set(orgId, { node, until: this.now() + BELIEVED_MS });
+          this.found.set(orgId, { node, until: Date.now() + BELIEVED_MS });
           if (this.found.size > MAX_FOUND) this.found.delete(this.found.keys().next().value!);
           return node;
         },
