@@ -174,6 +174,9 @@ export class ObjectRepository {
       update_sequence_number: w.usn,
       has_children: named.has(w.id),
     }));
+    // jsonb_to_recordset, not json_to_recordset: from json text, each jsonb column of each row is
+    // parsed on its own at a cost that made it 4.6 of the statement's 15 ms (EXPLAIN ANALYZE, a
+    // batch of 100); the batch parsed to jsonb once takes 0.25 ms in all.
     const { rows: written } = await sql<{ id: string; has_children: boolean; rewritten: boolean }>`
       insert into graph_object as o (org_id, id, cloud_id, connection_id, type, product, external_id, display_name, description, url,
         container_type, container_external_id, container_id, properties, permissions, acl, view_keys, view_controls,
@@ -181,7 +184,7 @@ export class ObjectRepository {
       select ${orgId}, r.id, r.cloud_id, r.connection_id, r.type, r.product, r.external_id, r.display_name, r.description, r.url,
         r.container_type, r.container_external_id, r.container_id, r.properties, r.permissions, r.acl, r.view_keys, r.view_controls,
         r.created_at, r.last_updated_at, r.update_sequence_number, false, r.has_children
-      from json_to_recordset(${JSON.stringify(rows)}::json) as r(
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
         id text, cloud_id text, connection_id text, type text, product text, external_id text, display_name text,
         description text, url text, container_type text, container_external_id text, container_id text,
         properties jsonb, permissions jsonb, acl jsonb, view_keys text[], view_controls smallint,
