@@ -15,8 +15,11 @@ export const MIGRATOR_TABLES = ['kysely_migration', 'kysely_migration_lock'] as 
 /** The tenant table the others are co-located with. */
 export const COLOCATION_ANCHOR = 'principal_version';
 
+/** Whether the citus extension is in the database: one statement, for a Kysely or a bare pg pool (db/worker-routing.ts). */
+export const CITUS_PRESENT_SQL = `select exists (select 1 from pg_extension where extname = 'citus') as found`;
+
 export async function isCitus(db: Kysely<any>): Promise<boolean> {
-  const { rows } = await sql<{ found: boolean }>`select exists (select 1 from pg_extension where extname = 'citus') as found`.execute(db);
+  const { rows } = await sql.raw<{ found: boolean }>(CITUS_PRESENT_SQL).execute(db);
   return rows[0].found;
 }
 

@@ -21,7 +21,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
-import { COLOCATION_ANCHOR } from '../../migrations/distribution.ts';
+import { CITUS_PRESENT_SQL, COLOCATION_ANCHOR } from '../../migrations/distribution.ts';
 
 /** How long a node found for an organisation, or a node found unreachable, is believed. */
 const BELIEVED_MS = 60_000;
@@ -72,8 +72,8 @@ export type Locate = (orgId: string) => Promise<NodeAddress | null>;
 export function citusLocator(coordinator: pg.Pool): Locate {
   let onCoordinator: Promise<boolean> | null = null;
   const ask = async () => {
-    const { rows } = await coordinator.query<{ citus: boolean }>(`select exists (select 1 from pg_extension where extname = 'citus') as citus`);
-    return rows[0].citus && (await coordinator.query<{ yes: boolean }>('select citus_is_coordinator() as yes')).rows[0].yes;
+    const { rows } = await coordinator.query<{ found: boolean }>(CITUS_PRESENT_SQL);
+    return rows[0].found && (await coordinator.query<{ yes: boolean }>('select citus_is_coordinator() as yes')).rows[0].yes;
   };
   return async (orgId) => {
     if (!onCoordinator) {
