@@ -15,7 +15,7 @@ export const MIGRATOR_TABLES = ['kysely_migration', 'kysely_migration_lock'] as 
 /** The tenant table the others are co-located with. */
 export const COLOCATION_ANCHOR = 'principal_version';
 
-/** Whether the citus extension is in the database: one statement, for a Kysely or a bare pg pool (db/worker-routing.ts). */
+/** Whether the citus extension is in the database: one statement, for Kysely (isCitus) and for bare pg connections (db/worker-routing.ts, db/change-feed.ts, the tests' set-up). */
 export const CITUS_PRESENT_SQL = `select exists (select 1 from pg_extension where extname = 'citus') as found`;
 
 export async function isCitus(db: Kysely<any>): Promise<boolean> {

@@ -2,6 +2,7 @@
 // follow): on PostgreSQL one dedicated LISTEN connection, on PGlite the embedded database itself.
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { CITUS_PRESENT_SQL } from '../../migrations/distribution.ts';
 
 /**
  * LISTEN for one channel. `onState(true)` once listening; `onState(false)` while the feed is
@@ -61,8 +62,8 @@ export function postgresChangeFeed(databaseUrl: string): ChangeFeed & { close():
     });
     try {
       await next.connect();
-      const { rows } = await next.query<{ citus: boolean }>(`select exists (select 1 from pg_extension where extname = 'citus') as citus`);
-      if (rows[0].citus) {
+      const { rows } = await next.query<{ found: boolean }>(CITUS_PRESENT_SQL);
+      if (rows[0].found) {
         citus = true;
         return void (await next.end());
       }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { CITUS_PRESENT_SQL } from '../../migrations/distribution.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import { openPostgres } from '../../src/db/postgres.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
@@ -65,8 +66,8 @@ async function isCitusDatabase(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query(`select exists (select 1 from pg_extension where extname = 'citus') as citus`);
-    return rows[0].citus;
+    const { rows } = await client.query<{ found: boolean }>(CITUS_PRESENT_SQL);
+    return rows[0].found;
   } finally {
     await client.end();
   }
